@@ -315,3 +315,19 @@ def reader_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(name)
     except (ValueError, KeyError, OSError):
         return None
+
+
+#: a language code as written in a proposal or a reviewer's languages: ISO 639 (two or
+#: three letters), known to the CLDR data Babel ships
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+def language_code(text: str) -> str | None:
+    """``text`` as a known ISO 639 language code (lower case, e.g. "es"), or None when it
+    is not one (a region or script, a name such as "Spanish", an unknown code)."""
+    from babel import localedata
+
+    code = text.strip().lower()
+    if not _LANGUAGE.fullmatch(code):
+        return None
+    return code if localedata.exists(code) else None

@@ -191,6 +191,7 @@ HTML: list[Case] = [
     Case("POST", "/account/tokens/{token_id}/revoke", {"assigned"}, _token_of_assigned),
     Case("GET", "/review", SIGNED),
     Case("POST", "/review/load-limit", SIGNED),
+    Case("POST", "/review/languages", SIGNED),
     Case("GET", "/review/assignments/{assignment_id}", {"assigned"}, A),
     Case(
         "POST",
@@ -503,6 +504,10 @@ API: list[Case] = [
     Case("GET", "/api/v1/me/expertise", SIGNED, api=True),
     Case("GET", "/api/v1/me/review-load", SIGNED, api=True),
     Case("PUT", "/api/v1/me/review-load", SIGNED, api=True, json={"max_at_once": 7}),
+    Case("GET", "/api/v1/me/review-languages", SIGNED, api=True),
+    Case("GET", "/api/v1/me/review-year", SIGNED, api=True),
+    Case("PUT", "/api/v1/me/review-year", SIGNED, api=True, json={"max_per_year": 20}),
+    Case("PUT", "/api/v1/me/review-languages", SIGNED, api=True, json={"languages": ["es"]}),
     Case("PUT", "/api/v1/me/expertise", SIGNED, api=True, json={"keywords": "pulsars"}),
     Case("POST", "/api/v1/me/publications", SIGNED, api=True, json={"title": "A paper"}),
     Case(
@@ -983,6 +988,51 @@ def _load_limit(ctx: Ctx) -> int:
     return int(ctx.params["load"])
 
 
+#: languages a persona may declare (``_review_languages``): two drawn of these
+_LANGS = ("de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "sv", "tr", "zh", "ar")
+
+
+def _review_languages(ctx: Ctx) -> list[str]:
+    """Two review languages no earlier request of the persona likely set."""
+    n = uuid.uuid4().int
+    a, b = _LANGS[n % len(_LANGS)], _LANGS[(n // 97) % (len(_LANGS) - 1) + 1]
+    pair = sorted({a, b if b != a else "en"})
+    ctx.params["langs"] = ",".join(pair)
+    return pair
+
+
+def _review_languages_set(ctx: Ctx) -> bool:
+    from opencall.people.models import User
+    from opencall.reviews.models import ReviewerLanguages
+
+    email = ctx.c.emails.get(ctx.persona)
+    return email is not None and bool(
+        _count(
+            ctx,
+            ReviewerLanguages.user_id,
+            ReviewerLanguages.user_id
+            == select(User.id).where(User.email == email).scalar_subquery(),
+            ReviewerLanguages.languages == ctx.params["langs"],
+        )
+    )
+
+
+def _year_limit_set(ctx: Ctx) -> bool:
+    from opencall.people.models import User
+    from opencall.reviews.models import ReviewerYearLimit
+
+    email = ctx.c.emails.get(ctx.persona)
+    return email is not None and bool(
+        _count(
+            ctx,
+            ReviewerYearLimit.user_id,
+            ReviewerYearLimit.user_id
+            == select(User.id).where(User.email == email).scalar_subquery(),
+            ReviewerYearLimit.max_per_year == ctx.params["load"],
+        )
+    )
+
+
 def _load_limit_set(ctx: Ctx) -> bool:
     from opencall.people.models import User
     from opencall.reviews.models import ReviewerLoadLimit
@@ -1105,6 +1155,10 @@ STRICT: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/review/load-limit"): {
         "data": lambda ctx: {"max_at_once": str(_load_limit(ctx))},
         "done": _load_limit_set,
+    },
+    ("POST", "/review/languages"): {
+        "data": lambda ctx: {"review_languages": ", ".join(_review_languages(ctx))},
+        "done": _review_languages_set,
     },
     ("POST", "/account/expertise/publications"): {
         "data": _publication_form,
@@ -1284,6 +1338,14 @@ STRICT[("PUT", "/api/v1/me/expertise")] = {"json": _expertise_form, "done": _exp
 STRICT[("PUT", "/api/v1/me/review-load")] = {
     "json": lambda ctx: {"max_at_once": _load_limit(ctx)},
     "done": _load_limit_set,
+}
+STRICT[("PUT", "/api/v1/me/review-year")] = {
+    "json": lambda ctx: {"max_per_year": _load_limit(ctx)},
+    "done": _year_limit_set,
+}
+STRICT[("PUT", "/api/v1/me/review-languages")] = {
+    "json": lambda ctx: {"languages": _review_languages(ctx)},
+    "done": _review_languages_set,
 }
 STRICT[("POST", "/api/v1/me/publications")] = {
     "json": _publication_form,

@@ -163,6 +163,8 @@ SCOPED = {
     ("POST", "/api/v1/review-invitations/answer"): "review",
     ("PUT", "/api/v1/me/expertise"): "review",
     ("PUT", "/api/v1/me/review-load"): "review",
+    ("PUT", "/api/v1/me/review-languages"): "review",
+    ("PUT", "/api/v1/me/review-year"): "review",
     ("POST", "/api/v1/me/publications"): "review",
     ("POST", "/api/v1/me/publications/import"): "review",
     ("DELETE", "/api/v1/me/publications/{pub_id}"): "review",

@@ -32,6 +32,10 @@ class Proposal(Base):
     science_case: Mapped[str] = mapped_column(Text, nullable=False, default="")
     keywords: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     area: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    #: the language it is written in (ISO 639, e.g. "es"; trialrev18), or None when not
+    #: stated: a reviewer who declared the languages they review in
+    #: (``reviews.models.ReviewerLanguages``) is given it only when this is among them
+    language: Mapped[str | None] = mapped_column(String(3), nullable=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
     current_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal_revisions.id", use_alter=True), nullable=True

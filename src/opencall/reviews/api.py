@@ -296,3 +296,37 @@ def load_out(api: Api, user_id: int) -> LoadLimitOut:
 def review_load(api: Api = Depends(get_api)) -> LoadLimitOut:
     """Your limit on the proposals you review at once across calls (``PUT`` sets it)."""
     return load_out(api, api.require_user().id)
+
+
+class ReviewLanguagesOut(BaseModel):
+    languages: list[str] = Field(
+        description="the languages you review in (ISO 639 codes, sorted); empty: not"
+        " restricted (every proposal's language is assumed readable)"
+    )
+
+
+@router.get("/me/review-languages", response_model=ReviewLanguagesOut)
+def review_languages(api: Api = Depends(get_api)) -> ReviewLanguagesOut:
+    """The languages you review in (``PUT`` sets them): no call gives you a proposal
+    whose stated language is not among them."""
+    return ReviewLanguagesOut(languages=q.review_languages(api.db, api.require_user().id))
+
+
+class YearLimitOut(BaseModel):
+    max_per_year: int | None
+    this_year: int | None = Field(
+        description="the reviews given you this calendar year (UTC), counted against the"
+        " limit (null without a limit)"
+    )
+
+
+def year_out(api: Api, user_id: int) -> YearLimitOut:
+    """The reviewer's limit per calendar year and what counts against it (trialrev18)."""
+    limit, taken = q.reviews_this_year(api.db, reviewer_id=user_id).get(user_id, (None, None))
+    return YearLimitOut(max_per_year=limit, this_year=taken)
+
+
+@router.get("/me/review-year", response_model=YearLimitOut)
+def review_year(api: Api = Depends(get_api)) -> YearLimitOut:
+    """Your limit on the reviews you take in a calendar year (``PUT`` sets it)."""
+    return year_out(api, api.require_user().id)

@@ -187,3 +187,35 @@ class ReviewerLoadLimit(Base):
     )
     max_at_once: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ReviewerLanguages(Base):
+    """The languages a reviewer reviews in (trialrev18), ISO 639 codes sorted and joined
+    by commas (e.g. "en,es"): set by the reviewer (``/review``, ``PUT
+    /api/v1/me/review-languages``), audited as ``review.languages_set``. A reviewer with
+    no row is not restricted; one with a row is never given, automatically or by hand, a
+    proposal whose stated language (``Proposal.language``) is not among them."""
+
+    __tablename__ = "reviewer_languages"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    languages: Mapped[str] = mapped_column(String(200), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ReviewerYearLimit(Base):
+    """The most reviews a reviewer takes in a calendar year (UTC), across every call
+    (trialrev18), beside their limit at once (``ReviewerLoadLimit``): set by the
+    reviewer (``services.set_year_limit``), audited as ``review.year_limit_set``. Counted:
+    the assignments made to them this year, not declined, removed or found conflicted,
+    submitted or not (``queries.reviews_this_year``)."""
+
+    __tablename__ = "reviewer_year_limits"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_per_year: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

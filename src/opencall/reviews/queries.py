@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.calls.policies import STAFF_ROLES
 from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key, mailbox_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
@@ -31,7 +32,9 @@ from opencall.reviews.models import (
     Review,
     ReviewAssignment,
     ReviewDeadlineExtension,
+    ReviewerLanguages,
     ReviewerLoadLimit,
+    ReviewerYearLimit,
     ReviewInvitation,
     SolverRun,
     TechnicalReview,
@@ -798,27 +801,52 @@ def reviews_at_once(
     (``ReviewerLoadLimit``), or that one; ``besides``: that call's reviews not counted.
     Two queries whatever the number of reviewers (the limits join the assignments: no
     list of ids)."""
-    limits = select(ReviewerLoadLimit.user_id, ReviewerLoadLimit.max_at_once)
-    pending = (
-        select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id))
-        .join(ReviewerLoadLimit, ReviewerLoadLimit.user_id == ReviewAssignment.reviewer_id)
-        .join(Call, Call.id == ReviewAssignment.call_id)
-        .where(
+    return _own_limits(
+        session,
+        ReviewerLoadLimit.max_at_once,
+        (
             ReviewAssignment.status.in_(("assigned", "accepted")),
             Call.status.in_(REVIEWING_STATES),
-            # a pair found conflicted after it was accepted is hidden from its reviewer
-            # and no longer counted in its call: it takes no place under the limit
-            ~select(Conflict.id)
-            .where(
-                Conflict.proposal_id == ReviewAssignment.proposal_id,
-                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
-            )
-            .exists(),
-        )
-        .group_by(ReviewAssignment.reviewer_id)
+        ),
+        reviewer_id=reviewer_id,
+        besides=besides,
+        in_calls=True,
     )
+
+
+def _own_limits(
+    session: Session,
+    limit: Any,
+    counted: tuple[Any, ...],
+    *,
+    reviewer_id: int | None,
+    besides: Call | None,
+    in_calls: bool = False,
+) -> dict[int, tuple[int, int]]:
+    """reviewer id -> (their own ``limit`` column, the assignments meeting ``counted``),
+    for the reviewers with a row of the limit's table, or that one; ``besides``: that
+    call's assignments not counted; ``in_calls``: ``counted`` reads the call. Two
+    queries (the limits join the assignments: no list of ids)."""
+    model = limit.class_
+    limits = select(model.user_id, limit)
+    pending = select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id)).join(
+        model, model.user_id == ReviewAssignment.reviewer_id
+    )
+    if in_calls:
+        pending = pending.join(Call, Call.id == ReviewAssignment.call_id)
+    pending = pending.where(
+        *counted,
+        # a pair found conflicted after it was accepted is hidden from its reviewer
+        # and no longer counted in its call: it takes no place under a limit
+        ~select(Conflict.id)
+        .where(
+            Conflict.proposal_id == ReviewAssignment.proposal_id,
+            Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+        )
+        .exists(),
+    ).group_by(ReviewAssignment.reviewer_id)
     if reviewer_id is not None:
-        limits = limits.where(ReviewerLoadLimit.user_id == reviewer_id)
+        limits = limits.where(model.user_id == reviewer_id)
         pending = pending.where(ReviewAssignment.reviewer_id == reviewer_id)
     if besides is not None:
         pending = pending.where(ReviewAssignment.call_id != besides.id)
@@ -826,14 +854,77 @@ def reviews_at_once(
     return {int(u): (int(n), counts.get(int(u), 0)) for u, n in session.execute(limits)}
 
 
+def _left(limits: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """reviewer id -> their limit less what counts against it, never below 0."""
+    return {u: max(0, limit - n) for u, (limit, n) in limits.items()}
+
+
 def load_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
     """reviewer id -> how many proposals of ``call`` they may still be given under their
     own limit across calls (their limit less the reviews they still have to write in the
     other calls in review; never below 0), for the reviewers who set one."""
-    return {
-        u: max(0, limit - n)
-        for u, (limit, n) in reviews_at_once(session, reviewer_id=reviewer_id, besides=call).items()
+    return _left(reviews_at_once(session, reviewer_id=reviewer_id, besides=call))
+
+
+def reviews_this_year(
+    session: Session,
+    *,
+    reviewer_id: int | None = None,
+    besides: Call | None = None,
+    now: dt.datetime | None = None,
+) -> dict[int, tuple[int, int]]:
+    """reviewer id -> (the most reviews they take in a calendar year, the assignments made
+    to them in ``now``'s year, UTC, not declined, removed or found conflicted) for the
+    reviewers who set a limit per year (``ReviewerYearLimit``, trialrev18), or that one;
+    ``besides``: that call's assignments not counted. Two queries."""
+    year = (now or utcnow()).astimezone(dt.UTC).year
+    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+    return _own_limits(
+        session,
+        ReviewerYearLimit.max_per_year,
+        (
+            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+            ReviewAssignment.created_at >= start,
+            ReviewAssignment.created_at < end,
+        ),
+        reviewer_id=reviewer_id,
+        besides=besides,
+    )
+
+
+def year_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
+    """reviewer id -> how many proposals of ``call`` they may still be given under their
+    limit per calendar year (less those given them this year in other calls; never below
+    0), for the reviewers who set one."""
+    return _left(reviews_this_year(session, reviewer_id=reviewer_id, besides=call))
+
+
+def review_languages(session: Session, user_id: int) -> list[str]:
+    """The languages ``user_id`` declared they review in (sorted ISO 639 codes), or []
+    when they declared none (not restricted)."""
+    row = session.get(ReviewerLanguages, user_id)
+    return row.languages.split(",") if row is not None else []
+
+
+def unreadable_pairs(
+    session: Session, proposals: list[Proposal], reviewers: list[User]
+) -> list[tuple[int, int]]:
+    """(proposal position, reviewer position) of each reviewer who declared the languages
+    they review in and a proposal whose stated language is not among them (trialrev18).
+    A proposal with no stated language, or a reviewer who declared none, makes no pair.
+    One query (the declared languages, a row per reviewer who declared any)."""
+    stated = [(i, p.language) for i, p in enumerate(proposals) if p.language]
+    if not stated or not reviewers:
+        return []
+    declared = {
+        int(u): set(langs.split(","))
+        for u, langs in session.execute(
+            select(ReviewerLanguages.user_id, ReviewerLanguages.languages)
+        )
     }
+    readers = [(j, declared[r.id]) for j, r in enumerate(reviewers) if r.id in declared]
+    return [(i, j) for i, lang in stated for j, langs in readers if lang not in langs]
 
 
 # --------------------------------------------------------------------------- bias model inputs

@@ -37,6 +37,10 @@ SHORT_REASONS = {
         "The rules on reviewers from one institution or one region leave it too few "
         "reviewers: invite reviewers from other institutions or regions."
     ),
+    "language": N_(
+        "Too few of the reviewers free of conflicts with it review in its language (they "
+        "declared the languages they read): invite reviewers who read its language."
+    ),
     "withdrawn": N_(
         "A reviewer withdrew or was removed since it was assigned: run the automatic "
         "assignment again to replace them, or assign a reviewer by hand."

@@ -51,6 +51,7 @@ from opencall.proposals.services.editing import (
     lock_for_write,
     remove_from_draft,
 )
+from opencall.proposals.services.language import set_language
 from opencall.proposals.services.lifecycle import (
     create_proposal,
     incomplete_problems,
@@ -86,6 +87,7 @@ from opencall.proposals.services.team import (
 remove_request = remove_attachment = remove_from_draft
 
 __all__ = [
+    "set_language",
     "CALL_DEADLINE",
     "KIND_FOR_FACILITY",
     "MSG_BOMB",

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api import AssignmentOut, LoadLimitOut, assignment_fields, load_out
+from opencall.reviews.api import (
+    AssignmentOut,
+    LoadLimitOut,
+    ReviewLanguagesOut,
+    YearLimitOut,
+    assignment_fields,
+    load_out,
+    year_out,
+)
 from opencall.reviews.models import Conflict
 from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
 from opencall.web.api import REVIEW, WRITE_ERRORS, Api, get_api, id_param
@@ -98,4 +106,49 @@ def set_review_load(body: LoadLimitIn, api: Api = Depends(get_api)) -> LoadLimit
     with api.refusing(commit=True):
         services.set_load_limit(api.db, user, body.max_at_once)
         out = load_out(api, user.id)
+    return out
+
+
+class ReviewLanguagesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str] = Field(
+        max_length=20,
+        description="the languages you review in, ISO 639 codes (e.g. en, es, zh); empty:"
+        " not restricted",
+    )
+
+
+@router.put("/me/review-languages", response_model=ReviewLanguagesOut)
+def set_review_languages(
+    body: ReviewLanguagesIn, api: Api = Depends(get_api)
+) -> ReviewLanguagesOut:
+    """Set the languages you review in (an empty list lifts the restriction): no call's
+    assignment, automatic or by hand, gives you a proposal whose stated language is not
+    among them. Assignments already made stay. A code that is not a language: 422,
+    nothing changed."""
+    user = api.require_user()
+    with api.refusing(commit=True):
+        langs = services.set_review_languages(api.db, user, body.languages)
+    return ReviewLanguagesOut(languages=langs)
+
+
+class YearLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_year: int | None = Field(
+        description="the most reviews you take in a calendar year across every call, 1 to"
+        " 1000; null: no limit per year"
+    )
+
+
+@router.put("/me/review-year", response_model=YearLimitOut)
+def set_review_year(body: YearLimitIn, api: Api = Depends(get_api)) -> YearLimitOut:
+    """Set (or, with null, lift) your limit on the reviews you take in a calendar year:
+    no call's assignment, automatic or by hand, gives you more in the year. Assignments
+    already made stay."""
+    user = api.require_user()
+    with api.refusing(commit=True):
+        services.set_year_limit(api.db, user, body.max_per_year)
+        out = year_out(api, user.id)
     return out

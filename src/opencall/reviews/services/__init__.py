@@ -43,7 +43,8 @@ from opencall.reviews.services.conflicts import (
     declare_conflict,
     declare_relation,
 )
-from opencall.reviews.services.load import set_load_limit
+from opencall.reviews.services.languages import set_review_languages
+from opencall.reviews.services.load import set_load_limit, set_year_limit
 from opencall.reviews.services.reviewing import (
     ReviewInput,
     ask_for_more_time,
@@ -58,6 +59,7 @@ from opencall.reviews.services.triage import return_to_review, set_aside, triage
 from opencall.runs import VERSION, inputs_hash  # importable here as before
 
 __all__ = [
+    "set_review_languages",
     "AFFINITY_TOP_K",
     "VERSION",
     "ReviewInput",
@@ -84,6 +86,7 @@ __all__ = [
     "run_assignment",
     "run_calibration",
     "set_load_limit",
+    "set_year_limit",
     "submit_review",
     "submit_reviews",
     "submitted_as",

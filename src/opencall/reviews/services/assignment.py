@@ -178,6 +178,14 @@ def build_assignment_problem(
             forced.append(pair)
         elif a.status == "assigned":
             invited.append((-(a.score or 0.0), a.id, pair))
+    # the reviewers who declared the languages they review in are not given a proposal
+    # stated in another (trialrev18): a generic forbidden pair to the solver; a pair the
+    # call keeps (accepted, submitted, by hand) stays
+    kept_pairs = set(forced)
+    unreadable = [
+        pair for pair in q.unreadable_pairs(session, proposals, reviewers) if pair not in kept_pairs
+    ]
+    forbidden += unreadable
     regions = _country_regions(session)
     inst_labels: dict[object, int] = {}
     region_labels: dict[str, int] = {}
@@ -202,6 +210,11 @@ def build_assignment_problem(
     # still write in the other calls in review are counted; never below the pairs this
     # call keeps for them (accepted, submitted, by hand), which would make the run fail
     left = {u: n for u, n in q.load_left(session, call).items() if u in ridx}
+    # and their limit per calendar year (trialrev18), counted the same way
+    per_year = {u: n for u, n in q.year_left(session, call).items() if u in ridx}
+    shown_left = dict(left)
+    for uid, n in per_year.items():
+        left[uid] = min(left.get(uid, n), n)
     min_loads: int | npt.NDArray[np.int64] = rs.min_load
     if left:
         kept = np.bincount(
@@ -259,8 +272,12 @@ def build_assignment_problem(
     }
     if declared:
         params["declared_max_loads"] = {str(k): v for k, v in sorted(declared.items())}
-    if left:
-        params["load_left"] = {str(k): v for k, v in sorted(left.items())}
+    if shown_left:
+        params["load_left"] = {str(k): v for k, v in sorted(shown_left.items())}
+    if per_year:
+        params["year_left"] = {str(k): v for k, v in sorted(per_year.items())}
+    if unreadable:
+        params["language_forbidden"] = len(unreadable)
     return problem, proposals, reviewers, params
 
 
@@ -301,12 +318,16 @@ def _kept_invitations(
     return kept
 
 
-def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
+def _shortfall(
+    problem: Any, res: Any, unreadable: list[tuple[int, int]] | None = None
+) -> list[dict[str, Any]]:
     """The proposals the solver left short, each with why, in the chair's terms: the call
     has fewer reviewers than it needs ("pool"); fewer
     reviewers free of conflicts (not declined or removed) than it needs ("conflicts"); the
     diversity rules leave it too few ("diversity"); else the reviewers free of conflicts
-    have no room left ("capacity"). Positions, not ids (``run_assignment`` maps them)."""
+    have no room left ("capacity"). "language": the reviewers free of conflicts would be
+    enough but too few of them review in its language (``unreadable``, the pairs of
+    reviewers who do not). Positions, not ids (``run_assignment`` maps them)."""
     short = np.asarray(res.short, np.int64)
     if not short.any():
         return []
@@ -316,6 +337,9 @@ def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
     banned = np.concatenate([problem.conflicts, problem.forbidden]).reshape(-1, 2)
     keys = np.unique(banned[:, 0] * n_r + banned[:, 1])
     free = n_r - np.bincount(keys // n_r, minlength=n_p)
+    lang = np.array(sorted(unreadable or ()), np.int64).reshape(-1, 2)
+    lang_keys = np.intersect1d(keys, lang[:, 0] * n_r + lang[:, 1])
+    unread = np.bincount(lang_keys // n_r, minlength=n_p)
     out = []
     for i in np.flatnonzero(short).tolist():
         allowed = np.ones(n_r, bool)
@@ -324,7 +348,7 @@ def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
         if n_r < int(k[i]):
             reason = "pool"  # too few reviewers in all, conflicts or not
         elif int(free[i]) < int(k[i]):
-            reason = "conflicts"
+            reason = "language" if int(free[i] + unread[i]) >= int(k[i]) else "conflicts"
         elif int((allowed & (loads > 0)).sum()) >= int(k[i]):
             for g in problem.groupings:
                 lab = np.asarray(g.labels)[allowed & (loads > 0)]
@@ -375,7 +399,7 @@ def run_assignment(
         raise DomainError(
             "The assignment failed its check: %(problems)s", problems="; ".join(problems[:5])
         )
-    uncovered = _shortfall(problem, res)
+    uncovered = _shortfall(problem, res, q.unreadable_pairs(session, proposals, reviewers))
     for row in uncovered:
         row["proposal_id"] = proposals[row.pop("position")].id
     short_reviews = int(np.asarray(res.short).sum())
@@ -475,7 +499,8 @@ class Uncovered:
     #: "pool" (the call has fewer reviewers than it needs), "conflicts" (fewer
     #: reviewers free of conflicts than it needs), "capacity" (those
     #: reviewers have no room left), "diversity" (the institution and region rules leave
-    #: too few), "no_expertise" (covered, but no reviewer has any affinity with it) or
+    #: too few), "language" (too few of the reviewers free of conflicts review in its
+    #: language), "no_expertise" (covered, but no reviewer has any affinity with it) or
     #: "withdrawn" (a reviewer declined, declared a conflict or was removed since) or
     #: "overdue" (a reviewer invited or accepted is silent past their review deadline)
     reason: str
@@ -673,6 +698,12 @@ def add_assignment(
     cycles = collusion_cycles([*pairs, pair], teams)
     if any(pair in cycle for cycle in cycles):
         raise reviewing_collusion()
+    if q.unreadable_pairs(session, [proposal], [reviewer]):
+        # the reviewer declared the languages they review in, and not this proposal's
+        raise DomainError(
+            "This reviewer does not review in the language of this proposal (%(lang)s).",
+            lang=proposal.language,
+        )
     active = q.assignments_of_reviewer(session, reviewer.id)
     # the call's maximum, or the fewer the reviewer accepted when invited (as the
     # automatic assignment holds them to)
@@ -687,6 +718,14 @@ def add_assignment(
             "This reviewer reviews at most %(n)s proposals at once across calls, and has"
             " that many to review already.",
             n=at_once[0],
+        )
+    # and their limit per calendar year (trialrev18): a count, naming no call or proposal
+    this_year = q.reviews_this_year(session, reviewer_id=reviewer.id).get(reviewer.id)
+    if this_year is not None and this_year[1] >= this_year[0]:
+        raise DomainError(
+            "This reviewer takes at most %(n)s reviews a year across calls, and has been"
+            " given that many this year already.",
+            n=this_year[0],
         )
     existing = session.scalar(
         select(ReviewAssignment).where(

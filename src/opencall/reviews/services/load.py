@@ -1,7 +1,11 @@
-"""A reviewer's own limit on the proposals they review at once across every call
-(``ReviewerLoadLimit``), held by each call's assignment (``assignment``)."""
+"""A reviewer's own limits across calls: on the proposals they review at once
+(``ReviewerLoadLimit``) and on the reviews they take in a calendar year
+(``ReviewerYearLimit``, trialrev18), held by each call's assignment (``assignment``)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -9,11 +13,47 @@ from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
-from opencall.reviews.models import ReviewerLoadLimit
+from opencall.reviews.models import ReviewerLoadLimit, ReviewerYearLimit
 
 #: the bounds of the limit, as those of the load accepted with an invitation
 #: (``recruitment.respond``)
 MAX_AT_ONCE = 100
+#: the bounds of the limit per calendar year
+MAX_PER_YEAR = 1000
+
+
+def save_own_row(
+    session: Session,
+    user: User,
+    model: Any,
+    column: str,
+    value: Any,
+    action: str,
+    audited: Callable[[Any], Any] = lambda v: v,
+) -> None:
+    """Keep ``user``'s row of ``model`` with ``column`` = ``value`` (``None``: no row);
+    audited as ``action`` with the value before and after (as ``audited`` shows them),
+    when it changed."""
+    row = session.get(model, user.id)
+    before = getattr(row, column) if row is not None else None
+    if value is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(model(user_id=user.id, **{column: value}))
+    else:
+        setattr(row, column, value)
+        row.updated_at = utcnow()
+    session.flush()
+    if before != value:
+        auditlog.record(
+            session,
+            action,
+            "user",
+            user.id,
+            actor_id=user.id,
+            data={"before": audited(before), "after": audited(value)},
+        )
 
 
 def set_load_limit(session: Session, user: User, max_at_once: int | None) -> int | None:
@@ -26,24 +66,24 @@ def set_load_limit(session: Session, user: User, max_at_once: int | None) -> int
             n=MAX_AT_ONCE,
             field="max_at_once",
         )
-    row = session.get(ReviewerLoadLimit, user.id)
-    before = row.max_at_once if row is not None else None
-    if max_at_once is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(ReviewerLoadLimit(user_id=user.id, max_at_once=max_at_once))
-    else:
-        row.max_at_once = max_at_once
-        row.updated_at = utcnow()
-    session.flush()
-    if before != max_at_once:
-        auditlog.record(
-            session,
-            "review.load_limit_set",
-            "user",
-            user.id,
-            actor_id=user.id,
-            data={"before": before, "after": max_at_once},
-        )
+    save_own_row(
+        session, user, ReviewerLoadLimit, "max_at_once", max_at_once, "review.load_limit_set"
+    )
     return max_at_once
+
+
+def set_year_limit(session: Session, user: User, max_per_year: int | None) -> int | None:
+    """Set (or with ``None`` lift) ``user``'s limit on the reviews they take in a calendar
+    year across calls (trialrev18); audited as ``review.year_limit_set``. Refused outside
+    1 to 1000, nothing changed (the message a literal: ``tests/i18n``). Assignments
+    already made stay."""
+    if max_per_year is not None and not 1 <= max_per_year <= MAX_PER_YEAR:
+        raise DomainError(
+            "The most reviews you take in a year must be between 1 and %(n)s.",
+            n=MAX_PER_YEAR,
+            field="max_per_year",
+        )
+    save_own_row(
+        session, user, ReviewerYearLimit, "max_per_year", max_per_year, "review.year_limit_set"
+    )
+    return max_per_year

@@ -94,6 +94,20 @@ def set_load_limit(page: Page = Depends(get_page)) -> Response:
     return page.redirect("/review#load", "saved")
 
 
+@router.post("/review/languages", response_class=HTMLResponse)
+def set_review_languages(page: Page = Depends(get_page)) -> Response:
+    """The languages the reviewer reviews in, codes separated by commas or spaces
+    (blank: not restricted)."""
+    user = page.require_user()
+    raw = page.form.get("review_languages", "")
+    with page.attempt() as refused:
+        services.set_review_languages(page.db, user, raw.replace(",", " ").split())
+    if refused:
+        errors = {"review_languages": refused.message}
+        return _workspace(page, 400, lang_errors=errors, typed_languages=raw[:200])
+    return page.redirect("/review#languages", "saved")
+
+
 def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
     user = page.require_user()
     mine = q.assignments_of_reviewer(page.db, user.id)
@@ -141,7 +155,9 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
             "technical": technical,
             "manages": manages,
             "at_once": at_once,
+            "review_languages": q.review_languages(page.db, user.id),
             "errors": {},
+            "lang_errors": {},
             **extra,
             **labels(page),
         },
