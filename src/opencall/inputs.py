@@ -331,3 +331,15 @@ def language_code(text: str) -> str | None:
     if not _LANGUAGE.fullmatch(code):
         return None
     return code if localedata.exists(code) else None
+
+
+def language_name(code: str, reader: str) -> str:
+    """The name of the language ``code`` in the language ``reader`` reads (Babel's CLDR
+    display names: "espagnol" for "es" read in French); the code itself when unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(reader).languages.get(code)
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return str(name) if name else code

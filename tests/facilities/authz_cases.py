@@ -39,6 +39,7 @@ class Case:
 
 CASES: list[Case] = [
     Case("POST", "/proposals/{proposal_id}/bundle", {"applicant"}, data={"bundle": "pair"}),
+    Case("POST", "/proposals/{proposal_id}/language", {"applicant"}, data={"language": "es"}),
     Case("GET", "/manage/facilities/{facility_id}", OFFICE),
     Case("POST", "/manage/facilities/{facility_id}/resources", OFFICE, data=RESOURCE),
     Case("GET", "/manage/resources/{pool_id}", OFFICE),

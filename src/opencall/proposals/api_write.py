@@ -83,6 +83,17 @@ class Problem(BaseModel):
     message: str
 
 
+LANGUAGE = (
+    "the language the proposal is written in: an ISO 639 code (en, es, fr, zh...), null "
+    "when not stated; reviewers who declared their languages are given it only when it is "
+    "among them"
+)
+LANGUAGE_IN = (
+    "the language the proposal is written in, an ISO 639 code (en, es, fr, zh...); empty "
+    "for not stated; a code that is not a language is refused with 400, nothing changed"
+)
+
+
 class ProposalFull(BaseModel):
     id: int
     code: str
@@ -93,6 +104,7 @@ class ProposalFull(BaseModel):
     abstract: str
     science_case: str
     keywords: str
+    language: str | None = Field(description=LANGUAGE)
     submitted_at: dt.datetime | None
     members: list[MemberOut]
     requests: list[RequestOut]
@@ -119,6 +131,7 @@ class ProposalIn(BaseModel):
     abstract: str = Field("", max_length=20000)
     science_case: str = Field("", max_length=200000)
     keywords: str = Field("", max_length=1000)
+    language: str | None = Field(None, max_length=40, description=LANGUAGE_IN)
 
 
 class ProposalEdit(BaseModel):
@@ -129,6 +142,7 @@ class ProposalEdit(BaseModel):
     abstract: str | None = Field(None, max_length=20000)
     science_case: str | None = Field(None, max_length=200000)
     keywords: str | None = Field(None, max_length=1000)
+    language: str | None = Field(None, max_length=40, description=LANGUAGE_IN)
 
 
 class MemberIn(BaseModel):
@@ -293,8 +307,10 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
         p = services.create_proposal(
-            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call"})
+            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call", "language"})
         )
+        if body.language:
+            services.set_language(api.db, p, body.language, actor_id=api.actor_id)
         return _done(api, p)
 
 
@@ -302,10 +318,19 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
 def edit(
     body: ProposalEdit, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ProposalFull:
-    """Change the text (the fields sent); ``version`` must be the one last read."""
+    """Change the text and the language (the fields sent; an empty ``language`` is "not
+    stated"); ``version`` must be the one last read."""
     p = _editable(api, proposal_id)
-    data = body.model_dump(exclude={"version"}, exclude_none=True)
-    return _change(api, p, services.update_proposal, data, expected_version=body.version)
+    data = body.model_dump(exclude={"version", "language"}, exclude_none=True)
+    if "language" not in body.model_fields_set:
+        return _change(api, p, services.update_proposal, data, expected_version=body.version)
+    with api.refusing():
+        services.edit_language(
+            api.db, p, body.language, actor_id=api.actor_id, expected_version=body.version
+        )
+        if data:
+            services.update_proposal(api.db, p, data, actor_id=api.actor_id)
+        return _done(api, p)
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:

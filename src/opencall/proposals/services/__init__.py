@@ -51,7 +51,7 @@ from opencall.proposals.services.editing import (
     lock_for_write,
     remove_from_draft,
 )
-from opencall.proposals.services.language import set_language
+from opencall.proposals.services.language import edit_language, set_language
 from opencall.proposals.services.lifecycle import (
     create_proposal,
     incomplete_problems,
@@ -88,6 +88,7 @@ remove_request = remove_attachment = remove_from_draft
 
 __all__ = [
     "set_language",
+    "edit_language",
     "CALL_DEADLINE",
     "KIND_FOR_FACILITY",
     "MSG_BOMB",

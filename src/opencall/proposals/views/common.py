@@ -78,3 +78,19 @@ def label_helpers(page: Page) -> dict[str, Any]:
         # a continuous call: the review batch a proposal is in, or enters next
         "batch_of": batch_info,
     }
+
+
+#: the languages a proposal may be said to be written in, besides the site's own: the
+#: common languages of science (any other ISO 639 code goes through the API)
+COMMON_LANGUAGES = ("ar", "de", "hi", "it", "ja", "ko", "nl", "pl", "pt", "ru", "tr")
+
+
+def language_options(page: Page, current: str | None) -> list[tuple[str, str]]:
+    """The editor's "Language of the proposal" choices as (code, name in the reader's
+    language), by name: the site's languages and the common ones, and ``current``
+    when it is another."""
+    from opencall.inputs import language_name
+    from opencall.people.domain import LANGUAGES
+
+    codes = {*LANGUAGES, *COMMON_LANGUAGES, *([current] if current else [])}
+    return sorted(((c, language_name(c, page.lang)) for c in codes), key=lambda o: o[1].lower())

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
+from opencall.inputs import language_name
 from opencall.people.forms import country_options
 from opencall.proposals import policies, queries, services
 from opencall.proposals.access import proposal_for
@@ -26,6 +27,7 @@ from opencall.proposals.views.common import (
     TEXT_LIMITS,
     WHERE_LABELS,
     label_helpers,
+    language_options,
 )
 from opencall.proposals.views.request_forms import (
     BLANK_ROWS,
@@ -275,6 +277,9 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "scan_notes": scan_notes,
         "scan_pending": scan_pending,
         "countries": country_options(page),
+        "language_choices": language_options(page, proposal.language),
+        "language_shown": language_name(proposal.language, page.lang) if proposal.language else "",
+        "language_error": extra.get("language_error"),
         "can_edit": can_edit,
         "can_team": can_team,
         "can_submit": policies.may_submit_proposal(page.user, proposal),
@@ -385,3 +390,19 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         return save_answer(page, proposal, status, errors=errors)
     return editor(page, proposal, status, text=text, text_errors=errors)
+
+
+@router.post("/proposals/{proposal_id}/language", response_class=HTMLResponse)
+def save_language(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The editor's "Language of the proposal" (empty: not stated), audited by the
+    service; a code that is not a language is refused with nothing changed."""
+    proposal = editable_for(page, proposal_id)
+    return save_change(
+        page,
+        proposal,
+        services.edit_language,
+        page.form.get("language", "").strip()[:40],
+        section="language",
+        done="saved",
+        error_field="language_error",
+    )

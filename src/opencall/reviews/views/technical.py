@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.calls.access import signed_in_call
-from opencall.inputs import finite_number, plain_number
+from opencall.inputs import finite_number, language_name, plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -69,6 +69,8 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
             "call": p.call,
             "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(p.call),
+            # the language it is written in names nobody: shown in dual-anonymous calls too
+            "language_shown": language_name(p.language, page.lang) if p.language else "",
             "form": form,
             "verdicts": [(k, page._(v)) for k, v in VERDICTS.items()],
             "errors": extra.pop("errors", {}),
