@@ -91,13 +91,23 @@ def measure(
         settle(page, pending)
         assert response is not None and response.status == 200, (path, response and response.status)
         first = list(sizes)
-        sizes.clear()
         # the repeat visit, as a reload (what a person on a flaky link does, and what a
         # visit costs once a file's max-age has passed): the browser revalidates what it
-        # holds unless it is immutable
-        page.reload(wait_until="load")
-        settle(page, pending)
-        again = [n for n in sizes if n > 0]  # a cache hit transfers nothing
+        # holds unless it is immutable. Chromium writes its disk cache after the request
+        # has finished, so a reload at once can find site.css not yet stored and fetch it
+        # whole (stop 38's CI: the preview page, 2 requests of 4.4 KB on reload). A
+        # reload is therefore repeated, up to three times, and the lightest kept: a file
+        # that is not immutable is revalidated on every reload, so that still fails.
+        again: list[int] = []
+        for _ in range(3):
+            sizes.clear()
+            page.reload(wait_until="load")
+            settle(page, pending)
+            this = [n for n in sizes if n > 0]  # a cache hit transfers nothing
+            if not again or len(this) < len(again):
+                again = this
+            if len(again) <= 1:
+                break
         out.append(Weight(name, path, len(first), sum(first), len(again), sum(again)))
         context.close()
     return out
