@@ -189,7 +189,9 @@ def test_a_polar_field_season_across_new_year_books_each_party_in_its_window(
     assert ("Dec 31, 2027, 6:00 AM (Antarctica (McMurdo Station) Time, UTC+13:00) – Jan 2, "
             "2028, 6:00 AM (Antarctica (McMurdo Station) Time, UTC+13:00)): New Year stand-down"
             ) in page, page[:2000]  # fmt: skip
-    assert f"{int(sum(got.values()))} booked, {SEASON_DAYS - 4 - int(sum(got.values()))} free" in page
+    assert (
+        f"{int(sum(got.values()))} booked, {SEASON_DAYS - 4 - int(sum(got.values()))} free" in page
+    )
     ics = staff.get(f"/manage/calls/{slug}/resources/{plane['id']}/calendar.ics").text
     assert f"TZID:{ZONE}" in ics and "BEGIN:VTIMEZONE" in ics, ics[:1500]
 

@@ -263,6 +263,8 @@ def _param(t: Translator, value: Any, units: Mapping[str, Any] | None) -> str:
             return unit_label(
                 code, (units or {}).get(code), None if amount is None else float(amount), t.lang
             )
+        if "share_group" in value:  # a share rule's group, by its name
+            return share_group_words(t.gettext, str(value["share_group"]))
         if "text" in value:  # composed elsewhere in English, without an id
             return t.message(str(value["text"]))
     if isinstance(value, float):

@@ -6,7 +6,7 @@ catalogue is keyed on) and a dict of parameters. A parameter is a plain value (a
 rounded number), another message, or a list of messages (joined with ``"; "``, or with the
 separator :func:`listing` names), or one of three marked values the reader's language writes
 its own way: an amount (:func:`number`, in the locale's digits), a unit (:func:`unit`, by its
-label) and a text composed elsewhere in English without an id (:func:`composed`, a site
+label), a share rule's group (:func:`share_group`, by its name) and a text composed elsewhere in English without an id (:func:`composed`, a site
 suitability rule's reason; a request's infeasibility reason is itself a message, its
 ``Request.infeasible_message``). :func:`render` gives the English sentence (what the CSV, the
 API and the stored rows show); the web layer translates the template and each nested message before
@@ -73,6 +73,13 @@ def unit(code: str, amount: str | None = None) -> dict[str, str | None]:
     return {"unit": code, "amount": amount}
 
 
+def share_group(key: str) -> dict[str, str]:
+    """A share rule's group as a parameter: its key (``"ldc"``, ``"low+first_time"``) in
+    English sentences (the API, the CSV), its name in the reader's language on a page
+    ("Least developed countries", "Pays les moins avancés")."""
+    return {"share_group": key}
+
+
 def composed(text: str) -> dict[str, str]:
     """A text composed elsewhere in English, without a message id (a site suitability
     rule's reason, ``optim.suitability``)."""
@@ -116,7 +123,7 @@ def _render_param(value: Any) -> str:
     if isinstance(value, Mapping):
         if "items" in value:
             return str(value.get("sep", SEPARATOR)).join(_render_param(v) for v in value["items"])
-        for key in ("number", "unit", "text"):
+        for key in ("number", "unit", "text", "share_group"):
             if key in value:
                 return str(value[key])
     if isinstance(value, list | tuple):

@@ -33,7 +33,16 @@ from opencall.optim.allocation.model import (
     _per_proposal_limit_blocks,
     seeded_rank,
 )
-from opencall.optim.messages import M_, Message, composed, listing, number, render, unit
+from opencall.optim.messages import (
+    M_,
+    Message,
+    composed,
+    listing,
+    number,
+    render,
+    share_group,
+    unit,
+)
 
 if TYPE_CHECKING:  # the built model is only named in a signature here
     from opencall.optim.allocation.solve import _Model
@@ -96,7 +105,7 @@ def _explain(
         own = tied_own.get((merit, proposal_id), {})
         return {pid for pid, n in tied_by_merit.get(merit, {}).items() if n > own.get(pid, 0)}
 
-    binding_groups = ", ".join(o.group for o in outcomes if o.binding)
+    binding_groups = listing([share_group(o.group) for o in outcomes if o.binding])
     cap_state = held(problem, fractions) if policy.group_caps else None
 
     def cap_block(q: Request, least: float) -> tuple[Message, tuple[str, ...]] | None:
@@ -426,7 +435,10 @@ def _explain_not_awarded(
             and set(o.pools) & set(short)
         ]
         why = (
-            M_("awards made under the minimum share rule for %(rules)s", rules=listing(rules))
+            M_(
+                "awards made under the minimum share rule for %(rules)s",
+                rules=listing([share_group(g) for g in rules]),
+            )
             if rules
             else M_("requests whose merit equals this one's")
             if tied & set(short)
