@@ -185,6 +185,8 @@ def test_a_polar_field_season_across_new_year_books_each_party_in_its_window(
     assert {x["local_start"][:4] for x in rows} == {"2027", "2028"}
     page = text_of(staff.get(f"/manage/calls/{slug}/resources/{plane['id']}/calendar").text)
     # the season's period, and the New Year stand-down on the station's clock, across the year
+    # the office's country (New Zealand) has two zones: its pages are in UTC, and say so
+    assert "Slots (UTC)" in page, page[:2000]
     assert "Period Nov 1, 2027 – Feb 29, 2028" in page, page[:2000]
     assert ("Dec 31, 2027, 6:00 AM (Antarctica (McMurdo Station) Time, UTC+13:00) – Jan 2, "
             "2028, 6:00 AM (Antarctica (McMurdo Station) Time, UTC+13:00)): New Year stand-down"
