@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,15 +56,37 @@ TEAMS = [
 ]  # fmt: skip
 
 
-def outside(first: str, last: str) -> list[list[str]]:
-    """The impossible dates of a window ``first``..``last``: November's days around it."""
+def outside(
+    first: str, last: str, season: tuple[dt.date, dt.date] = (FIRST, LAST)
+) -> list[list[str]]:
+    """The impossible dates of a window ``first``..``last``: the season's days around it
+    (November's, by default)."""
     a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
     out = []
-    if a > FIRST:
-        out.append([FIRST.isoformat(), (a - dt.timedelta(days=1)).isoformat()])
-    if b < LAST:
-        out.append([(b + dt.timedelta(days=1)).isoformat(), LAST.isoformat()])
+    if a > season[0]:
+        out.append([season[0].isoformat(), (a - dt.timedelta(days=1)).isoformat()])
+    if b < season[1]:
+        out.append([(b + dt.timedelta(days=1)).isoformat(), season[1].isoformat()])
     return out
+
+
+def favourite_left_out(
+    web: Web, office: Any, slug: str, reviewers: list[Any], code: str, explanation: str
+) -> dict[str, float]:
+    """The call reviewed with ``code`` the panel's favourite, calibrated to its schedule;
+    ``code`` not awarded, explained by ``explanation``; the awards ``{code: amount}``."""
+    close_and_assign(web, office, slug)
+    give_reviews(reviewers, lambda a, k: 5.0 if a["proposal_code"] == code
+                 else 3.0 + ((a["id"] + k) % 3) * 0.5)  # fmt: skip
+    calibrate_to_schedule(web, office, slug)
+    decisions = {d["proposal_code"]: d for d in
+                 office.get(f"/api/v1/calls/{slug}/decisions", limit=50)["items"]}  # fmt: skip
+    assert decisions[code]["outcome"] != "awarded", decisions[code]
+    assert decisions[code]["explanation"] == explanation, decisions[code]
+    awards = office.get(f"/api/v1/calls/{slug}/awards", limit=50)["items"]
+    got = {a["proposal_code"]: a["amount"] for a in awards}
+    assert code not in got, got
+    return got
 
 
 def test_coral_mesocosms_book_each_team_inside_its_spawning_window(
@@ -113,24 +136,12 @@ def test_coral_mesocosms_book_each_team_inside_its_spawning_window(
         window_of[code] = (dt.date.fromisoformat(first), dt.date.fromisoformat(last))
         team_of[iso3] = (p["id"], address)
 
-    close_and_assign(web, office, slug)
-    # the panel's favourite is the team with too short a window
-    give_reviews(reviewers, lambda a, k: 5.0 if a["proposal_code"] == code_of["PNG"]
-                 else 3.0 + ((a["id"] + k) % 3) * 0.5)  # fmt: skip
-    calibrate_to_schedule(web, office, slug)
-
-    decisions = {d["proposal_code"]: d for d in
-                 office.get(f"/api/v1/calls/{slug}/decisions", limit=50)["items"]}  # fmt: skip
-    png = decisions[code_of["PNG"]]
-    assert png["outcome"] != "awarded", png
-    # its window (18-22 November) holds 4 of the tank's days: a day runs from 06:00 to 06:00,
-    # so the one that begins on the 22nd ends on the 23rd, a date the team declared impossible
-    assert png["explanation"] == (
+    # the panel's favourite is the team with too short a window: its window (18-22 November)
+    # holds 4 of the tank's days: a day runs from 06:00 to 06:00, so the one that begins on
+    # the 22nd ends on the 23rd, a date the team declared impossible
+    got = favourite_left_out(web, office, slug, reviewers, code_of["PNG"], (
         "not feasible: only 4 slots of Mesocosm tank 1 are usable outside the dates the "
-        "request declares impossible (10 asked)"), png  # fmt: skip
-    awards = office.get(f"/api/v1/calls/{slug}/awards", limit=50)["items"]
-    got = {a["proposal_code"]: a["amount"] for a in awards}
-    assert code_of["PNG"] not in got
+        "request declares impossible (10 asked)"))  # fmt: skip
     # the others fit: every one of them is awarded what it asked
     for iso3, _n, days, *_rest in TEAMS:
         if iso3 != "PNG":

@@ -27,16 +27,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from tests.api.test_genebank_journey import give_reviews
-from tests.api.test_operator_journey import (
-    account,
-    calibrate_to_schedule,
-    close_and_assign,
-    open_call,
-    open_facility,
-    signed_in,
-    text_of,
-)
+from tests.api.test_coral_mesocosm_journey import favourite_left_out, outside
+from tests.api.test_operator_journey import account, open_call, open_facility, signed_in, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -62,17 +54,6 @@ TEAMS = [
     ("BGD", 12, "2028-02-01", "2028-02-29"),
     ("ECU", 40, "2027-12-28", "2028-01-20"),  # 21 flying days in its window
 ]  # fmt: skip
-
-
-def outside(first: str, last: str) -> list[list[str]]:
-    """The impossible dates of a window ``first``..``last``: the season's days around it."""
-    a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    out = []
-    if a > FIRST:
-        out.append([FIRST.isoformat(), (a - dt.timedelta(days=1)).isoformat()])
-    if b < LAST:
-        out.append([(b + dt.timedelta(days=1)).isoformat(), LAST.isoformat()])
-    return out
 
 
 def local(text: str) -> dt.datetime:
@@ -127,30 +108,18 @@ def test_a_polar_field_season_across_new_year_books_each_party_in_its_window(
             "version": version, "kind": "custom", "pool_id": plane["id"],
             "details": {"amount": days, "window": [first, last],
                         "camp": {"lat": -79.5 - i * 0.3, "lon": 155.0 + i},
-                        "impossible_dates": outside(first, last)}})  # fmt: skip
+                        "impossible_dates": outside(first, last, (FIRST, LAST))}})  # fmt: skip
         code = ac.post(f"/api/v1/proposals/{p['id']}/submit")["code"]
         code_of[iso3] = code
         window_of[code] = (dt.date.fromisoformat(first), dt.date.fromisoformat(last))
         team_of[iso3] = (p["id"], address)
 
-    close_and_assign(web, office, slug)
-    # the panel's favourite is the party whose window is too short
-    give_reviews(reviewers, lambda a, k: 5.0 if a["proposal_code"] == code_of["ECU"]
-                 else 3.0 + ((a["id"] + k) % 3) * 0.5)  # fmt: skip
-    calibrate_to_schedule(web, office, slug)
-
-    decisions = {d["proposal_code"]: d for d in
-                 office.get(f"/api/v1/calls/{slug}/decisions", limit=50)["items"]}  # fmt: skip
-    ecu = decisions[code_of["ECU"]]
-    assert ecu["outcome"] != "awarded", ecu
-    # 28 December to 20 January: days from the 28th to the 19th (the one that begins on the
-    # 20th ends on the 21st), less the New Year stand-down's two: 21 days, 40 asked
-    assert ecu["explanation"] == (
+    # the panel's favourite is the party whose window is too short: 28 December to
+    # 20 January, days from the 28th to the 19th (the one that begins on the 20th ends on the
+    # 21st), less the New Year stand-down's two: 21 days, 40 asked
+    got = favourite_left_out(web, office, slug, reviewers, code_of["ECU"], (
         "not feasible: only 21 slots of Twin Otter ZK-FLD are usable outside the dates the "
-        "request declares impossible (40 asked)"), ecu  # fmt: skip
-    awards = office.get(f"/api/v1/calls/{slug}/awards", limit=50)["items"]
-    got = {a["proposal_code"]: a["amount"] for a in awards}
-    assert code_of["ECU"] not in got
+        "request declares impossible (40 asked)"))  # fmt: skip
     for iso3, days, *_rest in TEAMS:
         if iso3 != "ECU":
             assert got.get(code_of[iso3]) == days, (iso3, got)
