@@ -1,0 +1,137 @@
+"""A site after years of calls, round 19: what the API's list of calls and the
+after-award pages read. ``GET /api/v1/calls`` wrote every resource of every call (24
+for FAST, 190 KiB for a page of 50 calls) for a client that only wants the calls'
+names and dates: ``?fields=`` now answers the fields asked, and a list without
+``pools`` or ``providers`` loads no resource. The after-award pages (and the office's
+report) read the 250 countries of the reference data on every request, also when kept
+(the cache re-runs the statements it recorded to check them): now the countries named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls.models import Call, CallPool
+from opencall.facilities.models import CapacityPool
+from tests import factories as F
+from tests.scale.test_api_pages import kept_builds
+from tests.scale.test_paged_lists import _loaded
+from tests.scale.test_results_page_queries import published_of
+from tests.web.conftest import Web
+
+MODELS = (Call, CallPool, CapacityPool)
+
+
+def calls_of(factory: sessionmaker[Session], n: int) -> list[str]:
+    with factory() as s:
+        slugs = [F.fast_call(s).slug for _ in range(n)]
+        s.commit()
+    return slugs
+
+
+def api_read(web: Web, path: str) -> tuple[Any, dict[str, int]]:
+    c = web.client()
+    c.get(path)  # warm
+    with _loaded(*MODELS) as n:
+        r = c.get(path)
+    return r, n
+
+
+def test_the_api_list_of_calls_answers_the_fields_asked_without_resources(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    slugs = calls_of(factory, 3)
+    full, n_full = api_read(web, "/api/v1/calls")
+    assert full.status_code == 200
+    items = full.json()["items"]
+    assert [i["slug"] for i in items] == slugs
+    assert all(len(i["pools"]) == 24 for i in items)  # unchanged without ?fields=
+    assert n_full["CallPool"] == 72, n_full
+    r, n = api_read(web, "/api/v1/calls?fields=slug,title,status,closes_at")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["page"] == full.json()["page"]
+    assert body["items"] == [
+        {k: i[k] for k in ("slug", "title", "status", "closes_at")} for i in items
+    ]
+    assert n["CallPool"] == 0 and n["CapacityPool"] == 0, n
+    # the resources when asked, as the whole answer has them
+    r, n = api_read(web, "/api/v1/calls?fields=slug,pools,providers")
+    assert r.json()["items"] == [{k: i[k] for k in ("slug", "pools", "providers")} for i in items]
+    assert n["CallPool"] == 72, n
+    # one call: the same parameter
+    r, n = api_read(web, f"/api/v1/calls/{slugs[0]}?fields=slug, facility ,closes_local")
+    assert r.json() == {k: items[0][k] for k in ("slug", "facility", "closes_local")}
+    assert n["CallPool"] == 0, n
+
+
+@pytest.mark.parametrize(
+    "fields, named",
+    [("slug,secret_notes", "secret_notes"), ("", "at least one"), (",,", "at least one")],
+)
+def test_a_field_the_api_does_not_know_is_a_clear_400(
+    web: Web, factory: sessionmaker[Session], fields: str, named: str
+) -> None:
+    slug = calls_of(factory, 1)[0]
+    for path in ("/api/v1/calls", f"/api/v1/calls/{slug}"):
+        r = web.client().get(path, params={"fields": fields})
+        assert r.status_code == 400, (path, r.text)
+        detail = r.json()["detail"]
+        assert detail.startswith("fields: ") and named in detail, detail
+
+
+def country_rows(web: Web, c: Any, path: str) -> tuple[list[int], set[str]]:
+    """The rows each statement of a request reads from the countries table (run again),
+    and the countries in them."""
+    engine = web.app.state.engine
+    seen: list[tuple[str, Any]] = []
+
+    def on(_conn: Any, _cursor: Any, sql: str, params: Any, *_a: Any) -> None:
+        if "countries" in sql and "FROM countries" in sql:
+            seen.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", on)
+    try:
+        r = c.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", on)
+    assert r.status_code == 200, (path, r.text[:300])
+    rows: list[int] = []
+    isos: set[str] = set()
+    with engine.connect() as conn:
+        for sql, params in seen:
+            got = conn.exec_driver_sql(sql, params).mappings().all()
+            rows.append(len(got))
+            isos |= {str(g["iso3"]) for g in got if "iso3" in g}
+    return rows, isos
+
+
+def test_the_after_award_pages_read_only_the_countries_they_name(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
+) -> None:
+    """The public after-award page and the office's report, computed and then kept
+    (the cache's check re-runs the statements): the countries of the call's applicants
+    and its host, not the reference data's 250, on every request."""
+    from sqlalchemy import func, select
+
+    from opencall.people.models import Country
+
+    data = published_of(factory, kept_builds(small_worlds, factory, 6)[0])
+    slug = data["slug"]
+    with factory() as s:
+        assert (s.scalar(select(func.count()).select_from(Country)) or 0) > 200
+    pages = [
+        (f"/calls/{slug}/after-award", None),
+        (f"/calls/{slug}/after-award?format=csv", None),
+        (f"/manage/calls/{slug}/report", "office"),
+        (f"/manage/calls/{slug}/report.json", "office"),
+    ]
+    for path, who in pages:
+        c = web.login(data[who]) if who else web.client()
+        for _ in range(2):  # computed, then kept
+            rows, isos = country_rows(web, c, path)
+            # the world's applicants come from a few countries; the reference has 250
+            assert rows and max(rows) <= len(isos) <= 12, (path, rows, len(isos))
