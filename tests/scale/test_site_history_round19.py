@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call, CallPool
 from opencall.facilities.models import CapacityPool
+from opencall.proposals.models import Proposal
 from tests import factories as F
 from tests.scale.test_api_pages import kept_builds
 from tests.scale.test_paged_lists import _loaded
@@ -135,3 +136,61 @@ def test_the_after_award_pages_read_only_the_countries_they_name(
             rows, isos = country_rows(web, c, path)
             # the world's applicants come from a few countries; the reference has 250
             assert rows and max(rows) <= len(isos) <= 12, (path, rows, len(isos))
+
+
+def test_the_office_exports_read_no_whole_proposal(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
+) -> None:
+    """The CSV downloads of a call's assignments, decisions and schedule name each row's
+    proposal by code (and title): they loaded every proposal under review with its team,
+    requests and attachments (a conference's 20,000 proposals: some 100,000 rows a
+    download), and the assignment export every reviewer of the panel. The codes and
+    titles are read as columns now, the rows the same."""
+    import csv
+    import io
+
+    from sqlalchemy import select
+
+    from opencall.people.models import User
+    from opencall.proposals.models import Attachment, Request, TeamMember
+    from opencall.reviews.models import ReviewAssignment
+
+    data = published_of(factory, kept_builds(small_worlds, factory, 6)[0])
+    slug = data["slug"]
+    with factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        expected = [
+            [code, title, name]
+            for code, title, name in s.execute(
+                select(Proposal.code, Proposal.title, User.name)
+                .join(ReviewAssignment, ReviewAssignment.proposal_id == Proposal.id)
+                .join(User, User.id == ReviewAssignment.reviewer_id)
+                .where(
+                    ReviewAssignment.call_id == call.id,
+                    ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+                )
+                .order_by(ReviewAssignment.id)
+            )
+        ]
+    assert len(expected) >= 6
+    chair = web.login(data["chair"])
+    for path, n_min in (
+        (f"/manage/calls/{slug}/assignment?format=csv", len(expected)),
+        (f"/manage/calls/{slug}/decisions?format=csv", 6),
+        (f"/manage/calls/{slug}/schedule?format=csv", 6),
+    ):
+        chair.get(path)
+        with _loaded(Proposal, TeamMember, Request, Attachment, User) as n:
+            r = chair.get(path)
+        assert r.status_code == 200, (path, r.text[:300])
+        rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))[1:]
+        assert len(rows) >= n_min, (path, len(rows))
+        assert all(row[0].startswith("F") for row in rows), rows[:3]
+        # the reader's own account is all the users loaded
+        assert n["Proposal"] == n["TeamMember"] == n["Request"] == n["Attachment"] == 0, (
+            path,
+            n,
+        )
+        assert n["User"] <= 1, (path, n)
+        if "assignment" in path:
+            assert [row[:3] for row in rows] == expected
