@@ -65,12 +65,67 @@ def pages(big: str, past: str) -> list[tuple[str, str | None]]:
     ]
 
 
+def to_review(s: Any, slug: str, per_proposal: int) -> None:
+    """The call ``slug`` in review, its submitted proposals under review, each given
+    ``per_proposal`` reviewers of its panel in turn (bulk inserts: what the office's
+    pages read, not the assignment's solving), unless it has assignments."""
+    from sqlalchemy import insert, update
+
+    from opencall.people.models import RoleGrant
+    from opencall.reviews.models import ReviewAssignment
+
+    call = s.scalars(select(Call).where(Call.slug == slug)).one()
+    if s.scalar(select(func.count()).where(ReviewAssignment.call_id == call.id)):
+        return
+    s.execute(
+        update(Proposal)
+        .where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        .values(status="under_review")
+    )
+    call.status = "review"
+    panel = list(
+        s.scalars(
+            select(RoleGrant.user_id)
+            .where(RoleGrant.call_id == call.id, RoleGrant.role == "reviewer")
+            .order_by(RoleGrant.user_id)
+        )
+    )
+    ids = list(
+        s.scalars(
+            select(Proposal.id)
+            .where(Proposal.call_id == call.id, Proposal.status == "under_review")
+            .order_by(Proposal.id)
+        )
+    )
+    rows = [
+        {
+            "call_id": call.id,
+            "proposal_id": pid,
+            "reviewer_id": panel[(i * per_proposal + j) % len(panel)],
+            "status": "assigned",
+            "source": "solver",
+            "score": 0.5,
+        }
+        for i, pid in enumerate(ids)
+        for j in range(per_proposal)
+    ]
+    for k in range(0, len(rows), 5000):
+        s.execute(insert(ReviewAssignment), rows[k : k + 5000])
+    s.commit()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--database-url", required=True)
     ap.add_argument("--grow", action="store_true", help="first add scale18's history (once)")
     ap.add_argument("--big", default="fast-2027", help="the call of many proposals")
     ap.add_argument("--manager", default="manager@fast.example")
+    ap.add_argument(
+        "--review",
+        type=int,
+        default=0,
+        help="first put the --big call in review with this many assignments a proposal",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="read only the paths containing this text")
     ap.add_argument("--out", default="", help="write the figures as JSON lines here")
@@ -80,6 +135,9 @@ def main() -> None:
     if args.grow:
         with factory() as s:
             grow(s, 50, 220, 6)
+    if args.review:
+        with factory() as s:
+            to_review(s, args.big, args.review)
     seen: list[tuple[str, Any]] = []
     objects: list[str] = []
     for model in MODELS:

@@ -14,6 +14,7 @@ from opencall.db import utcnow
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key, mailbox_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
+from opencall.people.queries import countries_named
 from opencall.proposals.domain import name_fact
 from opencall.proposals.models import (
     AnonymityScan,
@@ -997,7 +998,6 @@ def bias_groups(
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Group labels per reviewer (by the reviewer's country) and per proposal (by its PI's
     country), in the order of the given ids: ``(reviewer_groups, applicant_groups)``."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
     # columns, not ORM rows: whole proposals would load their teams, requests and
     # attachments (thousands of rows at a conference's scale) to find each one's PI
     # the countries a caller has read already (the outcomes report) are not read again;
@@ -1014,6 +1014,8 @@ def bias_groups(
             .order_by(TeamMember.proposal_id, TeamMember.id)
         ):
             pi_country.setdefault(pid, iso3)
+    # the countries named, not the reference data's 250 (a kept report's check re-runs it)
+    countries = countries_named(session, [*users.values(), *pi_country.values()])
     rg = [country_groups(countries.get(users[r] or "")) for r in reviewer_ids]
     ag = []
     for pid in proposal_ids:
