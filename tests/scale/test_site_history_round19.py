@@ -194,3 +194,40 @@ def test_the_office_exports_read_no_whole_proposal(
         assert n["User"] <= 1, (path, n)
         if "assignment" in path:
             assert [row[:3] for row in rows] == expected
+
+
+def test_the_ranking_page_is_paged(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chair's ranking page showed every ranked proposal on one page, each read whole
+    with its team (a conference's 20,000: the page and its reads grow with the call);
+    ``PER_PAGE`` a page now, in rank order, the download keeping every row."""
+    import re
+
+    from opencall.reviews.models import RankedProposal
+    from opencall.reviews.views import chair_ranking
+    from tests.scale.test_page_queries import world_of
+
+    monkeypatch.setattr(chair_ranking, "PER_PAGE", 4, raising=False)
+    data = world_of(factory, kept_builds(small_worlds, factory, 10)[0])
+    slug = data["slug"]
+    chair = web.login(data["chair"])
+    whole = chair.get(f"/manage/calls/{slug}/ranking?format=csv").text.splitlines()[1:]
+    codes = [line.split(",")[3] for line in whole]
+    assert len(codes) >= 9, codes
+    shown: list[str] = []
+    page = 1
+    while True:
+        chair.get(f"/manage/calls/{slug}/ranking?page={page}")
+        with _loaded(Proposal, RankedProposal) as n:
+            r = chair.get(f"/manage/calls/{slug}/ranking?page={page}")
+        assert r.status_code == 200
+        on_page = re.findall(r"<td>(F\d+-\d+|[A-Z0-9-]+) — ", r.text)
+        assert 0 < len(on_page) <= 4, (page, on_page)
+        assert n["Proposal"] <= 4 and n["RankedProposal"] <= 4, (page, n)
+        shown += on_page
+        if 'rel="next"' not in r.text:
+            break
+        page += 1
+    assert shown == codes
+    assert f"of {len(codes)}" in r.text
