@@ -245,18 +245,20 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(stmt))
 
 
-def codes_and_titles(session: Session, call: Call) -> dict[int, dict[str, str]]:
-    """``{proposal id: {"code", "title"}}`` of the call's proposals under review, as
-    columns: what the office's downloads name a row's proposal by. Whole proposals would
-    load each one's team, requests and attachments (a conference's 20,000 proposals:
-    some 100,000 rows a download)."""
+def codes_and_titles(session: Session, call: Call, of: Any = None) -> dict[int, dict[str, str]]:
+    """``{proposal id: {"code", "title"}}`` of the call's proposals under review (of those
+    whose ids the select ``of`` gives, when given: a download's rows), as columns: what
+    the office's downloads name a row's proposal by. Whole proposals would load each
+    one's team, requests and attachments (a conference's 20,000 proposals: some 100,000
+    rows a download)."""
+    stmt = select(Proposal.id, Proposal.code, Proposal.title).where(
+        Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE)
+    )
+    if of is not None:
+        stmt = stmt.where(Proposal.id.in_(of))
     return {
         int(pid): {"code": code, "title": title}
-        for pid, code, title in session.execute(
-            select(Proposal.id, Proposal.code, Proposal.title)
-            .where(Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
-            .order_by(Proposal.id)
-        )
+        for pid, code, title in session.execute(stmt.order_by(Proposal.id))
     }
 
 

@@ -137,7 +137,11 @@ def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]
 def _assignment_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
     """Every active assignment of the call (the download keeps every row), but those of
     the proposals whose review the reader may not see (``policies.withheld``)."""
-    rows = q.codes_and_titles(page.db, call)
+    rows = q.codes_and_titles(
+        page.db,
+        call,
+        select(ReviewAssignment.proposal_id).where(ReviewAssignment.call_id == call.id),
+    )
     active = page.db.execute(
         select(
             ReviewAssignment.proposal_id,

@@ -83,8 +83,15 @@ def _ranking_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
     """Every ranked proposal (the page shows one page of them), named by code and title
     read as columns."""
     ranked = [r for r in q.ranking(page.db, call) if r.proposal_id not in withheld]
-    rows = q.codes_and_titles(page.db, call)
-    tech = q.technical_reviews(page.db, call)
+    run = q.latest_run(page.db, call, "calibration")
+    rows = (
+        q.codes_and_titles(
+            page.db, call, select(RankedProposal.proposal_id).where(RankedProposal.run_id == run.id)
+        )
+        if run is not None
+        else {}
+    )
+    tech = q.technical_reviews(page.db, call) if run is not None else {}
     return csv_response(
         f"{call.slug}-ranking.csv",
         [
