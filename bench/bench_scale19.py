@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -114,22 +114,22 @@ def to_review(s: Any, slug: str, per_proposal: int) -> None:
     s.commit()
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add = parser.add_argument
+    add("--review", type=int, default=0, help="first put --big in review, N assignments each")
+    add("--database-url", required=True)
+    add("--grow", action="store_true", help="first add scale18's history (once)")
+    add("--big", default="fast-2027", help="the call of many proposals")
+    add("--manager", default="manager@fast.example")
+    add("--rounds", type=int, default=3)
+    add("--only", default="", help="read only the paths containing this text")
+    add("--out", default="", help="write the figures as JSON lines here")
+    return parser.parse_args()
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--database-url", required=True)
-    ap.add_argument("--grow", action="store_true", help="first add scale18's history (once)")
-    ap.add_argument("--big", default="fast-2027", help="the call of many proposals")
-    ap.add_argument("--manager", default="manager@fast.example")
-    ap.add_argument(
-        "--review",
-        type=int,
-        default=0,
-        help="first put the --big call in review with this many assignments a proposal",
-    )
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="", help="read only the paths containing this text")
-    ap.add_argument("--out", default="", help="write the figures as JSON lines here")
-    args = ap.parse_args()
+    args = arguments()
     app = create_app(Settings(database_url=args.database_url))
     factory, engine = app.state.sessions, app.state.engine
     if args.grow:
@@ -169,7 +169,7 @@ def main() -> None:
     who = {"manager": args.manager}
     clients: dict[str, TestClient] = {}
     anon = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    out = []
+    lines: list[str] = []
     for path, reader in pages(args.big, str(past)):
         if args.only and args.only not in path:
             continue
@@ -179,10 +179,9 @@ def main() -> None:
         for _ in range(args.rounds):
             seen.clear()
             objects.clear()
-            c0, t0 = cpu(), time.perf_counter()
+            c0 = cpu()
             r = c.get(path, headers=headers)
             cpus.append(cpu() - c0)
-            _wall = time.perf_counter() - t0
         statements = list(seen)
         loaded = {m.__name__: objects.count(m.__name__) for m in MODELS}
         rows = country_rows = 0
@@ -206,12 +205,10 @@ def main() -> None:
             "cpu_s": round(statistics.median(cpus), 3),
             "digest": digest(r.text),
         }
-        out.append(row)
-        print(json.dumps(row), flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            for row in out:
-                f.write(json.dumps(row) + "\n")
+        lines.append(json.dumps(row))
+        print(lines[-1], flush=True)
+    if args.out:  # JSON lines, one a page
+        Path(args.out).write_text("".join(f"{line}\n" for line in lines))
 
 
 if __name__ == "__main__":
