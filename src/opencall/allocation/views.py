@@ -96,7 +96,10 @@ def _awards(
 def _decisions_csv(page: Page, call: Call) -> Response:
     """Every decision (the page shows one page of them)."""
     decisions = services.decisions(page.db, call)
-    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+    # the decisions' proposals as columns: no team, request or file
+    rows = rq.codes_and_titles(
+        page.db, call, select(Decision.proposal_id).where(Decision.call_id == call.id)
+    )
     awards = _awards(page, call)
     # a proposal withheld from the reader (their own team's): no rank, no explanation
     withheld = review_policies.withheld(page.db, page.user, call)

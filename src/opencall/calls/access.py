@@ -23,9 +23,10 @@ def visible_call(page: Page, slug: str) -> Call:
     return call
 
 
-def visible_call_api(api: Api, slug: str) -> Call:
-    """:func:`visible_call` for the JSON API (raises the API's 404)."""
-    call = call_by_slug(api.db, slug)
+def visible_call_api(api: Api, slug: str, *, resources: bool = True) -> Call:
+    """:func:`visible_call` for the JSON API (raises the API's 404); ``resources``: as
+    :func:`call_by_slug`."""
+    call = call_by_slug(api.db, slug, resources=resources)
     if call is None or not policies.may_see_call(api.db, api.user, call):
         raise api.not_found()
     return call

@@ -4,10 +4,14 @@ the calls they run), with their capacity pools."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import noload
 
 from opencall.calls import policies
 from opencall.calls.access import visible_call_api as visible_call
@@ -86,14 +90,14 @@ class CallList(Paged[CallOut]):
     pass
 
 
-def call_out(call: Call) -> CallOut:
-    return from_row(
-        CallOut,
-        call,
-        facility=call.facility.name,
-        facility_kind=call.facility.kind,
-        provider=call.provider.name,
-        providers=[
+def _computed(call: Call) -> dict[str, Callable[[], Any]]:
+    """The fields of a call's answer that are not its own columns, each computed when
+    asked (``pools`` and ``providers`` read the call's resources)."""
+    return {
+        "facility": lambda: call.facility.name,
+        "facility_kind": lambda: call.facility.kind,
+        "provider": lambda: call.provider.name,
+        "providers": lambda: [
             CallProviderOut(
                 slug=p.slug,
                 name=p.name,
@@ -102,31 +106,95 @@ def call_out(call: Call) -> CallOut:
             )
             for p, facs in providers_offered(call)
         ],
-        time_zone=call.time_zone or "",
-        closes_local=call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
-        if call.time_zone
-        else "",
-        cutoffs=parse_cutoffs(call.cutoffs),
-        next_cutoff=next_cutoff_of(call),
-        batch_of=call.parent.slug if call.parent_id is not None and call.parent else None,
-        pools=[
+        "time_zone": lambda: call.time_zone or "",
+        "closes_local": lambda: (
+            call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
+            if call.time_zone
+            else ""
+        ),
+        "cutoffs": lambda: parse_cutoffs(call.cutoffs),
+        "next_cutoff": lambda: next_cutoff_of(call),
+        "batch_of": lambda: (
+            call.parent.slug if call.parent_id is not None and call.parent else None
+        ),
+        "pools": lambda: [
             from_row(PoolOut, cp, name=cp.pool.name, pool_type=cp.pool.pool_type, unit=cp.pool.unit)
             for cp in call.pools
         ],
-    )
+    }
+
+
+def call_out(call: Call) -> CallOut:
+    computed = _computed(call)
+    return from_row(CallOut, call, **{name: f() for name, f in computed.items()})
+
+
+#: the fields that read a call's resources (``Call.pools``)
+RESOURCE_FIELDS = frozenset({"pools", "providers"})
+
+
+def call_fields(
+    fields: str | None = Query(
+        None,
+        max_length=1000,
+        description="a comma-separated list of the fields each call answers (e.g. "
+        "`slug,title,status,closes_at`); every field when left out. Without `pools` and "
+        "`providers` no resource of the calls is read",
+    ),
+) -> tuple[str, ...] | None:
+    """The fields asked, in the answer's order; None: all of them. An unknown field is a
+    400 naming it."""
+    if fields is None:
+        return None
+    names = {f.strip() for f in fields.split(",") if f.strip()}
+    if not names:
+        raise ApiError(400, "fields: name at least one field, or leave the parameter out.")
+    unknown = sorted(names - set(CallOut.model_fields))
+    if unknown:
+        raise ApiError(
+            400,
+            f"fields: unknown field {', '.join(unknown)}; the fields are "
+            + ", ".join(CallOut.model_fields)
+            + ".",
+        )
+    return tuple(f for f in CallOut.model_fields if f in names)
+
+
+def call_part(call: Call, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields ``fields`` of the call's answer, as JSON (what the whole answer writes)."""
+    computed = _computed(call)
+    given = {f: computed[f]() if f in computed else getattr(call, f) for f in fields}
+    return CallOut.model_construct(**given).model_dump(mode="json", include=set(fields))
 
 
 @router.get("/calls", response_model=CallList)
-def calls(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) -> CallList:
+def calls(
+    api: Api = Depends(get_api),
+    page: PageRequest = Depends(paging),
+    fields: tuple[str, ...] | None = Depends(call_fields),
+) -> CallList | JSONResponse:
     stmt = select(Call).where(policies.visible_calls_clause(api.user))
+    if fields is not None and not RESOURCE_FIELDS & set(fields):
+        stmt = stmt.options(noload(Call.pools))
     keys = [(Call.closes_at, dt.datetime), (Call.id, int)]
     items, pg = keyset_page(api.db, stmt, keys, page, lambda c: (c.closes_at, c.id))
+    if fields is not None:
+        return JSONResponse(
+            {"items": [call_part(c, fields) for c in items], "page": pg.model_dump(mode="json")}
+        )
     return CallList(items=[call_out(c) for c in items], page=pg)
 
 
 @router.get("/calls/{slug}", response_model=CallOut, responses=NOT_FOUND)
-def call(slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
-    return call_out(visible_call(api, slug))
+def call(
+    slug: str = SLUG,
+    api: Api = Depends(get_api),
+    fields: tuple[str, ...] | None = Depends(call_fields),
+) -> CallOut | JSONResponse:
+    found = visible_call(api, slug, resources=fields is None or bool(RESOURCE_FIELDS & set(fields)))
+    if fields is not None:
+        return JSONResponse(call_part(found, fields))
+    return call_out(found)
 
 
 __all__ = ["ApiError", "router"]

@@ -35,6 +35,7 @@ from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
 from opencall.outcomes.models import PublicRelease
 from opencall.people.models import Country
+from opencall.people.queries import countries_named
 from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.readcache import ReadCache
@@ -100,7 +101,6 @@ def applicant_records_by_call(
     ids = [c.id for c in calls]
     if not ids:  # a facility's first cycle has no earlier ones: nothing to read
         return {}
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
     # columns, not ORM rows, throughout: the report reads a whole call (and its cycles)
     runs = rq.latest_runs(session, ids, "calibration")
     ranked_of = rq.ranking_columns_of(session, list(runs.values()))
@@ -209,6 +209,7 @@ def applicant_records_by_call(
         for pid, reqs in requests.items()
     }
     host_of = {one.id: one.provider.country_iso3 for one in calls}
+    countries = countries_named(session, [*pi_country.values(), *host_of.values()])
     ranking = {cid: {r.proposal_id: r for r in rows} for cid, rows in ranked.items()}
     cutoff = {
         cid: funding_line(rows, cutoffs[cid], capacity[cid], requested) if rows else 0
@@ -289,10 +290,10 @@ def lead_records_by_call(
     ids = [c.id for c in calls]
     if not ids:
         return {}
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
     applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
     pi_country = _pi_countries(session, applied)
     host_of = {one.id: one.provider.country_iso3 for one in calls}
+    countries = countries_named(session, [*pi_country.values(), *host_of.values()])
     out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}
     for pid, cid in session.execute(
         select(Proposal.id, Proposal.call_id)
@@ -437,12 +438,12 @@ def _reviews(
 ) -> list[ost.GradeRecord]:
     """The submitted grades with their reviewer's and applicant's groups; ``grades``:
     :func:`reviews.queries.submitted_grades` when the caller has read them already."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
     by_id = {r.proposal_id: r for r in records}
     if grades is None:
         grades = rq.submitted_grades(session, call)
     if reviewers is None:
         reviewers = reviewer_countries(session, grades)
+    countries = countries_named(session, reviewers.values())
     sign = 1.0 if higher_is_better else -1.0
     out = []
     for proposal_id, reviewer_id, grade in grades:

@@ -223,3 +223,13 @@ def publications_of(session: Session, user_id: int) -> list[ReviewerPublication]
             .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id)
         )
     )
+
+
+def countries_named(session: Session, isos: Iterable[str | None]) -> dict[str, Country]:
+    """{iso3: country} of the countries ``isos`` names (blanks and None left out): the
+    rows named, not the reference data's 250, so that a page of one call's applicants
+    (and a kept result's check, which runs the statement again) reads its own few."""
+    wanted = sorted({i for i in isos if i})
+    if not wanted:
+        return {}
+    return {c.iso3: c for c in session.scalars(select(Country).where(Country.iso3.in_(wanted)))}

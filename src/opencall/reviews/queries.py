@@ -14,6 +14,7 @@ from opencall.db import utcnow
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key, mailbox_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
+from opencall.people.queries import countries_named
 from opencall.proposals.domain import name_fact
 from opencall.proposals.models import (
     AnonymityScan,
@@ -244,6 +245,23 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(stmt))
 
 
+def codes_and_titles(session: Session, call: Call, of: Any = None) -> dict[int, dict[str, str]]:
+    """``{proposal id: {"code", "title"}}`` of the call's proposals under review (of those
+    whose ids the select ``of`` gives, when given: a download's rows), as columns: what
+    the office's downloads name a row's proposal by. Whole proposals would load each
+    one's team, requests and attachments (a conference's 20,000 proposals: some 100,000
+    rows a download)."""
+    stmt = select(Proposal.id, Proposal.code, Proposal.title).where(
+        Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE)
+    )
+    if of is not None:
+        stmt = stmt.where(Proposal.id.in_(of))
+    return {
+        int(pid): {"code": code, "title": title}
+        for pid, code, title in session.execute(stmt.order_by(Proposal.id))
+    }
+
+
 def review_teams(session: Session, call: Call) -> dict[int, set[int]]:
     """The accounts on each team of the call's proposals under review (accepted members
     with an account), ``{proposal id: {user id}}``: in distributed review, the reviewers
@@ -326,15 +344,9 @@ def conflict_candidates(
     return out
 
 
-def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
-    """The proposals under review of ``call`` whose anonymity check may have something to
-    show (``proposals.queries.cached_findings_of``: a finding, a scan pending or failed),
-    found in the database: those with a scan not done (superseded aside) or with findings
-    (of any version), with no text scan at all, or with a file never scanned. The others' scans are all
-    done and clean, so only these need to be read and keyed: the chair's cockpit read
-    and keyed every proposal of a dual-anonymous call on every visit (8,616 rows at the
-    demo's scale 5). A version changed without its scan requested (every service that
-    changes the text, the team or the files requests it) would not be seen as pending."""
+def _candidate_ids(call: Call) -> Any:
+    """The ids (a subquery) of :func:`anonymity_candidates` before the unscanned are
+    set apart."""
     reviewable = (Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
     flagged = (
         select(AnonymityScan.proposal_id)
@@ -364,12 +376,60 @@ def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
             ~select(AnonymityScan.id).where(AnonymityScan.attachment_id == Attachment.id).exists(),
         )
     )
-    ids = union(flagged, no_text, no_file).subquery()
+    return union(flagged, no_text, no_file).subquery()
+
+
+def _unscanned(call: Call) -> Any:
+    """The candidates (:func:`_candidate_ids`) none of whose scans ran: every scan row
+    of theirs queued or superseded (or none). By ``cached_findings_of``'s reckoning each
+    has its text and each of its files pending and nothing else (a queued scan is
+    pending, a superseded one is never of the current version): counted, never read."""
+    ran = (
+        select(AnonymityScan.id)
+        .where(
+            AnonymityScan.proposal_id == Proposal.id,
+            AnonymityScan.status.not_in(("queued", "superseded")),
+        )
+        .exists()
+    )
+    candidates = _candidate_ids(call)
+    return select(Proposal.id).where(Proposal.id.in_(select(candidates.c[0])), ~ran)
+
+
+def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` whose anonymity check may have something to
+    show (``proposals.queries.cached_findings_of``: a finding, a scan pending or failed),
+    found in the database: those with a scan not done (superseded aside) or with findings
+    (of any version), with no text scan at all, or with a file never scanned; but those
+    none of whose scans ran (:func:`unscanned_pending` counts them). The others' scans
+    are all done and clean, so only these need to be read and keyed: the chair's cockpit
+    read and keyed every proposal of a dual-anonymous call on every visit (8,616 rows at
+    the demo's scale 5), and every one not scanned yet (105,854 rows for 18,041 at scale
+    80). A version changed without its scan requested (every service that changes the
+    text, the team or the files requests it) would not be seen as pending."""
+    ids = _candidate_ids(call)
     return list(
         session.scalars(
-            select(Proposal).where(Proposal.id.in_(select(ids.c[0]))).order_by(Proposal.id)
+            select(Proposal)
+            .where(Proposal.id.in_(select(ids.c[0])), Proposal.id.not_in(_unscanned(call)))
+            .order_by(Proposal.id)
         )
     )
+
+
+def unscanned_pending(session: Session, call: Call) -> int:
+    """The scans pending of the candidates none of whose scans ran: their texts and their
+    files, counted in the database (what ``cached_findings_of`` would count reading each
+    one whole with its team, requests and files)."""
+    unscanned = _unscanned(call)
+    texts = session.scalar(select(func.count()).select_from(unscanned.subquery())) or 0
+    files = (
+        session.scalar(
+            select(func.count(Attachment.id)).where(Attachment.proposal_id.in_(unscanned))
+        )
+        or 0
+    )
+    return int(texts) + int(files)
 
 
 def count_proposals_for_review(session: Session, call: Call) -> int:
@@ -982,7 +1042,6 @@ def bias_groups(
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Group labels per reviewer (by the reviewer's country) and per proposal (by its PI's
     country), in the order of the given ids: ``(reviewer_groups, applicant_groups)``."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
     # columns, not ORM rows: whole proposals would load their teams, requests and
     # attachments (thousands of rows at a conference's scale) to find each one's PI
     # the countries a caller has read already (the outcomes report) are not read again;
@@ -999,6 +1058,8 @@ def bias_groups(
             .order_by(TeamMember.proposal_id, TeamMember.id)
         ):
             pi_country.setdefault(pid, iso3)
+    # the countries named, not the reference data's 250 (a kept report's check re-runs it)
+    countries = countries_named(session, [*users.values(), *pi_country.values()])
     rg = [country_groups(countries.get(users[r] or "")) for r in reviewer_ids]
     ag = []
     for pid in proposal_ids:

@@ -67,7 +67,10 @@ def _schedule_csv(page: Page, call: Call) -> Response:
     """Every entry (the page shows one page of them)."""
     hidden = policies.hidden_schedule(page.db, page.user, call)
     entries = [e for e in services.entries(page.db, call) if e.proposal_id not in hidden]
-    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+    # the entries' proposals as columns: no team, request or file
+    rows = rq.codes_and_titles(
+        page.db, call, select(ScheduleEntry.proposal_id).where(ScheduleEntry.call_id == call.id)
+    )
     # the site's own clock beside UTC, for a resource with a time zone (Europe/Berlin)
     zones = {cp.pool_id: cp.pool.time_zone or "" for cp in call.pools}
 

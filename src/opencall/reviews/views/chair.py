@@ -55,6 +55,8 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         # only the proposals with something to show are read (the others' scans are
         # all done and clean)
         reviewed = q.anonymity_candidates(page.db, call)
+        # ... and those whose scans have not run yet are counted, not read
+        anonymity_pending = q.unscanned_pending(page.db, call)
         cached = cached_findings_of(page.db, reviewed)
         for p in reviewed:
             found = cached[p.id]

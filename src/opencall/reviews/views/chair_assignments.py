@@ -137,25 +137,42 @@ def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]
 def _assignment_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
     """Every active assignment of the call (the download keeps every row), but those of
     the proposals whose review the reader may not see (``policies.withheld``)."""
-    proposals = [p for p in q.proposals_for_review(page.db, call) if p.id not in withheld]
-    rows = proposal_rows(page, call, proposals)
-    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
-    active = [a for a in q.assignments_of_call(page.db, call) if a.proposal_id not in withheld]
-    _add_missing_reviewers(page, reviewers, {a.reviewer_id for a in active})
+    rows = q.codes_and_titles(
+        page.db,
+        call,
+        select(ReviewAssignment.proposal_id).where(ReviewAssignment.call_id == call.id),
+    )
+    active = page.db.execute(
+        select(
+            ReviewAssignment.proposal_id,
+            ReviewAssignment.reviewer_id,
+            ReviewAssignment.status,
+            ReviewAssignment.source,
+            ReviewAssignment.score,
+            User.name,
+        )
+        .outerjoin(User, User.id == ReviewAssignment.reviewer_id)
+        .where(
+            ReviewAssignment.call_id == call.id,
+            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+        )
+        .order_by(ReviewAssignment.id)
+    ).all()
+    # columns, not whole assignments, proposals and the panel's every reviewer
     return csv_response(
         f"{call.slug}-assignment.csv",
         ["proposal", "title", "reviewer", "status", "source", "score"],
         (
             (
-                rows[a.proposal_id]["code"],
-                rows[a.proposal_id]["title"],
-                reviewers[a.reviewer_id].name if a.reviewer_id in reviewers else a.reviewer_id,
-                a.status,
-                a.source,
-                "" if a.score is None else f"{a.score:.4f}",
+                rows[pid]["code"],
+                rows[pid]["title"],
+                reviewer_id if name is None else name,
+                status,
+                source,
+                "" if score is None else f"{score:.4f}",
             )
-            for a in active
-            if a.proposal_id in rows
+            for pid, reviewer_id, status, source, score, name in active
+            if pid in rows and pid not in withheld
         ),
     )
 

@@ -7,74 +7,68 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
+from opencall.reviews.models import RankedProposal
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.reviews.views.common import cockpit_error
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
+
+
+#: ranked proposals shown on one page (the CSV has them all): a conference's 20,000
+#: were one page, each proposal read whole with its team
+PER_PAGE = 50
 
 
 @router.get("/manage/calls/{slug}/ranking", response_class=HTMLResponse)
 def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
     withheld = policies.withheld(page.db, page.user, call)
-    ranked = [r for r in q.ranking(page.db, call) if r.proposal_id not in withheld]
-    # only the ranked ones are shown (none before a ranking): not every proposal of the call
-    proposals = {p.id: p for p in q.ranked_proposals(page.db, call)}
-    rows = proposal_rows(page, call, list(proposals.values()))
-    tech = q.technical_reviews(page.db, call)
     if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-ranking.csv",
-            [
-                "rank",
-                "rank_lo",
-                "rank_hi",
-                "proposal",
-                "title",
-                "score",
-                "score_lo",
-                "score_hi",
-                "raw_mean",
-                "discuss",
-                "technical",
-            ],
-            (
-                (
-                    r.rank,
-                    r.rank_lo,
-                    r.rank_hi,
-                    rows[r.proposal_id]["code"],
-                    rows[r.proposal_id]["title"],
-                    f"{r.score:.4f}",
-                    f"{r.score_lo:.4f}",
-                    f"{r.score_hi:.4f}",
-                    "" if r.raw_mean is None else f"{r.raw_mean:.3f}",
-                    "yes" if r.discuss else "",
-                    tech[r.proposal_id].verdict if r.proposal_id in tech else "",
-                )
-                for r in ranked
-                if r.proposal_id in rows
-            ),
+        return _ranking_csv(page, call, withheld)
+    run = q.latest_run(page.db, call, "calibration")
+    # one page of the ranking, in rank order, in the database: only the ranked ones
+    # (none before a ranking), never every proposal of the call
+    ranked, pager = paginate_query(
+        page.db,
+        select(RankedProposal)
+        .join(Proposal, Proposal.id == RankedProposal.proposal_id)
+        .where(
+            RankedProposal.run_id == (run.id if run else -1),
+            Proposal.call_id == call.id,
+            Proposal.status.in_(q.REVIEWABLE),
+            RankedProposal.proposal_id.not_in(withheld),
         )
-    n = max(1, len(ranked))
+        .order_by(RankedProposal.rank, RankedProposal.id),
+        page.request.query_params,
+        PER_PAGE,
+        "#ranking",
+        path=f"/manage/calls/{call.slug}/ranking",
+    )
+    ids = [r.proposal_id for r in ranked]
+    proposals = list(page.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))) if ids else []
+    rows = proposal_rows(page, call, proposals)
     return page.render(
         "reviews/ranking.html",
         {
             "call": call,
-            "ranked": [r for r in ranked if r.proposal_id in rows],
+            "ranked": ranked,
+            "pager": pager,
             "rows": rows,
-            "tech": tech,
-            "n": n,
+            "tech": q.technical_reviews_of(page.db, ids),
+            "n": max(1, pager.total),
             "identities": policies.may_see_identities(page.db, page.user, call),
-            "run": q.latest_run(page.db, call, "calibration"),
+            "run": run,
             # a grade submitted or removed, or a conflict found, since the calibration
             "stale": call.ranking_frozen_at is None
             and not services.ranking_is_current(page.db, call),
@@ -82,6 +76,54 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "may_unfreeze": services.unfreeze_refusal(page.db, call) is None,
             **labels(page),
         },
+    )
+
+
+def _ranking_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
+    """Every ranked proposal (the page shows one page of them), named by code and title
+    read as columns."""
+    ranked = [r for r in q.ranking(page.db, call) if r.proposal_id not in withheld]
+    run = q.latest_run(page.db, call, "calibration")
+    rows = (
+        q.codes_and_titles(
+            page.db, call, select(RankedProposal.proposal_id).where(RankedProposal.run_id == run.id)
+        )
+        if run is not None
+        else {}
+    )
+    tech = q.technical_reviews(page.db, call) if run is not None else {}
+    return csv_response(
+        f"{call.slug}-ranking.csv",
+        [
+            "rank",
+            "rank_lo",
+            "rank_hi",
+            "proposal",
+            "title",
+            "score",
+            "score_lo",
+            "score_hi",
+            "raw_mean",
+            "discuss",
+            "technical",
+        ],
+        (
+            (
+                r.rank,
+                r.rank_lo,
+                r.rank_hi,
+                rows[r.proposal_id]["code"],
+                rows[r.proposal_id]["title"],
+                f"{r.score:.4f}",
+                f"{r.score_lo:.4f}",
+                f"{r.score_hi:.4f}",
+                "" if r.raw_mean is None else f"{r.raw_mean:.3f}",
+                "yes" if r.discuss else "",
+                tech[r.proposal_id].verdict if r.proposal_id in tech else "",
+            )
+            for r in ranked
+            if r.proposal_id in rows
+        ),
     )
 
 
