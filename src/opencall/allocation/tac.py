@@ -25,6 +25,7 @@ from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
+from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
@@ -37,6 +38,16 @@ MAX_REASON = 2000
 _MIN_NAME = 4
 #: the time each of the preview's two solves may take
 PREVIEW_TIME_LIMIT_S = 20.0
+
+
+def _lock_call(session: Session, call: Call) -> None:
+    """Serialise a change, the lock and the release of ``call`` (the release takes the
+    same lock): the call's row, exclusively, until the commit; then re-read what
+    :func:`_require_open` checks, so that a change checked before a lock or a release that
+    committed first is refused rather than landing after it."""
+    session.flush()
+    lock_call_for_close(session, call)
+    session.refresh(call, ["decisions_released_at"])
 
 
 def _require_open(session: Session, call: Call) -> None:
@@ -87,6 +98,7 @@ def adjust(
     ("" takes it out of its band), with ``reason``; audited as ``tac.adjusted``. Every
     input is checked before anything is written."""
     require_hands_off(session, proposal, actor_id)
+    _lock_call(session, call)
     _require_open(session, call)
     ranked = [r.proposal_id for r in rq.ranking(session, call)]
     if proposal.call_id != call.id or proposal.id not in ranked:
@@ -135,6 +147,7 @@ def adjust(
 
 def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLock:
     """Lock the chair's list: no more moves or bands (audited as ``tac.locked``)."""
+    _lock_call(session, call)
     _require_open(session, call)
     if not rq.ranking(session, call):
         raise DomainError("Calibrate and rank the proposals before locking the list.")
