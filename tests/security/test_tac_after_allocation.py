@@ -24,8 +24,10 @@ from opencall.allocation.models import TacAdjustment, TacLock
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
-from tests.allocation.test_tac import _outcomes, _ranked
+from tests.allocation.test_tac import _outcomes, _ranked, _web_world
+from tests.api.test_writes import token
 from tests.security.races import recorded
+from tests.web.conftest import Web, csrf
 
 
 def test_a_move_after_the_allocation_is_not_released_unseen(db: Session) -> None:
@@ -183,3 +185,34 @@ def test_a_move_and_the_lock_or_the_release_at_once(
     assert sorted(outcome) == ["move", "other"], outcome
     kept, call = _kept(factory, call_id)
     check(factory, outcome, kept, call)
+
+
+def test_the_release_page_and_the_api_say_why_and_change_nothing(web: Web) -> None:
+    slug, chair, ids, _names = _web_world(web)
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        al.run_allocation(s, call)
+        s.commit()
+    c = web.login(chair, "fr")
+    r = c.post(
+        f"/manage/calls/{slug}/tac/{ids[3]}",
+        data={
+            "csrf_token": csrf(c, f"/manage/calls/{slug}/tac"),
+            "action": "move",
+            "direction": "up",
+            "places": "3",
+            "reason": "Unique timing window.",
+        },
+    )
+    assert r.status_code == 303
+    t = csrf(c, f"/manage/calls/{slug}/decisions")
+    r = c.post(f"/manage/calls/{slug}/release", data={"csrf_token": t, "confirm": "yes"})
+    assert r.status_code == 400 and "relancez l&#39;allocation" in r.text
+    r = web.client().post(f"/api/v1/calls/{slug}/release", headers=token(web, chair))
+    assert r.status_code == 400 and "run the allocation again" in r.json()["detail"]
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        assert call.decisions_released_at is None
+        assert {
+            p.status for p in s.scalars(select(Proposal).where(Proposal.call_id == call.id))
+        } == {"under_review"}
