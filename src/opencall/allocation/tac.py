@@ -12,7 +12,7 @@ chair's order through ``allocation.tac_order`` (also when run as the cycle's ste
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.services import lock_call_for_close
+from opencall.readcache import ReadCache
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
@@ -301,10 +302,37 @@ def _awarded(
     return out
 
 
-def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
+#: the preview's solves computed in this process, each kept while every row it read is
+#: unchanged (trialcrowd19): a reload, or another member of the committee opening the same
+#: list, solves nothing again; a change to the list (or to anything the problem reads) does
+PREVIEWS: ReadCache[dict[int, dict[int, float]]] = ReadCache(size=16)
+
+Awarded = Callable[..., dict[int, dict[int, float]]]
+
+
+def cached_awarded(
+    session: Session, call: Call, *, chair_order: bool, seed: int
+) -> dict[int, dict[int, float]]:
+    """:func:`_awarded` for the pages and the API, kept in :data:`PREVIEWS` (computed on a
+    connection of its own: the request's session must hold no change it has not
+    committed)."""
+    call_id = call.id
+
+    def compute(reader: Session) -> dict[int, dict[int, float]]:
+        fresh = reader.get(Call, call_id)
+        assert fresh is not None
+        return _awarded(reader, fresh, chair_order=chair_order, seed=seed)
+
+    return PREVIEWS.get(session, ("tac.preview", call_id, chair_order, seed), compute)
+
+
+def preview(
+    session: Session, call: Call, hidden: Collection[int], *, awarded: Awarded = _awarded
+) -> ChairList:
     """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
     chair's (nothing stored): what each proposal gains or loses, and who benefits by income
-    group, UN region and LDC status (the proposals in ``hidden`` left out of both)."""
+    group, UN region and LDC status (the proposals in ``hidden`` left out of both). The
+    pages and the API pass ``awarded=cached_awarded``."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams
         raise DomainError(
@@ -321,8 +349,8 @@ def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
         raise DomainError("Calibrate and rank the proposals before allocating.")
     last = rq.latest_run(session, call, "allocation")
     seed = last.seed if last is not None else 0
-    before = _awarded(session, call, chair_order=False, seed=seed)
-    after = _awarded(session, call, chair_order=True, seed=seed)
+    before = awarded(session, call, chair_order=False, seed=seed)
+    after = awarded(session, call, chair_order=True, seed=seed)
     places = [
         Place(
             x.proposal_id,
