@@ -187,6 +187,16 @@ def test_a_move_and_the_lock_or_the_release_at_once(
     check(factory, outcome, kept, call)
 
 
+def move_up(c: Any, slug: str, pid: int, places: int) -> Any:
+    """The chair's move of ``pid`` ``places`` up, posted on the list's page."""
+    form = {"action": "move", "direction": "up", "places": str(places)}
+    form |= {
+        "reason": "A unique timing window.",
+        "csrf_token": csrf(c, f"/manage/calls/{slug}/tac"),
+    }
+    return c.post(f"/manage/calls/{slug}/tac/{pid}", data=form)
+
+
 def test_the_release_page_and_the_api_say_why_and_change_nothing(web: Web) -> None:
     slug, chair, ids, _names = _web_world(web)
     with web.factory() as s:
@@ -194,17 +204,7 @@ def test_the_release_page_and_the_api_say_why_and_change_nothing(web: Web) -> No
         al.run_allocation(s, call)
         s.commit()
     c = web.login(chair, "fr")
-    r = c.post(
-        f"/manage/calls/{slug}/tac/{ids[3]}",
-        data={
-            "csrf_token": csrf(c, f"/manage/calls/{slug}/tac"),
-            "action": "move",
-            "direction": "up",
-            "places": "3",
-            "reason": "Unique timing window.",
-        },
-    )
-    assert r.status_code == 303
+    assert move_up(c, slug, ids[3], 3).status_code == 303
     t = csrf(c, f"/manage/calls/{slug}/decisions")
     r = c.post(f"/manage/calls/{slug}/release", data={"csrf_token": t, "confirm": "yes"})
     assert r.status_code == 400 and "relancez l&#39;allocation" in r.text

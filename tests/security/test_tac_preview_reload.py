@@ -15,7 +15,8 @@ from opencall.allocation import tac
 from opencall.optim import allocation as optim_allocation
 from tests.allocation.test_tac import _web_world
 from tests.api.test_writes import token
-from tests.web.conftest import Web, csrf
+from tests.security.test_tac_after_allocation import move_up
+from tests.web.conftest import Web
 
 
 def test_a_reload_of_the_preview_solves_nothing_again(
@@ -40,17 +41,7 @@ def test_a_reload_of_the_preview_solves_nothing_again(
     r = web.client().get(f"/api/v1/calls/{slug}/tac/preview", headers=token(web, chair))
     assert r.status_code == 200 and len(solves) == 2, len(solves)
     # a move changes what the chair's order reads: solved again, and the page shows it
-    r = c.post(
-        f"/manage/calls/{slug}/tac/{ids[3]}",
-        data={
-            "csrf_token": csrf(c, f"/manage/calls/{slug}/tac"),
-            "action": "move",
-            "direction": "up",
-            "places": "3",
-            "reason": "Unique timing window.",
-        },
-    )
-    assert r.status_code == 303
+    assert move_up(c, slug, ids[3], 3).status_code == 303
     moved = c.get(f"/manage/calls/{slug}/tac?preview=1")
     assert moved.status_code == 200 and len(solves) > 2
     assert 'class="change-gains"' in moved.text and 'class="change-gains"' not in first.text
