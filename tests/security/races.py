@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from opencall.errors import DomainError
 from tests.web.conftest import Web, csrf
 
 
@@ -79,3 +80,33 @@ def beside(work: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         t.join(120)
+
+
+def meet(both: threading.Barrier) -> None:
+    """Wait at ``both`` for the other request; go on alone when it gives up (the other
+    waits on a lock this one holds: the fix at work)."""
+    try:
+        both.wait()
+    except threading.BrokenBarrierError:
+        pass
+
+
+def recorded(
+    factory: sessionmaker[Session],
+    outcome: dict[str, str],
+    name: str,
+    work: Callable[[Session], Any],
+) -> None:
+    """Run ``work`` in a session of its own and commit; ``outcome[name]`` is "done", or the
+    refusal's message (rolled back), or the name of any other exception (a 500)."""
+    with factory() as s:
+        try:
+            work(s)
+            s.commit()
+            outcome[name] = "done"
+        except DomainError as exc:
+            s.rollback()
+            outcome[name] = exc.message
+        except Exception as exc:  # what a request would answer with a 500
+            s.rollback()
+            outcome[name] = type(exc).__name__

@@ -893,6 +893,8 @@ def run_allocation(
         )
     solve = Solve(seed, actor_id)
     started = _clock()
+    # read before the order is built: a change committed meanwhile makes the run stale
+    chair_change = tac_order.last_change(session, call)
     progress(5, "building the allocation problem")
     try:
         problem, meta = build_problem(session, call, seed=seed)
@@ -948,6 +950,8 @@ def run_allocation(
             # figure such as 1.253 there reads like a grade (and trips the leak checks)
             "build_s": round(built - started, 1),
             "solve_s": round(solved - built, 1),
+            # the TAC chair's latest change this run read (none: the key is left out)
+            **({"tac_change": chair_change} if chair_change is not None else {}),
         },
     )
     progress(80, "recording decisions")
@@ -1483,6 +1487,15 @@ def queue_decision_mails(session: Session, call: Call, *, actor_id: int | None =
     )
 
 
+def _chair_change_read(session: Session, ds: Sequence[Decision]) -> int | None:
+    """The TAC chair's latest change that the allocation of ``ds`` read (None: none, or
+    decisions made by no recorded run)."""
+    runs = [d.run_id for d in ds if d.run_id is not None]
+    run = session.get(SolverRun, max(runs)) if runs else None
+    said = (run.summary or {}).get("tac_change") if run is not None else None
+    return int(said) if said is not None else None
+
+
 def release_decisions(
     session: Session,
     call: Call,
@@ -1503,6 +1516,13 @@ def release_decisions(
         raise DomainError("There are no decisions to release.")
     if call.decisions_released_at is not None:
         return len(ds)
+    if ds and tac_order.last_change(session, call) != _chair_change_read(session, ds):
+        # the chair's list changed after the allocation: its decisions are not the list's
+        raise DomainError(
+            "The TAC chair changed the ranked list after the last allocation; run the "
+            "allocation again before releasing the decisions.",
+            code="stale_allocation",
+        )
     missing = without_decision(proposals, ds)
     if missing:
         # each submitted proposal gets its answer: none is left under review by the release

@@ -6,12 +6,13 @@ who-benefits figures by income group, UN region and LDC status); lock the list.
 
 A chair withheld from a proposal (their team's, a recorded conflict) neither sees it here
 nor moves it (``reviews.policies.require_hands_off``); the reasons may name no reviewer of
-the call and no other proposal, since the applicant reads them. The allocation reads the
+the call and no other proposal (its code, its title, a member of its team), since the
+applicant reads them. The allocation reads the
 chair's order through ``allocation.tac_order`` (also when run as the cycle's step)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -24,7 +25,9 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.services import lock_call_for_close
+from opencall.readcache import ReadCache
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
@@ -33,10 +36,24 @@ from opencall.reviews.services import ranking_is_current
 #: the call states in which the chair changes the list (after the grades, before the release)
 TAC_STATES = ("ranking", "allocation")
 MAX_REASON = 2000
-#: a reviewer's name or e-mail shorter than this is not looked for in a reason
+#: a reviewer's or an applicant's name or e-mail shorter than this is not looked for in a
+#: reason
 _MIN_NAME = 4
+#: another proposal's title shorter than this is not looked for (a title of a word or two
+#: would refuse reasons that only use those words)
+_MIN_TITLE = 12
 #: the time each of the preview's two solves may take
 PREVIEW_TIME_LIMIT_S = 20.0
+
+
+def _lock_call(session: Session, call: Call) -> None:
+    """Serialise a change, the lock and the release of ``call`` (the release takes the
+    same lock): the call's row, exclusively, until the commit; then re-read what
+    :func:`_require_open` checks, so that a change checked before a lock or a release that
+    committed first is refused rather than landing after it."""
+    session.flush()
+    lock_call_for_close(session, call)
+    session.refresh(call, ["decisions_released_at"])
 
 
 def _require_open(session: Session, call: Call) -> None:
@@ -52,7 +69,8 @@ def _require_open(session: Session, call: Call) -> None:
 
 def _require_clean(session: Session, call: Call, proposal: Proposal, reason: str) -> None:
     """Refuse a reason that names a reviewer of the call (name or e-mail) or another of its
-    proposals (by code): the applicant reads it. The refusal says neither which."""
+    proposals (by code, by title, or by a member of its team: :func:`_other_teams`): the
+    applicant reads it. The refusal says neither which."""
     low = reason.casefold()
     reviewers = select(ReviewAssignment.reviewer_id).where(ReviewAssignment.call_id == call.id)
     words = [
@@ -66,11 +84,43 @@ def _require_clean(session: Session, call: Call, proposal: Proposal, reason: str
     words += session.scalars(
         select(Proposal.code).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
     )
+    words += _other_teams(session, call, proposal)
     if any(w and w.casefold() in low for w in words):
         raise DomainError(
             "A reason may name no reviewer and no other proposal: the applicant reads it.",
             field="reason",
         )
+
+
+def _other_teams(session: Session, call: Call, proposal: Proposal) -> list[str]:
+    """The names and e-mails of the other proposals' team members (not those also on
+    ``proposal``'s team) and the other proposals' titles: the applicant may not read who
+    else applied, nor with what. None in a dual-anonymous call before its ranking is
+    frozen: the chair does not see the teams then, and a refusal would tell them."""
+    if call.anonymity == "dual" and call.ranking_frozen_at is None:
+        return []
+    others = select(Proposal.id).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
+    own = {
+        w.strip().casefold()
+        for name, email in session.execute(
+            select(TeamMember.name, TeamMember.email).where(TeamMember.proposal_id == proposal.id)
+        )
+        for w in (name or "", email or "")
+    }
+    words = [
+        w.strip()
+        for name, email in session.execute(
+            select(TeamMember.name, TeamMember.email).where(TeamMember.proposal_id.in_(others))
+        )
+        for w in (name or "", email or "")
+        if len(w.strip()) >= _MIN_NAME and w.strip().casefold() not in own
+    ]
+    words += [
+        title.strip()
+        for title in session.scalars(select(Proposal.title).where(Proposal.id.in_(others)))
+        if len((title or "").strip()) >= _MIN_TITLE
+    ]
+    return words
 
 
 def adjust(
@@ -87,6 +137,7 @@ def adjust(
     ("" takes it out of its band), with ``reason``; audited as ``tac.adjusted``. Every
     input is checked before anything is written."""
     require_hands_off(session, proposal, actor_id)
+    _lock_call(session, call)
     _require_open(session, call)
     ranked = [r.proposal_id for r in rq.ranking(session, call)]
     if proposal.call_id != call.id or proposal.id not in ranked:
@@ -135,6 +186,7 @@ def adjust(
 
 def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLock:
     """Lock the chair's list: no more moves or bands (audited as ``tac.locked``)."""
+    _lock_call(session, call)
     _require_open(session, call)
     if not rq.ranking(session, call):
         raise DomainError("Calibrate and rank the proposals before locking the list.")
@@ -250,10 +302,37 @@ def _awarded(
     return out
 
 
-def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
+#: the preview's solves computed in this process, each kept while every row it read is
+#: unchanged (trialcrowd19): a reload, or another member of the committee opening the same
+#: list, solves nothing again; a change to the list (or to anything the problem reads) does
+PREVIEWS: ReadCache[dict[int, dict[int, float]]] = ReadCache(size=16)
+
+Awarded = Callable[..., dict[int, dict[int, float]]]
+
+
+def cached_awarded(
+    session: Session, call: Call, *, chair_order: bool, seed: int
+) -> dict[int, dict[int, float]]:
+    """:func:`_awarded` for the pages and the API, kept in :data:`PREVIEWS` (computed on a
+    connection of its own: the request's session must hold no change it has not
+    committed)."""
+    call_id = call.id
+
+    def compute(reader: Session) -> dict[int, dict[int, float]]:
+        fresh = reader.get(Call, call_id)
+        assert fresh is not None
+        return _awarded(reader, fresh, chair_order=chair_order, seed=seed)
+
+    return PREVIEWS.get(session, ("tac.preview", call_id, chair_order, seed), compute)
+
+
+def preview(
+    session: Session, call: Call, hidden: Collection[int], *, awarded: Awarded = _awarded
+) -> ChairList:
     """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
     chair's (nothing stored): what each proposal gains or loses, and who benefits by income
-    group, UN region and LDC status (the proposals in ``hidden`` left out of both)."""
+    group, UN region and LDC status (the proposals in ``hidden`` left out of both). The
+    pages and the API pass ``awarded=cached_awarded``."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams
         raise DomainError(
@@ -270,8 +349,8 @@ def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
         raise DomainError("Calibrate and rank the proposals before allocating.")
     last = rq.latest_run(session, call, "allocation")
     seed = last.seed if last is not None else 0
-    before = _awarded(session, call, chair_order=False, seed=seed)
-    after = _awarded(session, call, chair_order=True, seed=seed)
+    before = awarded(session, call, chair_order=False, seed=seed)
+    after = awarded(session, call, chair_order=True, seed=seed)
     places = [
         Place(
             x.proposal_id,

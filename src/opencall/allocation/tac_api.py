@@ -136,7 +136,7 @@ def tac_preview(slug: str = SLUG, api: Api = Depends(get_api)) -> TacListOut:
     each proposal's award in both, and who benefits by income group, UN region and LDC."""
     call, hidden = _call(api, slug)
     with api.refusing():
-        listed = tac.preview(api.db, call, hidden)
+        listed = tac.preview(api.db, call, hidden, awarded=tac.cached_awarded)
     return _out(api, listed, True)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import TacAdjustment, TacLock
@@ -28,6 +28,15 @@ def adjustments(session: Session, call: Call) -> list[TacAdjustment]:
         session.scalars(
             select(TacAdjustment).where(TacAdjustment.call_id == call.id).order_by(TacAdjustment.id)
         )
+    )
+
+
+def last_change(session: Session, call: Call) -> int | None:
+    """The id of the chair's latest change to ``call``'s list (None: no change). The
+    allocation notes the one it read (``SolverRun.summary["tac_change"]``), and the release
+    refuses decisions that an allocation made before a later change."""
+    return session.scalar(
+        select(func.max(TacAdjustment.id)).where(TacAdjustment.call_id == call.id)
     )
 
 

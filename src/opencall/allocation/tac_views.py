@@ -52,7 +52,7 @@ def _page(
     listed: tac.ChairList
     if want_preview and not error:
         try:
-            listed = tac.preview(db, call, hidden)
+            listed = tac.preview(db, call, hidden, awarded=tac.cached_awarded)
         except DomainError as exc:
             error, listed = page.t.error(exc), tac.chair_list(db, call, hidden)
             status = 400

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.db import utcnow
+from opencall.db import begin_write, utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews.models import ReviewerLoadLimit, ReviewerYearLimit
@@ -33,7 +34,12 @@ def save_own_row(
 ) -> None:
     """Keep ``user``'s row of ``model`` with ``column`` = ``value`` (``None``: no row);
     audited as ``action`` with the value before and after (as ``audited`` shows them),
-    when it changed."""
+    when it changed. Two saves at once (a double click on a slow link) are serialised on
+    the user's row (PostgreSQL ``FOR NO KEY UPDATE``; SQLite ``BEGIN IMMEDIATE``): the
+    second reads the first's row and updates it, instead of inserting a second one."""
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     row = session.get(model, user.id)
     before = getattr(row, column) if row is not None else None
     if value is None:
