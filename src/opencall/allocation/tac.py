@@ -14,17 +14,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation import services, tac_order
-from opencall.allocation.models import TAC_BANDS, TacAdjustment, TacLock
+from opencall.allocation.models import TAC_BANDS, Decision, TacAdjustment, TacLock
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
+from opencall.optim.messages import M_, filled
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
+from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
@@ -37,6 +39,28 @@ MAX_REASON = 2000
 _MIN_NAME = 4
 #: the time each of the preview's two solves may take
 PREVIEW_TIME_LIMIT_S = 20.0
+
+
+def version(session: Session, call: Call) -> int:
+    """The version of ``call``'s list: the number of changes made to it. A move counts
+    places in the list as it stands, so a change is refused when the list changed since
+    its author read it (``seen``, :func:`adjust`): two chairs at once never move a
+    proposal by places that are no longer the ones they saw."""
+    n = session.scalar(
+        select(func.count()).select_from(TacAdjustment).where(TacAdjustment.call_id == call.id)
+    )
+    return int(n or 0)
+
+
+def _require_reason(reason: str) -> str:
+    said = reason.strip()
+    if not said:
+        raise DomainError("Every change to the list needs a reason.", field="reason")
+    if len(said) > MAX_REASON:
+        raise DomainError(
+            "A reason is at most %(n)s characters long.", field="reason", n=MAX_REASON
+        )
+    return said
 
 
 def _require_open(session: Session, call: Call) -> None:
@@ -82,12 +106,22 @@ def adjust(
     band: str | None = None,
     reason: str,
     actor_id: int | None = None,
+    seen: int | None = None,
 ) -> TacAdjustment:
     """Move ``proposal`` ``move`` places up (down when negative), or set it in ``band``
     ("" takes it out of its band), with ``reason``; audited as ``tac.adjusted``. Every
-    input is checked before anything is written."""
+    input is checked before anything is written. ``seen``: the :func:`version` of the
+    list its author read (None: not checked); refused when the list changed since.
+    Changes to one call's list are made one at a time (its row locked)."""
     require_hands_off(session, proposal, actor_id)
+    lock_call_for_close(session, call)
     _require_open(session, call)
+    if seen is not None and seen != version(session, call):
+        raise DomainError(
+            "The list changed since you read it (another change was made); read it again "
+            "and make your change on the list as it stands now.",
+            code="conflict",
+        )
     ranked = [r.proposal_id for r in rq.ranking(session, call)]
     if proposal.call_id != call.id or proposal.id not in ranked:
         raise DomainError("This proposal is not in the call's ranked list.")
@@ -101,13 +135,7 @@ def adjust(
         )
     if band is not None and band not in (*TAC_BANDS, ""):
         raise DomainError("A band is accept, reserve or reject (or none).", field="band")
-    said = reason.strip()
-    if not said:
-        raise DomainError("Every change to the list needs a reason.", field="reason")
-    if len(said) > MAX_REASON:
-        raise DomainError(
-            "A reason is at most %(n)s characters long.", field="reason", n=MAX_REASON
-        )
+    said = _require_reason(reason)
     _require_clean(session, call, proposal, said)
     row = TacAdjustment(
         call_id=call.id,
@@ -135,6 +163,7 @@ def adjust(
 
 def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLock:
     """Lock the chair's list: no more moves or bands (audited as ``tac.locked``)."""
+    lock_call_for_close(session, call)
     _require_open(session, call)
     if not rq.ranking(session, call):
         raise DomainError("Calibrate and rank the proposals before locking the list.")
@@ -151,6 +180,108 @@ def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLoc
         data={"adjustments": len(tac_order.adjustments(session, call))},
     )
     return row
+
+
+def unlock(session: Session, call: Call, *, reason: str, actor_id: int | None = None) -> None:
+    """Reopen a locked list (the user office, ``policies.may_unlock_list``), with a reason
+    kept on the audit log (``tac.unlocked``, with who locked it and when); refused once
+    the decisions are released: what the applicants read no longer changes."""
+    said = _require_reason(reason)
+    lock_call_for_close(session, call)
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; the list can no longer change.")
+    row = tac_order.lock_of(session, call)
+    if row is None:
+        raise DomainError("The TAC list of this call is not locked.")
+    locked = {"locked_at": row.locked_at.isoformat(), "locked_by": row.locked_by}
+    session.delete(row)
+    session.flush()
+    auditlog.record(
+        session, "tac.unlocked", "call", call.id,
+        actor_id=actor_id, call_id=call.id, reason=said, data=locked,
+    )  # fmt: skip
+
+
+#: the sentence the applicant whose reserve proposal is offered freed capacity reads
+RESERVE_OFFERED = M_(
+    "offered capacity that a declined award freed, as the first proposal of the TAC "
+    "chair's reserve list that fits in it: %(reason)s"
+)
+
+
+def offer_reserve(session: Session, call: Call, *, actor_id: int | None = None) -> services.Offer:
+    """Offer the capacity freed by a declined award to the first proposal of the chair's
+    reserve list, in the chair's order, whose whole award fits in what the call's awards
+    leave free (``services.next_in_line``: the override's capacity check, never
+    overdrawing a pool). Its decision becomes awarded, explained by the chair's reason for
+    the reserve band; audited as ``decision.offered`` and ``tac.reserve_offered`` (with
+    the reserve proposals passed over as too large). The caller mails its team.
+
+    The rule when none fits: refused, nothing changes; the capacity stays free for an
+    offer by hand to a smaller proposal next in line. A member withheld from the first
+    fitting proposal (their team's, a recorded conflict) is refused without being told
+    which: it is not passed over for the next one."""
+    lock_call_for_close(session, call)
+    if (
+        call.decisions_released_at is None
+        or call.status == "archived"
+        or not services.declines(session, call)
+    ):
+        raise DomainError(
+            "An offer to the next in line follows a declined award of a released call."
+        )
+    rows = tac_order.adjustments(session, call)
+    order, band = tac_order.chair_order([r.proposal_id for r in rq.ranking(session, call)], rows)
+    declined = {x.proposal_id for x in services.declines(session, call)}
+    waiting = set(
+        session.scalars(
+            select(Decision.proposal_id).where(
+                Decision.call_id == call.id, Decision.outcome.in_(services.OFFERABLE)
+            )
+        )
+    )
+    reserve = {
+        pid for pid, b in band.items() if b == "reserve" and pid in waiting and pid not in declined
+    }
+    if not reserve:
+        raise DomainError("The TAC list has no proposal on the reserve list waiting for an offer.")
+    line = [(p, shares) for _rank, p, shares in services.next_in_line(session, call)]
+    fitting = [p for p, _shares in line if p.id in reserve]
+    if not fitting:
+        raise DomainError(
+            "No proposal of the reserve list fits in the capacity free now: the capacity "
+            "stays free; offer it by hand to a proposal next in line that fits, or leave it."
+        )
+    first = fitting[0]
+    try:
+        require_hands_off(session, first, actor_id)
+    except DomainError:
+        raise DomainError(
+            "The next proposal of the reserve list is withheld from you (your team's, or "
+            "a recorded conflict): another member of the call's staff makes this offer."
+        ) from None
+    why = next(a.reason for a in reversed(rows) if a.proposal_id == first.id and a.kind == "band")
+    done = services.offer(
+        session,
+        call,
+        first,
+        reason=why,
+        actor_id=actor_id,
+        explain=filled(RESERVE_OFFERED, reason=why),
+    )
+    # the reserve proposals before it in the chair's order: passed over, too large
+    ahead = [pid for pid in order[: order.index(first.id)] if pid in reserve]
+    auditlog.record(
+        session,
+        "tac.reserve_offered",
+        "proposal",
+        first.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=why,
+        data={"proposal_id": first.id, "passed_over": ahead},
+    )
+    return done
 
 
 @dataclass(frozen=True)
