@@ -255,8 +255,69 @@ def test_unlock_on_the_page_and_the_api(web: Web) -> None:
     assert r.status_code == 200
     r = api.post(f"/api/v1/calls/{slug}/tac/unlock", headers=h, json={"reason": ""})
     assert r.status_code == 400
+    # a chair (not the user office) does not reopen it
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        tac_chair = F.user(s, email=f"tacchair-{call.id}@example.org")
+        people_services.grant_role(s, tac_chair.id, "chair", call_id=call.id)
+        s.commit()
+    r = api.post(
+        f"/api/v1/calls/{slug}/tac/unlock",
+        headers=token(web, tac_chair.email),
+        json={"reason": "Reopened."},
+    )
+    assert r.status_code == 404
     r = api.post(f"/api/v1/calls/{slug}/tac/unlock", headers=h, json={"reason": "Reopened."})
     assert r.status_code == 200 and r.json()["locked_at"] is None
     # the French page says it in French
     r = web.login(email, "fr").get(f"/manage/calls/{slug}/tac")
     assert r.status_code == 200
+
+
+def test_the_preview_solves_each_problem_once(db: Session, monkeypatch: Any) -> None:
+    """The preview solved the allocation twice on every view (round 18): without a change
+    by the chair the two orders are one problem, and a problem solved already (the
+    calibrated order's, after a move; either, on a second view) is not solved again."""
+    from opencall.optim import allocation as opt
+
+    s = db
+    call, props, _ = _ranked(s)
+    solved: list[int] = []
+    real = opt.solve_allocation
+
+    def counting(problem: Any, **kw: Any) -> Any:
+        solved.append(len(problem.requests))
+        return real(problem, **kw)
+
+    monkeypatch.setattr(opt, "solve_allocation", counting)
+    first = tac.preview(s, call, frozenset())
+    assert len(solved) == 1
+    assert all(x.change == "same" for x in first.places)
+    tac.preview(s, call, frozenset())
+    assert len(solved) == 1
+    tac.adjust(s, call, props[3], move=3, reason="Unique timing window.")
+    seen = tac.preview(s, call, frozenset())
+    assert len(solved) == 2  # the chair's order only
+    assert {x.proposal_id: x.change for x in seen.places}[props[3].id] == "gains"
+    tac.preview(s, call, frozenset())
+    assert len(solved) == 2
+    # the figures are those of two fresh solves
+    fresh = tac.preview(s, call, frozenset(), reuse=False)
+    assert [(x.before, x.after) for x in fresh.places] == [(x.before, x.after) for x in seen.places]
+    assert fresh.groups == seen.groups
+
+
+def test_the_chairs_problem_from_the_calibrated_one_is_the_one_built(db: Session) -> None:
+    """The preview builds the problem once and reorders it: what it solves in the chair's
+    order is the problem the allocation builds in the chair's order (moves and bands)."""
+    s = db
+    call, props, _ = _ranked(s, 5)
+    problem, meta = al.build_problem(s, call, chair_order=False)
+    assert tac.chair_problem(s, call, problem, meta) is problem  # no change: the same
+    tac.adjust(s, call, props[4], move=3, reason="Rare target.")
+    tac.adjust(s, call, props[0], band="reserve", reason="Waits for a berth.")
+    tac.adjust(s, call, props[2], band="accept", reason="Student training.")
+    tac.adjust(s, call, props[1], band="reject", reason="Not feasible.")
+    built, _meta = al.build_problem(s, call, chair_order=True)
+    derived = tac.chair_problem(s, call, problem, meta)
+    assert derived == built and derived != problem

@@ -11,8 +11,13 @@ chair's order through ``allocation.tac_order`` (also when run as the cycle's ste
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +28,7 @@ from opencall.allocation.models import TAC_BANDS, Decision, TacAdjustment, TacLo
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
-from opencall.optim.messages import M_, filled
+from opencall.optim.messages import M_, filled, render
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
@@ -360,15 +365,55 @@ def chair_list(session: Session, call: Call, hidden: Collection[int]) -> ChairLi
     )
 
 
+#: the preview's solves of the problems seen lately, in this process (each web worker keeps
+#: its own): {(database, call id, seed, digest of the whole problem): awards by proposal}.
+#: A problem that differs in anything (a move, a grade, a pool, the policy) is a new key,
+#: so what is kept is what solving it again would give; the calibrated order's problem
+#: does not change with the chair's moves, so a preview after a move solves one problem.
+_SOLVED: OrderedDict[Hashable, dict[int, dict[int, float]]] = OrderedDict()
+_SOLVED_LOCK = threading.Lock()
+_SOLVED_SIZE = 16
+
+
+def chair_problem(session: Session, call: Call, problem: Any, meta: dict[str, Any]) -> Any:
+    """The allocation problem in the chair's order, from ``problem`` built in the calibrated
+    order (``services.build_problem(..., chair_order=False)``): the same requests with the
+    scores handed out by place in the chair's order and those set aside by a band
+    infeasible with the chair's sentence, which is what ``build_problem`` builds in the
+    chair's order (tests/allocation/test_tac_reserve.py checks they are equal), without
+    reading every proposal again. ``problem`` itself when the chair made no change."""
+    rs = review_settings(call.review_settings)
+    merit = services.allocation_merit(session, call, rq.ranking(session, call), rs)
+    chair, set_aside = tac_order.chair_merit(session, call, merit, rs.lower_is_better)
+    if chair is merit and not set_aside:
+        return problem
+    requests = []
+    for r in problem.requests:
+        pid = int(r.proposal_id)
+        kw: dict[str, Any] = {"merit": float(chair[pid])}
+        why = set_aside.get(pid)
+        # (a FAST request whose targets are never visible says so whatever the band)
+        if why is not None and not (meta["kind"][r.id] == "fast" and not r.demand):
+            kw.update(feasible=False, infeasible_reason=render(why), infeasible_message=why)
+        requests.append(dataclasses.replace(r, **kw))
+    return dataclasses.replace(problem, requests=tuple(requests))
+
+
 def _awarded(
-    session: Session, call: Call, *, chair_order: bool, seed: int
+    session: Session, call: Call, problem: Any, meta: dict[str, Any], *, seed: int, reuse: bool
 ) -> dict[int, dict[int, float]]:
+    """What the allocation awards each proposal in ``problem`` (pool id: amount)."""
     from opencall.optim import allocation as al
 
-    try:
-        problem, meta = services.build_problem(session, call, seed=seed, chair_order=chair_order)
-    except (al.PolicyError, al.ProblemError) as exc:
-        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
+    url = session.connection().engine.url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(repr((problem, meta["index"], meta["pool_id"])).encode()).hexdigest()
+    key = (url, call.id, seed, digest)
+    if reuse:
+        with _SOLVED_LOCK:
+            kept = _SOLVED.get(key)
+            if kept is not None:
+                _SOLVED.move_to_end(key)
+                return kept
     res = al.solve_allocation(problem, seed=seed, time_limit_s=PREVIEW_TIME_LIMIT_S)
     out: dict[int, dict[int, float]] = {}
     for rid, per_pool in res.amounts.items():
@@ -378,13 +423,34 @@ def _awarded(
                 pool = meta["pool_id"][name]
                 out.setdefault(pid, {})
                 out[pid][pool] = out[pid].get(pool, 0.0) + float(amount)
+    with _SOLVED_LOCK:
+        _SOLVED[key] = out
+        while len(_SOLVED) > _SOLVED_SIZE:
+            _SOLVED.popitem(last=False)
     return out
 
 
-def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
-    """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
+def _problem(session: Session, call: Call, *, seed: int, chair_order: bool) -> tuple[Any, Any]:
+    from opencall.optim import allocation as al
+
+    try:
+        return services.build_problem(session, call, seed=seed, chair_order=chair_order)
+    except (al.PolicyError, al.ProblemError) as exc:
+        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
+
+
+def preview(
+    session: Session, call: Call, hidden: Collection[int], *, reuse: bool = True
+) -> ChairList:
+    """:func:`chair_list` with the allocation run in the calibrated order and in the
     chair's (nothing stored): what each proposal gains or loses, and who benefits by income
-    group, UN region and LDC status (the proposals in ``hidden`` left out of both)."""
+    group, UN region and LDC status (the proposals in ``hidden`` left out of both).
+
+    The problem is built once (:func:`chair_problem` gives the chair's order of it);
+    without a change by the chair the two orders are one problem, solved once; a problem
+    solved lately in this process is not solved again (``_SOLVED``: kept by a digest of the
+    whole problem). ``reuse=False``: both built and solved on every call (the preview of
+    round 18, the bench's peer)."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams
         raise DomainError(
@@ -401,8 +467,17 @@ def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
         raise DomainError("Calibrate and rank the proposals before allocating.")
     last = rq.latest_run(session, call, "allocation")
     seed = last.seed if last is not None else 0
-    before = _awarded(session, call, chair_order=False, seed=seed)
-    after = _awarded(session, call, chair_order=True, seed=seed)
+    problem, meta = _problem(session, call, seed=seed, chair_order=False)
+    before = _awarded(session, call, problem, meta, seed=seed, reuse=reuse)
+    if reuse:
+        # built once: the chair's order changes the scores and the bands' set-asides only
+        chair = chair_problem(session, call, problem, meta)
+        # no change by the chair: one problem, one solve
+        after = before if chair is problem else _awarded(session, call, chair, meta,
+                                                         seed=seed, reuse=True)  # fmt: skip
+    else:
+        problem, meta = _problem(session, call, seed=seed, chair_order=True)
+        after = _awarded(session, call, problem, meta, seed=seed, reuse=False)
     places = [
         Place(
             x.proposal_id,
