@@ -12,16 +12,15 @@ solves on every view), by ``tac.preview(..., reuse=False)``. Prints one JSON lin
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
-import time
+from argparse import ArgumentParser
 from pathlib import Path
+from tempfile import mkdtemp
+from time import perf_counter, process_time
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("src", ".")]
 
+from bench.bench_declines import step  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from tests.allocation.test_edges import ranked_call  # noqa: E402
 
@@ -35,23 +34,18 @@ from opencall.proposals.models import Proposal  # noqa: E402
 from opencall.reviews import queries as rq  # noqa: E402
 
 
-def step(name: str, t0: float, c0: float, **more: object) -> None:
-    print(json.dumps({"step": name, "wall_s": round(time.perf_counter() - t0, 3),
-                      "cpu_s": round(time.process_time() - c0, 3), **more}), flush=True)  # fmt: skip
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = ArgumentParser()
     ap.add_argument("--n", type=int, default=250)
     ap.add_argument("--moves", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    path = Path(tempfile.mkdtemp()) / "tac.sqlite3"
+    path = Path(mkdtemp()) / "tac.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as s:
         load_countries(s)
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = perf_counter(), process_time()
         call = ranked_call(s, n_proposals=args.n, n_reviewers=max(3, args.n // 3))
         for cp in call.pools:
             cp.amount = cp.amount / 4  # a quarter of the proposals fit
@@ -66,15 +60,15 @@ def main() -> None:
         s.commit()
         step("build", t0, c0, proposals=args.n, moves=args.moves)
         for order in (False, True):
-            t0, c0 = time.perf_counter(), time.process_time()
+            t0, c0 = perf_counter(), process_time()
             problem, _meta = al.build_problem(s, call, chair_order=order)
             step(f"build_problem_{'chair' if order else 'calibrated'}", t0, c0)
-            t0, c0 = time.perf_counter(), time.process_time()
+            t0, c0 = perf_counter(), process_time()
             res = opt.solve_allocation(problem, seed=0, time_limit_s=tac.PREVIEW_TIME_LIMIT_S)
             step(f"solve_{'chair' if order else 'calibrated'}", t0, c0, status=str(res.status))
         for reuse in (True, False):
             for i in range(args.repeat):
-                t0, c0 = time.perf_counter(), time.process_time()
+                t0, c0 = perf_counter(), process_time()
                 seen = tac.preview(s, call, frozenset(), reuse=reuse)
                 gains = sum(1 for x in seen.places if x.change == "gains")
                 step(f"preview_{'now' if reuse else 'round18'}_{i + 1}", t0, c0, gains=gains)
@@ -82,7 +76,7 @@ def main() -> None:
                 p = props[ranked[len(ranked) // 2]]
                 tac.adjust(s, call, p, move=3, reason="Timing.")
                 s.commit()
-                t0, c0 = time.perf_counter(), time.process_time()
+                t0, c0 = perf_counter(), process_time()
                 tac.preview(s, call, frozenset(), reuse=True)
                 step("preview_now_after_a_move", t0, c0)
 

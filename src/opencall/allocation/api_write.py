@@ -153,12 +153,19 @@ def offer(
         Proposal, proposal_id, lambda row: row.call_id == call.id and row.id not in hidden
     )
     with api.refusing(commit=True):
-        d, booked = services.offer(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
-        queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
-        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
-    if booked is not None:
-        out.schedule = "booked" if booked else "not_booked"
-        out.schedule_note = offer_schedule_note(booked)
+        made = services.offer(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
+        out = _offered(api, call, p, made)
+    return out
+
+
+def _offered(api: Api, call: Call, p: Proposal, made: services.Offer) -> DecisionOut:
+    """An offer's answer (its team e-mailed): the decision, and whether the award was
+    booked on the stored schedule."""
+    queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
+    out = DecisionOut.of(made.decision, proposal_dicts(api, call, [p])[p.id], unit_words(call))
+    if made.booked is not None:
+        out.schedule = "booked" if made.booked else "not_booked"
+        out.schedule_note = offer_schedule_note(made.booked)
     return out
 
 
@@ -171,12 +178,8 @@ def tac_offer_reserve(slug: str = SLUG, api: Api = Depends(get_api)) -> Decision
     if not policies.may_offer(api.db, api.user, call):
         raise api.not_found()
     with api.refusing(commit=True):
-        d, booked = tac.offer_reserve(api.db, call, actor_id=api.actor_id)
-        p = api.db.get(Proposal, d.proposal_id)
+        made = tac.offer_reserve(api.db, call, actor_id=api.actor_id)
+        p = api.db.get(Proposal, made.decision.proposal_id)
         assert p is not None
-        queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
-        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
-    if booked is not None:
-        out.schedule = "booked" if booked else "not_booked"
-        out.schedule_note = offer_schedule_note(booked)
+        out = _offered(api, call, p, made)
     return out
