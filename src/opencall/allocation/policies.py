@@ -30,13 +30,9 @@ def may_adjust_list(session: Session, user: User | None, call: Call) -> bool:
 
 
 def may_unlock_list(session: Session, user: User | None, call: Call) -> bool:
-    """Reopen a locked TAC list (``allocation.tac.unlock``): the user office (not a chair),
-    while the call is in ranking or allocation and its decisions are not released."""
-    return (
-        may_administer(session, user, call)
-        and call.status in ("ranking", "allocation")
-        and call.decisions_released_at is None
-    )
+    """Reopen a locked TAC list (``allocation.tac.unlock``): the user office (not a chair);
+    the service refuses it once the decisions are released or while nothing is locked."""
+    return may_administer(session, user, call)
 
 
 def may_release(session: Session, user: User | None, call: Call) -> bool:

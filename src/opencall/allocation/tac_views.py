@@ -65,7 +65,9 @@ def _page(
             "pools": pools,
             "withheld": hidden,
             "may_adjust": policies.may_adjust_list(db, page.user, call) and listed.locked is None,
-            "may_unlock": policies.may_unlock_list(db, page.user, call) and listed.locked,
+            "may_unlock": listed.locked
+            and call.decisions_released_at is None
+            and policies.may_unlock_list(db, page.user, call),
             "version": tac.version(db, call),
             "error": error,
             "band_label": lambda b: page._(BAND_LABELS.get(b) or b),
