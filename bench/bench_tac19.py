@@ -72,13 +72,14 @@ def main() -> None:
                 seen = tac.preview(s, call, frozenset(), reuse=reuse)
                 gains = sum(1 for x in seen.places if x.change == "gains")
                 step(f"preview_{'now' if reuse else 'round18'}_{i + 1}", t0, c0, gains=gains)
-            if reuse:  # a new move: the calibrated order's solve is kept, the chair's is not
-                p = props[ranked[len(ranked) // 2]]
+            # a new move: the calibrated order's solve is kept, the chair's is not
+            for j in range(args.repeat if reuse else 0):
+                p = props[ranked[len(ranked) // 2 + j]]
                 tac.adjust(s, call, p, move=3, reason="Timing.")
                 s.commit()
                 t0, c0 = perf_counter(), process_time()
                 tac.preview(s, call, frozenset(), reuse=True)
-                step("preview_now_after_a_move", t0, c0)
+                step(f"preview_now_after_a_move_{j + 1}", t0, c0)
 
 
 if __name__ == "__main__":
