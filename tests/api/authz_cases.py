@@ -315,6 +315,16 @@ CASES: list[Case] = [
         phase="the TAC chair's list is locked in ranking or allocation; the cycle's call is "
         "in review (400, nothing changes); tests/allocation/test_tac.py locks it in phase",
     ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/tac/unlock",
+        OFFICE,
+        S,
+        json={"reason": "A late technical report."},
+        scope="manage",
+        phase="the cycle's call is in review and its TAC list is not locked (400, nothing "
+        "changes); tests/allocation/test_tac_reserve.py reopens a locked one",
+    ),
     Case("POST", "/api/v1/calls/{slug}/release", set(), S, scope="manage"),  # still in review
     Case("POST", "/api/v1/calls/{slug}/publish", set(), S, scope="manage"),  # nothing released
     Case("GET", "/api/v1/proposals/{proposal_id}/outcome", set(), P),  # nothing released

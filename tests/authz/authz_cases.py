@@ -262,6 +262,8 @@ HTML: list[Case] = [
     # the TAC chair's list (trialtac18): its writes wait for the ranking (phase, below)
     Case("GET", "/manage/calls/{slug}/tac", STAFF, S),
     Case("POST", "/manage/calls/{slug}/tac/lock", STAFF, S),
+    # reopening a locked list (trialtac19): the user office only (phase, below)
+    Case("POST", "/manage/calls/{slug}/tac", OFFICE, S),
     Case("POST", "/manage/calls/{slug}/tac/{proposal_id}", STAFF, SP),
     Case(
         "POST",
@@ -1297,6 +1299,12 @@ STRICT[("GET", "/api/v1/calls/{slug}/tac/preview")] = {
     "in phase",
 }
 STRICT[("POST", "/manage/calls/{slug}/tac/lock")] = {"data": {"confirm": "yes"}, "phase": TAC_PHASE}
+STRICT[("POST", "/manage/calls/{slug}/tac")] = {
+    "data": {"reason": "A late technical report."},
+    "phase": "the cycle's call is in review and its TAC list is not locked: the user office "
+    "is refused with 400 and nothing changes; tests/allocation/test_tac_reserve.py reopens "
+    "a locked one",
+}
 STRICT[("POST", "/manage/calls/{slug}/tac/{proposal_id}")] = {
     "data": {"action": "move", "direction": "up", "places": "1", "reason": "Rare target."},
     "phase": TAC_PHASE,

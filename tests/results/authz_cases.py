@@ -141,6 +141,10 @@ CASES: list[Case] = [
         params=lambda a: {"proposal_id": a.rejected, "slug": a.slug},
     ),
     Case("GET", "/api/v1/calls/{slug}/declines", OFFICE, api=True),
+    # the TAC chair's reserve list takes the freed capacity (trialtac19): nothing declined
+    # yet, so the staff are refused with 400
+    Case("POST", "/manage/calls/{slug}/tac/reserve/offer", OFFICE),
+    Case("POST", "/api/v1/calls/{slug}/tac/reserve/offer", OFFICE, api=True),
     Case(
         "POST",
         "/api/v1/calls/{slug}/declines/{proposal_id}/offer",

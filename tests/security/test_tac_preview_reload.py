@@ -1,9 +1,10 @@
 """The TAC chair's preview reloaded (trialcrowd19). The preview solves the allocation
 twice (in the calibrated order and in the chair's, up to 20 s each) on the request's
 thread; every reload, and every member of the committee opening the same list, solved
-both again though nothing had changed (4 solves for two views of one list). Now the
-pages and the API keep each solve's result while every row it read is unchanged
-(``opencall.readcache``): a reload solves nothing, a change to the list solves again."""
+both again though nothing had changed (4 solves for two views of one list). Now a
+problem solved lately is kept by a digest of the whole problem (``tac._SOLVED``, merged
+with trialtac19's preview, which solves one problem when the chair changed nothing): a
+reload solves nothing, a change to the list solves again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from opencall.allocation import tac
 from opencall.optim import allocation as optim_allocation
 from tests.allocation.test_tac import _web_world
 from tests.api.test_writes import token
@@ -33,16 +33,16 @@ def test_a_reload_of_the_preview_solves_nothing_again(
     monkeypatch.setattr(optim_allocation, "solve_allocation", counted)
     c = web.login(chair)
     first = c.get(f"/manage/calls/{slug}/tac?preview=1")
-    assert first.status_code == 200 and len(solves) == 2
+    n = len(solves)
+    assert first.status_code == 200 and 1 <= n <= 2
     again = c.get(f"/manage/calls/{slug}/tac?preview=1")
-    assert again.status_code == 200 and len(solves) == 2, len(solves)
+    assert again.status_code == 200 and len(solves) == n, len(solves)
     assert again.text.count('class="change-') == first.text.count('class="change-')
     # another member, through the API: the same list, nothing solved again
     r = web.client().get(f"/api/v1/calls/{slug}/tac/preview", headers=token(web, chair))
-    assert r.status_code == 200 and len(solves) == 2, len(solves)
+    assert r.status_code == 200 and len(solves) == n, len(solves)
     # a move changes what the chair's order reads: solved again, and the page shows it
     assert move_up(c, slug, ids[3], 3).status_code == 303
     moved = c.get(f"/manage/calls/{slug}/tac?preview=1")
-    assert moved.status_code == 200 and len(solves) > 2
+    assert moved.status_code == 200 and len(solves) > n
     assert 'class="change-gains"' in moved.text and 'class="change-gains"' not in first.text
-    assert tac.PREVIEWS.computed >= 2

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.allocation import policies, services
+from opencall.allocation import policies, services, tac
 from opencall.allocation.api import DecisionOut, UnreviewedList
 from opencall.allocation.notify import queue_decision_mails
 from opencall.allocation.presenters import offer_schedule_note
@@ -153,10 +153,33 @@ def offer(
         Proposal, proposal_id, lambda row: row.call_id == call.id and row.id not in hidden
     )
     with api.refusing(commit=True):
-        d, booked = services.offer(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
-        queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
-        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
-    if booked is not None:
-        out.schedule = "booked" if booked else "not_booked"
-        out.schedule_note = offer_schedule_note(booked)
+        made = services.offer(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
+        out = _offered(api, call, p, made)
+    return out
+
+
+def _offered(api: Api, call: Call, p: Proposal, made: services.Offer) -> DecisionOut:
+    """An offer's answer (its team e-mailed): the decision, and whether the award was
+    booked on the stored schedule."""
+    queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
+    out = DecisionOut.of(made.decision, proposal_dicts(api, call, [p])[p.id], unit_words(call))
+    if made.booked is not None:
+        out.schedule = "booked" if made.booked else "not_booked"
+        out.schedule_note = offer_schedule_note(made.booked)
+    return out
+
+
+@router.post("/calls/{slug}/tac/reserve/offer", response_model=DecisionOut)
+def tac_offer_reserve(slug: str = SLUG, api: Api = Depends(get_api)) -> DecisionOut:
+    """Offer the capacity a declined award freed to the first proposal of the reserve list,
+    in the chair's order, whose whole award fits (never overdrawing a pool); its team is
+    e-mailed. Refused (400), changing nothing, when none fits."""
+    call = chair_call(api, slug)
+    if not policies.may_offer(api.db, api.user, call):
+        raise api.not_found()
+    with api.refusing(commit=True):
+        made = tac.offer_reserve(api.db, call, actor_id=api.actor_id)
+        p = api.db.get(Proposal, made.decision.proposal_id)
+        assert p is not None
+        out = _offered(api, call, p, made)
     return out

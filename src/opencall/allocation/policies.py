@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
 from opencall.people.models import User
 from opencall.reviews.policies import may_chair
 
@@ -26,6 +27,12 @@ def may_adjust_list(session: Session, user: User | None, call: Call) -> bool:
         and call.status in ("ranking", "allocation")
         and call.decisions_released_at is None
     )
+
+
+def may_unlock_list(session: Session, user: User | None, call: Call) -> bool:
+    """Reopen a locked TAC list (``allocation.tac.unlock``): the user office (not a chair);
+    the service refuses it once the decisions are released or while nothing is locked."""
+    return may_administer(session, user, call)
 
 
 def may_release(session: Session, user: User | None, call: Call) -> bool:

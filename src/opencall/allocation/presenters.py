@@ -17,6 +17,14 @@ from opencall.web.i18n import N_, Translator
 from opencall.web.labels import GROUP_LABELS
 from opencall.web.labels import REQUEST_KINDS as KINDS
 
+#: the TAC chair's bands (``allocation.tac``), as the pages name them
+BAND_LABELS = {
+    "accept": N_("accept"),
+    "reserve": N_("reserve"),
+    "reject": N_("reject"),
+    "": N_("no band"),
+}
+
 #: A decision's outcome (``Decision.outcome``) in words: the chair's decisions page and the
 #: applicant's outcome page say the same.
 OUTCOME_LABELS = {

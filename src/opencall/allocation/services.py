@@ -1586,11 +1586,27 @@ def declines(session: Session, call: Call) -> list[AwardDecline]:
     )
 
 
+def line_order(session: Session, call: Call) -> list[Any]:
+    """The call's ranking rows in the order the freed capacity is offered: the ranking's,
+    or, where the TAC chair changed the list (``allocation.tac_order``), the accept band
+    first (one the allocation could not fit), then the reserve band, then the proposals in
+    no band, each in the chair's order; never one the chair put in the reject band."""
+    ranking = rq.ranking(session, call)
+    rows = tac_order.adjustments(session, call)
+    if not rows:
+        return ranking
+    order, band = tac_order.chair_order([r.proposal_id for r in ranking], rows)
+    by_id = {r.proposal_id: r for r in ranking}
+    rank = {"accept": 0, "reserve": 1, "": 2}
+    kept = [pid for pid in order if band.get(pid, "") in rank]
+    return [by_id[pid] for pid in sorted(kept, key=lambda pid: rank[band.get(pid, "")])]
+
+
 def next_in_line(
     session: Session, call: Call, hidden: frozenset[int] = frozenset()
 ) -> list[tuple[int, Proposal, list[PoolAmount]]]:
     """The proposals the chair may offer the capacity freed by a declined award: not
-    awarded or partially awarded, not declined, in the ranking's order, whose whole award
+    awarded or partially awarded, not declined, in :func:`line_order`, whose whole award
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
     never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
@@ -1600,7 +1616,7 @@ def next_in_line(
     ds = {d.proposal_id: d for d in decisions(session, call)}
     ranked = [
         r
-        for r in rq.ranking(session, call)
+        for r in line_order(session, call)
         if r.proposal_id not in hidden
         and r.proposal_id not in declined
         and r.proposal_id in ds
@@ -1705,13 +1721,15 @@ def offer(
     *,
     reason: str,
     actor_id: int | None = None,
+    explain: Message | None = None,
 ) -> Offer:
     """The chair offers the capacity a declined award freed to ``proposal`` (not awarded,
     or partially): its whole award, after the capacity check of an override (never
     overdrawing a pool), the decision awarded with the chair's reason, audited. The new
     awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``). Then
     the award is booked on the call's stored schedule where it fits without moving anyone
-    (``OFFER_HOOKS``); the answer says whether it was."""
+    (``OFFER_HOOKS``); the answer says whether it was. ``explain``: the sentence the
+    applicant reads (by default, the chair's override with ``reason``)."""
     reason = reason.strip()
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
@@ -1748,7 +1766,7 @@ def offer(
     d.outcome = "awarded"
     d.override_reason = reason
     d.overridden_by = actor_id
-    _explain_as(d, M_("overridden by the chair: %(reason)s", reason=reason))
+    _explain_as(d, explain or M_("overridden by the chair: %(reason)s", reason=reason))
     if proposal.status == "rejected":
         proposal.status = "accepted"
     session.flush()

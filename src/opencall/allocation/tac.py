@@ -12,22 +12,27 @@ chair's order through ``allocation.tac_order`` (also when run as the cycle's ste
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import dataclasses
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation import services, tac_order
-from opencall.allocation.models import TAC_BANDS, TacAdjustment, TacLock
+from opencall.allocation.models import TAC_BANDS, Decision, TacAdjustment, TacLock
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
+from opencall.optim.messages import M_, filled, render
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.services import lock_call_for_close
-from opencall.readcache import ReadCache
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
@@ -54,6 +59,28 @@ def _lock_call(session: Session, call: Call) -> None:
     session.flush()
     lock_call_for_close(session, call)
     session.refresh(call, ["decisions_released_at"])
+
+
+def version(session: Session, call: Call) -> int:
+    """The version of ``call``'s list: the number of changes made to it. A move counts
+    places in the list as it stands, so a change is refused when the list changed since
+    its author read it (``seen``, :func:`adjust`): two chairs at once never move a
+    proposal by places that are no longer the ones they saw."""
+    n = session.scalar(
+        select(func.count()).select_from(TacAdjustment).where(TacAdjustment.call_id == call.id)
+    )
+    return int(n or 0)
+
+
+def _require_reason(reason: str) -> str:
+    said = reason.strip()
+    if not said:
+        raise DomainError("Every change to the list needs a reason.", field="reason")
+    if len(said) > MAX_REASON:
+        raise DomainError(
+            "A reason is at most %(n)s characters long.", field="reason", n=MAX_REASON
+        )
+    return said
 
 
 def _require_open(session: Session, call: Call) -> None:
@@ -132,13 +159,22 @@ def adjust(
     band: str | None = None,
     reason: str,
     actor_id: int | None = None,
+    seen: int | None = None,
 ) -> TacAdjustment:
     """Move ``proposal`` ``move`` places up (down when negative), or set it in ``band``
     ("" takes it out of its band), with ``reason``; audited as ``tac.adjusted``. Every
-    input is checked before anything is written."""
+    input is checked before anything is written. ``seen``: the :func:`version` of the
+    list its author read (None: not checked); refused when the list changed since.
+    Changes to one call's list are made one at a time (its row locked)."""
     require_hands_off(session, proposal, actor_id)
     _lock_call(session, call)
     _require_open(session, call)
+    if seen is not None and seen != version(session, call):
+        raise DomainError(
+            "The list changed since you read it (another change was made); read it again "
+            "and make your change on the list as it stands now.",
+            code="conflict",
+        )
     ranked = [r.proposal_id for r in rq.ranking(session, call)]
     if proposal.call_id != call.id or proposal.id not in ranked:
         raise DomainError("This proposal is not in the call's ranked list.")
@@ -152,13 +188,7 @@ def adjust(
         )
     if band is not None and band not in (*TAC_BANDS, ""):
         raise DomainError("A band is accept, reserve or reject (or none).", field="band")
-    said = reason.strip()
-    if not said:
-        raise DomainError("Every change to the list needs a reason.", field="reason")
-    if len(said) > MAX_REASON:
-        raise DomainError(
-            "A reason is at most %(n)s characters long.", field="reason", n=MAX_REASON
-        )
+    said = _require_reason(reason)
     _require_clean(session, call, proposal, said)
     row = TacAdjustment(
         call_id=call.id,
@@ -203,6 +233,108 @@ def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLoc
         data={"adjustments": len(tac_order.adjustments(session, call))},
     )
     return row
+
+
+def unlock(session: Session, call: Call, *, reason: str, actor_id: int | None = None) -> None:
+    """Reopen a locked list (the user office, ``policies.may_unlock_list``), with a reason
+    kept on the audit log (``tac.unlocked``, with who locked it and when); refused once
+    the decisions are released: what the applicants read no longer changes."""
+    said = _require_reason(reason)
+    _lock_call(session, call)
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; the list can no longer change.")
+    row = tac_order.lock_of(session, call)
+    if row is None:
+        raise DomainError("The TAC list of this call is not locked.")
+    locked = {"locked_at": row.locked_at.isoformat(), "locked_by": row.locked_by}
+    session.delete(row)
+    session.flush()
+    auditlog.record(
+        session, "tac.unlocked", "call", call.id,
+        actor_id=actor_id, call_id=call.id, reason=said, data=locked,
+    )  # fmt: skip
+
+
+#: the sentence the applicant whose reserve proposal is offered freed capacity reads
+RESERVE_OFFERED = M_(
+    "offered capacity that a declined award freed, as the first proposal of the TAC "
+    "chair's reserve list that fits in it: %(reason)s"
+)
+
+
+def offer_reserve(session: Session, call: Call, *, actor_id: int | None = None) -> services.Offer:
+    """Offer the capacity freed by a declined award to the first proposal of the chair's
+    reserve list, in the chair's order, whose whole award fits in what the call's awards
+    leave free (``services.next_in_line``: the override's capacity check, never
+    overdrawing a pool). Its decision becomes awarded, explained by the chair's reason for
+    the reserve band; audited as ``decision.offered`` and ``tac.reserve_offered`` (with
+    the reserve proposals passed over as too large). The caller mails its team.
+
+    The rule when none fits: refused, nothing changes; the capacity stays free for an
+    offer by hand to a smaller proposal next in line. A member withheld from the first
+    fitting proposal (their team's, a recorded conflict) is refused without being told
+    which: it is not passed over for the next one."""
+    _lock_call(session, call)
+    if (
+        call.decisions_released_at is None
+        or call.status == "archived"
+        or not services.declines(session, call)
+    ):
+        raise DomainError(
+            "An offer to the next in line follows a declined award of a released call."
+        )
+    rows = tac_order.adjustments(session, call)
+    order, band = tac_order.chair_order([r.proposal_id for r in rq.ranking(session, call)], rows)
+    declined = {x.proposal_id for x in services.declines(session, call)}
+    waiting = set(
+        session.scalars(
+            select(Decision.proposal_id).where(
+                Decision.call_id == call.id, Decision.outcome.in_(services.OFFERABLE)
+            )
+        )
+    )
+    reserve = {
+        pid for pid, b in band.items() if b == "reserve" and pid in waiting and pid not in declined
+    }
+    if not reserve:
+        raise DomainError("The TAC list has no proposal on the reserve list waiting for an offer.")
+    line = [(p, shares) for _rank, p, shares in services.next_in_line(session, call)]
+    fitting = [p for p, _shares in line if p.id in reserve]
+    if not fitting:
+        raise DomainError(
+            "No proposal of the reserve list fits in the capacity free now: the capacity "
+            "stays free; offer it by hand to a proposal next in line that fits, or leave it."
+        )
+    first = fitting[0]
+    try:
+        require_hands_off(session, first, actor_id)
+    except DomainError:
+        raise DomainError(
+            "The next proposal of the reserve list is withheld from you (your team's, or "
+            "a recorded conflict): another member of the call's staff makes this offer."
+        ) from None
+    why = next(a.reason for a in reversed(rows) if a.proposal_id == first.id and a.kind == "band")
+    done = services.offer(
+        session,
+        call,
+        first,
+        reason=why,
+        actor_id=actor_id,
+        explain=filled(RESERVE_OFFERED, reason=why),
+    )
+    # the reserve proposals before it in the chair's order: passed over, too large
+    ahead = [pid for pid in order[: order.index(first.id)] if pid in reserve]
+    auditlog.record(
+        session,
+        "tac.reserve_offered",
+        "proposal",
+        first.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=why,
+        data={"proposal_id": first.id, "passed_over": ahead},
+    )
+    return done
 
 
 @dataclass(frozen=True)
@@ -281,15 +413,55 @@ def chair_list(session: Session, call: Call, hidden: Collection[int]) -> ChairLi
     )
 
 
+#: the preview's solves of the problems seen lately, in this process (each web worker keeps
+#: its own): {(database, call id, seed, digest of the whole problem): awards by proposal}.
+#: A problem that differs in anything (a move, a grade, a pool, the policy) is a new key,
+#: so what is kept is what solving it again would give; the calibrated order's problem
+#: does not change with the chair's moves, so a preview after a move solves one problem.
+_SOLVED: OrderedDict[Hashable, dict[int, dict[int, float]]] = OrderedDict()
+_SOLVED_LOCK = threading.Lock()
+_SOLVED_SIZE = 16
+
+
+def chair_problem(session: Session, call: Call, problem: Any, meta: dict[str, Any]) -> Any:
+    """The allocation problem in the chair's order, from ``problem`` built in the calibrated
+    order (``services.build_problem(..., chair_order=False)``): the same requests with the
+    scores handed out by place in the chair's order and those set aside by a band
+    infeasible with the chair's sentence, which is what ``build_problem`` builds in the
+    chair's order (tests/allocation/test_tac_reserve.py checks they are equal), without
+    reading every proposal again. ``problem`` itself when the chair made no change."""
+    rs = review_settings(call.review_settings)
+    merit = services.allocation_merit(session, call, rq.ranking(session, call), rs)
+    chair, set_aside = tac_order.chair_merit(session, call, merit, rs.lower_is_better)
+    if chair is merit and not set_aside:
+        return problem
+    requests = []
+    for r in problem.requests:
+        pid = int(r.proposal_id)
+        kw: dict[str, Any] = {"merit": float(chair[pid])}
+        why = set_aside.get(pid)
+        # (a FAST request whose targets are never visible says so whatever the band)
+        if why is not None and not (meta["kind"][r.id] == "fast" and not r.demand):
+            kw.update(feasible=False, infeasible_reason=render(why), infeasible_message=why)
+        requests.append(dataclasses.replace(r, **kw))
+    return dataclasses.replace(problem, requests=tuple(requests))
+
+
 def _awarded(
-    session: Session, call: Call, *, chair_order: bool, seed: int
+    session: Session, call: Call, problem: Any, meta: dict[str, Any], *, seed: int, reuse: bool
 ) -> dict[int, dict[int, float]]:
+    """What the allocation awards each proposal in ``problem`` (pool id: amount)."""
     from opencall.optim import allocation as al
 
-    try:
-        problem, meta = services.build_problem(session, call, seed=seed, chair_order=chair_order)
-    except (al.PolicyError, al.ProblemError) as exc:
-        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
+    url = session.connection().engine.url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(repr((problem, meta["index"], meta["pool_id"])).encode()).hexdigest()
+    key = (url, call.id, seed, digest)
+    if reuse:
+        with _SOLVED_LOCK:
+            kept = _SOLVED.get(key)
+            if kept is not None:
+                _SOLVED.move_to_end(key)
+                return kept
     res = al.solve_allocation(problem, seed=seed, time_limit_s=PREVIEW_TIME_LIMIT_S)
     out: dict[int, dict[int, float]] = {}
     for rid, per_pool in res.amounts.items():
@@ -299,40 +471,34 @@ def _awarded(
                 pool = meta["pool_id"][name]
                 out.setdefault(pid, {})
                 out[pid][pool] = out[pid].get(pool, 0.0) + float(amount)
+    with _SOLVED_LOCK:
+        _SOLVED[key] = out
+        while len(_SOLVED) > _SOLVED_SIZE:
+            _SOLVED.popitem(last=False)
     return out
 
 
-#: the preview's solves computed in this process, each kept while every row it read is
-#: unchanged (trialcrowd19): a reload, or another member of the committee opening the same
-#: list, solves nothing again; a change to the list (or to anything the problem reads) does
-PREVIEWS: ReadCache[dict[int, dict[int, float]]] = ReadCache(size=16)
+def _problem(session: Session, call: Call, *, seed: int, chair_order: bool) -> tuple[Any, Any]:
+    from opencall.optim import allocation as al
 
-Awarded = Callable[..., dict[int, dict[int, float]]]
-
-
-def cached_awarded(
-    session: Session, call: Call, *, chair_order: bool, seed: int
-) -> dict[int, dict[int, float]]:
-    """:func:`_awarded` for the pages and the API, kept in :data:`PREVIEWS` (computed on a
-    connection of its own: the request's session must hold no change it has not
-    committed)."""
-    call_id = call.id
-
-    def compute(reader: Session) -> dict[int, dict[int, float]]:
-        fresh = reader.get(Call, call_id)
-        assert fresh is not None
-        return _awarded(reader, fresh, chair_order=chair_order, seed=seed)
-
-    return PREVIEWS.get(session, ("tac.preview", call_id, chair_order, seed), compute)
+    try:
+        return services.build_problem(session, call, seed=seed, chair_order=chair_order)
+    except (al.PolicyError, al.ProblemError) as exc:
+        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
 
 
 def preview(
-    session: Session, call: Call, hidden: Collection[int], *, awarded: Awarded = _awarded
+    session: Session, call: Call, hidden: Collection[int], *, reuse: bool = True
 ) -> ChairList:
-    """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
+    """:func:`chair_list` with the allocation run in the calibrated order and in the
     chair's (nothing stored): what each proposal gains or loses, and who benefits by income
-    group, UN region and LDC status (the proposals in ``hidden`` left out of both). The
-    pages and the API pass ``awarded=cached_awarded``."""
+    group, UN region and LDC status (the proposals in ``hidden`` left out of both).
+
+    The problem is built once (:func:`chair_problem` gives the chair's order of it);
+    without a change by the chair the two orders are one problem, solved once; a problem
+    solved lately in this process is not solved again (``_SOLVED``: kept by a digest of the
+    whole problem). ``reuse=False``: both built and solved on every call (the preview of
+    round 18, the bench's peer)."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams
         raise DomainError(
@@ -349,8 +515,17 @@ def preview(
         raise DomainError("Calibrate and rank the proposals before allocating.")
     last = rq.latest_run(session, call, "allocation")
     seed = last.seed if last is not None else 0
-    before = awarded(session, call, chair_order=False, seed=seed)
-    after = awarded(session, call, chair_order=True, seed=seed)
+    problem, meta = _problem(session, call, seed=seed, chair_order=False)
+    before = _awarded(session, call, problem, meta, seed=seed, reuse=reuse)
+    if reuse:
+        # built once: the chair's order changes the scores and the bands' set-asides only
+        chair = chair_problem(session, call, problem, meta)
+        # no change by the chair: one problem, one solve
+        after = before if chair is problem else _awarded(session, call, chair, meta,
+                                                         seed=seed, reuse=True)  # fmt: skip
+    else:
+        problem, meta = _problem(session, call, seed=seed, chair_order=True)
+        after = _awarded(session, call, problem, meta, seed=seed, reuse=False)
     places = [
         Place(
             x.proposal_id,

@@ -63,6 +63,11 @@ class TacListOut(BaseModel):
     groups: list[GroupOut] = []
     unit_pool_id: int | None = None
     withheld: int = Field(0, description="proposals withheld from you, left out of it all")
+    version: int = Field(
+        0,
+        description="the number of changes made to the list; send it as ``seen`` with a "
+        "change, which is refused (400) when the list changed since",
+    )
 
 
 def _preview_of(x: tac.Place, preview: bool) -> dict[str, Any]:
@@ -71,7 +76,7 @@ def _preview_of(x: tac.Place, preview: bool) -> dict[str, Any]:
     return {"awarded_calibrated": x.before, "awarded_chair": x.after, "change": x.change}
 
 
-def _out(api: Api, listed: tac.ChairList, preview: bool) -> TacListOut:
+def _out(api: Api, listed: tac.ChairList, preview: bool, listed_call: Call) -> TacListOut:
     ids = [x.proposal_id for x in listed.places]
     stmt = select(Proposal.id, Proposal.code).where(Proposal.id.in_(ids))
     codes: dict[int, str] = {pid: code for pid, code in api.db.execute(stmt).all()}
@@ -113,6 +118,7 @@ def _out(api: Api, listed: tac.ChairList, preview: bool) -> TacListOut:
         ],
         unit_pool_id=listed.unit_pool_id,
         withheld=listed.left_out,
+        version=tac.version(api.db, listed_call),
     )
 
 
@@ -127,7 +133,7 @@ def _call(api: Api, slug: str) -> tuple[Call, frozenset[int]]:
 def tac_list(slug: str = SLUG, api: Api = Depends(get_api)) -> TacListOut:
     """The calibrated ranked list in the TAC chair's order, with the changes so far."""
     call, hidden = _call(api, slug)
-    return _out(api, tac.chair_list(api.db, call, hidden), False)
+    return _out(api, tac.chair_list(api.db, call, hidden), False, call)
 
 
 @router.get("/calls/{slug}/tac/preview", response_model=TacListOut, **WRITE)
@@ -136,8 +142,8 @@ def tac_preview(slug: str = SLUG, api: Api = Depends(get_api)) -> TacListOut:
     each proposal's award in both, and who benefits by income group, UN region and LDC."""
     call, hidden = _call(api, slug)
     with api.refusing():
-        listed = tac.preview(api.db, call, hidden, awarded=tac.cached_awarded)
-    return _out(api, listed, True)
+        listed = tac.preview(api.db, call, hidden)
+    return _out(api, listed, True, call)
 
 
 @router.post("/calls/{slug}/tac/lock", response_model=TacListOut, **WRITE)
@@ -146,7 +152,26 @@ def tac_lock(slug: str = SLUG, api: Api = Depends(get_api)) -> TacListOut:
     call, hidden = _call(api, slug)
     with api.refusing(commit=True):
         tac.lock(api.db, call, actor_id=api.actor_id)
-        out = _out(api, tac.chair_list(api.db, call, hidden), False)
+        out = _out(api, tac.chair_list(api.db, call, hidden), False, call)
+    return out
+
+
+class UnlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=tac.MAX_REASON, description="required; audited")
+
+
+@router.post("/calls/{slug}/tac/unlock", response_model=TacListOut, **WRITE)
+def tac_unlock(body: UnlockIn, slug: str = SLUG, api: Api = Depends(get_api)) -> TacListOut:
+    """Reopen a locked list (the user office, until the decisions are released; audited
+    with the reason)."""
+    call, hidden = _call(api, slug)
+    if not policies.may_unlock_list(api.db, api.user, call):
+        raise api.not_found()
+    with api.refusing(commit=True):
+        tac.unlock(api.db, call, reason=body.reason, actor_id=api.actor_id)
+        out = _out(api, tac.chair_list(api.db, call, hidden), False, call)
     return out
 
 
@@ -161,6 +186,9 @@ class AdjustIn(BaseModel):
         max_length=tac.MAX_REASON,
         description="required; audited, and read by the applicant in the decision's "
         "explanation: name no reviewer and no other proposal",
+    )
+    seen: int | None = Field(
+        None, description="the list's ``version`` you read; refused when it changed since"
     )
 
 
@@ -182,6 +210,7 @@ def tac_adjust(
             band=body.band,
             reason=body.reason,
             actor_id=api.actor_id,
+            seen=body.seen,
         )
-        out = _out(api, tac.chair_list(api.db, call, hidden), False)
+        out = _out(api, tac.chair_list(api.db, call, hidden), False, call)
     return out

@@ -40,6 +40,19 @@ def last_change(session: Session, call: Call) -> int | None:
     )
 
 
+def bands(session: Session, call: Call) -> dict[int, str]:
+    """Each proposal of ``call`` the chair put in a band, and its band."""
+    band: dict[int, str] = {}
+    for a in adjustments(session, call):
+        if a.kind != "band":
+            continue
+        if a.band:
+            band[a.proposal_id] = a.band
+        else:
+            band.pop(a.proposal_id, None)
+    return band
+
+
 def lock_of(session: Session, call: Call) -> TacLock | None:
     return session.get(TacLock, call.id)
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.allocation import policies, tac
+from opencall.allocation.presenters import BAND_LABELS
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
@@ -26,12 +27,6 @@ from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-BAND_LABELS = {
-    "accept": N_("accept"),
-    "reserve": N_("reserve"),
-    "reject": N_("reject"),
-    "": N_("no band"),
-}
 CHANGE_LABELS = {
     "gains": N_("gains capacity"),
     "loses": N_("loses capacity"),
@@ -52,7 +47,7 @@ def _page(
     listed: tac.ChairList
     if want_preview and not error:
         try:
-            listed = tac.preview(db, call, hidden, awarded=tac.cached_awarded)
+            listed = tac.preview(db, call, hidden)
         except DomainError as exc:
             error, listed = page.t.error(exc), tac.chair_list(db, call, hidden)
             status = 400
@@ -70,6 +65,10 @@ def _page(
             "pools": pools,
             "withheld": hidden,
             "may_adjust": policies.may_adjust_list(db, page.user, call) and listed.locked is None,
+            "may_unlock": listed.locked
+            and call.decisions_released_at is None
+            and policies.may_unlock_list(db, page.user, call),
+            "version": tac.version(db, call),
             "error": error,
             "band_label": lambda b: page._(BAND_LABELS.get(b) or b),
             "change_label": lambda c: page._(CHANGE_LABELS.get(c) or c),
@@ -98,6 +97,12 @@ def _places(page: Page) -> int:
     return n if page.form.get("direction", "up") == "up" else -n
 
 
+def _seen(page: Page) -> int | None:
+    """The version of the list the form was read at (none sent: not checked)."""
+    raw = page.form.get("seen", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 @router.post("/manage/calls/{slug}/tac/lock", response_class=HTMLResponse)
 def lock(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _call(page, slug)
@@ -105,6 +110,22 @@ def lock(slug: str, page: Page = Depends(get_page)) -> Response:
         return _page(page, call, 400, page._(MSG_CONFIRM))
     with page.attempt() as refused:
         tac.lock(page.db, call, actor_id=page.user.id)
+    if refused:
+        return _page(page, call, 400, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/tac", "saved")
+
+
+@router.post("/manage/calls/{slug}/tac", response_class=HTMLResponse)
+def unlock(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The user office reopens the locked list, with a ``reason`` (audited): the one form
+    a locked list's page posts, to the list itself (``POST /api/v1/calls/{slug}/tac/unlock``
+    in the API)."""
+    call = _call(page, slug)
+    if not policies.may_unlock_list(page.db, page.user, call):
+        page.not_found()
+    with page.attempt() as refused:
+        reason = page.form.get("reason", "")[: tac.MAX_REASON + 1]
+        tac.unlock(page.db, call, reason=reason, actor_id=page.user.id)
     if refused:
         return _page(page, call, 400, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/tac", "saved")
@@ -131,6 +152,7 @@ def adjust(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Respo
             p,
             reason=page.form.get("reason", "")[: tac.MAX_REASON + 1],
             actor_id=page.user.id,
+            seen=_seen(page),
             **kw,
         )
     if refused:

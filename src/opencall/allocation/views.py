@@ -14,10 +14,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from opencall import jobs
-from opencall.allocation import policies, services
+from opencall.allocation import policies, services, tac, tac_order
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.notify import queue_decision_mails
 from opencall.allocation.presenters import (
+    BAND_LABELS,
     OUTCOME_LABELS,
     decline_labels,
     explain,
@@ -334,13 +335,14 @@ def notify_decisions(page: Page, call: Call) -> jobs.Job:
     return services.queue_decision_mails(page.db, call, actor_id=page.user.id)
 
 
-def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
+def declines_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
     """The call's declined awards, the capacity free now, and the next in line who fit in
     it (never a proposal withheld from the reader: their team's, a recorded conflict)."""
     db = page.db
     withheld = review_policies.withheld(db, page.user, call)
     rows = services.declines(db, call)
     line = services.next_in_line(db, call, withheld)
+    band = tac_order.bands(db, call)
     booked = {"1": True, "0": False}.get(page.request.query_params.get("booked", ""))
     note = offer_schedule_note(booked)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
@@ -361,6 +363,9 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
             "withheld": withheld,
             **decline_labels(page),
             "may_offer": policies.may_offer(db, page.user, call),
+            "band": band,
+            "band_label": lambda b: page._(BAND_LABELS.get(b) or b),
+            "reserve": any(b == "reserve" for b in band.values()),
             "error": error,
             "schedule_note": page._(note) if note and status == 200 else "",
             "schedule_booked": bool(booked),
@@ -373,7 +378,7 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
 
 @router.get("/manage/calls/{slug}/declines", response_class=HTMLResponse)
 def declines(slug: str, page: Page = Depends(get_page)) -> Response:
-    return _declines_page(page, _call(page, slug))
+    return declines_page(page, _call(page, slug))
 
 
 @router.post("/manage/calls/{slug}/declines/{proposal_id}/offer", response_class=HTMLResponse)
@@ -394,8 +399,28 @@ def offer(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Respon
         ).booked
         queue_decision_mails(page.db, call, p, page.settings.base_url)
     if refused:
-        return _declines_page(page, call, 400, refused.message)
+        return declines_page(page, call, 400, refused.message)
     # the booking on the stored schedule is said on the page the chair lands on
+    where = "" if booked is None else f"?booked={int(booked)}"
+    return page.redirect(f"/manage/calls/{call.slug}/declines{where}", "saved")
+
+
+@router.post("/manage/calls/{slug}/tac/reserve/offer", response_class=HTMLResponse)
+def offer_reserve(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Offer the capacity a declined award freed to the first proposal of the TAC chair's
+    reserve list that fits (``tac.offer_reserve``); its team is mailed the new decision."""
+    call = _call(page, slug)
+    if not policies.may_offer(page.db, page.user, call):
+        page.not_found()
+    booked: bool | None = None
+    with page.attempt() as refused:
+        done = tac.offer_reserve(page.db, call, actor_id=page.user.id)
+        booked = done.booked
+        p = page.db.get(Proposal, done.decision.proposal_id)
+        assert p is not None
+        queue_decision_mails(page.db, call, p, page.settings.base_url)
+    if refused:
+        return declines_page(page, call, 400, refused.message)
     where = "" if booked is None else f"?booked={int(booked)}"
     return page.redirect(f"/manage/calls/{call.slug}/declines{where}", "saved")
 

@@ -173,6 +173,8 @@ AUDIT_ACTIONS = {
     "role.revoked": N_("Role revoked"),
     "tac.adjusted": N_("TAC list changed (a move or a band)"),
     "tac.locked": N_("TAC list locked"),
+    "tac.unlocked": N_("TAC list reopened by the user office"),
+    "tac.reserve_offered": N_("Freed capacity offered to the TAC reserve list"),
     "team.invited": N_("Co-investigator invited"),
     "team.removed": N_("Team member removed"),
     "technical_review.saved": N_("Technical review saved"),
