@@ -248,10 +248,12 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
         return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
+    why = page.form.get("decline_reason", "")[:4000]
     with _answering(page) as refused:
-        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
+        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept", reason=why)
     if refused:
-        return _review_page(page, a, 400, errors={"form": refused.message})
+        where = refused.field if refused.field == "decline_reason" else "form"
+        return _review_page(page, a, 400, errors={where: refused.message}, decline_reason=why)
     if action == "accept":
         return page.redirect(f"/review/assignments/{a.id}", "saved")
     return page.redirect("/review", "declined")
