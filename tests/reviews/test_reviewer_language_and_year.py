@@ -64,3 +64,38 @@ def test_the_reviewer_sets_the_limit_per_year_on_the_page(web: Web, cycle: Cycle
     assert "entre 1 y 1000" in r.text  # the service's message, translated
     r = c.post(url, data={"csrf_token": csrf(c, "/review"), "max_per_year": " "})
     assert r.status_code == 303 and limit() is None  # blank: no limit of one's own
+
+
+def test_the_invitation_says_the_review_deadline_on_the_readers_clock(
+    web: Web, cycle: Cycle
+) -> None:
+    """The e-mail inviting a reviewer named no deadline at all: a reviewer abroad had to
+    accept before learning when the review is due (only the reminder said it)."""
+    import datetime as dt
+
+    from opencall.calls.models import Call
+    from opencall.jobs import Job
+    from opencall.reviews import notify
+    from opencall.reviews import services as rv
+    from opencall.web.pages import fmt_when
+
+    due = dt.datetime(2027, 3, 1, 2, 0, tzinfo=dt.UTC)
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == cycle.slug)).one()
+        call.review_settings = {**call.review_settings, "review_deadline": due.isoformat()}
+        u = s.get(User, cycle.ids["reviewer"])
+        assert u is not None
+        u.language, u.time_zone = "fr", "Asia/Kathmandu"
+        other = s.scalars(
+            select(Proposal).where(
+                Proposal.call_id == call.id, Proposal.id != cycle.ids["proposal"]
+            )
+        ).first()
+        assert other is not None
+        a = rv.add_assignment(s, call, other, u)
+        assert notify.notify_assigned(s, "http://x", call, [a]) == 1
+        job = s.scalars(select(Job).where(Job.kind == "mail").order_by(Job.id.desc())).first()
+        assert job is not None
+        mails = [m for m in job.payload.get("messages", [job.payload]) if m["to"] == u.email]
+        said = fmt_when(due, "Asia/Kathmandu", "fr")
+        assert "Népal" in said and said in mails[-1]["body"], mails[-1]["body"]
