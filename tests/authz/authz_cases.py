@@ -192,6 +192,7 @@ HTML: list[Case] = [
     Case("GET", "/review", SIGNED),
     Case("POST", "/review/load-limit", SIGNED),
     Case("POST", "/review/languages", SIGNED),
+    Case("POST", "/review/year-limit", SIGNED),
     Case("GET", "/review/assignments/{assignment_id}", {"assigned"}, A),
     Case(
         "POST",
@@ -990,6 +991,18 @@ def _load_limit(ctx: Ctx) -> int:
     return int(ctx.params["load"])
 
 
+def _year_limit(ctx: Ctx) -> int:
+    """A limit on the reviews per year no earlier request of the persona set."""
+    ctx.params["year"] = 2 + uuid.uuid4().int % 998
+    return int(ctx.params["year"])
+
+
+def _year_limit_set(ctx: Ctx) -> bool:
+    from opencall.reviews.models import ReviewerYearLimit
+
+    return _own_limit_set(ctx, ReviewerYearLimit, ReviewerYearLimit.max_per_year, "year")
+
+
 #: languages a persona may declare (``_review_languages``): two drawn of these
 _LANGS = ("de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "sv", "tr", "zh", "ar")
 
@@ -1036,17 +1049,22 @@ def _year_limit_set(ctx: Ctx) -> bool:
 
 
 def _load_limit_set(ctx: Ctx) -> bool:
-    from opencall.people.models import User
     from opencall.reviews.models import ReviewerLoadLimit
+
+    return _own_limit_set(ctx, ReviewerLoadLimit, ReviewerLoadLimit.max_at_once, "load")
+
+
+def _own_limit_set(ctx: Ctx, table: Any, column: Any, key: str) -> bool:
+    """Whether the persona's row of ``table`` holds the limit drawn under ``key``."""
+    from opencall.people.models import User
 
     email = ctx.c.emails.get(ctx.persona)
     return email is not None and bool(
         _count(
             ctx,
-            ReviewerLoadLimit.user_id,
-            ReviewerLoadLimit.user_id
-            == select(User.id).where(User.email == email).scalar_subquery(),
-            ReviewerLoadLimit.max_at_once == ctx.params["load"],
+            table.user_id,
+            table.user_id == select(User.id).where(User.email == email).scalar_subquery(),
+            column == ctx.params[key],
         )
     )
 
@@ -1157,6 +1175,10 @@ STRICT: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/review/load-limit"): {
         "data": lambda ctx: {"max_at_once": str(_load_limit(ctx))},
         "done": _load_limit_set,
+    },
+    ("POST", "/review/year-limit"): {
+        "data": lambda ctx: {"max_per_year": str(_year_limit(ctx))},
+        "done": _year_limit_set,
     },
     ("POST", "/review/languages"): {
         "data": lambda ctx: {"review_languages": ", ".join(_review_languages(ctx))},

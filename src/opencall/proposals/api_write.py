@@ -307,10 +307,8 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
         p = services.create_proposal(
-            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call", "language"})
+            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call"})
         )
-        if body.language:
-            services.set_language(api.db, p, body.language, actor_id=api.actor_id)
         return _done(api, p)
 
 
@@ -322,15 +320,11 @@ def edit(
     stated"); ``version`` must be the one last read."""
     p = _editable(api, proposal_id)
     data = body.model_dump(exclude={"version", "language"}, exclude_none=True)
-    if "language" not in body.model_fields_set:
-        return _change(api, p, services.update_proposal, data, expected_version=body.version)
-    with api.refusing():
-        services.edit_language(
-            api.db, p, body.language, actor_id=api.actor_id, expected_version=body.version
-        )
-        if data:
-            services.update_proposal(api.db, p, data, actor_id=api.actor_id)
-        return _done(api, p)
+    # one change, one version more, the language with the text when it is sent
+    stated: dict[str, Any] = (
+        {"language": body.language} if "language" in body.model_fields_set else {}
+    )
+    return _change(api, p, services.update_proposal, data, expected_version=body.version, **stated)
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:

@@ -59,6 +59,10 @@ class AssignmentOut(BaseModel):
     proposal_code: str
     title: str
     status: str
+    language: str | None = Field(
+        description="the language the proposal is written in (ISO 639), null when its"
+        " team did not state it"
+    )
 
 
 class AssignmentDetail(AssignmentOut):
@@ -97,6 +101,7 @@ def assignment_fields(api: Api, a: ReviewAssignment) -> dict[str, Any]:
         "proposal_code": p.code,
         "title": p.title,
         "status": a.status,
+        "language": p.language,
     }
 
 

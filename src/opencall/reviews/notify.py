@@ -47,11 +47,22 @@ def notify_assigned(
         users.update(
             (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
         )
+    # the review deadline that applies to each (the chair's extension for them, else the
+    # call's) on their own clock and in their language (trialrev19: the invitation said
+    # none, so a reviewer abroad accepted before learning when the review is due)
+    deadline = review_settings(call.review_settings).review_deadline
+    extended = q.deadline_extensions(session, call) if deadline is not None else {}
+
+    def due(user: User) -> str:
+        return fmt_when(extended.get(user.id, deadline), user.reading_zone, user.language)
+
     # one 'mail' job per MAIL_BATCH invitations (7,200 reviewers at conference scale)
     queue_mails(
         session,
         [
-            _message(user, call, SUBJECT_INVITED, "reviews/mail_invited.txt", n, base_url)
+            _message(
+                user, call, SUBJECT_INVITED, "reviews/mail_invited.txt", n, base_url, date=due(user)
+            )
             for rid, n in fresh.items()
             if (user := users.get(rid)) is not None
         ],

@@ -557,6 +557,44 @@ def more_time_asked(session: Session, call: Call) -> dict[int, tuple[dt.datetime
     return out
 
 
+def declines(
+    session: Session, call: Call, proposal_ids: Sequence[int]
+) -> list[tuple[ReviewAssignment, dt.datetime, str]]:
+    """The declined invitations to review ``proposal_ids`` of ``call``, each with when it
+    was declined and the reviewer's reason ("" for none given), from the
+    ``assignment.declined`` audit events (trialrev19), oldest first. Two queries."""
+    from opencall.auditlog import AuditEvent
+
+    if not proposal_ids:
+        return []
+    declined = {
+        str(a.id): a
+        for a in session.scalars(
+            select(ReviewAssignment).where(
+                ReviewAssignment.call_id == call.id,
+                ReviewAssignment.proposal_id.in_(proposal_ids),
+                ReviewAssignment.status == "declined",
+            )
+        )
+    }
+    if not declined:
+        return []
+    said: dict[str, tuple[dt.datetime, str]] = {}
+    for ev in session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.call_id == call.id,
+            AuditEvent.action == "assignment.declined",
+            AuditEvent.entity == "review_assignment",
+            AuditEvent.entity_id.in_(list(declined)),
+        )
+        .order_by(AuditEvent.id)
+    ):
+        said[ev.entity_id] = (ev.at, ev.reason)
+    rows = [(a, *said[k]) for k, a in declined.items() if k in said]
+    return sorted(rows, key=lambda r: (r[1], r[0].id))
+
+
 def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.datetime]:
     """The calls whose review deadline the chair extended for ``reviewer_id``, and until
     when."""

@@ -18,7 +18,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
-from opencall.reviews.queries import technical_notes_for
+from opencall.reviews.queries import feedback_for, technical_notes_for
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
@@ -69,6 +69,11 @@ class OutcomeOut(BaseModel):
     technical_notes: str = Field(
         "", description='the technical review\'s notes to the applicants ("" without any)'
     )
+    feedback: list[str] = Field(
+        default_factory=list,
+        description="the reviewers' comments to the applicants, as the outcome page gives"
+        " them (never the panel's remarks nor who wrote them)",
+    )
 
 
 @router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut)
@@ -108,4 +113,5 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
             for e in entries
         ],
         technical_notes=technical_notes_for(api.db, p.id),
+        feedback=feedback_for(api.db, p.id),
     )

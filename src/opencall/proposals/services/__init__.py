@@ -51,9 +51,10 @@ from opencall.proposals.services.editing import (
     lock_for_write,
     remove_from_draft,
 )
-from opencall.proposals.services.language import edit_language, set_language
+from opencall.proposals.services.language import set_language
 from opencall.proposals.services.lifecycle import (
     create_proposal,
+    edit_language,
     incomplete_problems,
     reopen,
     submission_errors,

@@ -3,7 +3,7 @@ who declared the languages they review in are given it only when it is among the
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +11,15 @@ from opencall import auditlog
 from opencall.errors import DomainError
 from opencall.inputs import language_code, shown
 from opencall.proposals.models import Proposal
-from opencall.proposals.services.editing import flush_edit, require_editable, touch
+
+
+class Keep(enum.Enum):
+    """The proposal's language left as it is (an edit of its text only)."""
+
+    KEEP = 0
+
+
+KEEP = Keep.KEEP
 
 
 def set_language(
@@ -20,26 +28,36 @@ def set_language(
     """State (or with ``None`` clear) the language ``proposal`` is written in; audited as
     ``proposal.language_set`` when it changes. A code that is not a language is refused,
     nothing changed."""
-    code = _checked(language)
+    code = checked_language(language)
     before = proposal.language
     if before != code:
         proposal.language = code
         session.flush()
-        auditlog.record(
-            session,
-            "proposal.language_set",
-            "proposal",
-            proposal.id,
-            actor_id=actor_id,
-            call_id=proposal.call_id,
-            data={"before": before, "after": code},
-        )
+        record_language(session, proposal, before, actor_id=actor_id)
     return code
 
 
-def _checked(language: str | None) -> str | None:
-    """``language`` as a code, None for none stated; a code that is not a language is
-    refused."""
+def record_language(
+    session: Session, proposal: Proposal, before: str | None, *, actor_id: int | None
+) -> None:
+    """Audit the change of ``proposal``'s language from ``before`` to what it is now
+    (``proposal.language_set``), when it changed."""
+    if before == proposal.language:
+        return
+    auditlog.record(
+        session,
+        "proposal.language_set",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"before": before, "after": proposal.language},
+    )
+
+
+def checked_language(language: str | None) -> str | None:
+    """``language`` as a code, None for none stated; a code that is not a language (or
+    empty) is refused."""
     if language is None:
         return None
     code = language_code(language)
@@ -50,22 +68,3 @@ def _checked(language: str | None) -> str | None:
             field="language",
         )
     return code
-
-
-def edit_language(
-    session: Session,
-    proposal: Proposal,
-    language: str | None,
-    *,
-    actor_id: int | None = None,
-    expected_version: int | None = None,
-    now: dt.datetime | None = None,
-) -> str | None:
-    """The team's change of the language (the editor's select, the API's ``language``):
-    only while the proposal is editable, against the version the form or the client
-    read; empty or None is "not stated". Refused with nothing changed otherwise."""
-    require_editable(proposal, now, session=session)
-    code = _checked(language or None)
-    touch(proposal, expected_version)
-    flush_edit(session)
-    return set_language(session, proposal, code, actor_id=actor_id)

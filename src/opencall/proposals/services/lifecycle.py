@@ -49,6 +49,7 @@ from opencall.proposals.services.editing import (
     touch,
     validated,
 )
+from opencall.proposals.services.language import KEEP, Keep, checked_language, record_language
 from opencall.proposals.services.requests import _check_total, validate_request
 from opencall.proposals.services.scans import request_anonymity_scans
 
@@ -63,6 +64,7 @@ def create_proposal(
     science_case: str = "",
     keywords: str = "",
     area: str = "",
+    language: str | None = None,
     now: dt.datetime | None = None,
     reuse_recent: bool = False,
 ) -> Proposal:
@@ -72,9 +74,12 @@ def create_proposal(
     a draft of the same title and text in this call less than :data:`RESTART_WINDOW`
     ago, untouched since, that draft is returned instead of a second one (a double click, or a retry
     whose first answer was lost). Creations in one call queue for the call's code
-    counter first, so two clicks arriving at the same instant make one draft too."""
+    counter first, so two clicks arriving at the same instant make one draft too.
+    ``language`` (ISO 639; empty or None: not stated) is part of the draft as made, so a
+    retry stating it finds it (trialrev19); a code that is not a language makes none."""
     require_call_open(call, now)
     title = _clean_title(call, title)
+    code = checked_language(language or None)
     if pi.institution_id is None or pi.country_iso3 is None:
         raise DomainError(
             "Add your institution and country to your account before creating a proposal.",
@@ -93,6 +98,7 @@ def create_proposal(
                 Proposal.science_case == science_case,
                 Proposal.keywords == keywords,
                 Proposal.area == area,
+                Proposal.language.is_not_distinct_from(code),
                 Proposal.created_at > utcnow() - RESTART_WINDOW,
                 # untouched since it was made: a draft someone worked on is theirs
                 Proposal.version == 1,
@@ -112,6 +118,7 @@ def create_proposal(
         science_case=science_case,
         keywords=keywords,
         area=area,
+        language=code,
         status="draft",
     )
     session.add(prop)
@@ -134,6 +141,7 @@ def create_proposal(
     session.flush()
     session.refresh(prop, COLLECTIONS)  # the PI among the members
     audit(session, prop, "proposal.created", actor_id=pi.id)
+    record_language(session, prop, None, actor_id=pi.id)
     request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop
 
@@ -261,20 +269,54 @@ def update_proposal(
     actor_id: int | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    language: str | None | Keep = KEEP,
 ) -> Proposal:
+    """Change the text fields in ``data`` and, unless ``KEEP``, the language (empty or
+    None: not stated), against ``expected_version``: one change, one version more
+    (trialrev19: text and language together moved it twice). Every field is checked
+    first; a refusal changes nothing."""
     require_editable(proposal, now, session=session)
     upd = validated(ProposalUpdate, data)
     changes = upd.model_dump(exclude_none=True)
     if upd.title is not None:
         changes["title"] = _clean_title(proposal.call, upd.title)
+    code = proposal.language if language is KEEP else checked_language(language or None)
     # drafts may exceed word limits while being written; submit enforces them
     touch(proposal, expected_version)  # before the change: a stale edit leaves it as it was
     for key, value in changes.items():
         setattr(proposal, key, value)
+    before, proposal.language = proposal.language, code
     flush_edit(session)
-    audit(session, proposal, "proposal.edited", actor_id=actor_id, data={"fields": sorted(changes)})
-    request_anonymity_scans(session, proposal, actor_id=actor_id)
+    if changes or language is KEEP:
+        fields = sorted(changes)
+        audit(session, proposal, "proposal.edited", actor_id=actor_id, data={"fields": fields})
+        request_anonymity_scans(session, proposal, actor_id=actor_id)
+    record_language(session, proposal, before, actor_id=actor_id)
     return proposal
+
+
+def edit_language(
+    session: Session,
+    proposal: Proposal,
+    language: str | None,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> str | None:
+    """The team's change of the language alone (the editor's select): only while the
+    proposal is editable, against the version the form read; empty or None is "not
+    stated". Refused with nothing changed otherwise."""
+    update_proposal(
+        session,
+        proposal,
+        {},
+        language=language,
+        actor_id=actor_id,
+        expected_version=expected_version,
+        now=now,
+    )
+    return proposal.language
 
 
 def _missing_files(proposal: Proposal) -> list[tuple[str, DomainError]]:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import visible_call
+from opencall.calls.models import Call
 from opencall.proposals import notify, policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.domain import COUNTED
 from opencall.proposals.models import Proposal
-from opencall.proposals.views.common import label_helpers
+from opencall.proposals.views.common import label_helpers, language_options
 from opencall.proposals.views.editor import editor
 from opencall.web.labels import ANONYMITY
 from opencall.web.pages import Page, get_page
@@ -42,9 +43,24 @@ def dashboard(page: Page = Depends(get_page)) -> Response:
 def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
     page.require_user()
     call = visible_call(page, slug)
+    return _new_page(page, call, {}, {})
+
+
+def _new_page(
+    page: Page, call: Call, form: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    """ "Start a proposal": its title and the language it will be written in (trialrev19;
+    the choices named in the reader's language, as on the editor)."""
     return page.render(
         "proposals/new.html",
-        {"call": call, "form": {}, "errors": {}, "title_max": services.title_limit(call)},
+        {
+            "call": call,
+            "form": form,
+            "errors": errors,
+            "title_max": services.title_limit(call),
+            "language_choices": language_options(page, None),
+        },
+        status=status,
     )
 
 
@@ -53,22 +69,16 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     call = visible_call(page, slug)
     title = page.form.get("title", "")
-    errors: dict[str, str] = {}
+    language = page.form.get("language", "").strip()[:40]
     with page.attempt() as refused:
-        proposal = services.create_proposal(page.db, call, user, title=title, reuse_recent=True)
+        proposal = services.create_proposal(
+            page.db, call, user, title=title, language=language, reuse_recent=True
+        )
     if not refused:
         return page.redirect(f"/proposals/{proposal.id}", "created")
-    errors[refused.field if refused.field in ("title",) else "form"] = refused.message
-    return page.render(
-        "proposals/new.html",
-        {
-            "call": call,
-            "form": {"title": title},
-            "errors": errors,
-            "title_max": services.title_limit(call),
-        },
-        status=400,
-    )
+    where = refused.field if refused.field in ("title", "language") else "form"
+    form = {"title": title, "language": language}
+    return _new_page(page, call, form, {where: refused.message}, 400)
 
 
 def reviewer_view(proposal: Proposal) -> dict[str, Any]:

@@ -30,6 +30,12 @@ class RespondIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     accept: bool
+    reason: str = Field(
+        "",
+        max_length=2000,
+        description="why you decline (optional; the chair of the call reads it); ignored"
+        " when accepting",
+    )
 
 
 class ConflictIn(BaseModel):
@@ -68,7 +74,7 @@ def respond(
     a = open_assignment(api, assignment_id)
     user = api.require_user()
     with api.refusing(commit=True):
-        services.respond_to_assignment(api.db, a, user, accept=body.accept)
+        services.respond_to_assignment(api.db, a, user, accept=body.accept, reason=body.reason)
         out = AssignmentOut(**assignment_fields(api, a))
     return out
 

@@ -24,10 +24,27 @@ from opencall.reviews.services.calibration import unfreeze_refusal
 from opencall.reviews.services.common import REVIEW_STATE, lock_answer
 from opencall.web.pages import fmt_when
 
+#: the longest reason a reviewer gives for declining (the form's ``maxlength``)
+DECLINE_REASON_MAX = 2000
+
 
 def respond_to_assignment(
-    session: Session, assignment: ReviewAssignment, reviewer: User, *, accept: bool
+    session: Session,
+    assignment: ReviewAssignment,
+    reviewer: User,
+    *,
+    accept: bool,
+    reason: str = "",
 ) -> ReviewAssignment:
+    """Accept or decline the invitation ``assignment``. A decline may say why
+    (``reason``, at most :data:`DECLINE_REASON_MAX` characters; trialrev19): kept on the
+    ``assignment.declined`` audit event, the chair reads it on the assignment page
+    (:func:`~opencall.reviews.queries.declines`). Refused, nothing changed."""
+    why = reason.strip() if not accept else ""
+    if len(why) > DECLINE_REASON_MAX:
+        raise DomainError(
+            "Say why in at most %(n)s characters.", n=DECLINE_REASON_MAX, field="decline_reason"
+        )
     lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
@@ -39,6 +56,7 @@ def respond_to_assignment(
         "assignment.accepted" if accept else "assignment.declined",
         assignment,
         actor_id=reviewer.id,
+        reason=why,
     )
     return assignment
 

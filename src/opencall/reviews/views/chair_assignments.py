@@ -90,6 +90,10 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     extended = {r: u for r, u in q.deadline_extensions(page.db, call).items() if r not in apart}
     asked = {r: v for r, v in q.more_time_asked(page.db, call).items() if r not in apart}
     _add_missing_reviewers(page, reviewers, set(extended) | set(asked))
+    # the invitations declined for this page's proposals (none withheld from the reader:
+    # ``ids`` leaves them out), with the reviewer's reason (trialrev19)
+    declined = q.declines(page.db, call, ids)
+    _add_missing_reviewers(page, reviewers, {a.reviewer_id for a, _at, _why in declined})
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
         by_proposal.setdefault(a.proposal_id, []).append(a)
@@ -117,6 +121,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             "extended": sorted(extended.items(), key=lambda kv: (kv[1], kv[0])),
             # requests for more time not answered by an extension yet, oldest first
             "asked": sorted(asked.items(), key=lambda kv: (kv[1][0], kv[0])),
+            "declined": declined,
             "review_deadline": review_settings(call.review_settings).review_deadline,
             **labels(page),
         },

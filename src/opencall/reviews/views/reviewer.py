@@ -7,16 +7,19 @@ institutions, countries, e-mails, attachment file names, team size)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.inputs import language_name
+from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import as_listed
 from opencall.reviews import policies, services
@@ -82,16 +85,37 @@ def workspace(page: Page = Depends(get_page)) -> Response:
 @router.post("/review/load-limit", response_class=HTMLResponse)
 def set_load_limit(page: Page = Depends(get_page)) -> Response:
     """The most proposals the reviewer reviews at once across calls (blank: no limit)."""
+    return _own_limit(page, "max_at_once", services.set_load_limit, "load", ("errors", "typed"))
+
+
+@router.post("/review/year-limit", response_class=HTMLResponse)
+def set_year_limit(page: Page = Depends(get_page)) -> Response:
+    """The most reviews the reviewer takes in a calendar year across calls (blank: no
+    limit; trialrev19: before, only ``PUT /api/v1/me/review-year`` set it)."""
+    return _own_limit(
+        page, "max_per_year", services.set_year_limit, "year", ("year_errors", "typed_year")
+    )
+
+
+def _own_limit(
+    page: Page,
+    name: str,
+    service: Callable[[Session, User, int | None], int | None],
+    anchor: str,
+    keys: tuple[str, str],
+) -> Response:
+    """A limit of the reviewer's own from the form's field ``name`` (a whole number;
+    blank: none) through ``service``; refused, *My reviews* again with the message under
+    ``keys[0]`` and what was typed under ``keys[1]``, nothing changed."""
     user = page.require_user()
-    raw = page.form.get("max_at_once", "").strip()
+    raw = page.form.get(name, "").strip()
     if raw and not raw.isdecimal():
-        return _workspace(page, 400, errors={"max_at_once": page._(MSG_WHOLE)}, typed=raw[:20])
+        return _workspace(page, 400, **{keys[0]: {name: page._(MSG_WHOLE)}, keys[1]: raw[:20]})
     with page.attempt() as refused:
-        services.set_load_limit(page.db, user, int(raw) if raw else None)
+        service(page.db, user, int(raw) if raw else None)
     if refused:
-        errors = {"max_at_once": refused.message}
-        return _workspace(page, 400, errors=errors, typed=raw[:20])
-    return page.redirect("/review#load", "saved")
+        return _workspace(page, 400, **{keys[0]: {name: refused.message}, keys[1]: raw[:20]})
+    return page.redirect(f"/review#{anchor}", "saved")
 
 
 @router.post("/review/languages", response_class=HTMLResponse)
@@ -148,6 +172,8 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
     # the reader's own limit across calls and the reviews they still have to write in
     # the calls in review (``None`` without a limit)
     at_once = q.reviews_at_once(page.db, reviewer_id=user.id).get(user.id)
+    # and their limit per calendar year with what this year counts against it
+    per_year = q.reviews_this_year(page.db, reviewer_id=user.id).get(user.id)
     return page.render(
         "reviews/workspace.html",
         {
@@ -155,9 +181,11 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
             "technical": technical,
             "manages": manages,
             "at_once": at_once,
+            "per_year": per_year,
             "review_languages": q.review_languages(page.db, user.id),
             "errors": {},
             "lang_errors": {},
+            "year_errors": {},
             **extra,
             **labels(page),
         },
@@ -187,6 +215,8 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "rs": rs,
             "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(call),
+            # the language it is written in names nobody: shown in dual-anonymous calls too
+            "language_shown": language_name(p.language, page.lang) if p.language else "",
             "review": review,
             "deadline": review_deadline(
                 call,
@@ -218,10 +248,12 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
         return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
+    why = page.form.get("decline_reason", "")[:4000]
     with _answering(page) as refused:
-        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
+        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept", reason=why)
     if refused:
-        return _review_page(page, a, 400, errors={"form": refused.message})
+        where = refused.field if refused.field == "decline_reason" else "form"
+        return _review_page(page, a, 400, errors={where: refused.message}, decline_reason=why)
     if action == "accept":
         return page.redirect(f"/review/assignments/{a.id}", "saved")
     return page.redirect("/review", "declined")
