@@ -24,6 +24,7 @@ from opencall.facilities.models import (
 )
 from opencall.facilities.schemas import (
     POOL_UNITS,
+    unknown_kind,
     validate_facility_attributes,
     validate_pool_attributes,
 )
@@ -69,9 +70,7 @@ def create_facility(
     actor_id: int | None = None,
 ) -> Facility:
     if kind not in FACILITY_KINDS:
-        raise DomainError(
-            "Facility kind must be one of %(kinds)s.", field="kind", kinds=", ".join(FACILITY_KINDS)
-        )
+        raise unknown_kind(kind)
     attrs = validate_facility_attributes(kind, attributes)
     f = Facility(
         provider_id=provider.id,
