@@ -4,6 +4,7 @@ anything is written (a DomainError leaves the session unchanged) and audited."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -142,16 +143,27 @@ def _require_award_named(
 
 
 def _require_item_free(
-    session: Session, call_id: int, kind: str, clean: dict[str, Any], rec_id: int | None
+    session: Session,
+    call_id: int,
+    kind: str,
+    clean: dict[str, Any],
+    rec_id: int | None,
+    pending: Sequence[tuple[dict[str, Any], bool, str]] = (),
 ) -> None:
     """An item (``LoanData.item``: a glider's serial number) is lent to one team at a time:
     a loan of it is refused while another loan of it in a call of the same facility is still
-    out (not returned, consumed or lost), or once it was lost (trialfac17)."""
+    out (not returned, consumed or lost), or once it was lost (trialfac17). ``pending``: the
+    loans not stored yet that count as stored (a file's earlier lines: each loan's data,
+    whether it is closed, its award's code)."""
     item = str(clean.get("item") or "") if kind == "loan" else ""
     call = session.get(Call, call_id) if item else None
     if call is None:
         return
-    for data, closed, code in q.loans_of_item(session, call.facility_id, item, exclude=rec_id):
+    same = [p for p in pending if str(p[0].get("item") or "").casefold() == item.casefold()]
+    for data, closed, code in [
+        *q.loans_of_item(session, call.facility_id, item, exclude=rec_id),
+        *same,
+    ]:
         if data.get("condition") == "lost":
             raise DomainError(
                 "%(item)s was lost on the loan of %(award)s: it cannot be lent again.",
@@ -711,6 +723,8 @@ def import_call_records(
     kinds = q.record_kinds_of_call(session, call)
     entries = q.shipment_entries_of_call(session, call)
     clean: list[tuple[Proposal, str, dict[str, Any]]] = []
+    # the file's loans of items so far: a later line's loan of the same item waits for them
+    lent: list[tuple[dict[str, Any], bool, str]] = []
     for where, row in rows:
         if row["award"] not in allowed:
             continue  # refused above
@@ -726,10 +740,15 @@ def import_call_records(
                     "That planned shipment is not one of this proposal's.",
                     field="schedule_entry_id",
                 )
+            # the rules a record added by hand keeps (``add_record``)
+            _require_item_free(session, call.id, kind, fields, None, lent)
+            _require_award_named(session, p, kind, fields)
         except DomainError as exc:
             errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
             continue
         clean.append((p, kind, fields))
+        if kind == "loan" and fields.get("item"):
+            lent.append((fields, d.is_complete(kind, fields), p.code or ""))
     importers.refuse_entries(errors)
     new = [
         PostAwardRecord(call_id=call.id, proposal_id=p.id, kind=kind, data=fields,
