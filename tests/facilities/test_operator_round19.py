@@ -9,7 +9,9 @@ import re
 import pytest
 
 from tests.authz.test_workspace_matrix import session_client
-from tests.facilities.test_web import Cryo, _counts, cryo, tokens  # noqa: F401 (fixture)
+from tests.facilities.test_web import Cryo, _counts, cryo, tokens
+
+__all__ = ["cryo"]  # the fixture
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")

@@ -770,6 +770,69 @@ def _add_unavailable_spans(
         *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
     ]
     update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    return _audit_clashes(session, pool, spans, reason, actor_id)
+
+
+def item_lost(
+    session: Session,
+    pool: CapacityPool,
+    *,
+    item: str,
+    day: dt.date,
+    loan: str = "",
+    actor_id: int | None = None,
+) -> list[ScheduleClash]:
+    """The item ``item`` of the resource ``pool`` (a glider lent as a loan of one of its
+    awards) was lost on ``day``: the resource is unavailable from that day (at the hour its
+    days begin, on its site's clock) to the end of its period, less what is unavailable
+    already. Reality is not refused: unlike :func:`add_unavailable`, the period is kept even
+    where the calls hold more than the calendar now has room for; the bookings inside it
+    are audited and returned (and so flagged for rescheduling) as that function does, and
+    ``pool.item_lost`` names the item, the loan (``loan``: its award's code) and the
+    periods. Nothing for a resource without a period (no calendar to close) or a day
+    after it; a day already inside an unavailable period adds only the rest."""
+    if pool.period_end is None or day > pool.period_end:
+        return []
+    first = max(day, pool.period_start) if pool.period_start is not None else day
+    starts_at, ends_at = domain.period_bounds(
+        first, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+    )
+    assert starts_at is not None and ends_at is not None
+    spans = domain.outside_periods(
+        [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    )
+    if not spans:
+        return []
+    reason = f"{item} lost"[:200]
+    pool.unavailable.extend(
+        PoolUnavailability(starts_at=t0, ends_at=t1, reason=reason) for t0, t1 in spans
+    )
+    session.flush()
+    auditlog.record(
+        session,
+        "pool.item_lost",
+        "capacity_pool",
+        pool.id,
+        actor_id=actor_id,
+        data={
+            "item": item,
+            "loan": loan,
+            "lost_on": day.isoformat(),
+            "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
+        },
+    )
+    return _audit_clashes(session, pool, spans, reason, actor_id)
+
+
+def _audit_clashes(
+    session: Session,
+    pool: CapacityPool,
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    reason: str,
+    actor_id: int | None,
+) -> list[ScheduleClash]:
+    """The bookings inside ``spans``, newly unavailable: one ``pool.unavailable_clashes``
+    event per call; returned."""
     found = schedule_clashes(session, pool, spans)
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:

@@ -17,6 +17,7 @@ from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import services as facility_services
 from opencall.facilities.domain import number_param
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import shown
@@ -89,7 +90,7 @@ def add_record(
         reminders_sent=0,
         created_by=actor_id,
     )
-    return auditlog.record_new(
+    rec = auditlog.record_new(
         session,
         rec,
         "postaward.record",
@@ -97,6 +98,42 @@ def add_record(
         actor_id=actor_id,
         call_id=proposal.call_id,
         data={"proposal": proposal.code, "kind": kind, "data": clean},
+    )
+    _close_lost_item(session, rec, None, actor_id)
+    return rec
+
+
+def _close_lost_item(
+    session: Session, rec: PostAwardRecord, before: dict[str, Any] | None, actor_id: int | None
+) -> None:
+    """A loan of an item recorded lost, with the day (``lost_on``), takes the item's
+    resource out of service from that day (``facilities.services.item_lost``): the
+    resource of the loan's award, or of the proposal's awards when they are all of one
+    resource (otherwise which one lent the item is not known, and nothing is closed).
+    Once per day lost: the record changed again, lost on the same day, adds nothing."""
+    data = rec.data or {}
+    day, item = data.get("lost_on"), str(data.get("item") or "")
+    if rec.kind != "loan" or data.get("condition") != "lost" or not day or not item:
+        return
+    if before and before.get("condition") == "lost" and before.get("lost_on") == day:
+        return
+    if rec.award_id is not None:
+        award = session.get(Award, rec.award_id)
+        pools = {award.pool_id} if award is not None else set()
+    else:
+        pools = {pool.id for _a, pool in q.awards_of(session, rec.proposal_id)}
+    if len(pools) != 1:
+        return
+    pool = session.get(CapacityPool, pools.pop())
+    proposal = session.get(Proposal, rec.proposal_id)
+    assert pool is not None and proposal is not None
+    facility_services.item_lost(
+        session,
+        pool,
+        item=item,
+        day=dt.date.fromisoformat(str(day)),
+        loan=proposal.code or "",
+        actor_id=actor_id,
     )
 
 
@@ -251,6 +288,7 @@ def update_record(
         call_id=rec.call_id,
         data={"before": before, "after": clean},
     )
+    _close_lost_item(session, rec, before, actor_id)
     return rec
 
 
@@ -757,6 +795,8 @@ def import_call_records(
     ]  # fmt: skip
     session.add_all(new)
     session.flush()
+    for rec in new:  # a lost item's resource out of service, as a record added by hand
+        _close_lost_item(session, rec, None, user.id)
     by_award: dict[str, list[int]] = {}
     for (p, _kind, _fields), rec in zip(clean, new, strict=True):
         by_award.setdefault(p.code, []).append(rec.id)
