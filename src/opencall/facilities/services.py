@@ -764,13 +764,55 @@ def _add_unavailable_spans(
     spans: list[tuple[dt.datetime, dt.datetime]],
     reason: str,
     actor_id: int | None,
+    *,
+    forced: bool = False,
 ) -> list[ScheduleClash]:
-    docs = [
-        *_unavailable_docs(pool),
-        *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
-    ]
-    update_resource(session, pool, unavailable=docs, actor_id=actor_id)
-    return _audit_clashes(session, pool, spans, reason, actor_id)
+    """``spans`` added to the resource's unavailable periods, checked with the rest of its
+    calendar (``update_resource``), or, ``forced`` (what happened: an item lost), kept as
+    they are; the bookings inside them audited, one ``pool.unavailable_clashes`` event
+    per call, and returned."""
+    if forced:
+        pool.unavailable.extend(
+            PoolUnavailability(starts_at=t0, ends_at=t1, reason=reason) for t0, t1 in spans
+        )
+        session.flush()
+    else:
+        docs = [
+            *_unavailable_docs(pool),
+            *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
+        ]
+        update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    found = schedule_clashes(session, pool, spans)
+    by_call: dict[int, list[ScheduleClash]] = {}
+    for c in found:
+        by_call.setdefault(c.call_id, []).append(c)
+    for call_id, clashes in by_call.items():
+        auditlog.record(
+            session,
+            "pool.unavailable_clashes",
+            "capacity_pool",
+            pool.id,
+            actor_id=actor_id,
+            call_id=call_id,
+            data={
+                # the first start and the last end of the periods added (one for a
+                # single period; a rule's span)
+                "starts_at": min(t0 for t0, _ in spans).astimezone(dt.UTC).isoformat(),
+                "ends_at": max(t1 for _, t1 in spans).astimezone(dt.UTC).isoformat(),
+                "reason": reason,
+                "slots": [
+                    {
+                        "entry": c.entry_id,
+                        "proposal": c.proposal_id,
+                        "award": c.award_id,
+                        "start": c.starts_at.isoformat(),
+                        "end": c.ends_at.isoformat(),
+                    }
+                    for c in clashes
+                ],
+            },
+        )
+    return found
 
 
 def item_lost(
@@ -803,11 +845,6 @@ def item_lost(
     )
     if not spans:
         return []
-    reason = f"{item} lost"[:200]
-    pool.unavailable.extend(
-        PoolUnavailability(starts_at=t0, ends_at=t1, reason=reason) for t0, t1 in spans
-    )
-    session.flush()
     auditlog.record(
         session,
         "pool.item_lost",
@@ -821,49 +858,8 @@ def item_lost(
             "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
         },
     )
-    return _audit_clashes(session, pool, spans, reason, actor_id)
-
-
-def _audit_clashes(
-    session: Session,
-    pool: CapacityPool,
-    spans: list[tuple[dt.datetime, dt.datetime]],
-    reason: str,
-    actor_id: int | None,
-) -> list[ScheduleClash]:
-    """The bookings inside ``spans``, newly unavailable: one ``pool.unavailable_clashes``
-    event per call; returned."""
-    found = schedule_clashes(session, pool, spans)
-    by_call: dict[int, list[ScheduleClash]] = {}
-    for c in found:
-        by_call.setdefault(c.call_id, []).append(c)
-    for call_id, clashes in by_call.items():
-        auditlog.record(
-            session,
-            "pool.unavailable_clashes",
-            "capacity_pool",
-            pool.id,
-            actor_id=actor_id,
-            call_id=call_id,
-            data={
-                # the first start and the last end of the periods added (one for a
-                # single period; a rule's span)
-                "starts_at": min(t0 for t0, _ in spans).astimezone(dt.UTC).isoformat(),
-                "ends_at": max(t1 for _, t1 in spans).astimezone(dt.UTC).isoformat(),
-                "reason": reason,
-                "slots": [
-                    {
-                        "entry": c.entry_id,
-                        "proposal": c.proposal_id,
-                        "award": c.award_id,
-                        "start": c.starts_at.isoformat(),
-                        "end": c.ends_at.isoformat(),
-                    }
-                    for c in clashes
-                ],
-            },
-        )
-    return found
+    reason = f"{item} lost"[:200]
+    return _add_unavailable_spans(session, pool, spans, reason, actor_id, forced=True)
 
 
 def remove_unavailable(
