@@ -100,3 +100,25 @@ def test_an_item_lost_makes_its_resource_unavailable_to_the_end_of_its_period(
         s.commit()
         ids = set(s.scalars(select(PoolUnavailability.id).where(PoolUnavailability.pool_id == b)))
         assert len(ids - before) == 1
+
+
+def test_the_resource_of_a_lost_item_can_still_be_edited(web: Web, stored: SlotWorld) -> None:
+    """The forced period leaves less room than the calls hold: an edit of the resource
+    afterwards (its name, a note) is not refused for it."""
+    w = stored
+    b, award_id, rows = _krios_b(web, w)
+    loan = {"sample": "Cryo holder", "item": "CH-8", "shipped_on": rows[0][1].date().isoformat(),
+            "condition": "lost", "lost_on": rows[0][1].date().isoformat()}  # fmt: skip
+    with web.factory() as s:
+        res.add_node_record(s, s.get_one(Award, award_id), "loan", loan, actor_id=None)
+        s.commit()
+    r = web.client().patch(
+        f"/api/v1/resources/{b}", headers=bearer(web, w.emails["manager"]),
+        json={"name": "Krios B (holder lost)"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    # one that makes it worse (more capacity than before) is still refused
+    r = web.client().patch(
+        f"/api/v1/resources/{b}", headers=bearer(web, w.emails["manager"]), json={"amount": 95}
+    )
+    assert r.status_code == 400 and "do not fit" in r.text, r.text

@@ -407,6 +407,7 @@ def _resource_fields(
     time_zone: Any = "",
     changeover_slots: Any = 0,
     unbroken: Any = False,
+    short_before: tuple[float, int] | None = None,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
@@ -423,7 +424,9 @@ def _resource_fields(
     zone = domain.zone_or_empty(time_zone)
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour, zone)
     whole_units = bool(whole_units)
-    domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
+    domain.check_amount(
+        float(amount), cal, unit, labels, whole=whole_units, short_before=short_before
+    )
     fields = domain.check_request_fields(request_fields)
     changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
     return (
@@ -645,8 +648,9 @@ def update_resource(
     bundle_with = changes.pop("bundle_with", None)
     record_kinds = changes.pop("record_kinds", None)
     country_rules = changes.pop("country_rules", None)
+    short_before = _short_before(pool, current)
     current.update(changes)
-    values, cal = _resource_fields(**current)
+    values, cal = _resource_fields(**current, short_before=short_before)
     _name_free(session, pool.facility_id, values["name"], pool.id)
     if bundle_with is not None:
         values["bundle_with"] = _check_bundle_with(
@@ -697,6 +701,23 @@ def update_resource(
         data={"fields": sorted(changes)},
     )
     return pool
+
+
+def _short_before(pool: CapacityPool, current: dict[str, Any]) -> tuple[float, int] | None:
+    """The amount and the room of ``pool`` when its calendar already holds less than its
+    amount (a lost item's period, :func:`item_lost`); None otherwise."""
+    try:
+        cap = _calendar_doc(
+            current["period_start"],
+            current["period_end"],
+            current["slot_hours"],
+            current["unavailable"],
+            current["day_start_hour"],
+            domain.zone_or_empty(current["time_zone"]),
+        ).slot_capacity()
+    except DomainError:
+        return None
+    return (pool.amount, cap) if cap is not None and pool.amount > cap else None
 
 
 def add_unavailable(
