@@ -186,21 +186,25 @@ def _require_item_free(
     clean: dict[str, Any],
     rec_id: int | None,
     pending: Sequence[tuple[dict[str, Any], bool, str]] = (),
+    stored: dict[str, list[tuple[dict[str, Any], bool, str]]] | None = None,
 ) -> None:
     """An item (``LoanData.item``: a glider's serial number) is lent to one team at a time:
     a loan of it is refused while another loan of it in a call of the same facility is still
     out (not returned, consumed or lost), or once it was lost (trialfac17). ``pending``: the
     loans not stored yet that count as stored (a file's earlier lines: each loan's data,
-    whether it is closed, its award's code)."""
+    whether it is closed, its award's code); ``stored``: the facility's stored loans by
+    item, read once (``queries.item_loans_of_facility``), instead of a query per loan."""
     item = str(clean.get("item") or "") if kind == "loan" else ""
     call = session.get(Call, call_id) if item else None
     if call is None:
         return
     same = [p for p in pending if str(p[0].get("item") or "").casefold() == item.casefold()]
-    for data, closed, code in [
-        *q.loans_of_item(session, call.facility_id, item, exclude=rec_id),
-        *same,
-    ]:
+    known = (
+        stored.get(item.casefold(), [])
+        if stored is not None
+        else q.loans_of_item(session, call.facility_id, item, exclude=rec_id)
+    )
+    for data, closed, code in [*known, *same]:
         if data.get("condition") == "lost":
             raise DomainError(
                 "%(item)s was lost on the loan of %(award)s: it cannot be lent again.",
@@ -762,7 +766,8 @@ def import_call_records(
     entries = q.shipment_entries_of_call(session, call)
     clean: list[tuple[Proposal, str, dict[str, Any]]] = []
     # the file's loans of items so far: a later line's loan of the same item waits for them
-    lent: list[tuple[dict[str, Any], bool, str]] = []
+    lent: dict[str, list[tuple[dict[str, Any], bool, str]]] = {}
+    stored = q.item_loans_of_facility(session, call.facility_id)
     for where, row in rows:
         if row["award"] not in allowed:
             continue  # refused above
@@ -779,14 +784,17 @@ def import_call_records(
                     field="schedule_entry_id",
                 )
             # the rules a record added by hand keeps (``add_record``)
-            _require_item_free(session, call.id, kind, fields, None, lent)
+            earlier = lent.get(str(fields.get("item") or "").casefold(), [])
+            _require_item_free(session, call.id, kind, fields, None, earlier, stored)
             _require_award_named(session, p, kind, fields)
         except DomainError as exc:
             errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
             continue
         clean.append((p, kind, fields))
         if kind == "loan" and fields.get("item"):
-            lent.append((fields, d.is_complete(kind, fields), p.code or ""))
+            lent.setdefault(str(fields["item"]).casefold(), []).append(
+                (fields, d.is_complete(kind, fields), p.code or "")
+            )
     importers.refuse_entries(errors)
     new = [
         PostAwardRecord(call_id=call.id, proposal_id=p.id, kind=kind, data=fields,
