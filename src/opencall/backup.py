@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import tarfile
@@ -59,6 +60,40 @@ class Summary:
     revision: str | None
     files: int
     bytes: int
+
+
+#: the name ``opencall backup`` gives an archive by default: its UTC time, so that the
+#: names sort as the times do
+ARCHIVE_NAME = "opencall-{stamp}.tar.gz"
+_ARCHIVE_RE = re.compile(r"opencall-\d{8}T\d{6}Z\.tar\.gz")
+
+
+def archive_name(at: dt.datetime) -> str:
+    """The default name of an archive written at ``at``."""
+    return ARCHIVE_NAME.format(stamp=at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
+
+
+def prune(folder: Path, *, keep: int, written: Path) -> list[Path]:
+    """Keep the ``keep`` newest archives of ``folder`` named as ``opencall backup`` names
+    them (:func:`archive_name`), ``written`` (the one just written) among them; remove the
+    older ones and return them. No other file is touched (an archive named by hand, "before
+    upgrade", stays)."""
+    if keep < 1:
+        raise BackupError("--keep must be at least 1 (the backup just written)")
+    ours = sorted(
+        (p for p in folder.iterdir() if p.is_file() and _ARCHIVE_RE.fullmatch(p.name)),
+        key=lambda p: p.name,
+        reverse=True,
+    )
+    kept = {written.resolve()}
+    for p in ours:
+        if len(kept) >= keep:
+            break
+        kept.add(p.resolve())
+    gone = [p for p in ours if p.resolve() not in kept]
+    for p in gone:
+        p.unlink()
+    return gone
 
 
 def _sha256(path: Path) -> str:

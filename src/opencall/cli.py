@@ -293,6 +293,17 @@ def backup_cmd(
         str | None,
         typer.Option(help="Archive to write (default ./var/backups/opencall-<UTC>.tar.gz)."),
     ] = None,
+    folder: Annotated[
+        str | None,
+        typer.Option("--dir", help="Write opencall-<UTC>.tar.gz into this folder."),
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            help="Then keep only the N newest opencall-<UTC>.tar.gz archives of the folder "
+            "(a timer's backups; other files are never removed)."
+        ),
+    ] = None,
 ) -> None:
     """Back up the database (SQLite online backup / pg_dump) and every uploaded file (of
     the upload directory, or of the S3 bucket)."""
@@ -302,8 +313,12 @@ def backup_cmd(
     from opencall.storage import StorageError, storage_for
 
     c: Ctx = ctx.obj
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = Path(out) if out else Path("var/backups") / f"opencall-{stamp}.tar.gz"
+    if out and folder:
+        _fail("give --out (an archive) or --dir (a folder), not both")
+    if keep is not None and keep < 1:
+        _fail("--keep must be at least 1 (the backup just written)")
+    name = backup.archive_name(dt.datetime.now(dt.UTC))
+    target = Path(out) if out else Path(folder or "var/backups") / name
     try:
         summary = backup.backup(
             c.engine,
@@ -318,6 +333,12 @@ def backup_cmd(
         f"revision {summary.revision}, {summary.files} uploaded file(s), "
         f"{summary.archive.stat().st_size} bytes"
     )
+    if keep is not None:  # only once the new archive is whole: a failed backup removes none
+        try:
+            gone = backup.prune(summary.archive.parent, keep=keep, written=summary.archive)
+        except (backup.BackupError, OSError) as exc:
+            _fail(f"the backup was written, but the old ones were not removed: {exc}")
+        console.print(f"{len(gone)} older backup(s) removed, {keep} kept at most")
 
 
 @app.command("restore")

@@ -6,12 +6,13 @@ explicitly and pass the object down.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -100,8 +101,9 @@ class Settings(BaseSettings):
     pdf_max_page_content_kb: int = Field(default=1024, gt=0)
     # Days before a call closes at which the PI of each unsubmitted draft is reminded by
     # e-mail (``opencall proposals remind``, the ``proposals.remind_drafts`` job); each
-    # draft once per threshold. OPENCALL_DRAFT_REMINDER_DAYS='[7, 1]'; '[]': none.
-    draft_reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+    # draft once per threshold. OPENCALL_DRAFT_REMINDER_DAYS='7,1' (or '7 1', '[7, 1]');
+    # '[]' or empty: none. Read by ``_days`` (NoDecode: not as JSON only).
+    draft_reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [7, 1])
     default_language: str = "en"
     echo_sql: bool = False
 
@@ -109,6 +111,25 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return check_database_url(value)
+
+    @field_validator("draft_reminder_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        """A list of days as an environment file writes it: ``7,1``, ``7 1`` or the JSON
+        ``[7, 1]``; empty or ``[]``: none. Anything else is refused in one sentence."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            parsed = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+            if not isinstance(parsed, list):
+                raise ValueError
+            return [_whole_days(v) for v in parsed]
+        except ValueError:
+            raise ValueError(
+                f"{value!r}: write the days as whole numbers of days separated by commas "
+                "(7,1), or [] for none"
+            ) from None
 
     @field_validator("draft_reminder_days")
     @classmethod
@@ -215,6 +236,19 @@ def cookies_secure(settings: Settings) -> bool:
     host = (url.hostname or "").lower()
     local = host in LOCAL_HOSTS or host.endswith(".localhost")
     return url.scheme == "https" or not local
+
+
+def _whole_days(value: Any) -> int:
+    """One reminder threshold as given (a JSON number or a word of the list): a whole
+    number, else ``ValueError``."""
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValueError(value)
+    return int(text)
 
 
 def production_problems(settings: Settings) -> list[str]:

@@ -16,9 +16,9 @@ naming the loan it waits for. A glider comes back damaged (``condition``: it is 
 the damage recorded) or is lost at sea (``condition: "lost"``: the loan is closed, never
 overdue, and the lost glider cannot be lent again; the loan's weeks from the day it was
 lost, ``lost_on``, to its due day count as lost to an outage in the award's use figures,
-outcomes18). What it does not do yet: the lost
-glider's later weeks cannot be closed as an outage, since an unavailable period that
-leaves less room than the capacity the calls hold is refused (docs/testing.md, trialfac17).
+outcomes18), and the lost glider's resource is out of service from that day to the end
+of its season, the later bookings on it flagged for rescheduling (trialop19; an outage
+recorded by hand that leaves less room than the calls hold is still refused).
 """
 
 from __future__ import annotations
@@ -137,3 +137,13 @@ def test_an_ocean_glider_pool_lends_each_glider_to_one_team_at_a_time(
     gone = office.post(f"/api/v1/awards/{pid_of['FJI']}/records",
                        loan("FJI", shipped_on="2027-05-01"), status=400)  # fmt: skip
     assert "SG-517" in gone["detail"] and "lost" in gone["detail"], gone
+    # and SG-517's resource is out of service from that day to the end of its season
+    # (trialop19), the teams booked on it after the loss flagged for rescheduling
+    cal = office.get(f"/api/v1/resources/{glider['517']['id']}/calendar")
+    out = [u for u in cal["unavailable"] if "SG-517" in u["reason"]]
+    assert len(out) == 1 and out[0]["starts_at"].startswith("2027-04-0"), cal["unavailable"]
+    sched = office.get(f"/api/v1/calls/{slug}/schedule", limit=200)["items"]
+    flagged = {e["proposal_code"] for e in sched
+               if e["pool_id"] == glider["517"]["id"] and e["needs_rescheduling"]}  # fmt: skip
+    assert flagged and all(e["pool"] == "Glider SG-517" for e in sched if e["pool_id"]
+                           == glider["517"]["id"]), sched  # fmt: skip

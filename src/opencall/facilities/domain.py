@@ -429,9 +429,13 @@ def check_amount(
     labels: dict[str, Any] | None = None,
     *,
     whole: bool = False,
+    short_before: tuple[float, int] | None = None,
 ) -> None:
     """The capacity a resource declares must fit its calendar; counted in a
-    countable unit (built-in, or declared ``whole`` by the operator) it is whole."""
+    countable unit (built-in, or declared ``whole`` by the operator) it is whole.
+    ``short_before``: the amount and the room of a resource that already did not fit (an
+    item lost, its period kept although the calls hold more): an edit that neither raises
+    the amount nor shrinks the room is not refused for it."""
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
     lo, hi = calendar.bounds()
@@ -451,7 +455,8 @@ def check_amount(
     require_whole(amount, unit, labels, whole=whole, slot_based=cap is not None)
     if cap is None:
         return
-    if amount > cap:
+    no_worse = short_before is not None and amount <= short_before[0] and cap >= short_before[1]
+    if amount > cap and not no_worse:
         raise DomainError(
             "%(n)s slots of %(h)s h do not fit in the period %(period)s less its "
             "unavailable time: at most %(cap)s fit.",

@@ -151,6 +151,8 @@ def facility_page(page: Page, fac: Facility, status: int = 200, **extra: Any) ->
         status,
         facility=fac,
         pools=pools_of(page.db, fac.id),
+        # the way to a call for this facility, the facility chosen there
+        may_create_calls=policies.may_create_calls(page.db, page.user, fac.provider),
         form=extra.get("form", {}),
         errors=extra.get("errors", {}),
     )

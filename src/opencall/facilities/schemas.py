@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Localized
 from opencall.inputs import error_text
 from opencall.optim.logistics.geometry import antipodal
+from opencall.web.i18n import LANGUAGES, N_, translations
 
 POOL_UNITS = {
     "lst_hours": "h",
@@ -78,6 +79,37 @@ FACILITY_ATTRS: dict[str, type[_Strict]] = {
     "samples": SamplesAttrs,
     "programme": ProgrammeAttrs,
 }
+
+#: the facility kinds as people read them: the provider's form offers them so, and the
+#: refusal of an unknown kind names them so (never the keys joined by commas)
+KIND_LABELS = {
+    "telescope": N_("Telescope"),
+    "vessel": N_("Research vessel"),
+    "samples": N_("Sample collection"),
+    "programme": N_("Training or access programme"),
+    "custom": N_("Any other facility (its resources described by you)"),
+}
+
+
+def kinds_said() -> Localized:
+    """The facility kinds as a message parameter: each kind's words with its key (what an
+    API client sends), in the reader's language where the message is shown."""
+
+    def said(lang: str) -> str:
+        t = translations(lang)
+        return "; ".join(f"{t.gettext(KIND_LABELS[k])} ({k})" for k in FACILITY_ATTRS)
+
+    return Localized(said("en"), {lg: said(lg) for lg in LANGUAGES})
+
+
+def unknown_kind(kind: str) -> DomainError:
+    """The refusal of a facility kind none of ``FACILITY_ATTRS`` is."""
+    return DomainError(
+        "Unknown facility kind %(kind)s. The kinds are: %(kinds)s.",
+        field="kind",
+        kind=repr(kind),
+        kinds=kinds_said(),
+    )
 
 
 class LstRangeAttrs(_Strict):
@@ -149,7 +181,7 @@ def _first_error(exc: ValidationError) -> str:
 
 def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
     if kind not in FACILITY_ATTRS:
-        raise DomainError("Unknown facility kind %(kind)s", field="kind", kind=repr(kind))
+        raise unknown_kind(kind)
     try:
         return FACILITY_ATTRS[kind].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:

@@ -24,6 +24,7 @@ from opencall.facilities.models import (
 )
 from opencall.facilities.schemas import (
     POOL_UNITS,
+    unknown_kind,
     validate_facility_attributes,
     validate_pool_attributes,
 )
@@ -69,9 +70,7 @@ def create_facility(
     actor_id: int | None = None,
 ) -> Facility:
     if kind not in FACILITY_KINDS:
-        raise DomainError(
-            "Facility kind must be one of %(kinds)s.", field="kind", kinds=", ".join(FACILITY_KINDS)
-        )
+        raise unknown_kind(kind)
     attrs = validate_facility_attributes(kind, attributes)
     f = Facility(
         provider_id=provider.id,
@@ -408,6 +407,7 @@ def _resource_fields(
     time_zone: Any = "",
     changeover_slots: Any = 0,
     unbroken: Any = False,
+    short_before: tuple[float, int] | None = None,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
@@ -424,7 +424,9 @@ def _resource_fields(
     zone = domain.zone_or_empty(time_zone)
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour, zone)
     whole_units = bool(whole_units)
-    domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
+    domain.check_amount(
+        float(amount), cal, unit, labels, whole=whole_units, short_before=short_before
+    )
     fields = domain.check_request_fields(request_fields)
     changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
     return (
@@ -646,8 +648,9 @@ def update_resource(
     bundle_with = changes.pop("bundle_with", None)
     record_kinds = changes.pop("record_kinds", None)
     country_rules = changes.pop("country_rules", None)
+    short_before = _short_before(pool, current)
     current.update(changes)
-    values, cal = _resource_fields(**current)
+    values, cal = _resource_fields(**current, short_before=short_before)
     _name_free(session, pool.facility_id, values["name"], pool.id)
     if bundle_with is not None:
         values["bundle_with"] = _check_bundle_with(
@@ -698,6 +701,23 @@ def update_resource(
         data={"fields": sorted(changes)},
     )
     return pool
+
+
+def _short_before(pool: CapacityPool, current: dict[str, Any]) -> tuple[float, int] | None:
+    """The amount and the room of ``pool`` when its calendar already holds less than its
+    amount (a lost item's period, :func:`item_lost`); None otherwise."""
+    try:
+        cap = _calendar_doc(
+            current["period_start"],
+            current["period_end"],
+            current["slot_hours"],
+            current["unavailable"],
+            current["day_start_hour"],
+            domain.zone_or_empty(current["time_zone"]),
+        ).slot_capacity()
+    except DomainError:
+        return None
+    return (pool.amount, cap) if cap is not None and pool.amount > cap else None
 
 
 def add_unavailable(
@@ -765,12 +785,24 @@ def _add_unavailable_spans(
     spans: list[tuple[dt.datetime, dt.datetime]],
     reason: str,
     actor_id: int | None,
+    *,
+    forced: bool = False,
 ) -> list[ScheduleClash]:
-    docs = [
-        *_unavailable_docs(pool),
-        *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
-    ]
-    update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    """``spans`` added to the resource's unavailable periods, checked with the rest of its
+    calendar (``update_resource``), or, ``forced`` (what happened: an item lost), kept as
+    they are; the bookings inside them audited, one ``pool.unavailable_clashes`` event
+    per call, and returned."""
+    if forced:
+        pool.unavailable.extend(
+            PoolUnavailability(starts_at=t0, ends_at=t1, reason=reason) for t0, t1 in spans
+        )
+        session.flush()
+    else:
+        docs = [
+            *_unavailable_docs(pool),
+            *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
+        ]
+        update_resource(session, pool, unavailable=docs, actor_id=actor_id)
     found = schedule_clashes(session, pool, spans)
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:
@@ -802,6 +834,53 @@ def _add_unavailable_spans(
             },
         )
     return found
+
+
+def item_lost(
+    session: Session,
+    pool: CapacityPool,
+    *,
+    item: str,
+    day: dt.date,
+    loan: str = "",
+    actor_id: int | None = None,
+) -> list[ScheduleClash]:
+    """The item ``item`` of the resource ``pool`` (a glider lent as a loan of one of its
+    awards) was lost on ``day``: the resource is unavailable from that day (at the hour its
+    days begin, on its site's clock) to the end of its period, less what is unavailable
+    already. Reality is not refused: unlike :func:`add_unavailable`, the period is kept even
+    where the calls hold more than the calendar now has room for; the bookings inside it
+    are audited and returned (and so flagged for rescheduling) as that function does, and
+    ``pool.item_lost`` names the item, the loan (``loan``: its award's code) and the
+    periods. Nothing for a resource without a period (no calendar to close) or a day
+    after it; a day already inside an unavailable period adds only the rest."""
+    if pool.period_end is None or day > pool.period_end:
+        return []
+    first = max(day, pool.period_start) if pool.period_start is not None else day
+    starts_at, ends_at = domain.period_bounds(
+        first, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+    )
+    assert starts_at is not None and ends_at is not None
+    spans = domain.outside_periods(
+        [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    )
+    if not spans:
+        return []
+    auditlog.record(
+        session,
+        "pool.item_lost",
+        "capacity_pool",
+        pool.id,
+        actor_id=actor_id,
+        data={
+            "item": item,
+            "loan": loan,
+            "lost_on": day.isoformat(),
+            "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
+        },
+    )
+    reason = f"{item} lost"[:200]
+    return _add_unavailable_spans(session, pool, spans, reason, actor_id, forced=True)
 
 
 def remove_unavailable(

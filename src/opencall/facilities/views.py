@@ -21,7 +21,7 @@ from opencall.facilities.access import managed_provider
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import FACILITY_KINDS, Facility, Provider
 from opencall.facilities.queries import pools_of
-from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
+from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, KIND_LABELS, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
 from opencall.web.forms import MSG_INVALID, MSG_NUMBER, MSG_REQUIRED
@@ -66,7 +66,7 @@ def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> 
             "facilities": facilities,
             "pools": pools,
             "facility_options": [(str(f.id), f.name) for f in facilities],
-            "kind_options": [(k, k) for k in FACILITY_KINDS],
+            "kind_options": [(k, page._(KIND_LABELS[k])) for k in FACILITY_KINDS],
             "pool_type_options": [(t, t) for t in POOL_UNITS],
             "examples": {k: json.dumps(v) for k, v in EXAMPLES.items()},
             "unit_of": lambda pool, amount=None: unit_label(

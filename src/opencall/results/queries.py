@@ -686,6 +686,29 @@ def figures_by_provider(
     return sorted(by_provider.values(), key=lambda e: (e[0].id != call.provider_id, e[0].slug))
 
 
+def item_loans_of_facility(
+    session: Session, facility_id: int
+) -> dict[str, list[tuple[dict[str, Any], bool, str]]]:
+    """:func:`loans_of_item` of every item of the facility at once, by the item's name
+    folded to lower case (a records file of many loans reads them once)."""
+    out: dict[str, list[tuple[dict[str, Any], bool, str]]] = {}
+    for data, done, code in session.execute(_facility_loans(facility_id)):
+        item = str((data or {}).get("item") or "")
+        if item:
+            out.setdefault(item.casefold(), []).append((dict(data), bool(done), code or ""))
+    return out
+
+
+def _facility_loans(facility_id: int) -> Any:
+    return (
+        select(PostAwardRecord.data, PostAwardRecord.complete, Proposal.code)
+        .join(Proposal, Proposal.id == PostAwardRecord.proposal_id)
+        .join(Call, Call.id == PostAwardRecord.call_id)
+        .where(Call.facility_id == facility_id, PostAwardRecord.kind == "loan")
+        .order_by(PostAwardRecord.id)
+    )
+
+
 def loans_of_item(
     session: Session, facility_id: int, item: str, *, exclude: int | None = None
 ) -> list[tuple[dict[str, Any], bool, str]]:
@@ -693,13 +716,7 @@ def loans_of_item(
     call of the facility: each one's data, whether it is closed (``complete``) and its
     proposal's code; ``exclude`` (a record's id) left out. The item is read from the JSON
     in Python: loans of named items are few per facility."""
-    q = (
-        select(PostAwardRecord.data, PostAwardRecord.complete, Proposal.code)
-        .join(Proposal, Proposal.id == PostAwardRecord.proposal_id)
-        .join(Call, Call.id == PostAwardRecord.call_id)
-        .where(Call.facility_id == facility_id, PostAwardRecord.kind == "loan")
-        .order_by(PostAwardRecord.id)
-    )
+    q = _facility_loans(facility_id)
     if exclude is not None:
         q = q.where(PostAwardRecord.id != exclude)
     return [

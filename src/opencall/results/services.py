@@ -4,6 +4,7 @@ anything is written (a DomainError leaves the session unchanged) and audited."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -16,6 +17,7 @@ from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import services as facility_services
 from opencall.facilities.domain import number_param
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import shown
@@ -88,7 +90,7 @@ def add_record(
         reminders_sent=0,
         created_by=actor_id,
     )
-    return auditlog.record_new(
+    rec = auditlog.record_new(
         session,
         rec,
         "postaward.record",
@@ -96,6 +98,42 @@ def add_record(
         actor_id=actor_id,
         call_id=proposal.call_id,
         data={"proposal": proposal.code, "kind": kind, "data": clean},
+    )
+    _close_lost_item(session, rec, None, actor_id)
+    return rec
+
+
+def _close_lost_item(
+    session: Session, rec: PostAwardRecord, before: dict[str, Any] | None, actor_id: int | None
+) -> None:
+    """A loan of an item recorded lost, with the day (``lost_on``), takes the item's
+    resource out of service from that day (``facilities.services.item_lost``): the
+    resource of the loan's award, or of the proposal's awards when they are all of one
+    resource (otherwise which one lent the item is not known, and nothing is closed).
+    Once per day lost: the record changed again, lost on the same day, adds nothing."""
+    data = rec.data or {}
+    day, item = data.get("lost_on"), str(data.get("item") or "")
+    if rec.kind != "loan" or data.get("condition") != "lost" or not day or not item:
+        return
+    if before and before.get("condition") == "lost" and before.get("lost_on") == day:
+        return
+    if rec.award_id is not None:
+        award = session.get(Award, rec.award_id)
+        pools = {award.pool_id} if award is not None else set()
+    else:
+        pools = {pool.id for _a, pool in q.awards_of(session, rec.proposal_id)}
+    if len(pools) != 1:
+        return
+    pool = session.get(CapacityPool, pools.pop())
+    proposal = session.get(Proposal, rec.proposal_id)
+    assert pool is not None and proposal is not None
+    facility_services.item_lost(
+        session,
+        pool,
+        item=item,
+        day=dt.date.fromisoformat(str(day)),
+        loan=proposal.code or "",
+        actor_id=actor_id,
     )
 
 
@@ -142,16 +180,31 @@ def _require_award_named(
 
 
 def _require_item_free(
-    session: Session, call_id: int, kind: str, clean: dict[str, Any], rec_id: int | None
+    session: Session,
+    call_id: int,
+    kind: str,
+    clean: dict[str, Any],
+    rec_id: int | None,
+    pending: Sequence[tuple[dict[str, Any], bool, str]] = (),
+    stored: dict[str, list[tuple[dict[str, Any], bool, str]]] | None = None,
 ) -> None:
     """An item (``LoanData.item``: a glider's serial number) is lent to one team at a time:
     a loan of it is refused while another loan of it in a call of the same facility is still
-    out (not returned, consumed or lost), or once it was lost (trialfac17)."""
+    out (not returned, consumed or lost), or once it was lost (trialfac17). ``pending``: the
+    loans not stored yet that count as stored (a file's earlier lines: each loan's data,
+    whether it is closed, its award's code); ``stored``: the facility's stored loans by
+    item, read once (``queries.item_loans_of_facility``), instead of a query per loan."""
     item = str(clean.get("item") or "") if kind == "loan" else ""
     call = session.get(Call, call_id) if item else None
     if call is None:
         return
-    for data, closed, code in q.loans_of_item(session, call.facility_id, item, exclude=rec_id):
+    same = [p for p in pending if str(p[0].get("item") or "").casefold() == item.casefold()]
+    known = (
+        stored.get(item.casefold(), [])
+        if stored is not None
+        else q.loans_of_item(session, call.facility_id, item, exclude=rec_id)
+    )
+    for data, closed, code in [*known, *same]:
         if data.get("condition") == "lost":
             raise DomainError(
                 "%(item)s was lost on the loan of %(award)s: it cannot be lent again.",
@@ -239,6 +292,7 @@ def update_record(
         call_id=rec.call_id,
         data={"before": before, "after": clean},
     )
+    _close_lost_item(session, rec, before, actor_id)
     return rec
 
 
@@ -711,6 +765,9 @@ def import_call_records(
     kinds = q.record_kinds_of_call(session, call)
     entries = q.shipment_entries_of_call(session, call)
     clean: list[tuple[Proposal, str, dict[str, Any]]] = []
+    # the file's loans of items so far: a later line's loan of the same item waits for them
+    lent: dict[str, list[tuple[dict[str, Any], bool, str]]] = {}
+    stored = q.item_loans_of_facility(session, call.facility_id)
     for where, row in rows:
         if row["award"] not in allowed:
             continue  # refused above
@@ -726,10 +783,18 @@ def import_call_records(
                     "That planned shipment is not one of this proposal's.",
                     field="schedule_entry_id",
                 )
+            # the rules a record added by hand keeps (``add_record``)
+            earlier = lent.get(str(fields.get("item") or "").casefold(), [])
+            _require_item_free(session, call.id, kind, fields, None, earlier, stored)
+            _require_award_named(session, p, kind, fields)
         except DomainError as exc:
             errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
             continue
         clean.append((p, kind, fields))
+        if kind == "loan" and fields.get("item"):
+            lent.setdefault(str(fields["item"]).casefold(), []).append(
+                (fields, d.is_complete(kind, fields), p.code or "")
+            )
     importers.refuse_entries(errors)
     new = [
         PostAwardRecord(call_id=call.id, proposal_id=p.id, kind=kind, data=fields,
@@ -738,6 +803,8 @@ def import_call_records(
     ]  # fmt: skip
     session.add_all(new)
     session.flush()
+    for rec in new:  # a lost item's resource out of service, as a record added by hand
+        _close_lost_item(session, rec, None, user.id)
     by_award: dict[str, list[int]] = {}
     for (p, _kind, _fields), rec in zip(clean, new, strict=True):
         by_award.setdefault(p.code, []).append(rec.id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import ChairList, chair_list
@@ -29,6 +30,12 @@ class EntryOut(BaseModel):
     proposal_code: str
     kind: str
     label: str
+    pool_id: int | None = Field(
+        default=None,
+        description="the resource the entry books (``/api/v1/resources/{pool_id}``); none "
+        "for an entry of no one resource",
+    )
+    pool: str = Field(default="", description="that resource's name")
     start: dt.datetime | None
     end: dt.datetime | None
     amount: float
@@ -71,6 +78,14 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
     reschedule = needs_rescheduling(api.db, call, hidden=hidden)
     waiting = not_scheduled(api.db, call, hidden=hidden)
+    names = {
+        i: name
+        for i, name in api.db.execute(
+            select(CapacityPool.id, CapacityPool.name).where(
+                CapacityPool.id.in_({e.pool_id for e, _c, _s in rows if e.pool_id is not None})
+            )
+        ).tuples()
+    }
     codes = {
         pid: code
         for pid, code in api.db.execute(
@@ -83,6 +98,8 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
                 proposal_code=code if code and status in rq.REVIEWABLE else "",
                 kind=e.kind,
                 label=e.label,
+                pool_id=e.pool_id,
+                pool=names.get(e.pool_id, "") if e.pool_id is not None else "",
                 start=e.start,
                 end=e.end,
                 amount=e.amount,

@@ -26,6 +26,7 @@ import jinja2
 from sqlalchemy.orm import Session
 
 from opencall import jobs
+from opencall.errors import DomainError
 from opencall.settings import Settings
 from opencall.web.i18n import Translator
 from opencall.web.pages import WEB, make_environment
@@ -158,6 +159,30 @@ def send_smtp(settings: Settings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
+def refused_for_good(exc: BaseException) -> str | None:
+    """The relay's refusal of every recipient for good (SMTP 5xx: "550 5.1.1 no such
+    user"), as "address: code answer"; None for anything that may pass (4xx, the relay
+    away, a refused login): that is retried."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused) or not exc.recipients:
+        return None
+    said = []
+    for to, (code, answer) in exc.recipients.items():
+        if not 500 <= int(code) < 600:
+            return None
+        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+        said.append(f"{to}: {code} {text}"[:300])
+    return "; ".join(said)
+
+
+def _refusal(refused: list[str]) -> DomainError:
+    """A job whose messages the relay refused for good: not retried (a refusal)."""
+    return DomainError(
+        "The mail relay refused %(n)s address(es) for good, not tried again: %(refused)s",
+        n=len(refused),
+        refused="; ".join(refused),
+    )
+
+
 def scrubbed(message: dict[str, Any]) -> dict[str, Any]:
     """A message as kept once sent: its recipient and subject, and the sha256 of its body
     instead of the body (one-time links, review invitations, decisions)."""
@@ -193,12 +218,19 @@ def mail_handler(settings: Settings) -> jobs.Handler:
         p = dict(job.payload)
         if "messages" not in p:
             body = relinked(str(p["body"]), p.get("base_url"), settings)
-            send(settings, build_message(settings, str(p["to"]), str(p["subject"]), body))
+            try:
+                send(settings, build_message(settings, str(p["to"]), str(p["subject"]), body))
+            except smtplib.SMTPRecipientsRefused as exc:
+                gone = refused_for_good(exc)
+                if gone is None:
+                    raise
+                raise _refusal([gone]) from exc
             job.payload = scrubbed(p)
             return
         messages = p["messages"]
         sent = set(sent_indices(session, job))
         errors: list[str] = []
+        refused: list[str] = list(p.get("refused") or [])
         for i, m in enumerate(messages):
             if i in sent:
                 continue
@@ -213,21 +245,30 @@ def mail_handler(settings: Settings) -> jobs.Handler:
                     ),
                 )
             except Exception as exc:  # noqa: BLE001 - recorded, the job is retried
-                errors.append(f"message {i}: {type(exc).__name__}: {exc}")
-                continue
+                gone = refused_for_good(exc)
+                if gone is None:
+                    errors.append(f"message {i}: {type(exc).__name__}: {exc}")
+                    continue
+                refused.append(gone)  # for good: counted as done, never tried again
+                p["refused"] = refused
             sent.add(i)
             jobs.mark_done(session, job, str(i))
-            session.commit()  # the message is sent: never again, whatever happens next
+            session.commit()  # the message is sent (or refused for good): never again
         if any("body" in m for i, m in enumerate(messages) if i in sent):
             job.payload = {
                 **p,
                 "messages": [scrubbed(m) if i in sent else m for i, m in enumerate(messages)],
             }
             session.commit()  # kept when the attempt fails below (its unsent bodies stay)
+        if refused and p.get("refused") != job.payload.get("refused"):
+            job.payload = {**job.payload, "refused": refused}
+            session.commit()  # the refusals are said when the job ends, whatever attempt
         if errors:
             raise RuntimeError(
                 f"{len(errors)} of {len(messages)} messages not sent (the {len(sent)} sent "
                 f"are not sent again); first: {errors[0]}"
             )
+        if refused:
+            raise _refusal(refused)
 
     return handle
