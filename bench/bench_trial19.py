@@ -9,8 +9,8 @@ blocks of 6-40 slots on 1-2 resources of 40-120 slots), ``many`` (6-10 resources
 short awards, bundles), ``tight`` (each award possible only in a window 0-3 slots wider
 than itself), ``zones`` (resources kept in Berlin, New York, Sydney, Chatham or Kolkata
 time across a change of the clocks, 1-24 h slots). The peer is OR-Tools CP-SAT (one
-worker) on the model of ``tests/optim/trial18.py`` (grid by pandas for the zones); ours
-is ``solve_slots`` at a wall-clock limit of ``--limit`` s, and the greedy. Counted: rules
+worker) on the model of ``tests/optim/trial18.py`` (the zones' grid by
+``trial19.zone_grid``); ours is ``solve_slots`` at a wall-clock limit of ``--limit`` s, and the greedy. Counted: rules
 broken (the test's checker), value below the peer's, the time limit reached, crashes;
 value and CPU seconds, ours / peer.
 
@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # ``--src <main checkout>/src`` (first argument pair) runs that checkout's code as "ours"
@@ -78,68 +80,64 @@ def _slots(family: str, n: int, limit: float) -> dict[str, float]:
     return out
 
 
-def _alloc(n: int) -> dict[str, float]:
-    out = dict.fromkeys(("broken", "below", "crash", "ours", "peer"), 0.0)
+def _compare(
+    what: str,
+    n: int,
+    keys: tuple[str, ...],
+    peer: Callable[[int], tuple[Any, float, int]],
+    ours: Callable[[Any], tuple[list[str], float, int]],
+) -> dict[str, float]:
+    """``n`` instances: ``peer(seed)`` gives the instance, the peer's value and count (of
+    reviews; 0 where none is counted), ``ours(instance)`` the rules broken, our value and
+    count; CPU seconds of both, value below the peer's (1e-4 relative) counted."""
+    out = dict.fromkeys(("broken", *keys, "below", "crash", "ours", "peer"), 0.0)
     out.update(cpu_ours=0.0, cpu_peer=0.0)
     for seed in range(n):
-        p = t19.alloc_instance(seed)
         t = time.process_time()
-        best = t19.alloc_peer(p)
+        p, best, most = peer(seed)
         out["cpu_peer"] += time.process_time() - t
         out["peer"] += best
         t = time.process_time()
         try:
-            r = al.solve_allocation(p)
+            errs, v, got = ours(p)
         except Exception as exc:  # noqa: BLE001 - counted
             out["crash"] += 1
-            print(f"  alloc {seed}: {exc!r}")
+            print(f"  {what} {seed}: {exc!r}")
             continue
         out["cpu_ours"] += time.process_time() - t
-        errs = t19.alloc_violations(p, r.fractions)
         if errs:
             out["broken"] += 1
-            print(f"  alloc {seed}: {errs[:2]}")
+            print(f"  {what} {seed}: {errs[:2]}")
             continue
-        w = t18.alloc_weights(p)
-        v = sum(wi * r.fractions[q.id] for wi, q in zip(w, p.requests, strict=True))
         out["ours"] += v
-        if v < best * (1 - 1e-4) - 1e-6:
-            out["below"] += 1
-            print(f"  alloc {seed}: ours {v:.4f} peer {best:.4f}")
-    return out
-
-
-def _assign(n: int) -> dict[str, float]:
-    out = dict.fromkeys(("broken", "fewer_reviews", "below", "crash", "ours", "peer"), 0.0)
-    out.update(cpu_ours=0.0, cpu_peer=0.0)
-    for seed in range(n):
-        p = t19.assignment_instance(seed)
-        t = time.process_time()
-        most, best = t19.assignment_peer(p)
-        out["cpu_peer"] += time.process_time() - t
-        out["peer"] += best
-        t = time.process_time()
-        try:
-            r = asg.solve_assignment(p)
-        except Exception as exc:  # noqa: BLE001 - counted
-            out["crash"] += 1
-            print(f"  assign {seed}: {exc!r}")
-            continue
-        out["cpu_ours"] += time.process_time() - t
-        errs = r.check(p)
-        if errs:
-            out["broken"] += 1
-            print(f"  assign {seed}: {errs[:2]}")
-            continue
-        got = len(r.proposals)
-        out["ours"] += r.total_affinity
         if got < most:
-            out["fewer_reviews"] += 1
-            print(f"  assign {seed}: {got} reviews, peer {most}")
-        elif r.total_affinity < best - 1e-5 * max(1.0, best):
+            out[keys[0]] += 1
+            print(f"  {what} {seed}: {got} reviews, peer {most}")
+        elif v < best * (1 - 1e-4) - 1e-6:
             out["below"] += 1
-            print(f"  assign {seed}: ours {r.total_affinity:.4f} peer {best:.4f}")
+            print(f"  {what} {seed}: ours {v:.4f} peer {best:.4f}")
     return out
+
+
+def _alloc_peer(seed: int) -> tuple[Any, float, int]:
+    p = t19.alloc_instance(seed)
+    return p, t19.alloc_peer(p), 0
+
+
+def _alloc_ours(p: al.AllocationProblem) -> tuple[list[str], float, int]:
+    r = al.solve_allocation(p)
+    return t19.alloc_violations(p, r.fractions), t19.alloc_objective(p, r.fractions), 0
+
+
+def _assign_peer(seed: int) -> tuple[Any, float, int]:
+    p = t19.assignment_instance(seed)
+    most, best = t19.assignment_peer(p)
+    return p, best, most
+
+
+def _assign_ours(p: asg.AssignmentProblem) -> tuple[list[str], float, int]:
+    r = asg.solve_assignment(p)
+    return r.check(p), r.total_affinity, len(r.proposals)
 
 
 def _report(title: str, out: dict[str, float], other: str = "") -> None:
@@ -168,9 +166,11 @@ def main() -> None:
             _report(f"slots {fam}, {args.slots} instances, limit {args.limit:g} s",
                     _slots(fam, args.slots, args.limit), "greedy")  # fmt: skip
     if args.alloc:
-        _report(f"allocation, {args.alloc} instances", _alloc(args.alloc))
+        out = _compare("alloc", args.alloc, ("fewer",), _alloc_peer, _alloc_ours)
+        _report(f"allocation, {args.alloc} instances", out)
     if args.assign:
-        _report(f"assignment, {args.assign} instances", _assign(args.assign))
+        out = _compare("assign", args.assign, ("fewer_reviews",), _assign_peer, _assign_ours)
+        _report(f"assignment, {args.assign} instances", out)
 
 
 if __name__ == "__main__":

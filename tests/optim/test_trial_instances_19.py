@@ -119,8 +119,9 @@ def test_scale_finds_the_least_whole_multiplier_or_none() -> None:
 
 
 def test_the_zone_grid_of_the_test_agrees_with_the_product() -> None:
-    # pandas' tz_localize (the test's grid) against optim.wallclock (the product's)
-    for seed in range(30):
+    # the test's grid (its own bisection for a skipped time) against optim.wallclock; 150
+    # instances hold Chatham's 45-minute change (02:45 -> 03:45) with hourly slots
+    for seed in range(150):
         problem = t19.slot_instance(seed, "zones")
         for r in problem.resources:
             ours = [(s.start, s.end) for s in sl.slot_grid(r)]
@@ -134,9 +135,8 @@ def test_allocation_in_the_chair_s_order_against_milp(seed: int) -> None:
     res = al.solve_allocation(problem)
     assert t19.alloc_violations(problem, res.fractions) == [], seed
     assert res.check(problem) == []
-    w = t18.alloc_weights(problem)
-    got = sum(wi * res.fractions[r.id] for wi, r in zip(w, problem.requests, strict=True))
-    assert got >= t19.alloc_peer(problem) * (1 - 1e-4) - 1e-6, seed
+    best = t19.alloc_peer(problem)
+    assert t19.alloc_objective(problem, res.fractions) >= best * (1 - 1e-4) - 1e-6, seed
 
 
 @pytest.mark.parametrize("seed", range(30))

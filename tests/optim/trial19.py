@@ -6,14 +6,15 @@ merits handed out by place and so tied) with awards and amounts held from earlie
 per-PI amount caps and per-proposal limits (``scipy.optimize.milp``); reviewer assignment
 with heavy forbidden pairs (no shared language) and conflicts beside per-reviewer yearly
 limits (``scipy.optimize.milp``). Everything here is written from the problem statements
-(the ``optim`` package and class docs); the time-zone grid is computed with pandas, not
-with ``optim.wallclock``.
+(the ``optim`` package and class docs); the time-zone grid is computed here from the rule
+of ``optim.wallclock``'s doc with ``zoneinfo``, not with ``optim.wallclock``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import zoneinfo
 from collections.abc import Mapping
 
 import numpy as np
@@ -39,18 +40,15 @@ FAMILIES = ("long", "many", "tight", "zones")
 def zone_grid(r: sl.Resource) -> t18.Grid:
     """The slots of a resource kept in ``r.time_zone`` (the ``optim.wallclock`` rule: local
     bounds ``w0 + k * step``, a repeated time its first occurrence, a skipped one the jump,
-    a slot of no length no slot), by pandas' ``tz_localize``."""
-    import pandas as pd
-
-    w0 = pd.Timestamp(r.start).tz_convert(r.time_zone).tz_localize(None)
-    step = pd.Timedelta(hours=r.slot_hours)
-    n = int((r.end - r.start) / dt.timedelta(hours=r.slot_hours)) + 4
-    walls = pd.DatetimeIndex([w0 + k * step for k in range(n + 1)])
-    inst = walls.tz_localize(r.time_zone, ambiguous=np.ones(len(walls), bool),
-                             nonexistent="shift_forward").tz_convert("UTC")  # fmt: skip
+    a slot of no length no slot), each bound found by :func:`wall_instant`."""
+    tz = zoneinfo.ZoneInfo(r.time_zone)
+    w0 = r.start.astimezone(tz).replace(tzinfo=None)
+    step = dt.timedelta(hours=r.slot_hours)
+    n = int((r.end - r.start) / step) + 4
+    inst = [wall_instant(w0 + k * step, tz) for k in range(n + 1)]
     starts, ends, usable = [], [], []
     for k in range(n):
-        t, e = inst[k].to_pydatetime(), inst[k + 1].to_pydatetime()
+        t, e = inst[k], inst[k + 1]
         if e <= t or t < r.start:
             continue
         if e > r.end:
@@ -62,6 +60,26 @@ def zone_grid(r: sl.Resource) -> t18.Grid:
         ends.append(e)
         usable.append(ok)
     return t18.Grid(tuple(starts), tuple(ends), tuple(usable))
+
+
+def wall_instant(wall: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The UTC instant of the naive local ``wall``: its first occurrence, or, skipped by
+    the clocks, the instant they jump (bisected to the second between the readings with
+    the offsets before and after). pandas' ``tz_localize(nonexistent="shift_forward")``
+    was the first try: it puts 02:50 on the morning Chatham's clocks go from 02:45 to 03:45
+    at 02:00 and 03:00 at 04:00 (an offset of 45 minutes), where the jump is 03:45."""
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(dt.UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    lo, hi = sorted((first, wall.replace(tzinfo=tz, fold=1).astimezone(dt.UTC)))
+    after = hi.astimezone(tz).utcoffset()
+    while hi - lo > dt.timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
 
 
 def slot_instance(seed: int, family: str) -> sl.SlotProblem:
@@ -283,6 +301,12 @@ def alloc_violations(problem: al.AllocationProblem, fr: Mapping[str, float]) -> 
     return errs
 
 
+def alloc_objective(problem: al.AllocationProblem, fr: Mapping[str, float]) -> float:
+    """``sum w f`` with the package doc's weights."""
+    w = t18.alloc_weights(problem)
+    return sum(wi * fr.get(r.id, 0.0) for wi, r in zip(w, problem.requests, strict=True))
+
+
 def alloc_peer(problem: al.AllocationProblem) -> float:
     """The best ``sum w f`` by ``scipy.optimize.milp`` (gap 0) on the model written from the
     package doc, with ``g_k`` (PI ``k`` is awarded anything here) carrying the held amounts."""
@@ -298,13 +322,12 @@ def alloc_peer(problem: al.AllocationProblem) -> float:
     gcol = {pi: 2 * n + nz + j for j, pi in enumerate(pis)}
     c = np.zeros(nv)
     c[:n] = -np.asarray(t18.alloc_weights(problem))
-    rows, lo, hi = [], [], []
+    rows: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
 
     def row(coefs: dict[int, float], a: float, b: float) -> None:
-        v = np.zeros(nv)
-        for k, x in coefs.items():
-            v[k] += x
-        rows.append(v)
+        rows.append(np.bincount(list(coefs), list(coefs.values()), minlength=nv))
         lo.append(a)
         hi.append(b)
 
