@@ -141,13 +141,13 @@ def _assign_ours(p: asg.AssignmentProblem) -> tuple[list[str], float, int]:
 
 
 def _report(title: str, out: dict[str, float], other: str = "") -> None:
-    print(f"{title}:")
-    for k, v in out.items():
-        print(f"  {k:14s} {v:.3f}")
-    ratios = f"  value ours / peer {out['ours'] / max(out['peer'], 1e-12):.5f}"
-    if other:
-        ratios += f", {other} / peer {out[other] / max(out['peer'], 1e-12):.5f}"
-    print(ratios + f", CPU ours / peer {out['cpu_ours'] / max(out['cpu_peer'], 1e-9):.2f}")
+    """The counts and sums on one line, then the ratios to the peer (value and CPU)."""
+    print(f"{title}:\n  " + ", ".join(f"{k} {v:.3f}" for k, v in out.items()))
+    peer = max(out["peer"], 1e-12)
+    shares = [f"value ours / peer {out['ours'] / peer:.5f}"]
+    shares += [f"{other} / peer {out[other] / peer:.5f}"] if other else []
+    shares.append(f"CPU ours / peer {out['cpu_ours'] / max(out['cpu_peer'], 1e-9):.2f}")
+    print("  " + ", ".join(shares))
 
 
 def main() -> None:

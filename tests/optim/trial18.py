@@ -45,14 +45,19 @@ def grid(r: sl.Resource) -> Grid:
     t = r.start
     while t + step <= r.end:
         e = t + step
-        ok = not any(u0 < e and t < u1 for u0, u1, _ in r.unavailable)
-        if r.not_before is not None and t < r.not_before:
-            ok = False
         starts.append(t)
         ends.append(e)
-        usable.append(ok)
+        usable.append(usable_slot(r, t, e))
         t = e
     return Grid(tuple(starts), tuple(ends), tuple(usable))
+
+
+def usable_slot(r: sl.Resource, t: dt.datetime, e: dt.datetime) -> bool:
+    """Whether the slot ``[t, e)`` of ``r`` is usable: no unavailable period overlaps it
+    and it has not begun."""
+    if r.not_before is not None and t < r.not_before:
+        return False
+    return not any(u0 < e and t < u1 for u0, u1, _ in r.unavailable)
 
 
 def who(a: sl.SlotAward) -> str:

@@ -53,12 +53,9 @@ def zone_grid(r: sl.Resource) -> t18.Grid:
             continue
         if e > r.end:
             break
-        ok = not any(u0 < e and t < u1 for u0, u1, _ in r.unavailable)
-        if r.not_before is not None and t < r.not_before:
-            ok = False
         starts.append(t)
         ends.append(e)
-        usable.append(ok)
+        usable.append(t18.usable_slot(r, t, e))
     return t18.Grid(tuple(starts), tuple(ends), tuple(usable))
 
 
@@ -98,18 +95,17 @@ def slot_instance(seed: int, family: str) -> sl.SlotProblem:
     for i in range(n_res[family]):
         n = rng.randint(40, 120) if family == "long" else rng.randint(8, 30)
         start = t18.T0 + rng.choice([0, 0, 1]) * step
-        unav = tuple(
-            (start + k * step, start + (k + rng.randint(1, 3)) * step, "closed")
-            for k in range(n)
-            if rng.random() < rng.choice([0.0, 0.03, 0.08])
-        )
+        unav = []  # drawn in the order of the first generator (seeds keep their instances)
+        for k in range(n):
+            if rng.random() < rng.choice([0.0, 0.03, 0.08]):
+                unav.append((start + k * step, start + (k + rng.randint(1, 3)) * step, "closed"))
         resources.append(
             sl.Resource(
                 f"r{i}",
                 start,
                 start + n * step,
                 hours,
-                unavailable=unav,
+                unavailable=tuple(unav),
                 changeover=rng.choice([0, 0, 1, 2]),
             )  # fmt: skip
         )
