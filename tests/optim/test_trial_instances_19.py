@@ -34,7 +34,9 @@ def _held_to_the_rules(problem: sl.SlotProblem, res: sl.SlotSchedule) -> None:
 @pytest.mark.parametrize("seed", range(5))
 def test_slot_families_against_cp_sat(family: str, seed: int) -> None:
     problem = t19.slot_instance(seed, family)
-    best, fewest = t18.peer(problem, fewest_runs=not t18.together(problem))
+    # the fewest runs by CP-SAT too, but for ``many`` (its runs level is CP-SAT's weak side:
+    # 30 awards on 10 resources ran for minutes; HiGHS proves ours)
+    best, fewest = t18.peer(problem, fewest_runs=family != "many")
     exact = sl.solve_slots(problem, time_limit_s=120)
     greedy = sl.solve_slots(problem, exact=False)
     for res in (exact, greedy):

@@ -35,14 +35,17 @@ _TIE_SCALE = 10**6
 
 
 def _scale(values: Sequence[float]) -> int | None:
-    """The least positive integer that makes every one of ``values`` whole (to 1e-9 of its
-    size), or None when there is none of at most ``_MAX_DENOMINATOR`` per value."""
+    """The least positive integer that makes every one of ``values`` whole (each value the
+    float nearest a fraction of denominator at most ``_MAX_DENOMINATOR``, their least
+    common multiple at most that too), or None."""
     lcm = 1
     for v in values:
         if not math.isfinite(v):
             return None
         f = Fraction(v).limit_denominator(_MAX_DENOMINATOR)
-        if abs(float(f) - v) > 1e-9 * max(1.0, abs(v)):
+        # the float nearest the fraction, to a few units in the last place (products and
+        # sums of such weights): pi's nearest fraction of denominator <= 1e6 is 3e-13 off
+        if abs(float(f) - v) > 1e-15 * max(1.0, abs(v)):
             return None
         lcm = math.lcm(lcm, f.denominator)
         if lcm > _MAX_DENOMINATOR:
