@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, false, func, select, true
@@ -490,6 +490,7 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
             ResearchOutput.number,
             ResearchOutput.call_id,
             Proposal.code,
+            Proposal.id,
         )
         .join(Proposal, Proposal.id == ResearchOutput.proposal_id)
         .where(
@@ -498,15 +499,16 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
             ResearchOutput.retracted_on.is_(None),
         )
     )
-    found: dict[tuple[str, str], dict[str, tuple[int, int]]] = defaultdict(dict)
-    for kind, doi, number, call_id, code in session.execute(stmt):
+    found: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = defaultdict(dict)
+    for kind, doi, number, call_id, code, pid in session.execute(stmt):
         ident = number if kind == "patent" and number else normalise_doi(doi) if doi else ""
         if ident:
-            found[(kind, ident)][code] = (rank[call_id], call_id)
+            found[(kind, ident)][code] = (rank[call_id], call_id, pid)
+    shared = {k: v for k, v in found.items() if len(v) >= 2}
+    # the awards of one programme (outcomes19): a renewal's paper, not a claim to check
+    roots = programme_of(session, {pid for v in shared.values() for *_x, pid in v.values()})
     out = []
-    for (kind, ident), awards in sorted(found.items()):
-        if len(awards) < 2:
-            continue
+    for (kind, ident), awards in sorted(shared.items()):
         listed = sorted(awards.items(), key=lambda a: (a[1][0], a[0]))
         out.append(
             {
@@ -514,8 +516,9 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
                 "id": ident,
                 "awards": [
                     {"call": of_call[cid].code, "cycle": of_call[cid].cycle, "award": code}
-                    for code, (_r, cid) in listed
+                    for code, (_r, cid, _p) in listed
                 ],
+                "programme": len({roots.get(pid, pid) for _r, _c, pid in awards.values()}) == 1,
             }
         )
     return out
@@ -707,3 +710,90 @@ def loans_of_item(
         for data, done, code in session.execute(q)
         if str((data or {}).get("item") or "").casefold() == item.casefold()
     ]
+
+
+def continuation_links(session: Session, proposal_ids: Iterable[int]) -> dict[int, int | None]:
+    """{proposal id: the earlier award it continues, None: none} for ``proposal_ids`` and
+    every earlier proposal their chains reach (outcomes19): one statement per step back,
+    a programme renewed n times n + 1 statements; ``domain.programme_roots`` reads them."""
+    links: dict[int, int | None] = {}
+    todo = set(proposal_ids)
+    while todo:
+        found = dict(
+            session.execute(
+                select(Proposal.id, Proposal.continues_id).where(Proposal.id.in_(sorted(todo)))
+            ).all()
+        )
+        links.update(found)
+        todo = {v for v in found.values() if v is not None and v not in links}
+    return links
+
+
+def programme_of(session: Session, proposal_ids: Iterable[int]) -> dict[int, int]:
+    """{proposal id: the first award of its programme} (``domain.programme_roots``)."""
+    return d.programme_roots(continuation_links(session, proposal_ids))
+
+
+def continuation_of(session: Session, proposal: Proposal) -> dict[str, Any] | None:
+    """What a page says of the earlier award ``proposal`` continues: its call's code and
+    cycle, its code and title, and the programme's first award's code and cycle; None
+    when it continues none."""
+    if proposal.continues_id is None:
+        return None
+    earlier = session.get(Proposal, proposal.continues_id)
+    if earlier is None:
+        return None
+    root_id = programme_of(session, [proposal.id])[proposal.id]
+    root = session.get(Proposal, root_id) or earlier
+    return {
+        "id": earlier.id,
+        "code": earlier.code,
+        "title": earlier.title,
+        "call": earlier.call.code,
+        "cycle": earlier.call.cycle,
+        "programme": root.code,
+        "programme_cycle": root.call.cycle,
+    }
+
+
+def earlier_results(
+    session: Session, proposal_ids: Iterable[int]
+) -> dict[int, dict[str, set[str]]]:
+    """{proposal id: {kind: identifiers}} of the results (a DOI normalised, else a
+    patent's number; retracted ones left out) that the earlier awards of each proposal's
+    programme listed (outcomes19): a proposal that continues none is not named. One
+    statement for the results, after ``continuation_links``'s."""
+    links = continuation_links(session, proposal_ids)
+    chains: dict[int, list[int]] = {}
+    for pid in set(proposal_ids):
+        chain: list[int] = []
+        at = links.get(pid)
+        while at is not None and at != pid and at not in chain:
+            chain.append(at)
+            at = links.get(at)
+        if chain:
+            chains[pid] = chain
+    wanted = sorted({e for chain in chains.values() for e in chain})
+    if not wanted:
+        return {}
+    of: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for pid, kind, doi, number in session.execute(
+        select(
+            ResearchOutput.proposal_id,
+            ResearchOutput.kind,
+            ResearchOutput.doi,
+            ResearchOutput.number,
+        ).where(ResearchOutput.proposal_id.in_(wanted), ResearchOutput.retracted_on.is_(None))
+    ):
+        ident = normalise_doi(doi) if doi else number
+        if ident:
+            of[pid][kind].add(ident)
+    out: dict[int, dict[str, set[str]]] = {}
+    for pid, chain in chains.items():
+        merged: dict[str, set[str]] = defaultdict(set)
+        for e in chain:
+            for kind, ids in of.get(e, {}).items():
+                merged[kind] |= ids
+        if merged:
+            out[pid] = dict(merged)
+    return out
