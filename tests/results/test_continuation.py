@@ -215,3 +215,42 @@ def test_the_api_marks_and_refuses(web: Web) -> None:
         assert s.get(Proposal, ids[0]).continues_id == ids[1]  # type: ignore[union-attr]
     r = api.put(url, json={"continues": None}, headers=h)
     assert r.status_code == 200 and r.json()["continues"] is None
+
+
+def test_reviewers_the_public_list_and_the_office_report_say_so(web: Web) -> None:
+    """The reviewer of a renewal reads which award it continues (in a dual-anonymous
+    call its cycle alone); the public list of awarded programmes says a renewal
+    continues an earlier award; the office's report shows the programmes table."""
+    from opencall.reviews import services as rv
+
+    with web.factory() as s:
+        amina = F.user(s, country="KEN")
+        (c0, (a0,)), (c1, (a1,)) = telescope_cycles(s, [[(amina, True)], [(amina, True)]])
+        res.set_continuation(s, a1, a0.id, actor=amina, office=True)
+        earlier = (a0.code, a0.title, c0.code, c0.cycle)
+        # a renewal in review elsewhere (the page reads the link alone)
+        call, props, reviewers = F.build_call_in_review(s, 2, 1)
+        props[0].continues_id = a0.id
+        call.anonymity = "single"
+        assignment = rv.add_assignment(s, call, props[0], reviewers[0])
+        office = F.user(s, email="office-cont19@staff.example")
+        people_services.grant_role(s, office.id, "call_manager", call_id=c1.id)
+        s.commit()
+        slug, aid, reviewer = c1.slug, assignment.id, reviewers[0].email
+        call_id = call.id
+    page = web.client("fr").get(f"/calls/{slug}/awarded").text
+    assert "Prolonge une attribution antérieure :" in page and earlier[0] in page, page[-2000:]
+    review = web.login(reviewer).get(f"/review/assignments/{aid}").text
+    assert "This proposal continues an earlier award:" in review, review[:3000]
+    assert earlier[0] in review and earlier[3] in review
+    with web.factory() as s:  # dual-anonymous: the cycle alone
+        c = s.get(Call, call_id)
+        assert c is not None
+        c.anonymity = "dual"
+        s.commit()
+    review = web.login(reviewer).get(f"/review/assignments/{aid}").text
+    assert "This proposal continues an award of an earlier cycle:" in review
+    assert earlier[3] in review
+    assert earlier[0] not in review and earlier[1] not in review
+    report = web.login("office-cont19@staff.example").get(f"/manage/calls/{slug}/report").text
+    assert "Awards and programmes over the cycles" in report, report[:500]

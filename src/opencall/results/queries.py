@@ -15,6 +15,7 @@ from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool, Provider
 from opencall.people.bibliography import normalise_doi
 from opencall.people.models import User
+from opencall.proposals import queries as pq
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
@@ -712,21 +713,8 @@ def loans_of_item(
     ]
 
 
-def continuation_links(session: Session, proposal_ids: Iterable[int]) -> dict[int, int | None]:
-    """{proposal id: the earlier award it continues, None: none} for ``proposal_ids`` and
-    every earlier proposal their chains reach (outcomes19): one statement per step back,
-    a programme renewed n times n + 1 statements; ``domain.programme_roots`` reads them."""
-    links: dict[int, int | None] = {}
-    todo = set(proposal_ids)
-    while todo:
-        found = dict(
-            session.execute(
-                select(Proposal.id, Proposal.continues_id).where(Proposal.id.in_(sorted(todo)))
-            ).all()
-        )
-        links.update(found)
-        todo = {v for v in found.values() if v is not None and v not in links}
-    return links
+#: re-exported: the links live with the proposals (the reviewers' pages read them)
+continuation_links = pq.continuation_links
 
 
 def programme_of(session: Session, proposal_ids: Iterable[int]) -> dict[int, int]:
@@ -735,24 +723,17 @@ def programme_of(session: Session, proposal_ids: Iterable[int]) -> dict[int, int
 
 
 def continuation_of(session: Session, proposal: Proposal) -> dict[str, Any] | None:
-    """What a page says of the earlier award ``proposal`` continues: its call's code and
-    cycle, its code and title, and the programme's first award's code and cycle; None
-    when it continues none."""
-    if proposal.continues_id is None:
+    """What a page says of the earlier award ``proposal`` continues
+    (``proposals.queries.continued_award``), with its programme's first award's code
+    and cycle; None when it continues none."""
+    got = pq.continued_award(session, proposal)
+    if got is None:
         return None
-    earlier = session.get(Proposal, proposal.continues_id)
-    if earlier is None:
-        return None
-    root_id = programme_of(session, [proposal.id])[proposal.id]
-    root = session.get(Proposal, root_id) or earlier
+    root = session.get(Proposal, programme_of(session, [proposal.id])[proposal.id])
     return {
-        "id": earlier.id,
-        "code": earlier.code,
-        "title": earlier.title,
-        "call": earlier.call.code,
-        "cycle": earlier.call.cycle,
-        "programme": root.code,
-        "programme_cycle": root.call.cycle,
+        **got,
+        "programme": root.code if root else got["code"],
+        "programme_cycle": root.call.cycle if root else got["cycle"],
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
-from opencall.proposals.queries import as_listed
+from opencall.proposals.queries import as_listed, continued_award
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, Review, ReviewAssignment
@@ -187,6 +187,9 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "rs": rs,
             "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(call),
+            # the earlier award it continues (outcomes19): a dual-anonymous page shows
+            # its cycle alone (reviews/_continues.html)
+            "continues": continued_award(page.db, p),
             "review": review,
             "deadline": review_deadline(
                 call,
