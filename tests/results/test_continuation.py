@@ -254,3 +254,37 @@ def test_reviewers_the_public_list_and_the_office_report_say_so(web: Web) -> Non
     assert earlier[0] not in review and earlier[1] not in review
     report = web.login("office-cont19@staff.example").get(f"/manage/calls/{slug}/report").text
     assert "Awards and programmes over the cycles" in report, report[:500]
+
+
+def test_the_applicant_marks_it_on_a_page_of_the_proposal(web: Web) -> None:
+    """On a slow link, a plain form: the applicant's own earlier awards at the provider
+    as choices (not someone else's); a forged choice of another's award is refused, 400,
+    nothing changed; the right one is saved and shown; the editor links to it."""
+    from tests.authz.test_workspace_matrix import session_client
+
+    with web.factory() as s:
+        amina = F.user(s, country="KEN", email="amina-cont19@example.org")
+        jonas = F.user(s, country="DEU")
+        (c0, (a0, j0)), = telescope_cycles(s, [[(amina, True), (jonas, True)]])  # fmt: skip
+        draft = _next_call(s, c0, amina)
+        s.commit()
+        ids = (draft.id, a0.id, j0.id)
+        codes = (a0.code, j0.code)
+    client, tok = session_client(web, "amina-cont19@example.org")
+    url = f"/proposals/{ids[0]}/continues"
+    page = client.get(url).text
+    assert f'value="{ids[1]}"' in page and f'value="{ids[2]}"' not in page, page[-1500:]
+    for bad in (str(ids[2]), "x", "-1"):
+        r = client.post(url, data={"csrf_token": tok, "continues": bad})
+        assert r.status_code == 400, r.text[:300]
+        assert "Name an award of your own at this provider." in r.text
+    with web.factory() as s:
+        assert s.get(Proposal, ids[0]).continues_id is None  # type: ignore[union-attr]
+    r = client.post(url, data={"csrf_token": tok, "continues": str(ids[1])})
+    assert r.status_code == 303, r.text[:300]
+    page = client.get(url).text
+    assert 'id="continues-now"' in page and codes[0] in page
+    with web.factory() as s:
+        assert s.get(Proposal, ids[0]).continues_id == ids[1]  # type: ignore[union-attr]
+    editor = client.get(f"/proposals/{ids[0]}").text
+    assert f'href="/proposals/{ids[0]}/continues"' in editor

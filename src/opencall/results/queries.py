@@ -7,12 +7,12 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, false, func, select, true
+from sqlalchemy import Select, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
-from opencall.facilities.models import CapacityPool, Provider
+from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.bibliography import normalise_doi
 from opencall.people.models import User
 from opencall.proposals import queries as pq
@@ -778,3 +778,31 @@ def earlier_results(
         if merged:
             out[pid] = dict(merged)
     return out
+
+
+def own_earlier_awards(session: Session, proposal: Proposal, user_id: int) -> list[Proposal]:
+    """The awards ``proposal`` may continue as ``user_id`` names them (outcomes19): the
+    held awards of the provider's earlier calls (decisions released, another call than
+    the proposal's) whose team has ``user_id`` as an accepted member, newest first."""
+    provider_id = proposal.call.facility.provider_id
+    rows = session.scalars(
+        select(Proposal)
+        .join(Call, Call.id == Proposal.call_id)
+        .join(Facility, Facility.id == Call.facility_id)
+        .where(
+            Facility.provider_id == provider_id,
+            Proposal.call_id != proposal.call_id,
+            or_(  # as ``policies.decisions_out``
+                Call.decisions_released_at.is_not(None),
+                Call.status.in_(("published", "archived")),
+            ),
+            Proposal.id.in_(select(Award.proposal_id)),
+            Proposal.id.in_(
+                select(TeamMember.proposal_id).where(
+                    TeamMember.user_id == user_id, TeamMember.status == "accepted"
+                )
+            ),
+        )
+        .order_by(Call.decisions_released_at.desc(), Proposal.id.desc())
+    )
+    return list(rows)
