@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call, signed_in_call
-from opencall.calls.policies import may_administer
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.facilities.models import CapacityPool
@@ -40,9 +40,9 @@ from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.api import MAX_ID
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
-from opencall.web.api import MAX_ID
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, Refusal, get_page
 from opencall.web.paging import paginate_query
