@@ -129,7 +129,9 @@ CASES: list[Case] = [
         AWARD,
         api=True,
         json={"continues": None},
-    ),  # fmt: skip
+    ),
+    Case("GET", "/proposals/{proposal_id}/continues", AWARD),
+    Case("POST", "/proposals/{proposal_id}/continues", AWARD, data={"continues": ""}),
     # declining (refused here for the PI too: the award has a record, so is in use)
     Case("GET", "/awards/{proposal_id}/decline", PI),
     Case("POST", "/awards/{proposal_id}/decline", PI, data={"reason": "visa", "confirm": "yes"}),
