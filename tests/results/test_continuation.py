@@ -288,3 +288,20 @@ def test_the_applicant_marks_it_on_a_page_of_the_proposal(web: Web) -> None:
         assert s.get(Proposal, ids[0]).continues_id == ids[1]  # type: ignore[union-attr]
     editor = client.get(f"/proposals/{ids[0]}").text
     assert f'href="/proposals/{ids[0]}/continues"' in editor
+
+
+def test_a_result_dated_after_the_report_day_is_not_yet_a_result() -> None:
+    """A result dated after the day the report is read (a paper "in press" given next
+    year's date, or a year typed wrong: 2072 for 2027) had the award counted as having
+    its first result at a time past its own follow-up, which the Kaplan-Meier estimate
+    read as an event beyond every censored award: the median time to a first result was
+    that future date. It is censored at the follow-up now, and counted once it is out."""
+    rows = [
+        aa.AfterAwardRow(proposal_id="1", groups={"ldc": "LDC"}, days_to_first_result=16000,
+                         follow_up_days=300),
+        aa.AfterAwardRow(proposal_id="2", groups={"ldc": "LDC"}, days_to_first_result=None,
+                         follow_up_days=300),
+    ]  # fmt: skip
+    got = {t.group: t for t in aa.time_to_first_result(rows, "ldc", ["LDC"])}["all"]
+    assert got.with_result == 0, got
+    assert got.median_days is None, got

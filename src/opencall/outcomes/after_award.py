@@ -720,6 +720,15 @@ def time_to_first_result(
     seed: int = 0,
 ) -> list[TimeToResult]:
     rng = np.random.default_rng(seed)
+    # a first result dated after the report's day (past the award's follow-up: "in
+    # press" with next year's date, or a year typed wrong) is not out yet: the award is
+    # censored at its follow-up, as one without a result (outcomes19)
+    rows = [
+        dataclasses.replace(r, days_to_first_result=None)
+        if r.days_to_first_result is not None and r.days_to_first_result > r.follow_up_days
+        else r
+        for r in rows
+    ]
     out = []
     for g, members in _grouped(rows, by, order).items():
         times = np.array(
