@@ -305,3 +305,20 @@ def test_a_result_dated_after_the_report_day_is_not_yet_a_result() -> None:
     got = {t.group: t for t in aa.time_to_first_result(rows, "ldc", ["LDC"])}["all"]
     assert got.with_result == 0, got
     assert got.median_days is None, got
+
+
+def test_the_office_post_award_csv_names_the_award_continued(web: Web) -> None:
+    import csv
+    import io
+
+    with web.factory() as s:
+        amina = F.user(s, country="KEN")
+        (c0, (a0,)), (c1, (a1,)) = telescope_cycles(s, [[(amina, True)], [(amina, True)]])
+        res.set_continuation(s, a1, a0.id, actor=amina, office=True)
+        office = F.user(s, email="office-csv19@staff.example")
+        people_services.grant_role(s, office.id, "call_manager", call_id=c1.id)
+        s.commit()
+        slug, want = c1.slug, (a1.code, f"{a0.code} ({c0.cycle})")
+    text = web.login("office-csv19@staff.example").get(f"/manage/calls/{slug}/postaward?format=csv")
+    rows = list(csv.DictReader(io.StringIO(text.text.lstrip("\ufeff"))))
+    assert [(r["proposal"], r["continues"]) for r in rows] == [want], rows

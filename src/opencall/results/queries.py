@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
@@ -806,3 +806,20 @@ def own_earlier_awards(session: Session, proposal: Proposal, user_id: int) -> li
         .order_by(Call.decisions_released_at.desc(), Proposal.id.desc())
     )
     return list(rows)
+
+
+def continued_codes(session: Session, proposal_ids: Collection[int]) -> dict[int, str]:
+    """{proposal id: "<earlier award's code> (<its cycle>)"} of the proposals that
+    continue an earlier award (outcomes19; the office's post-award CSV), one statement."""
+    if not proposal_ids:
+        return {}
+    earlier = aliased(Proposal)
+    return {
+        pid: f"{code} ({cycle})"
+        for pid, code, cycle in session.execute(
+            select(Proposal.id, earlier.code, Call.cycle)
+            .join(earlier, earlier.id == Proposal.continues_id)
+            .join(Call, Call.id == earlier.call_id)
+            .where(Proposal.id.in_(sorted(proposal_ids)))
+        )
+    }

@@ -490,6 +490,8 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
         rows = _overview_rows(page, call, list(page.db.scalars(stmt)))
         # every award's use figures as columns (the report's "use" sums these per group)
         figures = sorted({k for r in rows for k in r.get("use", {})})
+        # the earlier award each continues (outcomes19): one programme over the cycles
+        continued = q.continued_codes(page.db, [r["p"].id for r in rows])
         return csv_response(
             f"{call.slug}-postaward.csv",
             [
@@ -503,6 +505,7 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 "report_overdue",
                 "report_reminders",
                 "last_report_reminder",
+                "continues",
                 *figures,
             ],
             (
@@ -517,6 +520,7 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                     r.get("report_overdue", False),
                     r.get("report_reminders", 0),
                     r.get("last_report_reminder"),
+                    continued.get(r["p"].id, ""),
                     *(r.get("use", {}).get(k, 0.0) for k in figures),
                 )
                 for r in rows
