@@ -283,4 +283,7 @@ def continued_award(session: Session, proposal: Proposal) -> dict[str, Any] | No
         "title": earlier.title,
         "call": earlier.call.code,
         "cycle": earlier.call.cycle,
+        # its code and title are named to reviewers only where its call's list of
+        # awards is public (decisions released is not yet published)
+        "public": earlier.call.status in ("published", "archived"),
     }
