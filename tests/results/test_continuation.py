@@ -322,3 +322,16 @@ def test_the_office_post_award_csv_names_the_award_continued(web: Web) -> None:
     text = web.login("office-csv19@staff.example").get(f"/manage/calls/{slug}/postaward?format=csv")
     rows = list(csv.DictReader(io.StringIO(text.text.lstrip("\ufeff"))))
     assert [(r["proposal"], r["continues"]) for r in rows] == [want], rows
+
+
+def test_an_earlier_award_not_yet_published_is_not_named_to_reviewers(db: Session) -> None:
+    from opencall.proposals.queries import continued_award
+
+    amina = F.user(db, country="KEN")
+    (c0, (a0,)), (c1, (a1,)) = telescope_cycles(db, [[(amina, True)], [(amina, True)]])
+    res.set_continuation(db, a1, a0.id, actor=amina, office=True)
+    got = continued_award(db, a1)
+    assert got is not None and got["public"] is (c0.status in ("published", "archived"))
+    c0.status = "allocation"  # decisions out, its list of awards not yet published
+    got = continued_award(db, a1)
+    assert got is not None and got["public"] is False
