@@ -121,6 +121,17 @@ CASES: list[Case] = [
         },
     ),
     Case("GET", "/api/v1/calls/{slug}/postaward", OFFICE, api=True),
+    # the earlier award a proposal continues (outcomes19): its team (refused here, 400,
+    # the proposal being decided) and its user office (who may at any time)
+    Case(
+        "PUT",
+        "/api/v1/proposals/{proposal_id}/continues",
+        AWARD,
+        api=True,
+        json={"continues": None},
+    ),
+    Case("GET", "/proposals/{proposal_id}/continues", AWARD),
+    Case("POST", "/proposals/{proposal_id}/continues", AWARD, data={"continues": ""}),
     # declining (refused here for the PI too: the award has a record, so is in use)
     Case("GET", "/awards/{proposal_id}/decline", PI),
     Case("POST", "/awards/{proposal_id}/decline", PI, data={"reason": "visa", "confirm": "yes"}),

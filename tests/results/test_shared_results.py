@@ -53,6 +53,8 @@ def test_a_doi_listed_by_awards_of_two_cycles_is_shown_to_the_office(db: Session
                 {"call": c0.code, "cycle": c0.cycle, "award": p0.code},
                 {"call": c1.code, "cycle": c1.cycle, "award": p1.code},
             ],
+            # two awards of one PI, neither marked as continuing the other (outcomes19)
+            "programme": False,
         }
     ], shared
     csv_text = oq.report_csv(data)

@@ -720,6 +720,15 @@ def time_to_first_result(
     seed: int = 0,
 ) -> list[TimeToResult]:
     rng = np.random.default_rng(seed)
+    # a first result dated after the report's day (past the award's follow-up: "in
+    # press" with next year's date, or a year typed wrong) is not out yet: the award is
+    # censored at its follow-up, as one without a result (outcomes19)
+    rows = [
+        dataclasses.replace(r, days_to_first_result=None)
+        if r.days_to_first_result is not None and r.days_to_first_result > r.follow_up_days
+        else r
+        for r in rows
+    ]
     out = []
     for g, members in _grouped(rows, by, order).items():
         times = np.array(
@@ -1122,4 +1131,105 @@ def share_changes(
                 continue
             got = share_change(of(last, g, m), [of(c, g, m) for c in before], min_cell=min_cell)
             out.append({"group": g, "measure": measure, **dataclasses.asdict(got)})
+    return out
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    """A group's awards over a facility's cycles (up to the report's call) against its
+    programmes (outcomes19): ``awards`` counts each cycle's award (the capacity is given
+    per cycle), ``programmes`` a renewed award once (its chain of continuations: the same
+    beneficiaries), in the group of its latest award (who holds it now: a programme
+    transferred to a new PI counts where the new PI is); ``continuing``: the awards that
+    continue an earlier one."""
+
+    group: str
+    awards: int
+    programmes: int
+    continuing: int
+
+
+def programmes_by_group(
+    cycles: Sequence[Sequence[AfterAwardRow]],
+    programme: Mapping[str, str],
+    by: str,
+    order: Sequence[str] | None = None,
+) -> list[ProgrammeRow]:
+    """Per group (and "all"): :class:`ProgrammeRow` of the awards of ``cycles`` (oldest
+    first); ``programme`` maps an award's ``proposal_id`` to its programme's first award
+    (an award it does not name is a programme of its own)."""
+    latest: dict[str, AfterAwardRow] = {}
+    awards: list[AfterAwardRow] = []
+    continuing: set[str] = set()
+    for rows in cycles:
+        for r in rows:
+            root = programme.get(r.proposal_id, r.proposal_id)
+            awards.append(r)
+            if root != r.proposal_id:
+                continuing.add(r.proposal_id)
+            latest[root] = r  # a later cycle's award replaces the earlier one
+    heads = list(latest.values())
+    by_awards = _grouped(awards, by, order)
+    by_heads = _grouped(heads, by, order)
+    return [
+        ProgrammeRow(
+            group=g,
+            awards=len(members),
+            programmes=len(by_heads.get(g, [])),
+            continuing=sum(1 for r in members if r.proposal_id in continuing),
+        )
+        for g, members in by_awards.items()
+    ]
+
+
+def without_earlier_results(
+    row: AfterAwardRow, earlier: Mapping[str, Iterable[str]]
+) -> AfterAwardRow:
+    """``row`` with the results its programme's earlier awards listed already taken off
+    (``earlier``: {kind: identifiers (a DOI normalised, a patent's number)}; outcomes19):
+    a renewal's paper reported again on the new award counts once, for the programme,
+    on the award that listed it first."""
+    if not earlier:
+        return row
+    outputs = dict(row.outputs)
+    dois: dict[str, tuple[str, ...]] = {}
+    for kind, ids in row.result_dois.items():
+        before = set(earlier.get(kind, ()))
+        kept = tuple(i for i in ids if i not in before)
+        dropped = len(ids) - len(kept)
+        if dropped:
+            outputs[kind] = max(0, outputs.get(kind, 0) - dropped)
+            if not outputs[kind]:
+                del outputs[kind]
+        if kept:
+            dois[kind] = kept
+    return dataclasses.replace(row, outputs=outputs, result_dois=dois)
+
+
+def programme_heads(
+    cycles: Sequence[Sequence[AfterAwardRow]], programme: Mapping[str, str]
+) -> list[list[AfterAwardRow]]:
+    """``cycles`` (oldest first) with each programme's awards kept once, at its latest
+    award among them, which counts as having produced results when any of them did
+    (outcomes19): pooled, the cycles count a programme renewed each cycle once, not once
+    a cycle. ``programme`` as :func:`programmes_by_group` reads it."""
+    latest: dict[str, tuple[int, str]] = {}
+    produced: set[str] = set()
+    for i, rows in enumerate(cycles):
+        for r in rows:
+            root = programme.get(r.proposal_id, r.proposal_id)
+            latest[root] = (i, r.proposal_id)
+            if r.produced_results:
+                produced.add(root)
+    out: list[list[AfterAwardRow]] = []
+    for i, rows in enumerate(cycles):
+        kept = []
+        for r in rows:
+            root = programme.get(r.proposal_id, r.proposal_id)
+            if latest[root] != (i, r.proposal_id):
+                continue
+            if root in produced and not r.produced_results:
+                r = dataclasses.replace(r, produced_results=True)
+            kept.append(r)
+        out.append(kept)
     return out

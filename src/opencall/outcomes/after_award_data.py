@@ -150,6 +150,10 @@ def section(
     missing ones imputed), so the page and the PDF show one share per group."""
     today = today or dt.datetime.now(dt.UTC).date()
     rows = rows_for_call(session, call, records, today)
+    # a renewal's results that its programme's earlier awards listed already count for
+    # the programme, on the award that listed them first, not again here (outcomes19)
+    before = resq.earlier_results(session, [int(r.proposal_id) for r in rows])
+    rows = [aa.without_earlier_results(r, before.get(int(r.proposal_id), {})) for r in rows]
     out: dict[str, Any] = {
         "awarded": len(rows),
         "funnels": {},
@@ -231,8 +235,28 @@ def section(
     # each group's share of the awards and of the awards with results against the
     # facility's earlier cycles pooled (outcomes16), every count (the office's report)
     upto = calls[: [c.id for c in calls].index(call.id) + 1]
+    # the awards of the facility's cycles up to this one against their programmes
+    # (outcomes19): a renewal is an award of its cycle (the capacity is given per cycle)
+    # and the same programme, its beneficiaries counted once
+    roots = resq.programme_of(session, [int(r.proposal_id) for c in upto for r in rows_of[c.id]])
+    programme = {str(k): str(v) for k, v in roots.items()}
+    out["continuing"] = sum(
+        1 for r in rows if programme.get(r.proposal_id, r.proposal_id) != r.proposal_id
+    )
+    out["programmes"] = {
+        by: [
+            dataclasses.asdict(r)
+            for r in aa.programmes_by_group(
+                [rows_of[c.id] for c in upto], programme, by, ORDER.get(by)
+            )
+        ]
+        for by in BYS
+    }
+    # the earlier cycles pooled count a renewed programme once (outcomes19)
+    pooled = aa.programme_heads([rows_of[c.id] for c in upto[:-1]], programme)
     out["share_change"] = {
-        by: aa.share_changes([_cycle_counts(rows_of[c.id], by) for c in upto]) for by in CHANGE_BYS
+        by: aa.share_changes([_cycle_counts(r, by) for r in pooled] + [_cycle_counts(rows, by)])
+        for by in CHANGE_BYS
     }
     # every cycle counts a country in the income group of the reference data in use
     out["income_classification_fy"] = loader.income_classification_fy()

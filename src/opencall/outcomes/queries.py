@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
 from opencall.calls.models import Call, CallPool
+from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.facilities.models import CapacityPool
@@ -1029,7 +1030,11 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     ``change:results`` by income group and LDC status (the group's awards, or awards with
     results, of the cycle's in ``count`` and ``applied``, the share in ``rate``), their
     ``:earlier`` (the facility's earlier cycles pooled) and ``:difference`` (the share
-    now minus the earlier one, Newcombe 95 % interval in ``rate_low``, ``rate_high``)."""
+    now minus the earlier one, Newcombe 95 % interval in ``rate_low``, ``rate_high``;
+    the earlier cycles count a renewed programme once); ``programmes`` (outcomes19: over
+    the facility's cycles up to this one, the programmes in ``count``, a renewal counted
+    once, each cycle's awards in ``applied``) and ``programmes:continuing`` (the awards
+    that continue an earlier one)."""
     out: list[list[Any]] = []
     for by, stage_rows in (aa.get("funnels") or {}).items():
         for r in stage_rows:
@@ -1071,6 +1076,14 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, x["group"], "access:repeat", x["repeat"], x["awarded"], "", "", ""],
                 [by, x["group"], "access:institution_first_time", x["institution_first_time"],
                  x["institution_known"], "", "", ""],
+            ]  # fmt: skip
+        for x in (aa.get("programmes") or {}).get(by, []):
+            # over the facility's cycles up to this one (outcomes19): each cycle's awards
+            # in ``applied``, the programmes (a renewal counted once) in ``count``
+            out += [
+                [by, x["group"], "programmes", x["programmes"], x["awards"], "", "", ""],
+                [by, x["group"], "programmes:continuing", x["continuing"], x["awards"], "", "",
+                 ""],
             ]  # fmt: skip
         for f in (aa.get("follow_up") or {}).get(by, []):
             for key in ("reporting", "participants", "people_trained", "people_trained_women",
@@ -1345,3 +1358,21 @@ def declined_pis(
         .order_by(AwardDecline.proposal_id)
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def continued_awards(session: Session, call_id: int) -> dict[int, tuple[str, str, str] | None]:
+    """{proposal id: (the earlier award's code, its call's code, its cycle), or None
+    where that call's results are not public} of the call's awarded proposals that
+    continue an earlier award (outcomes19; the public list of awarded programmes says so:
+    the earlier code is named only where its own list is public). One statement."""
+    earlier = aliased(Proposal)
+    rows = session.execute(
+        select(Proposal.id, earlier.code, Call.code, Call.cycle, Call.status)
+        .join(earlier, earlier.id == Proposal.continues_id)
+        .join(Call, Call.id == earlier.call_id)
+        .where(Proposal.id.in_(select(Award.proposal_id).where(Award.call_id == call_id)))
+    )
+    return {
+        pid: (code, call_code, cycle) if status in RESULTS_STATES else None
+        for pid, code, call_code, cycle, status in rows
+    }

@@ -82,6 +82,8 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             return f"{local_number(v, page.lang)} {unit_text(page, unit, labels.get(unit), v)}"
 
         programmes = queries.awarded_programmes(page.db, call.id)
+        # a renewal of an earlier award says so (outcomes19): one programme, not a new one
+        continued = queries.continued_awards(page.db, call.id)
         for pid, amounts in totals.items():
             code, title, country = programmes[pid]
             rows.append(
@@ -108,6 +110,8 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                         if round(v, 2) > 0
                     ),
                     "priority": priorities.get(pid, ""),
+                    "continues": pid in continued,
+                    "continues_award": continued.get(pid),
                 }
             )
         rows.sort(key=lambda r: (r["priority"] or "~", r["code"]))

@@ -36,6 +36,14 @@ class Proposal(Base):
     #: stated: a reviewer who declared the languages they review in
     #: (``reviews.models.ReviewerLanguages``) is given it only when this is among them
     language: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    #: the earlier awarded proposal this one continues (outcomes19): a multi-cycle
+    #: programme's renewal, a trainee's second season, a loan extended; None: a new
+    #: application. Set only through ``results.services.set_continuation`` (validated:
+    #: an award of an earlier cycle, the applicant's own); the outcomes count the
+    #: programme (the chain's first award) once for its beneficiaries and results
+    continues_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposals.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
     current_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal_revisions.id", use_alter=True), nullable=True

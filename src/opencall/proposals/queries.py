@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,3 +247,43 @@ def batch_info(proposal: Proposal, now: dt.datetime | None = None) -> BatchInfo 
 def triage_of(session: Session, proposal_id: int) -> TriageDecision | None:
     """Why a proposal set aside at triage was set aside (None for any other)."""
     return session.get(TriageDecision, proposal_id)
+
+
+def continuation_links(session: Session, proposal_ids: Iterable[int]) -> dict[int, int | None]:
+    """{proposal id: the earlier award it continues, None: none} for ``proposal_ids`` and
+    every earlier proposal their chains reach (outcomes19): one statement per step back,
+    a programme renewed n times n + 1 statements (``results.domain.programme_roots``
+    reads them)."""
+    links: dict[int, int | None] = {}
+    todo = set(proposal_ids)
+    while todo:
+        found = dict(
+            session.execute(
+                select(Proposal.id, Proposal.continues_id).where(Proposal.id.in_(sorted(todo)))
+            ).all()
+        )
+        links.update(found)
+        todo = {v for v in found.values() if v is not None and v not in links}
+    return links
+
+
+def continued_award(session: Session, proposal: Proposal) -> dict[str, Any] | None:
+    """The earlier award ``proposal`` continues (outcomes19), as the reviewers' and the
+    office's pages show it: its code, title, call code and cycle; None: it continues none.
+    A dual-anonymous page shows the cycle alone (the earlier award's code and title are
+    on the public list of awards, beside its PI's country)."""
+    if proposal.continues_id is None:
+        return None
+    earlier = session.get(Proposal, proposal.continues_id)
+    if earlier is None:
+        return None
+    return {
+        "id": earlier.id,
+        "code": earlier.code,
+        "title": earlier.title,
+        "call": earlier.call.code,
+        "cycle": earlier.call.cycle,
+        # its code and title are named to reviewers only where its call's list of
+        # awards is public (decisions released is not yet published)
+        "public": earlier.call.status in ("published", "archived"),
+    }

@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.calls.access import signed_in_call_api
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import BoundedDate
 from opencall.proposals.models import Proposal
+from opencall.proposals.policies import membership
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
@@ -657,3 +659,39 @@ def update_node_record(
     with api.saving():
         services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
     return _record_out(rec)
+
+
+class ContinuationIn(BaseModel):
+    """The earlier award a proposal continues: that award's proposal id (as in
+    ``/awards/{id}``), or null when it continues none (outcomes19)."""
+
+    model_config = ConfigDict(extra="forbid")
+    continues: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ContinuationOut(BaseModel):
+    proposal_code: str
+    #: the earlier award (``results.queries.continuation_of``: its id, code, title, call,
+    #: cycle, and the programme's first award's code and cycle); null: none
+    continues: dict[str, Any] | None
+
+
+@router.put("/proposals/{proposal_id}/continues", response_model=ContinuationOut, **RECORDS)
+def set_continuation(
+    body: ContinuationIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> ContinuationOut:
+    """Say which earlier award of your own a proposal continues (a programme renewed
+    each cycle, a trainee's second season, a loan extended), while it may be edited; the
+    call's user office at any time, for any award of the provider (a transfer to a new
+    PI). 400 with nothing changed for an award that is not one of yours, not held, of
+    this call, or already continued in this call."""
+    user = api.require_user()
+    p = api.get_visible(
+        Proposal,
+        proposal_id,
+        lambda p: membership(p, user) is not None or may_administer(api.db, user, p.call),
+    )
+    office = may_administer(api.db, user, p.call)
+    with api.saving():
+        services.set_continuation(api.db, p, body.continues, actor=user, office=office)
+    return ContinuationOut(proposal_code=p.code, continues=q.continuation_of(api.db, p))

@@ -664,3 +664,27 @@ def booking(entry: Any, proposal_code: str, pool: Any) -> dict[str, Any]:
         "local_start": local(entry.start),
         "local_end": local(entry.end),
     }
+
+
+def programme_roots(links: Mapping[int, int | None]) -> dict[int, int]:
+    """{proposal id: the first award of its programme} from ``links`` ({proposal id: the
+    earlier award it continues, None: none}; outcomes19): a renewal's programme is its
+    chain's first award, a proposal that continues nothing is its own. A chain that loops
+    (refused when marked, so never stored) ends where it meets itself."""
+    out: dict[int, int] = {}
+    for start in links:
+        seen = [start]
+        at = start
+        while True:
+            if at in out:
+                root = out[at]
+                break
+            nxt = links.get(at)
+            if nxt is None or nxt in seen:
+                root = at
+                break
+            seen.append(nxt)
+            at = nxt
+        for pid in seen:
+            out.setdefault(pid, root)
+    return out

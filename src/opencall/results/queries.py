@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, false, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
-from opencall.facilities.models import CapacityPool, Provider
+from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.bibliography import normalise_doi
 from opencall.people.models import User
+from opencall.proposals import queries as pq
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
@@ -490,6 +491,7 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
             ResearchOutput.number,
             ResearchOutput.call_id,
             Proposal.code,
+            Proposal.id,
         )
         .join(Proposal, Proposal.id == ResearchOutput.proposal_id)
         .where(
@@ -498,15 +500,16 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
             ResearchOutput.retracted_on.is_(None),
         )
     )
-    found: dict[tuple[str, str], dict[str, tuple[int, int]]] = defaultdict(dict)
-    for kind, doi, number, call_id, code in session.execute(stmt):
+    found: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = defaultdict(dict)
+    for kind, doi, number, call_id, code, pid in session.execute(stmt):
         ident = number if kind == "patent" and number else normalise_doi(doi) if doi else ""
         if ident:
-            found[(kind, ident)][code] = (rank[call_id], call_id)
+            found[(kind, ident)][code] = (rank[call_id], call_id, pid)
+    shared = {k: v for k, v in found.items() if len(v) >= 2}
+    # the awards of one programme (outcomes19): a renewal's paper, not a claim to check
+    roots = programme_of(session, {pid for v in shared.values() for *_x, pid in v.values()})
     out = []
-    for (kind, ident), awards in sorted(found.items()):
-        if len(awards) < 2:
-            continue
+    for (kind, ident), awards in sorted(shared.items()):
         listed = sorted(awards.items(), key=lambda a: (a[1][0], a[0]))
         out.append(
             {
@@ -514,8 +517,9 @@ def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, An
                 "id": ident,
                 "awards": [
                     {"call": of_call[cid].code, "cycle": of_call[cid].cycle, "award": code}
-                    for code, (_r, cid) in listed
+                    for code, (_r, cid, _p) in listed
                 ],
+                "programme": len({roots.get(pid, pid) for _r, _c, pid in awards.values()}) == 1,
             }
         )
     return out
@@ -724,3 +728,115 @@ def loans_of_item(
         for data, done, code in session.execute(q)
         if str((data or {}).get("item") or "").casefold() == item.casefold()
     ]
+
+
+#: re-exported: the links live with the proposals (the reviewers' pages read them)
+continuation_links = pq.continuation_links
+
+
+def programme_of(session: Session, proposal_ids: Iterable[int]) -> dict[int, int]:
+    """{proposal id: the first award of its programme} (``domain.programme_roots``)."""
+    return d.programme_roots(continuation_links(session, proposal_ids))
+
+
+def continuation_of(session: Session, proposal: Proposal) -> dict[str, Any] | None:
+    """What a page says of the earlier award ``proposal`` continues
+    (``proposals.queries.continued_award``), with its programme's first award's code
+    and cycle; None when it continues none."""
+    got = pq.continued_award(session, proposal)
+    if got is None:
+        return None
+    root = session.get(Proposal, programme_of(session, [proposal.id])[proposal.id])
+    return {
+        **got,
+        "programme": root.code if root else got["code"],
+        "programme_cycle": root.call.cycle if root else got["cycle"],
+    }
+
+
+def earlier_results(
+    session: Session, proposal_ids: Iterable[int]
+) -> dict[int, dict[str, set[str]]]:
+    """{proposal id: {kind: identifiers}} of the results (a DOI normalised, else a
+    patent's number; retracted ones left out) that the earlier awards of each proposal's
+    programme listed (outcomes19): a proposal that continues none is not named. One
+    statement for the results, after ``continuation_links``'s."""
+    links = continuation_links(session, proposal_ids)
+    chains: dict[int, list[int]] = {}
+    for pid in set(proposal_ids):
+        chain: list[int] = []
+        at = links.get(pid)
+        while at is not None and at != pid and at not in chain:
+            chain.append(at)
+            at = links.get(at)
+        if chain:
+            chains[pid] = chain
+    wanted = sorted({e for chain in chains.values() for e in chain})
+    if not wanted:
+        return {}
+    of: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for pid, kind, doi, number in session.execute(
+        select(
+            ResearchOutput.proposal_id,
+            ResearchOutput.kind,
+            ResearchOutput.doi,
+            ResearchOutput.number,
+        ).where(ResearchOutput.proposal_id.in_(wanted), ResearchOutput.retracted_on.is_(None))
+    ):
+        ident = normalise_doi(doi) if doi else number
+        if ident:
+            of[pid][kind].add(ident)
+    out: dict[int, dict[str, set[str]]] = {}
+    for pid, chain in chains.items():
+        merged: dict[str, set[str]] = defaultdict(set)
+        for e in chain:
+            for kind, ids in of.get(e, {}).items():
+                merged[kind] |= ids
+        if merged:
+            out[pid] = dict(merged)
+    return out
+
+
+def own_earlier_awards(session: Session, proposal: Proposal, user_id: int) -> list[Proposal]:
+    """The awards ``proposal`` may continue as ``user_id`` names them (outcomes19): the
+    held awards of the provider's earlier calls (decisions released, another call than
+    the proposal's) whose team has ``user_id`` as an accepted member, newest first."""
+    provider_id = proposal.call.facility.provider_id
+    rows = session.scalars(
+        select(Proposal)
+        .join(Call, Call.id == Proposal.call_id)
+        .join(Facility, Facility.id == Call.facility_id)
+        .where(
+            Facility.provider_id == provider_id,
+            Proposal.call_id != proposal.call_id,
+            or_(  # as ``policies.decisions_out``
+                Call.decisions_released_at.is_not(None),
+                Call.status.in_(("published", "archived")),
+            ),
+            Proposal.id.in_(select(Award.proposal_id)),
+            Proposal.id.in_(
+                select(TeamMember.proposal_id).where(
+                    TeamMember.user_id == user_id, TeamMember.status == "accepted"
+                )
+            ),
+        )
+        .order_by(Call.decisions_released_at.desc(), Proposal.id.desc())
+    )
+    return list(rows)
+
+
+def continued_codes(session: Session, proposal_ids: Collection[int]) -> dict[int, str]:
+    """{proposal id: "<earlier award's code> (<its cycle>)"} of the proposals that
+    continue an earlier award (outcomes19; the office's post-award CSV), one statement."""
+    if not proposal_ids:
+        return {}
+    earlier = aliased(Proposal)
+    return {
+        pid: f"{code} ({cycle})"
+        for pid, code, cycle in session.execute(
+            select(Proposal.id, earlier.code, Call.cycle)
+            .join(earlier, earlier.id == Proposal.continues_id)
+            .join(Call, Call.id == earlier.call_id)
+            .where(Proposal.id.in_(sorted(proposal_ids)))
+        )
+    }

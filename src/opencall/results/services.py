@@ -944,3 +944,101 @@ def mark_report_reminded(
         call_id=proposal.call_id,
         data={"to": to_user_id, "due_on": d.report_due_on(q.awarded_on(proposal.call)).isoformat()},
     )
+
+
+#: the states in which an applicant may still say which award a proposal continues
+CONTINUATION_EDITABLE = ("draft", "submitted")
+
+
+def set_continuation(
+    session: Session,
+    proposal: Proposal,
+    earlier_id: int | None,
+    *,
+    actor: User,
+    office: bool,
+) -> Proposal:
+    """Mark ``proposal`` as continuing the earlier award ``earlier_id`` (a multi-cycle
+    programme's renewal, a trainee's second season, a loan extended; None: it continues
+    none), audited ``proposal.continuation_set`` (outcomes19). ``office``: the actor is the
+    call's user office, who may name any award of the provider (an award transferred to a
+    new PI) at any time; an applicant names an award of their own (on its team) while the
+    proposal may be edited. The earlier award must be of an earlier cycle of the same
+    provider, held (not declined), not already continued by another proposal of this call,
+    and must not lead back to this proposal. Refused with nothing changed."""
+    lock_for_write(session, proposal)
+    if not office and proposal.status not in CONTINUATION_EDITABLE:
+        raise DomainError(
+            "This proposal is %(status)s and can no longer be edited.",
+            code="locked",
+            status=proposal.status,
+        )
+    before = proposal.continues_id
+    earlier: Proposal | None = None
+    if earlier_id is not None:
+        earlier = session.get(Proposal, earlier_id)
+        # one message for an award that does not exist, is someone else's or is not
+        # held: an applicant learns nothing of other people's proposals
+        mine = earlier is not None and (
+            office or (earlier.pi_user_id == actor.id or _on_team(session, earlier, actor.id))
+        )
+        same_provider = (
+            earlier is not None
+            and earlier.call.facility.provider_id == proposal.call.facility.provider_id
+        )
+        if earlier is None or not mine or not same_provider:
+            raise DomainError("Name an award of your own at this provider.", field="continues")
+        if earlier.id == proposal.id or earlier.call_id == proposal.call_id:
+            raise DomainError(
+                "A proposal continues an award of an earlier cycle, not one of this call.",
+                field="continues",
+            )
+        if not policies.is_awarded(session, earlier):
+            raise DomainError("Name an award of your own at this provider.", field="continues")
+        if proposal.id in q.continuation_links(session, [earlier.id]):
+            raise DomainError("That award already continues this proposal.", field="continues")
+        other = session.scalar(
+            select(Proposal.id).where(
+                Proposal.call_id == proposal.call_id,
+                Proposal.continues_id == earlier.id,
+                Proposal.id != proposal.id,
+                Proposal.status != "withdrawn",
+            )
+        )
+        if other is not None:
+            raise DomainError(
+                "Another proposal of this call already continues that award.",
+                field="continues",
+            )
+    proposal.continues_id = earlier.id if earlier is not None else None
+    if before != proposal.continues_id:
+        auditlog.record(
+            session,
+            "proposal.continuation_set",
+            "proposal",
+            proposal.id,
+            actor_id=actor.id,
+            call_id=proposal.call_id,
+            data={
+                "proposal": proposal.code,
+                "continues": earlier.code if earlier is not None else None,
+                "continues_call": earlier.call.code if earlier is not None else None,
+                "by_office": office,
+            },
+        )
+    session.flush()
+    return proposal
+
+
+def _on_team(session: Session, proposal: Proposal, user_id: int) -> bool:
+    """``user_id`` is an accepted member of ``proposal``'s team."""
+    return (
+        session.scalar(
+            select(TeamMember.id).where(
+                TeamMember.proposal_id == proposal.id,
+                TeamMember.user_id == user_id,
+                TeamMember.status == "accepted",
+            )
+        )
+        is not None
+    )

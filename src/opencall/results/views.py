@@ -19,11 +19,13 @@ from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call, signed_in_call
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import calendar_date
 from opencall.proposals.models import Proposal
+from opencall.proposals.policies import membership
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
@@ -38,6 +40,7 @@ from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.api import MAX_ID
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
@@ -487,6 +490,8 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
         rows = _overview_rows(page, call, list(page.db.scalars(stmt)))
         # every award's use figures as columns (the report's "use" sums these per group)
         figures = sorted({k for r in rows for k in r.get("use", {})})
+        # the earlier award each continues (outcomes19): one programme over the cycles
+        continued = q.continued_codes(page.db, [r["p"].id for r in rows])
         return csv_response(
             f"{call.slug}-postaward.csv",
             [
@@ -500,6 +505,7 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 "report_overdue",
                 "report_reminders",
                 "last_report_reminder",
+                "continues",
                 *figures,
             ],
             (
@@ -514,6 +520,7 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                     r.get("report_overdue", False),
                     r.get("report_reminders", 0),
                     r.get("last_report_reminder"),
+                    continued.get(r["p"].id, ""),
                     *(r.get("use", {}).get(k, 0.0) for k in figures),
                 )
                 for r in rows
@@ -603,3 +610,59 @@ def node_bookings_csv(slug: str, page: Page = Depends(get_page)) -> Response:
         d.BOOKING_FIELDS,
         ([r[k] for k in d.BOOKING_FIELDS] for r in rows),
     )
+
+
+def _continuing(page: Page, proposal_id: int) -> Proposal:
+    """The proposal, for its team and its call's user office; otherwise 404."""
+    user = page.require_user()
+    return page.get_visible(
+        Proposal,
+        proposal_id,
+        lambda p: membership(p, user) is not None or may_administer(page.db, user, p.call),
+    )
+
+
+def render_continues(
+    page: Page, proposal: Proposal, *, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    office = may_administer(page.db, page.user, proposal.call)
+    # the office names an award of the proposal's PI (a transfer: the API takes any)
+    own = q.own_earlier_awards(page.db, proposal, proposal.pi_user_id if office else page.user.id)
+    return page.render(
+        "results/continues.html",
+        {
+            "p": proposal,
+            "choices": own,
+            "current": q.continuation_of(page.db, proposal),
+            "editable": office or proposal.status in services.CONTINUATION_EDITABLE,
+            "chosen": page.form.get("continues", "") if page.request.method == "POST" else "",
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@router.get("/proposals/{proposal_id}/continues", response_class=HTMLResponse)
+def continues_form(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Which earlier award of your own a proposal continues (outcomes19)."""
+    return render_continues(page, _continuing(page, proposal_id))
+
+
+@router.post("/proposals/{proposal_id}/continues", response_class=HTMLResponse)
+def continues(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Mark (or clear: an empty choice) the earlier award the proposal continues; a
+    refusal shows the page again, 400, nothing changed."""
+    proposal = _continuing(page, proposal_id)
+    raw = page.form.get("continues", "").strip()
+    if raw and not (raw.isdigit() and 0 < int(raw) <= MAX_ID):
+        return render_continues(
+            page, proposal, status=400, error=page._("Name an award of your own at this provider.")
+        )
+    office = may_administer(page.db, page.user, proposal.call)
+    with page.attempt() as refused:
+        services.set_continuation(
+            page.db, proposal, int(raw) if raw else None, actor=page.user, office=office
+        )
+    if refused:
+        return render_continues(page, proposal, status=400, error=refused.message)
+    return page.redirect(f"/proposals/{proposal.id}/continues", "saved")

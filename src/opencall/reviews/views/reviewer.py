@@ -21,7 +21,7 @@ from opencall.calls.schemas import review_settings
 from opencall.inputs import language_name
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.proposals.queries import as_listed
+from opencall.proposals.queries import as_listed, continued_award
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, Review, ReviewAssignment
@@ -217,6 +217,9 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "anonymous": not policies.reviewer_sees_team(call),
             # the language it is written in names nobody: shown in dual-anonymous calls too
             "language_shown": language_name(p.language, page.lang) if p.language else "",
+            # the earlier award it continues (outcomes19): a dual-anonymous page shows
+            # its cycle alone (reviews/_continues.html)
+            "continues": continued_award(page.db, p),
             "review": review,
             "deadline": review_deadline(
                 call,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from opencall.calls.access import signed_in_call
 from opencall.inputs import finite_number, language_name, plain_number
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import continued_award
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
@@ -71,6 +72,7 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
             "anonymous": not policies.reviewer_sees_team(p.call),
             # the language it is written in names nobody: shown in dual-anonymous calls too
             "language_shown": language_name(p.language, page.lang) if p.language else "",
+            "continues": continued_award(page.db, p),  # outcomes19
             "form": form,
             "verdicts": [(k, page._(v)) for k, v in VERDICTS.items()],
             "errors": extra.pop("errors", {}),
