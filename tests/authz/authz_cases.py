@@ -1032,22 +1032,6 @@ def _review_languages_set(ctx: Ctx) -> bool:
     )
 
 
-def _year_limit_set(ctx: Ctx) -> bool:
-    from opencall.people.models import User
-    from opencall.reviews.models import ReviewerYearLimit
-
-    email = ctx.c.emails.get(ctx.persona)
-    return email is not None and bool(
-        _count(
-            ctx,
-            ReviewerYearLimit.user_id,
-            ReviewerYearLimit.user_id
-            == select(User.id).where(User.email == email).scalar_subquery(),
-            ReviewerYearLimit.max_per_year == ctx.params["load"],
-        )
-    )
-
-
 def _load_limit_set(ctx: Ctx) -> bool:
     from opencall.reviews.models import ReviewerLoadLimit
 
@@ -1370,7 +1354,7 @@ STRICT[("PUT", "/api/v1/me/review-load")] = {
     "done": _load_limit_set,
 }
 STRICT[("PUT", "/api/v1/me/review-year")] = {
-    "json": lambda ctx: {"max_per_year": _load_limit(ctx)},
+    "json": lambda ctx: {"max_per_year": _year_limit(ctx)},
     "done": _year_limit_set,
 }
 STRICT[("PUT", "/api/v1/me/review-languages")] = {
