@@ -16,9 +16,11 @@ from opencall.allocation import services as al
 from opencall.allocation.models import Decision
 from opencall.errors import DomainError
 from opencall.people.models import User
+from opencall.proposals.models import Proposal
 from opencall.results import declines
 from opencall.reviews.models import ReviewAssignment
 from tests import factories as F
+from tests.allocation.test_edges import ranked_call
 from tests.authz.test_workspace_matrix import session_client
 from tests.results.decline_world import build, get_call, get_proposal
 from tests.results.test_decline_web import _count, _token, _world
@@ -83,3 +85,19 @@ def test_the_page_and_the_api_refuse_it_and_change_nothing(web: Web) -> None:
         d = s.scalar(select(Decision).where(Decision.proposal_id == first))
         assert d is not None and d.outcome == "not_awarded"
     assert _count(web, Decision) > 0
+
+
+def test_a_chair_s_override_reason_is_checked_alike(db: Session) -> None:
+    """The override's reason is read by the applicant too ("overridden by the chair: ...")."""
+    s = db
+    call = ranked_call(s, n_proposals=3)
+    al.run_allocation(s, call)
+    one, other = s.scalars(select(Proposal).where(Proposal.call_id == call.id)).all()[:2]
+    counts = F.table_counts(s)
+    with pytest.raises(DomainError, match=REFUSED):
+        al.override_decision(
+            s, call, one, outcome="not_awarded", reason=f"{other.code} is stronger"
+        )
+    assert F.table_counts(s) == counts
+    d = al.override_decision(s, call, one, outcome="not_awarded", reason="outside the scope")
+    assert d.outcome == "not_awarded"

@@ -1083,6 +1083,8 @@ def override_decision(
         raise DomainError("An override needs a reason.", field="reason")
     if outcome not in ("awarded", "not_awarded"):
         raise DomainError("Override to 'awarded' or 'not_awarded'.", field="outcome")
+    # the applicant reads the reason (``allocation.reasons``)
+    reasons.require_clean(session, call, proposal, reason.strip())
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; an override is no longer possible.")
     d = session.scalar(
