@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.allocation import tac_order
+from opencall.allocation import reasons, tac_order
 from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
@@ -1083,6 +1083,8 @@ def override_decision(
         raise DomainError("An override needs a reason.", field="reason")
     if outcome not in ("awarded", "not_awarded"):
         raise DomainError("Override to 'awarded' or 'not_awarded'.", field="outcome")
+    # the applicant reads the reason (``allocation.reasons``)
+    reasons.require_clean(session, call, proposal, reason.strip())
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; an override is no longer possible.")
     d = session.scalar(
@@ -1742,6 +1744,9 @@ def offer(
         raise DomainError(
             "An offer to the next in line follows a declined award of a released call."
         )
+    # the new awardee reads the reason: it names no reviewer and no other proposal (the
+    # declined one among them), as the TAC chair's reasons (``allocation.reasons``)
+    reasons.require_clean(session, call, proposal, reason)
     if not declines(session, call):
         raise DomainError(
             "An offer to the next in line follows a declined award of a released call."

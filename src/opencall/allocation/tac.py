@@ -26,27 +26,21 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.allocation import services, tac_order
 from opencall.allocation.models import TAC_BANDS, Decision, TacAdjustment, TacLock
+from opencall.allocation.reasons import require_clean
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.optim.messages import M_, filled, render
-from opencall.people.models import Country, User
-from opencall.proposals.models import Proposal, TeamMember
+from opencall.people.models import Country
+from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
-from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.services import ranking_is_current
 
 #: the call states in which the chair changes the list (after the grades, before the release)
 TAC_STATES = ("ranking", "allocation")
 MAX_REASON = 2000
-#: a reviewer's or an applicant's name or e-mail shorter than this is not looked for in a
-#: reason
-_MIN_NAME = 4
-#: another proposal's title shorter than this is not looked for (a title of a word or two
-#: would refuse reasons that only use those words)
-_MIN_TITLE = 12
 #: the time each of the preview's two solves may take
 PREVIEW_TIME_LIMIT_S = 20.0
 
@@ -94,62 +88,6 @@ def _require_open(session: Session, call: Call) -> None:
         raise DomainError("The TAC list of this call is locked.")
 
 
-def _require_clean(session: Session, call: Call, proposal: Proposal, reason: str) -> None:
-    """Refuse a reason that names a reviewer of the call (name or e-mail) or another of its
-    proposals (by code, by title, or by a member of its team: :func:`_other_teams`): the
-    applicant reads it. The refusal says neither which."""
-    low = reason.casefold()
-    reviewers = select(ReviewAssignment.reviewer_id).where(ReviewAssignment.call_id == call.id)
-    words = [
-        w.strip()
-        for name, email in session.execute(
-            select(User.name, User.email).where(User.id.in_(reviewers))
-        )
-        for w in (name or "", email or "")
-        if len(w.strip()) >= _MIN_NAME
-    ]
-    words += session.scalars(
-        select(Proposal.code).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
-    )
-    words += _other_teams(session, call, proposal)
-    if any(w and w.casefold() in low for w in words):
-        raise DomainError(
-            "A reason may name no reviewer and no other proposal: the applicant reads it.",
-            field="reason",
-        )
-
-
-def _other_teams(session: Session, call: Call, proposal: Proposal) -> list[str]:
-    """The names and e-mails of the other proposals' team members (not those also on
-    ``proposal``'s team) and the other proposals' titles: the applicant may not read who
-    else applied, nor with what. None in a dual-anonymous call before its ranking is
-    frozen: the chair does not see the teams then, and a refusal would tell them."""
-    if call.anonymity == "dual" and call.ranking_frozen_at is None:
-        return []
-    others = select(Proposal.id).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
-    own = {
-        w.strip().casefold()
-        for name, email in session.execute(
-            select(TeamMember.name, TeamMember.email).where(TeamMember.proposal_id == proposal.id)
-        )
-        for w in (name or "", email or "")
-    }
-    words = [
-        w.strip()
-        for name, email in session.execute(
-            select(TeamMember.name, TeamMember.email).where(TeamMember.proposal_id.in_(others))
-        )
-        for w in (name or "", email or "")
-        if len(w.strip()) >= _MIN_NAME and w.strip().casefold() not in own
-    ]
-    words += [
-        title.strip()
-        for title in session.scalars(select(Proposal.title).where(Proposal.id.in_(others)))
-        if len((title or "").strip()) >= _MIN_TITLE
-    ]
-    return words
-
-
 def adjust(
     session: Session,
     call: Call,
@@ -189,7 +127,7 @@ def adjust(
     if band is not None and band not in (*TAC_BANDS, ""):
         raise DomainError("A band is accept, reserve or reject (or none).", field="band")
     said = _require_reason(reason)
-    _require_clean(session, call, proposal, said)
+    require_clean(session, call, proposal, said)
     row = TacAdjustment(
         call_id=call.id,
         proposal_id=proposal.id,

@@ -25,6 +25,7 @@ from opencall.facilities.domain import (
     period_bounds,
     unit_label,
 )
+from opencall.facilities.labels import unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
 from opencall.inputs import BoundedDate, BoundedDateTime
@@ -43,6 +44,7 @@ from opencall.web.api import (
     keyset_page,
     paging,
 )
+from opencall.web.i18n import Translator, negotiate
 
 T = TypeVar("T")
 
@@ -115,7 +117,12 @@ class UnavailableOut(BaseModel):
     id: int
     starts_at: dt.datetime = Field(description="UTC")
     ends_at: dt.datetime = Field(description="UTC")
-    reason: str
+    reason: str = Field(
+        description="as its author typed it; a lost item's in the request's language"
+    )
+    lost_item: str = Field(
+        default="", description="the item whose loss closed the resource (a loan lost), or empty"
+    )
     starts_local: str = Field(
         default="", description="starts_at in the resource's time zone, with its offset"
     )
@@ -324,7 +331,10 @@ class FacilityOut(BaseModel):
     resources: list[ResourceOut]
 
 
-def calendar_out(pool: CapacityPool) -> CalendarOut:
+def calendar_out(pool: CapacityPool, api: Api) -> CalendarOut:
+    """The resource's calendar; a lost item's reason in the request's language
+    (Accept-Language; English by default), the item itself as data (``lost_item``)."""
+    said = Translator(negotiate(api.request.headers.get("accept-language")) or "en")
     zone = pool.time_zone or ""
     lo, hi = period_bounds(pool.period_start, pool.period_end, pool.day_start_hour, zone)
     return from_row(
@@ -340,6 +350,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
                 update={
                     "starts_local": services.local_iso(u.starts_at, zone),
                     "ends_local": services.local_iso(u.ends_at, zone),
+                    "reason": unavailable_reason(u, said.gettext),
                 }
             )
             for u in pool.unavailable
@@ -358,7 +369,7 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         whole_units=pool.whole_only,
         attributes=pool.attributes or {},
         committed=services.committed_amount(api.db, pool),
-        calendar=calendar_out(pool),
+        calendar=calendar_out(pool, api),
         request_fields=list(pool.request_fields or []),
         bundle_with=list(pool.bundle_with or []),
         record_kinds=list(pool.record_kinds or []),
@@ -500,7 +511,7 @@ def put_request_fields(
 
 @router.get("/resources/{pool_id}/calendar", response_model=CalendarOut)
 def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> CalendarOut:
-    return calendar_out(_resource(api, pool_id))
+    return calendar_out(_resource(api, pool_id), api)
 
 
 @router.post("/resources/{pool_id}/unavailable", response_model=UnavailableAdded, **CREATED)
@@ -530,7 +541,7 @@ def add_unavailable(
         services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
     )
     return UnavailableAdded(
-        **calendar_out(pool).model_dump(), clashes=clashes, hidden_clashes=hidden
+        **calendar_out(pool, api).model_dump(), clashes=clashes, hidden_clashes=hidden
     )
 
 
@@ -560,7 +571,7 @@ def add_unavailable_rule(
     ]
     clashes, hidden = _clash_outs(services.schedule_clashes(api.db, pool, spans, viewer=api.user))
     return UnavailableAdded(
-        **calendar_out(pool).model_dump(), clashes=clashes, hidden_clashes=hidden
+        **calendar_out(pool, api).model_dump(), clashes=clashes, hidden_clashes=hidden
     )
 
 

@@ -39,3 +39,16 @@ def unit_labels(page: Any) -> dict[str, Any]:
     return {
         "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
     }
+
+
+#: the reason of a period a lost item closed (trialop19b): the item is data, the sentence
+#: is said in the reader's language
+LOST_ITEM = N_("%(item)s lost")
+
+
+def unavailable_reason(period: Any, gettext: Any) -> str:
+    """The reason of an unavailable period ``period`` as the reader reads it (``gettext``:
+    the page's or the request's ``_``): a lost item's in their language, else the reason
+    its author typed."""
+    item = getattr(period, "lost_item", "") or ""
+    return str(gettext(LOST_ITEM, item=item)) if item else str(period.reason or "")

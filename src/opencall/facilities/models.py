@@ -158,6 +158,13 @@ class PoolUnavailability(Base):
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    #: the item whose loss closed the resource (trialop19b): its reason is said in the
+    #: reader's language ("%(item)s lost", ``facilities.domain.unavailable_reason``)
+    lost_item: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    #: the loan record that said it lost: a corrected day moves the period
+    lost_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("postaward_records.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
 
 class NodeStaff(Base):

@@ -23,7 +23,7 @@ from opencall.facilities.domain import (
     period_bounds,
     unit_label,
 )
-from opencall.facilities.labels import RECORD_KIND_LABELS
+from opencall.facilities.labels import RECORD_KIND_LABELS, unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.inputs import calendar_date, finite_number, plain_number
@@ -320,6 +320,7 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
             o.name for o in pools_of(page.db, pool.facility.id) if o.id in (pool.bundle_with or [])
         ],
         record_kinds=[page._(RECORD_KIND_LABELS[k]) for k in pool.record_kinds or []],
+        unavailable_reason=lambda u: unavailable_reason(u, page._),
         uform=extra.get("uform", {}),
         uerrors=extra.get("uerrors", {}),
         rform=extra.get("rform", {}),

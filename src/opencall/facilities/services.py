@@ -687,8 +687,20 @@ def update_resource(
     for k, v in values.items():
         setattr(pool, k, v)
     if "unavailable" in changes:
+        # a lost item's period rewritten as it was keeps its item and record
+        lost = {
+            (u.starts_at, u.ends_at, u.reason): (u.lost_item, u.lost_record_id)
+            for u in pool.unavailable
+            if u.lost_item
+        }
         pool.unavailable = [
-            PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
+            PoolUnavailability(
+                starts_at=u.starts_at,
+                ends_at=u.ends_at,
+                reason=u.reason,
+                lost_item=lost.get((u.starts_at, u.ends_at, u.reason), ("", None))[0],
+                lost_record_id=lost.get((u.starts_at, u.ends_at, u.reason), ("", None))[1],
+            )
             for u in cal.unavailable
         ]
     session.flush()
@@ -787,6 +799,7 @@ def _add_unavailable_spans(
     actor_id: int | None,
     *,
     forced: bool = False,
+    lost: tuple[str, int | None] = ("", None),
 ) -> list[ScheduleClash]:
     """``spans`` added to the resource's unavailable periods, checked with the rest of its
     calendar (``update_resource``), or, ``forced`` (what happened: an item lost), kept as
@@ -794,7 +807,10 @@ def _add_unavailable_spans(
     per call, and returned."""
     if forced:
         pool.unavailable.extend(
-            PoolUnavailability(starts_at=t0, ends_at=t1, reason=reason) for t0, t1 in spans
+            PoolUnavailability(
+                starts_at=t0, ends_at=t1, reason=reason, lost_item=lost[0], lost_record_id=lost[1]
+            )
+            for t0, t1 in spans
         )
         session.flush()
     else:
@@ -843,6 +859,7 @@ def item_lost(
     item: str,
     day: dt.date,
     loan: str = "",
+    record_id: int | None = None,
     actor_id: int | None = None,
 ) -> list[ScheduleClash]:
     """The item ``item`` of the resource ``pool`` (a glider lent as a loan of one of its
@@ -853,7 +870,12 @@ def item_lost(
     are audited and returned (and so flagged for rescheduling) as that function does, and
     ``pool.item_lost`` names the item, the loan (``loan``: its award's code) and the
     periods. Nothing for a resource without a period (no calendar to close) or a day
-    after it; a day already inside an unavailable period adds only the rest."""
+    after it; a day already inside an unavailable period adds only the rest. The periods
+    keep the item and the loan record (``record_id``; its reason is said in the reader's
+    language, ``facilities.labels.unavailable_reason``); the record's earlier periods are
+    replaced (:func:`item_found` first: a corrected day moves them)."""
+    if record_id is not None:
+        item_found(session, pool, record_id=record_id, actor_id=actor_id)
     if pool.period_end is None or day > pool.period_end:
         return []
     first = max(day, pool.period_start) if pool.period_start is not None else day
@@ -879,8 +901,35 @@ def item_lost(
             "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
         },
     )
-    reason = f"{item} lost"[:200]
-    return _add_unavailable_spans(session, pool, spans, reason, actor_id, forced=True)
+    return _add_unavailable_spans(
+        session, pool, spans, "", actor_id, forced=True, lost=(item[:200], record_id)
+    )
+
+
+def item_found(
+    session: Session, pool: CapacityPool, *, record_id: int, actor_id: int | None = None
+) -> None:
+    """The periods that the loan record ``record_id`` closed on ``pool`` (its item lost)
+    removed: the record now says another day lost, or no loss. Audited
+    (``pool.item_lost_removed``) when there were any."""
+    gone = [u for u in pool.unavailable if u.lost_record_id == record_id]
+    if not gone:
+        return
+    for u in gone:
+        pool.unavailable.remove(u)
+    session.flush()
+    auditlog.record(
+        session,
+        "pool.item_lost_removed",
+        "capacity_pool",
+        pool.id,
+        actor_id=actor_id,
+        data={
+            "item": gone[0].lost_item,
+            "record": record_id,
+            "periods": [[u.starts_at.isoformat(), u.ends_at.isoformat()] for u in gone],
+        },
+    )
 
 
 def remove_unavailable(

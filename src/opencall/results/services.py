@@ -19,7 +19,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as facility_services
 from opencall.facilities.domain import number_param
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.inputs import shown
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
@@ -110,12 +110,32 @@ def _close_lost_item(
     resource out of service from that day (``facilities.services.item_lost``): the
     resource of the loan's award, or of the proposal's awards when they are all of one
     resource (otherwise which one lent the item is not known, and nothing is closed).
-    Once per day lost: the record changed again, lost on the same day, adds nothing."""
+    Once per day lost: the record changed again, lost on the same day, adds nothing; a
+    corrected day moves the period, and a record no longer lost (found, returned after
+    all) frees it (``facilities.services.item_found``)."""
     data = rec.data or {}
     day, item = data.get("lost_on"), str(data.get("item") or "")
-    if rec.kind != "loan" or data.get("condition") != "lost" or not day or not item:
+    lost = rec.kind == "loan" and data.get("condition") == "lost" and bool(day) and bool(item)
+    if (
+        lost
+        and before
+        and before.get("condition") == "lost"
+        and before.get("lost_on") == day
+        and str(before.get("item") or "") == item
+    ):
         return
-    if before and before.get("condition") == "lost" and before.get("lost_on") == day:
+    if before is not None:
+        for closed in session.scalars(
+            select(CapacityPool).where(
+                CapacityPool.id.in_(
+                    select(PoolUnavailability.pool_id).where(
+                        PoolUnavailability.lost_record_id == rec.id
+                    )
+                )
+            )
+        ):
+            facility_services.item_found(session, closed, record_id=rec.id, actor_id=actor_id)
+    if not lost:
         return
     if rec.award_id is not None:
         award = session.get(Award, rec.award_id)
@@ -133,6 +153,7 @@ def _close_lost_item(
         item=item,
         day=dt.date.fromisoformat(str(day)),
         loan=proposal.code or "",
+        record_id=rec.id,
         actor_id=actor_id,
     )
 

@@ -448,6 +448,9 @@ class CalendarRow:
     entry: ScheduleEntry | None
     unavailable: str  # the reason, "" when the slot is usable
     other_call: bool = False  # booked by another call sharing the resource (nothing more said)
+    #: the item whose loss made the slot unavailable (its reason said in the reader's
+    #: language, ``facilities.labels.unavailable_reason``), "" for none
+    lost_item: str = ""
 
 
 def calendar(
@@ -476,6 +479,7 @@ def calendar(
             )
         )
     }
+    lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
     return [
         CalendarRow(
             s.start,
@@ -483,6 +487,9 @@ def calendar(
             placed.get(s.start),
             s.reason,
             other_call=theirs.overlaps(s.start, s.end),
+            lost_item=next((i for t0, t1, i in lost if t0 < s.end and s.start < t1), "")
+            if s.reason and lost
+            else "",
         )
         for s in grid
     ]

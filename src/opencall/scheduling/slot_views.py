@@ -29,6 +29,7 @@ from opencall.calls.models import Call
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
 from opencall.facilities.domain import unit_label
+from opencall.facilities.labels import LOST_ITEM, unavailable_reason
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.access import outcome_for
 from opencall.reviews import queries as rq
@@ -114,6 +115,11 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
+            "unavailable_reason": lambda u: unavailable_reason(u, page._),
+            # a slot's: a lost item's in the reader's language
+            "slot_reason": lambda c: (
+                page._(LOST_ITEM, item=c.lost_item) if c.lost_item else c.unavailable
+            ),
             "booked": sum(1 for c in cal if c.entry is not None),
             "free": sum(
                 1 for c in cal if c.entry is None and not c.unavailable and not c.other_call
@@ -187,7 +193,11 @@ def _unavailable_events(page: Page, call: Call, pool: CapacityPool) -> list[ical
             uid=ss.unavailable_uid(call, pool.id, u.id),
             start=u.starts_at,
             end=u.ends_at,
-            summary=f"{page._(UNAVAILABLE)}: {u.reason}" if u.reason else page._(UNAVAILABLE),
+            summary=(
+                f"{page._(UNAVAILABLE)}: {unavailable_reason(u, page._)}"
+                if unavailable_reason(u, page._)
+                else page._(UNAVAILABLE)
+            ),
             location=pool.name,
             time_zone=pool.time_zone or "",
             transparent=True,
