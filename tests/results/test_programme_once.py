@@ -68,6 +68,11 @@ def test_a_transferred_programme_is_a_repeat_access_not_a_first(db: Session) -> 
     access = oq.report(db, c1)["after_award"]["access"]["ldc"]
     every = _by(access, "all")
     assert (every["first_time"], every["repeat"]) == (1, 1)
+    # the allocation's share group ``first_time`` by the same rule (one rule of a first
+    # access, as tests/results/test_first_access.py holds it)
+    from opencall.allocation import services as alloc
+
+    assert alloc._groups_of(db, c1, [s1, n1])["first_time"] == {str(n1.id)}
     # the programmes table agrees: two programmes, one of them continuing
     progs = _by(oq.report(db, c1)["after_award"]["programmes"]["ldc"], "all")
     assert (progs["programmes"], progs["continuing"]) == (2, 1)
