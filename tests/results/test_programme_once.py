@@ -135,3 +135,21 @@ def test_the_public_change_pools_a_renewed_programme_once(web: Web) -> None:
     got1 = _change_csv(web, slugs[0])
     assert got1[("non-LDC", "awards:earlier_total")] == "12", got1
     assert got1[("non-LDC", "results:earlier_total")] == "0", got1
+
+
+def test_the_pool_keeps_a_programme_at_its_latest_award() -> None:
+    """A chain over three earlier cycles counts once, in its last PI's group; the
+    results of a pool with a renewal are unknown, one without keeps them."""
+
+    def cycle(*awards: tuple[int, str]) -> dict[str, Any]:
+        return {"programmes": [[root, {"ldc": g}] for root, g in awards]}
+
+    pool = [cycle((1, "LDC"), (2, "non-LDC")), cycle((1, "LDC"), (3, "LDC")), cycle((1, "non-LDC"))]
+    gone = oq._superseded(pool)
+    assert [[g["ldc"] for g in c] for c in gone] == [["LDC"], ["LDC"], []]
+    counts = {"LDC": (1, 1), "non-LDC": (1, 0), "all": (2, 1)}
+    assert oq._once_a_programme(counts, ["LDC"], True) == {
+        "LDC": (0, None), "non-LDC": (1, None), "all": (1, None),
+    }  # fmt: skip
+    assert oq._once_a_programme(counts, [], False) == counts
+    assert oq._superseded([cycle((1, "LDC")), cycle((2, "LDC"))]) == [[], []]
