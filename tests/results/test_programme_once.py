@@ -153,3 +153,20 @@ def test_the_pool_keeps_a_programme_at_its_latest_award() -> None:
     }  # fmt: skip
     assert oq._once_a_programme(counts, [], False) == counts
     assert oq._superseded([cycle((1, "LDC")), cycle((2, "LDC"))]) == [[], []]
+
+
+def test_the_public_page_says_how_it_counts_a_programme(web: Web) -> None:
+    """The page's notes say so, in the reader's language: a continuation is a returning
+    award, and a renewed programme counts once over the earlier cycles."""
+    with web.factory() as db:
+        pis = _pis(db, 6, "KEN")
+        (_c0, _p0), (c1, _p1) = telescope_cycles(
+            db, [[(u, True) for u in pis], [(u, True) for u in pis]]
+        )
+        db.commit()
+        slug = c1.slug
+    oq.PUBLIC_AFTER_AWARD.clear()
+    page = web.client("fr").get(f"/calls/{slug}/after-award")
+    assert page.status_code == 200
+    assert "compte comme une attribution de retour" in page.text
+    assert "compte une seule fois" in page.text
