@@ -73,9 +73,32 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
             out[c.income_group].add(key)
         if c.ldc:
             out["ldc"].add(key)
-    repeat = repeat_pis(session, call)
-    out["first_time"] = {str(p.id) for p in proposals if p.pi_user_id not in repeat}
+    out["first_time"] = first_time_proposals(session, call, proposals)
     return out
+
+
+def first_time_proposals(session: Session, call: Call, proposals: Sequence[Proposal]) -> set[str]:
+    """The ids of ``proposals`` in the share rule's group ``first_time``: their PI holds
+    no award of an :func:`earlier_cycle` (:func:`repeat_pis`), and the proposal continues
+    none of them (outcomes19b: a renewal, or a programme transferred to a new PI, had
+    access before, as the report's first and repeat access counts it). One statement
+    more where a proposal continues an award."""
+    repeat = repeat_pis(session, call)
+    named = sorted({p.continues_id for p in proposals if p.continues_id is not None})
+    renewed: set[int] = set()
+    if named:
+        renewed = set(
+            session.scalars(
+                select(Award.proposal_id)
+                .join(Call, Call.id == Award.call_id)
+                .where(earlier_cycle(call), Award.proposal_id.in_(named))
+            )
+        )
+    return {
+        str(p.id)
+        for p in proposals
+        if p.pi_user_id not in repeat and (p.continues_id is None or p.continues_id not in renewed)
+    }
 
 
 #: The order of a facility's cycles, oldest first: by opening, then by creation.

@@ -94,11 +94,22 @@ def first_access(
     (``calls``, oldest first, as :func:`facility_cycles` gives them): whether the award's
     PI had no award in an earlier cycle of these, and whether the PI's institution (as
     recorded on the proposal's team; None: not recorded) had none. One query for all the
-    cycles; a declined award holds no award, so it is no earlier access."""
+    cycles; a declined award holds no award, so it is no earlier access. An award that
+    continues an award of an earlier of these cycles (a renewal, a programme transferred
+    to a new PI; outcomes19b) is a repeat access, of the PI and of the institution: the
+    programme had access before, and the programmes table counts it once, with its
+    earlier award; one that continues an award of another facility is new here."""
     ids = [c.id for c in calls]
     awarded: dict[int, dict[int, tuple[int, int | None]]] = {i: {} for i in ids}
-    for call_id, pid, pi, inst in session.execute(
-        select(Award.call_id, Award.proposal_id, Proposal.pi_user_id, TeamMember.institution_id)
+    continues: dict[int, int | None] = {}
+    for call_id, pid, pi, inst, earlier in session.execute(
+        select(
+            Award.call_id,
+            Award.proposal_id,
+            Proposal.pi_user_id,
+            TeamMember.institution_id,
+            Proposal.continues_id,
+        )
         .join(Proposal, Proposal.id == Award.proposal_id)
         .outerjoin(
             TeamMember,
@@ -107,14 +118,20 @@ def first_access(
         .where(Award.call_id.in_(ids))
     ):
         awarded[call_id][pid] = (pi, inst)
+        continues[pid] = earlier
     seen_pis: set[int] = set()
     seen_insts: set[int] = set()
+    seen_awards: set[int] = set()
     out: dict[int, dict[str, tuple[bool, bool | None]]] = {}
     for i in ids:  # a cycle's awards are each other's equals: compared with earlier ones
-        out[i] = {
-            str(pid): (pi not in seen_pis, None if inst is None else inst not in seen_insts)
-            for pid, (pi, inst) in awarded[i].items()
-        }
+        out[i] = {}
+        for pid, (pi, inst) in awarded[i].items():
+            renewal = continues.get(pid) in seen_awards
+            out[i][str(pid)] = (
+                pi not in seen_pis and not renewal,
+                None if inst is None else inst not in seen_insts and not renewal,
+            )
+        seen_awards |= set(awarded[i])
         seen_pis |= {pi for pi, _inst in awarded[i].values()}
         seen_insts |= {inst for _pi, inst in awarded[i].values() if inst is not None}
     return out
@@ -151,9 +168,8 @@ def section(
     today = today or dt.datetime.now(dt.UTC).date()
     rows = rows_for_call(session, call, records, today)
     # a renewal's results that its programme's earlier awards listed already count for
-    # the programme, on the award that listed them first, not again here (outcomes19)
-    before = resq.earlier_results(session, [int(r.proposal_id) for r in rows])
-    rows = [aa.without_earlier_results(r, before.get(int(r.proposal_id), {})) for r in rows]
+    # the programme, on the award that listed them first, not again here (outcomes19):
+    # ``results.queries.stages_of_calls`` leaves them out of its rows (outcomes19b)
     out: dict[str, Any] = {
         "awarded": len(rows),
         "funnels": {},

@@ -694,7 +694,12 @@ def public_change(
     facility's earlier cycles pooled (``after_award.share_changes``), by income group and
     LDC status, from the published counts of the cycles whose results are public, up to
     this call (``public``: their ids): no share from a hidden count or one under
-    ``PUBLIC_MIN_CELL`` (either side)."""
+    ``PUBLIC_MIN_CELL`` (either side). The earlier cycles pooled count a programme
+    renewed among them once (outcomes19b, as the office's report does): its earlier
+    awards are taken off the pooled awards (the public lists of awarded programmes name
+    each renewal and its PI's country, so the pool is worked out from published
+    figures); the pooled awards with results are then unknown (a programme's results
+    once would need single awards' results, which no page publishes)."""
     upto: list[dict[str, Any]] = []
     for c in data["cycles"]:
         if c["call_id"] in public:
@@ -703,13 +708,54 @@ def public_change(
             break
     if not upto or upto[-1]["call_id"] != call.id:
         return {}
+    superseded = _superseded(upto[:-1])
     return {
         by: aa.share_changes(
-            [_pooled_as_published(c["groups"][by], c is not upto[-1]) for c in upto],
+            [
+                _once_a_programme(
+                    _pooled_as_published(c["groups"][by], c is not upto[-1]),
+                    [g[by] for g in superseded[i]],
+                    bool(any(superseded)),
+                )
+                if c is not upto[-1]
+                else _pooled_as_published(c["groups"][by], False)
+                for i, c in enumerate(upto)
+            ],
             min_cell=PUBLIC_MIN_CELL,
         )
         for by in CHANGE_BYS
     }
+
+
+def _superseded(cycles: Sequence[dict[str, Any]]) -> list[list[dict[str, str]]]:
+    """For each of ``cycles`` (oldest first, :func:`public_after_award`'s), the groups of
+    its awards whose programme a later one of ``cycles`` renews (outcomes19b): the pool
+    counts the programme at its latest award, as ``after_award.programme_heads`` does."""
+    latest: dict[int, tuple[int, int]] = {}
+    for i, c in enumerate(cycles):
+        for j, (root, _groups) in enumerate(c.get("programmes", [])):
+            latest[root] = (i, j)
+    return [
+        [
+            groups
+            for j, (root, groups) in enumerate(c.get("programmes", []))
+            if latest[root] != (i, j)
+        ]
+        for i, c in enumerate(cycles)
+    ]
+
+
+def _once_a_programme(
+    counts: dict[str, tuple[int | None, int | None]], gone: Sequence[str], renewed: bool
+) -> dict[str, tuple[int | None, int | None]]:
+    """An earlier cycle's (awards, awards with results) per group with the awards in
+    ``gone`` (their groups) taken off, counted at their programme's later award; the
+    awards with results unknown where the pool holds a ``renewed`` programme."""
+    out = {g: (a, None if renewed else r) for g, (a, r) in counts.items()}
+    for g in [*gone, *(["all"] * len(gone))]:
+        a, r = out.get(g, (0, None))
+        out[g] = (None if a is None else a - 1, r)
+    return out
 
 
 def _pooled_as_published(
@@ -784,6 +830,11 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             }
             for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
         ]
+        # each award's programme (its chain's first award, outcomes19): the change across
+        # cycles pools the earlier cycles with a renewed programme once (outcomes19b)
+        roots = results_queries.programme_of(
+            reader, [int(r.proposal_id) for c in calls for r in rows_of[c.id]]
+        )
         cycles = []
         for c in calls:
             c_rows = rows_of[c.id]
@@ -813,6 +864,15 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                         }
                         for by in CHANGE_BYS
                     },
+                    # each award's programme and groups (never shown: the public list
+                    # of awarded programmes names each renewal and its PI's country)
+                    "programmes": [
+                        [
+                            roots.get(int(r.proposal_id), int(r.proposal_id)),
+                            {by: r.groups.get(by, "unknown") for by in CHANGE_BYS},
+                        ]
+                        for r in c_rows
+                    ],
                 }
             )
         # first and repeat access (the office report's table), its small counts hidden

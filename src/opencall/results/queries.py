@@ -228,8 +228,13 @@ def stages_of_calls(
             _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
         ):
             recs[pid].append((kind, {**data, d.AWARD_UNIT: unit} if unit else data))
-    outs, kinds, dois, listed = _outputs_of(session, ids, proposal_ids, dois=figures)
     awarded = _awarded_of(session, ids, proposal_ids)
+    # a renewal's result that its programme's earlier award listed already is the
+    # programme's, counted on that award: not a result of the renewal (outcomes19b)
+    earlier = earlier_results(session, [pid for c in awarded.values() for pid in c])
+    outs, kinds, dois, listed = _outputs_of(
+        session, ids, proposal_ids, dois=figures, earlier=earlier
+    )
     slot_hours = _slot_hours_of(session, ids, proposal_ids) if figures else {}
     reminders = (
         {
@@ -310,14 +315,21 @@ def record_stages(
 
 
 def _outputs_of(
-    session: Session, ids: list[int], proposal_ids: Collection[int] | None, *, dois: bool
+    session: Session,
+    ids: list[int],
+    proposal_ids: Collection[int] | None,
+    *,
+    dois: bool,
+    earlier: dict[int, dict[str, set[str]]] | None = None,
 ) -> tuple[
     dict[int, list[dt.date]], dict[int, dict[str, int]], dict[int, dict[str, list[str]]], set[int]
 ]:
     """The research outputs of the calls' proposals: {proposal id: their dates}, {proposal
     id: {kind: count}}, with ``dois`` {proposal id: {kind: DOIs (a patent: its
     publication number)}}, and the proposals that listed a result, a retracted one too
-    (their report is in)."""
+    (their report is in). A result ``earlier`` names for its proposal ({proposal id:
+    {kind: identifiers}}, :func:`earlier_results`) is listed but counted nowhere: its
+    programme's earlier award has it (outcomes19b)."""
     outs: dict[int, list[dt.date]] = defaultdict(list)
     kinds: dict[int, dict[str, int]] = defaultdict(dict)
     named: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -337,6 +349,10 @@ def _outputs_of(
         listed.add(pid)
         if retracted_on is not None:
             continue  # a retracted result is counted nowhere (``counted``)
+        if earlier and pid in earlier:
+            ident = normalise_doi(doi) if doi else number
+            if ident and ident in earlier[pid].get(kind, ()):
+                continue
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
         if not dois:
