@@ -331,10 +331,12 @@ class FacilityOut(BaseModel):
     resources: list[ResourceOut]
 
 
-def calendar_out(pool: CapacityPool, api: Api) -> CalendarOut:
+def calendar_out(pool: CapacityPool, api: Api | None = None) -> CalendarOut:
     """The resource's calendar; a lost item's reason in the request's language
-    (Accept-Language; English by default), the item itself as data (``lost_item``)."""
-    said = Translator(negotiate(api.request.headers.get("accept-language")) or "en")
+    (Accept-Language; English by default, and without a request), the item itself as
+    data (``lost_item``)."""
+    asked = api.request.headers.get("accept-language") if api is not None else None
+    said = Translator(negotiate(asked) or "en")
     zone = pool.time_zone or ""
     lo, hi = period_bounds(pool.period_start, pool.period_end, pool.day_start_hour, zone)
     return from_row(
