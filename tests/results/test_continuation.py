@@ -180,14 +180,6 @@ def test_programmes_by_group_and_heads_pure() -> None:
     heads = aa.programme_heads(cycles, prog)
     assert [[r.proposal_id for r in c] for c in heads] == [["2"], ["3"]]
     assert heads[1][0].produced_results  # its programme produced a result before
-    kept = aa.without_earlier_results(
-        aa.AfterAwardRow(
-            proposal_id="3", groups={}, outputs={"publication": 2},
-            result_dois={"publication": ("10.1/a", "10.1/b")},
-        ),
-        {"publication": {"10.1/a"}},
-    )  # fmt: skip
-    assert (kept.outputs, kept.result_dois) == ({"publication": 1}, {"publication": ("10.1/b",)})
 
 
 def test_the_api_marks_and_refuses(web: Web) -> None:

@@ -1182,30 +1182,6 @@ def programmes_by_group(
     ]
 
 
-def without_earlier_results(
-    row: AfterAwardRow, earlier: Mapping[str, Iterable[str]]
-) -> AfterAwardRow:
-    """``row`` with the results its programme's earlier awards listed already taken off
-    (``earlier``: {kind: identifiers (a DOI normalised, a patent's number)}; outcomes19):
-    a renewal's paper reported again on the new award counts once, for the programme,
-    on the award that listed it first."""
-    if not earlier:
-        return row
-    outputs = dict(row.outputs)
-    dois: dict[str, tuple[str, ...]] = {}
-    for kind, ids in row.result_dois.items():
-        before = set(earlier.get(kind, ()))
-        kept = tuple(i for i in ids if i not in before)
-        dropped = len(ids) - len(kept)
-        if dropped:
-            outputs[kind] = max(0, outputs.get(kind, 0) - dropped)
-            if not outputs[kind]:
-                del outputs[kind]
-        if kept:
-            dois[kind] = kept
-    return dataclasses.replace(row, outputs=outputs, result_dois=dois)
-
-
 def programme_heads(
     cycles: Sequence[Sequence[AfterAwardRow]], programme: Mapping[str, str]
 ) -> list[list[AfterAwardRow]]:
