@@ -17,7 +17,16 @@ from opencall.calls.models import Call
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, NOT_FOUND, SLUG, WRITE_ERRORS, Api, get_api, id_param
+from opencall.web.api import (
+    MANAGE,
+    NOT_FOUND,
+    SLUG,
+    WRITE_ERRORS,
+    Api,
+    from_row,
+    get_api,
+    id_param,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 STAFF: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
@@ -93,18 +102,7 @@ def _out(api: Api, listed: tac.ChairList, preview: bool, listed_call: Call) -> T
             )
             for x in listed.places
         ],
-        adjustments=[
-            AdjustmentOut(
-                id=a.id,
-                proposal_id=a.proposal_id,
-                kind=a.kind,  # type: ignore[arg-type]
-                steps=a.steps,
-                band=a.band,
-                reason=a.reason,
-                created_at=a.created_at,
-            )
-            for a in listed.adjustments
-        ],
+        adjustments=[from_row(AdjustmentOut, a) for a in listed.adjustments],
         groups=[
             GroupOut(
                 cut=g.cut,  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from opencall.calls.queries import providers_offered
 from opencall.calls.schemas import END_OF_DAY as END_OF_DAY  # importable here
 from opencall.calls.schemas import parse_when as parse_when  # importable here
 from opencall.people.models import Country
-from opencall.web.api import Api
+from opencall.web.api import Api, from_row
 from opencall.web.i18n import N_, country_name
 from opencall.web.pages import Page
 
@@ -38,13 +38,8 @@ class PhaseOut(BaseModel):
 
 
 def phase_out(call: Call) -> PhaseOut:
-    return PhaseOut(
-        slug=call.slug,
-        status=call.status,
-        next=[t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
-        ranking_frozen_at=call.ranking_frozen_at,
-        decisions_released_at=call.decisions_released_at,
-        published_at=call.published_at,
+    return from_row(
+        PhaseOut, call, next=[t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"]
     )
 
 

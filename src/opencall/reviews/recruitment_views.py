@@ -28,6 +28,7 @@ from opencall.web.api import (
     Api,
     Paged,
     PageRequest,
+    from_row,
     get_api,
     keyset_page,
     paging,
@@ -265,17 +266,7 @@ class AnswerIn(BaseModel):
 
 
 def _out(i: ReviewInvitation) -> InvitationOut:
-    return InvitationOut(
-        id=i.id,
-        email=i.email,
-        role=i.role,
-        status=i.status,  # type: ignore[arg-type]
-        reason=i.reason,
-        max_load=i.max_load,
-        availability=i.availability,
-        created_at=i.created_at,
-        responded_at=i.responded_at,
-    )
+    return from_row(InvitationOut, i)
 
 
 class InvitationList(Paged[InvitationOut]):

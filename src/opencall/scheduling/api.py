@@ -17,11 +17,7 @@ from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import not_scheduled
 from opencall.scheduling.services import UNPLACED
 from opencall.scheduling.slot_services import needs_rescheduling
-from opencall.web.api import (
-    MANAGE,
-    NOT_FOUND,
-    Paged,
-)
+from opencall.web.api import MANAGE, NOT_FOUND, Paged, from_row
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 
@@ -94,15 +90,11 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
     }
     return EntryList(
         items=[
-            EntryOut(
+            from_row(
+                EntryOut,
+                e,
                 proposal_code=code if code and status in rq.REVIEWABLE else "",
-                kind=e.kind,
-                label=e.label,
-                pool_id=e.pool_id,
                 pool=names.get(e.pool_id, "") if e.pool_id is not None else "",
-                start=e.start,
-                end=e.end,
-                amount=e.amount,
                 explanation=str(e.details.get("explanation", "")),
                 needs_rescheduling=e.id in reschedule,
             )

@@ -12,19 +12,8 @@ from opencall.reviews import queries as q
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
-from opencall.reviews.presenters import chair_call, staff_pairs_query
-from opencall.web.api import (
-    MANAGE,
-    SLUG,
-    WRITE_ERRORS,
-    Api,
-    Paged,
-    PageRequest,
-    get_api,
-    id_param,
-    keyset_page,
-    paging,
-)
+from opencall.reviews.presenters import ChairList, chair_call, chair_list, staff_pairs_query
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, Paged, get_api, id_param
 
 # every route is the chair's: the manage scope, and the refusals documented
 router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
@@ -35,17 +24,15 @@ class ConflictList(Paged[ConflictOut]):
 
 
 @router.get("/calls/{slug}/conflicts", response_model=ConflictList)
-def conflicts(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> ConflictList:
+def conflicts(chair: ChairList = Depends(chair_list)) -> ConflictList:
     """The call's conflicts (chair and user office), a page at a time in the order they
     were recorded. Where the caller may not see the teams, a detected conflict's source
     and detail are masked (a source such as "member of the team" beside a reviewer's
     name would tell who is on the team)."""
-    call = chair_call(api, slug)
+    api, call = chair.api, chair.call
     show = policies.may_see_identities(api.db, api.user, call)
     stmt = staff_pairs_query(Conflict, call, api.user)
-    rows, pg = keyset_page(api.db, stmt, [(Conflict.id, int)], page, lambda r: (r[0].id,))
+    rows, pg = chair.rows(stmt, [(Conflict.id, int)], lambda r: (r[0].id,))
     return ConflictList(
         items=[
             ConflictOut.of(
@@ -72,17 +59,12 @@ class PoolList(Paged[PoolMemberOut]):
 
 
 @router.get("/calls/{slug}/reviewer-pool", response_model=PoolList)
-def reviewer_pool(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> PoolList:
+def reviewer_pool(chair: ChairList = Depends(chair_list)) -> PoolList:
     """The provider's reviewer pool (anyone who held a reviewing role on it), by name, a
     page at a time."""
-    call = chair_call(api, slug)
-    rows, pg = keyset_page(
-        api.db,
-        recruitment.pool_query(call),
+    rows, pg = chair.rows(
+        recruitment.pool_query(chair.call),
         [(User.name, str), (User.id, int)],
-        page,
         lambda r: (r[0].name, r[0].id),
     )
     return PoolList(
