@@ -12,6 +12,7 @@ from sqlalchemy import select
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.presenters import explain
+from opencall.calls.access import CallList
 from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
@@ -20,7 +21,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews import queries as rq
-from opencall.reviews.presenters import ChairList, chair_call, chair_list, proposal_dicts
+from opencall.reviews.presenters import chair_call, chair_list, proposal_dicts
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
@@ -95,7 +96,7 @@ class DecisionList(Paged[DecisionOut]):
 
 
 @router.get("/calls/{slug}/decisions", response_model=DecisionList, **STAFF)
-def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
+def decisions(chair: CallList = Depends(chair_list)) -> DecisionList:
     call = chair.call
     # services.decisions of the reviewable proposals, paged in SQL
     stmt = (

@@ -17,16 +17,7 @@ from opencall.calls.models import Call
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import (
-    MANAGE,
-    NOT_FOUND,
-    SLUG,
-    WRITE_ERRORS,
-    Api,
-    from_row,
-    get_api,
-    id_param,
-)
+from opencall.web.api import MANAGE, NOT_FOUND, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 STAFF: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
@@ -46,6 +37,8 @@ class PlaceOut(BaseModel):
 
 
 class AdjustmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the TacAdjustment row
+
     id: int
     proposal_id: int
     kind: Literal["move", "band"]
@@ -102,7 +95,7 @@ def _out(api: Api, listed: tac.ChairList, preview: bool, listed_call: Call) -> T
             )
             for x in listed.places
         ],
-        adjustments=[from_row(AdjustmentOut, a) for a in listed.adjustments],
+        adjustments=[AdjustmentOut.model_validate(a) for a in listed.adjustments],
         groups=[
             GroupOut(
                 cut=g.cut,  # type: ignore[arg-type]

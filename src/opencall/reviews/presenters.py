@@ -5,15 +5,13 @@ with identities only where this person may see them, and the call a chair runs."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from opencall.calls.access import signed_in_call_api
+from opencall.calls.access import call_list, signed_in_call_api
 from opencall.calls.models import Call
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
@@ -22,7 +20,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.policies import identities
-from opencall.web.api import SLUG, Api, PageRequest, Pagination, get_api, keyset_page, paging
+from opencall.web.api import Api
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
 from opencall.web.pages import Page
@@ -120,28 +118,10 @@ def chair_call(api: Api, slug: str) -> Call:
     return signed_in_call_api(api, slug, policies.may_chair)
 
 
-@dataclass(frozen=True)
-class ChairList:
-    """A page of one of the lists the chair of a call reads in the API (its proposals,
-    assignments, ranking, decisions, schedule): the request, the call, the page asked for."""
-
-    api: Api
-    call: Call
-    page: PageRequest
-
-    def rows(
-        self, stmt: Any, keys: Sequence[tuple[Any, type]], key_of: Callable[[Any], tuple[Any, ...]]
-    ) -> tuple[list[Any], Pagination]:
-        """This page of ``stmt``, paged in SQL (:func:`opencall.web.api.keyset_page`)."""
-        return keyset_page(self.api.db, stmt, keys, self.page, key_of)
-
-
-def chair_list(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> ChairList:
-    """A route's dependency: the call ``slug`` its chair asks a list of (else 401 or not
-    found), looked up only once the slug and the paging are valid (else 422)."""
-    return ChairList(api, chair_call(api, slug), page)
+#: A route's dependency: the call ``slug`` its chair asks a list of (its proposals,
+#: assignments, ranking, decisions, schedule, conflicts, reviewer pool), else 401 or not
+#: found, looked up only once the slug and the paging are valid (else 422)
+chair_list = call_list(policies.may_chair)
 
 
 def open_assignment(api: Api, assignment_id: int) -> ReviewAssignment:

@@ -14,25 +14,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from opencall.calls.access import staff_call, staff_call_api
+from opencall.calls.access import CallList, call_list, staff_call, staff_call_api
 from opencall.calls.models import Call
+from opencall.calls.policies import may_manage_call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
-from opencall.web.api import (
-    MANAGE,
-    MANAGE_ERRORS,
-    REVIEW,
-    SLUG,
-    Api,
-    Paged,
-    PageRequest,
-    from_row,
-    get_api,
-    keyset_page,
-    paging,
-)
+from opencall.web.api import MANAGE, MANAGE_ERRORS, REVIEW, SLUG, Api, Paged, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ROLE_LABELS, labeller
 from opencall.web.mail import queue_mail
@@ -237,6 +226,8 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
 
 
 class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the ReviewInvitation row
+
     id: int
     email: str
     role: str
@@ -266,7 +257,7 @@ class AnswerIn(BaseModel):
 
 
 def _out(i: ReviewInvitation) -> InvitationOut:
-    return from_row(InvitationOut, i)
+    return InvitationOut.model_validate(i)
 
 
 class InvitationList(Paged[InvitationOut]):
@@ -276,16 +267,12 @@ class InvitationList(Paged[InvitationOut]):
 @api_router.get(
     "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=MANAGE_ERRORS
 )
-def api_invitations(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> InvitationList:
+def api_invitations(listed: CallList = Depends(call_list(may_manage_call))) -> InvitationList:
     """Who was invited to review the call, and their answers (chair and user office),
     oldest first, a page at a time."""
-    shown, pg = keyset_page(
-        api.db,
-        recruitment.invitations_query(staff_call_api(api, slug)),
+    shown, pg = listed.rows(
+        recruitment.invitations_query(listed.call),
         [(ReviewInvitation.created_at, dt.datetime), (ReviewInvitation.id, int)],
-        page,
         lambda i: (i.created_at, i.id),
     )
     return InvitationList(items=[_out(i) for i in shown], page=pg)

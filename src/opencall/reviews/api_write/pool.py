@@ -6,13 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
+from opencall.calls.access import CallList
 from opencall.people.models import User
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
-from opencall.reviews.presenters import ChairList, chair_call, chair_list, staff_pairs_query
+from opencall.reviews.presenters import chair_call, chair_list, staff_pairs_query
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, Paged, get_api, id_param
 
 # every route is the chair's: the manage scope, and the refusals documented
@@ -24,7 +25,7 @@ class ConflictList(Paged[ConflictOut]):
 
 
 @router.get("/calls/{slug}/conflicts", response_model=ConflictList)
-def conflicts(chair: ChairList = Depends(chair_list)) -> ConflictList:
+def conflicts(chair: CallList = Depends(chair_list)) -> ConflictList:
     """The call's conflicts (chair and user office), a page at a time in the order they
     were recorded. Where the caller may not see the teams, a detected conflict's source
     and detail are masked (a source such as "member of the team" beside a reviewer's
@@ -59,7 +60,7 @@ class PoolList(Paged[PoolMemberOut]):
 
 
 @router.get("/calls/{slug}/reviewer-pool", response_model=PoolList)
-def reviewer_pool(chair: ChairList = Depends(chair_list)) -> PoolList:
+def reviewer_pool(chair: CallList = Depends(chair_list)) -> PoolList:
     """The provider's reviewer pool (anyone who held a reviewing role on it), by name, a
     page at a time."""
     rows, pg = chair.rows(

@@ -9,24 +9,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls.access import signed_in_call_api
+from opencall.calls.access import CallList, call_list
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.web.api import (
-    REVIEW,
-    SLUG,
-    WRITE_ERRORS,
-    Api,
-    Paged,
-    PageRequest,
-    get_api,
-    id_param,
-    keyset_page,
-    paging,
-)
+from opencall.web.api import REVIEW, WRITE_ERRORS, Api, Paged, get_api, id_param
 
 # every route is the technical reviewer's: the review scope, and the refusals documented
 router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
@@ -65,17 +54,14 @@ class TechnicalList(Paged[TechnicalItem]):
 
 @router.get("/technical/calls/{slug}", response_model=TechnicalList)
 def technical_list(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+    listed: CallList = Depends(call_list(policies.may_technical_review)),
 ) -> TechnicalList:
     """The proposals a technical reviewer may assess (not their own, not conflicted), by
     id, a page at a time."""
-    call = signed_in_call_api(api, slug, policies.may_technical_review)
-    user = api.require_user()
-    rows, pg = keyset_page(
-        api.db,
-        policies.technical_review_query(api.db, user, call),
+    api = listed.api
+    rows, pg = listed.rows(
+        policies.technical_review_query(api.db, api.require_user(), listed.call),
         [(Proposal.id, int)],
-        page,
         lambda p: (p.id,),
     )
     done = q.technical_reviews_of(api.db, [p.id for p in rows])
