@@ -12,7 +12,7 @@ from sqlalchemy import select
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.presenters import explain
-from opencall.calls.access import CallList
+from opencall.calls.access import CallListRequest
 from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
@@ -96,7 +96,7 @@ class DecisionList(Paged[DecisionOut]):
 
 
 @router.get("/calls/{slug}/decisions", response_model=DecisionList, **STAFF)
-def decisions(chair: CallList = Depends(chair_list)) -> DecisionList:
+def decisions(chair: CallListRequest = Depends(chair_list)) -> DecisionList:
     call = chair.call
     # services.decisions of the reviewable proposals, paged in SQL
     stmt = (

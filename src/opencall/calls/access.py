@@ -4,9 +4,8 @@ the call if this person may see (or run, or administer) it, otherwise 404
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from opencall.calls import policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.people.models import User
-from opencall.web.api import SLUG, Api, PageRequest, Pagination, get_api, keyset_page, paging
+from opencall.web.api import SLUG, Api, ListRequest, PageRequest, get_api, paging
 from opencall.web.pages import Page
 
 
@@ -58,32 +57,24 @@ def signed_in_call_api(
 
 
 @dataclass(frozen=True)
-class CallList:
-    """A page of one of a call's lists in the API (the chair's proposals, assignments,
+class CallListRequest(ListRequest):
+    """One of a call's paged lists in the API (the chair's proposals, assignments,
     ranking, decisions, schedule, conflicts and reviewer pool; a technical reviewer's
-    proposals; the staff's reviewer invitations): the request, the call, the page asked
-    for."""
+    proposals; the staff's reviewer invitations) asked for: the request, the page, the
+    call."""
 
-    api: Api
     call: Call
-    page: PageRequest
-
-    def rows(
-        self, stmt: Any, keys: Sequence[tuple[Any, type]], key_of: Callable[[Any], tuple[Any, ...]]
-    ) -> tuple[list[Any], Pagination]:
-        """This page of ``stmt``, paged in SQL (:func:`opencall.web.api.keyset_page`)."""
-        return keyset_page(self.api.db, stmt, keys, self.page, key_of)
 
 
-def call_list(may: Callable[[Session, User | None, Call], bool]) -> Callable[..., CallList]:
+def call_list(may: Callable[[Session, User | None, Call], bool]) -> Callable[..., CallListRequest]:
     """A route's dependency: the call ``slug`` that a signed-in person the rule ``may``
     lets in asks a list of (else 401 or the API's 404, as :func:`signed_in_call_api`),
     looked up only once the slug and the paging are valid (else 422)."""
 
     def dependency(
         slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-    ) -> CallList:
-        return CallList(api, signed_in_call_api(api, slug, may), page)
+    ) -> CallListRequest:
+        return CallListRequest(api=api, page=page, call=signed_in_call_api(api, slug, may))
 
     return dependency
 

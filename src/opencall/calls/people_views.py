@@ -27,24 +27,18 @@ from sqlalchemy.orm import Session
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.errors import DomainError
-from opencall.facilities.access import api_managed_provider, managed_provider
+from opencall.facilities.access import (
+    ProviderListRequest,
+    api_managed_provider,
+    managed_provider,
+    provider_list,
+)
 from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
 from opencall.web import security
-from opencall.web.api import (
-    MANAGE,
-    MANAGE_ERRORS,
-    SLUG,
-    Api,
-    Paged,
-    PageRequest,
-    get_api,
-    id_param,
-    keyset_page,
-    paging,
-)
+from opencall.web.api import MANAGE, MANAGE_ERRORS, SLUG, Api, Paged, get_api, id_param
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ROLE_LABELS
@@ -411,18 +405,13 @@ def _slugs(db: Session, p: Provider) -> dict[int, str]:
 
 
 @api_router.get("/providers/{slug}/roles", response_model=RoleList, responses=MANAGE_ERRORS)
-def api_people(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> RoleList:
+def api_people(listed: ProviderListRequest = Depends(provider_list)) -> RoleList:
     """Roles on the provider and its calls (administrators), a page at a time by role,
     then by the holder's name; the pending invitations are ``GET /providers/{slug}/invitations``."""
-    p = api_managed_provider(api, slug)
-    slugs = _slugs(api.db, p)
-    rows, pg = keyset_page(
-        api.db,
-        people_queries.grants_in_scope_query(p.id, list(slugs)),
+    slugs = _slugs(listed.api.db, listed.provider)
+    rows, pg = listed.rows(
+        people_queries.grants_in_scope_query(listed.provider.id, list(slugs)),
         [(RoleGrant.role, str), (User.name, str), (RoleGrant.id, int)],
-        page,
         lambda r: (r[0].role, r[1].name, r[0].id),
     )
     return RoleList(
@@ -434,18 +423,13 @@ def api_people(
 @api_router.get(
     "/providers/{slug}/invitations", response_model=InvitationList, responses=MANAGE_ERRORS
 )
-def api_invitations(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> InvitationList:
+def api_invitations(listed: ProviderListRequest = Depends(provider_list)) -> InvitationList:
     """Pending invitations to a role on the provider and its calls (administrators), a
     page at a time, oldest first."""
-    p = api_managed_provider(api, slug)
-    slugs = _slugs(api.db, p)
-    rows, pg = keyset_page(
-        api.db,
-        people_queries.pending_invitations_query(p.id, list(slugs)),
+    slugs = _slugs(listed.api.db, listed.provider)
+    rows, pg = listed.rows(
+        people_queries.pending_invitations_query(listed.provider.id, list(slugs)),
         [(RoleInvitation.created_at, dt.datetime), (RoleInvitation.id, int)],
-        page,
         lambda i: (i.created_at, i.id),
     )
     return InvitationList(

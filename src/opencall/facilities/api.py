@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
-from opencall.facilities.access import api_managed_provider
+from opencall.facilities.access import ProviderListRequest, api_managed_provider, provider_list
 from opencall.facilities.domain import (
     MAX_CHANGEOVER,
     RECORD_KINDS,
@@ -36,13 +36,10 @@ from opencall.web.api import (
     Api,
     ApiError,
     Paged,
-    PageRequest,
     domain_error,
     from_row,
     get_api,
     id_param,
-    keyset_page,
-    paging,
 )
 from opencall.web.i18n import Translator, negotiate
 
@@ -629,18 +626,11 @@ def _node_staff_out(g: NodeStaff, u: User, pool: CapacityPool) -> NodeStaffOut:
 
 
 @router.get("/providers/{slug}/node-staff", response_model=NodeStaffList)
-def list_node_staff(
-    slug: str = SLUG,
-    api: Api = Depends(get_api),
-    page: PageRequest = Depends(paging),
-) -> NodeStaffList:
+def list_node_staff(listed: ProviderListRequest = Depends(provider_list)) -> NodeStaffList:
     """Who staffs which resource (the provider's administrators), by resource, then name."""
-    p = api_managed_provider(api, slug)
-    rows, pg = keyset_page(
-        api.db,
-        node_staff_query(p.id),
+    rows, pg = listed.rows(
+        node_staff_query(listed.provider.id),
         [(CapacityPool.id, int), (User.name, str), (NodeStaff.id, int)],
-        page,
         lambda r: (r[2].id, r[1].name, r[0].id),
     )
     return NodeStaffList(items=[_node_staff_out(*r) for r in rows], page=pg)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation.models import DECLINE_REASONS, Award
-from opencall.calls.access import signed_in_call_api
+from opencall.calls.access import CallListRequest, call_list, signed_in_call_api
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
@@ -511,18 +511,19 @@ def _node(api: Api, slug: str) -> tuple[Call, frozenset[int] | None]:
     return call, policies.node_pools(api.db, api.user, call)
 
 
+#: a route's dependency: a page of one of a call's node lists (awards, bookings), the call
+#: one whose node the caller staffs (or its user office), else 401 or the API's 404
+node_list = call_list(policies.may_see_node)
+
+
 @router.get("/calls/{slug}/node/awards", response_model=NodeAwardList, responses=NOT_FOUND)
-def node_awards(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> NodeAwardList:
+def node_awards(listed: CallListRequest = Depends(node_list)) -> NodeAwardList:
     """The awards at the caller's resources (a node's staff; the user office: every
     resource), by resource and code, each with its post-award records."""
-    call, pools = _node(api, slug)
-    rows, pg = keyset_page(
-        api.db,
-        q.node_awards_query(call, pools),
+    api, call = listed.api, listed.call
+    rows, pg = listed.rows(
+        q.node_awards_query(call, policies.node_pools(api.db, api.user, call)),
         [(CapacityPool.name, str), (Proposal.code, str), (Award.id, int)],
-        page,
         lambda r: (r[2].name, r[1].code, r[0].id),
     )
     recs = q.records_of_awards(api.db, [a.id for a, _p, _pool in rows])
@@ -545,17 +546,13 @@ def node_awards(
 
 
 @router.get("/calls/{slug}/node/bookings", response_model=BookingList, responses=NOT_FOUND)
-def node_bookings(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> BookingList:
+def node_bookings(listed: CallListRequest = Depends(node_list)) -> BookingList:
     """The schedule's entries on the caller's resources (a node's staff; the user office:
     every resource), by resource and start; the same rows as ``/node/calls/{slug}/bookings.csv``."""
-    call, pools = _node(api, slug)
-    rows, pg = keyset_page(
-        api.db,
-        q.node_bookings_query(call, pools),
+    api, call = listed.api, listed.call
+    rows, pg = listed.rows(
+        q.node_bookings_query(call, policies.node_pools(api.db, api.user, call)),
         [(CapacityPool.name, str), (ScheduleEntry.id, int)],
-        page,
         lambda r: (r[2].name, r[0].id),
     )
     return BookingList(

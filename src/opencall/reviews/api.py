@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls.access import CallList
+from opencall.calls.access import CallListRequest
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
@@ -195,7 +195,7 @@ class CallProposalList(Paged[CallProposal]):
     responses=NOT_FOUND,
     dependencies=[MANAGE],
 )
-def call_proposals(chair: CallList = Depends(chair_list)) -> CallProposalList:
+def call_proposals(chair: CallListRequest = Depends(chair_list)) -> CallProposalList:
     api, call = chair.api, chair.call
     stmt = select(Proposal).where(
         Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
@@ -226,7 +226,7 @@ class PairList(Paged[PairOut]):
 @router.get(
     "/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def call_assignments(chair: CallList = Depends(chair_list)) -> PairList:
+def call_assignments(chair: CallListRequest = Depends(chair_list)) -> PairList:
     # q.assignments_of_call with each proposal's code and reviewer's name, paged in SQL
     # a proposal of the caller's own team (or one they are conflicted with): its
     # reviewers are another chair's to see (staff_pairs_query leaves it out)
@@ -261,7 +261,7 @@ class RankList(Paged[RankOut]):
 @router.get(
     "/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def call_ranking(chair: CallList = Depends(chair_list)) -> RankList:
+def call_ranking(chair: CallListRequest = Depends(chair_list)) -> RankList:
     call = chair.call
     # q.ranking of the reviewable proposals, paged in SQL
     run = q.latest_run(chair.api.db, call, "calibration")

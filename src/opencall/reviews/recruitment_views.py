@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from opencall.calls.access import CallList, call_list, staff_call, staff_call_api
+from opencall.calls.access import CallListRequest, call_list, staff_call, staff_call_api
 from opencall.calls.models import Call
 from opencall.calls.policies import may_manage_call
 from opencall.calls.schemas import review_settings
@@ -267,7 +267,9 @@ class InvitationList(Paged[InvitationOut]):
 @api_router.get(
     "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=MANAGE_ERRORS
 )
-def api_invitations(listed: CallList = Depends(call_list(may_manage_call))) -> InvitationList:
+def api_invitations(
+    listed: CallListRequest = Depends(call_list(may_manage_call)),
+) -> InvitationList:
     """Who was invited to review the call, and their answers (chair and user office),
     oldest first, a page at a time."""
     shown, pg = listed.rows(

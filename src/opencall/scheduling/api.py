@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from opencall.calls.access import CallList
+from opencall.calls.access import CallListRequest
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
@@ -56,7 +56,7 @@ class EntryList(Paged[EntryOut]):
 @router.get(
     "/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def schedule(chair: CallList = Depends(chair_list)) -> EntryList:
+def schedule(chair: CallListRequest = Depends(chair_list)) -> EntryList:
     api, call = chair.api, chair.call
     if not policies.may_see_schedule(api.db, api.user, call):
         raise api.not_found()

@@ -403,6 +403,22 @@ def paging(
     return PageRequest(limit=limit, offset=0 if cursor else offset, cursor=cursor)
 
 
+@dataclass(frozen=True)
+class ListRequest:
+    """One of the API's paged lists asked for: the request and the page; a subclass adds
+    what the list is of, found by a route's dependency (``calls.access.call_list``,
+    ``facilities.access.provider_list``)."""
+
+    api: Api
+    page: PageRequest
+
+    def rows(
+        self, stmt: Any, keys: Sequence[tuple[Any, type]], key_of: Callable[[Any], tuple[Any, ...]]
+    ) -> tuple[list[Any], Pagination]:
+        """This page of ``stmt``, paged in SQL (:func:`keyset_page`)."""
+        return keyset_page(self.api.db, stmt, keys, self.page, key_of)
+
+
 def paginate(items: list[T], page: PageRequest) -> tuple[list[T], Pagination]:
     """In-memory paging, for short lists built in Python (prefer :func:`keyset_page`)."""
     if page.cursor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from opencall.calls.access import CallList
+from opencall.calls.access import CallListRequest
 from opencall.people.models import User
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
@@ -25,7 +25,7 @@ class ConflictList(Paged[ConflictOut]):
 
 
 @router.get("/calls/{slug}/conflicts", response_model=ConflictList)
-def conflicts(chair: CallList = Depends(chair_list)) -> ConflictList:
+def conflicts(chair: CallListRequest = Depends(chair_list)) -> ConflictList:
     """The call's conflicts (chair and user office), a page at a time in the order they
     were recorded. Where the caller may not see the teams, a detected conflict's source
     and detail are masked (a source such as "member of the team" beside a reviewer's
@@ -60,7 +60,7 @@ class PoolList(Paged[PoolMemberOut]):
 
 
 @router.get("/calls/{slug}/reviewer-pool", response_model=PoolList)
-def reviewer_pool(chair: CallList = Depends(chair_list)) -> PoolList:
+def reviewer_pool(chair: CallListRequest = Depends(chair_list)) -> PoolList:
     """The provider's reviewer pool (anyone who held a reviewing role on it), by name, a
     page at a time."""
     rows, pg = chair.rows(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls.access import CallList, call_list
+from opencall.calls.access import CallListRequest, call_list
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -54,7 +54,7 @@ class TechnicalList(Paged[TechnicalItem]):
 
 @router.get("/technical/calls/{slug}", response_model=TechnicalList)
 def technical_list(
-    listed: CallList = Depends(call_list(policies.may_technical_review)),
+    listed: CallListRequest = Depends(call_list(policies.may_technical_review)),
 ) -> TechnicalList:
     """The proposals a technical reviewer may assess (not their own, not conflicted), by
     id, a page at a time."""
