@@ -778,7 +778,10 @@ def time_to_first_result(
 @dataclass(frozen=True)
 class CycleRow:
     """One cycle of a facility and one group: applied, awarded, produced results,
-    with Wilson intervals, and the group's share of the world's researchers."""
+    with Wilson intervals, and the group's share of the world's researchers;
+    ``programmes``: of the awarded, those that began a programme in this cycle
+    (outcomes20: a renewal of a programme that had an award in an earlier cycle of the
+    facility is an award of its cycle, and no new programme)."""
 
     cycle: str
     group: str
@@ -793,13 +796,41 @@ class CycleRow:
     result_rate_high: float
     awarded_share: float | None
     researcher_share: float | None
+    programmes: int
 
 
 @dataclass(frozen=True)
 class CycleInput:
+    """A cycle's applications by group and its awards' rows; ``renewals``: the awards
+    (``proposal_id``) that continue a programme with an award in an earlier cycle of
+    the facility (:func:`renewals_by_cycle`)."""
+
     cycle: str
     applied_by_group: Mapping[str, int]
     rows: Sequence[AfterAwardRow] = field(default_factory=tuple)
+    renewals: frozenset[str] = frozenset()
+
+
+def renewals_by_cycle(
+    cycles: Sequence[Sequence[AfterAwardRow]], programme: Mapping[str, str]
+) -> list[frozenset[str]]:
+    """For each of ``cycles`` (a facility's, oldest first) the awards whose programme
+    (``programme`` as :func:`programmes_by_group` reads it) had an award in an earlier
+    of them, or another award in the same cycle before it: each programme begins once,
+    in the first of these cycles it has an award in. A programme whose first award was
+    made at another facility begins here with its first award here (as first and repeat
+    access count it, ``after_award_data.first_access``)."""
+    seen: set[str] = set()
+    out = []
+    for rows in cycles:
+        renewed = set()
+        for r in rows:
+            root = programme.get(r.proposal_id, r.proposal_id)
+            if root in seen:
+                renewed.add(r.proposal_id)
+            seen.add(root)
+        out.append(frozenset(renewed))
+    return out
 
 
 def cycle_trend(
@@ -809,7 +840,8 @@ def cycle_trend(
     order: Sequence[str] | None = None,
 ) -> list[CycleRow]:
     """Per cycle (in the order given) and group: award and result rates with
-    intervals, the group's share of the awards beside its share of researchers."""
+    intervals, the group's share of the awards beside its share of researchers, and the
+    programmes begun (the awards less the cycle's ``renewals``)."""
     out = []
     for c in cycles:
         total_awarded = len(c.rows)
@@ -834,6 +866,7 @@ def cycle_trend(
                     result_rate_high=rhi,
                     awarded_share=n_aw / total_awarded if total_awarded else None,
                     researcher_share=researcher_share.get(g),
+                    programmes=sum(1 for r in members if r.proposal_id not in c.renewals),
                 )
             )
     return out

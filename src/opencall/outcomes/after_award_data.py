@@ -223,14 +223,21 @@ def section(
         session, [(c, recs_of[c.id]) for c in calls if c.id != call.id], today, figures=False
     )
     rows_of[call.id] = rows
-    for c in calls:
+    # the awards of the facility's cycles against their programmes (outcomes19): a
+    # renewal is an award of its cycle (the capacity is given per cycle) and the same
+    # programme, its beneficiaries counted once; the trend counts each programme in the
+    # cycle it began (outcomes20)
+    roots = resq.programme_of(session, [int(r.proposal_id) for c in calls for r in rows_of[c.id]])
+    programme = {str(k): str(v) for k, v in roots.items()}
+    renewals = aa.renewals_by_cycle([rows_of[c.id] for c in calls], programme)
+    for c, renewed in zip(calls, renewals, strict=True):
         recs = recs_of[c.id]
         applied: dict[str, int] = {}
         for r in recs:
             g = od.group_of(r, "income_group")
             applied[g] = applied.get(g, 0) + 1
         c_rows = rows_of[c.id]
-        cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows))
+        cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows, renewed))
     # queries imports this module: its context is read here, at call time
     from opencall.outcomes import queries
 
@@ -251,11 +258,6 @@ def section(
     # each group's share of the awards and of the awards with results against the
     # facility's earlier cycles pooled (outcomes16), every count (the office's report)
     upto = calls[: [c.id for c in calls].index(call.id) + 1]
-    # the awards of the facility's cycles up to this one against their programmes
-    # (outcomes19): a renewal is an award of its cycle (the capacity is given per cycle)
-    # and the same programme, its beneficiaries counted once
-    roots = resq.programme_of(session, [int(r.proposal_id) for c in upto for r in rows_of[c.id]])
-    programme = {str(k): str(v) for k, v in roots.items()}
     out["continuing"] = sum(
         1 for r in rows if programme.get(r.proposal_id, r.proposal_id) != r.proposal_id
     )
