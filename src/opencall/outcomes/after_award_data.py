@@ -21,6 +21,7 @@ from opencall.outcomes import after_award as aa
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.queries import earlier_in_programme
 from opencall.reference import loader
 from opencall.results import queries as resq
 
@@ -95,10 +96,13 @@ def first_access(
     PI had no award in an earlier cycle of these, and whether the PI's institution (as
     recorded on the proposal's team; None: not recorded) had none. One query for all the
     cycles; a declined award holds no award, so it is no earlier access. An award that
-    continues an award of an earlier of these cycles (a renewal, a programme transferred
-    to a new PI; outcomes19b) is a repeat access, of the PI and of the institution: the
-    programme had access before, and the programmes table counts it once, with its
-    earlier award; one that continues an award of another facility is new here."""
+    continues a programme with an award in an earlier of these cycles (a renewal, a
+    programme transferred to a new PI, outcomes19b; or one that went on at a sister
+    facility and came back, outcomes20: the chain of awards it continues at any facility,
+    ``proposals.queries.earlier_in_programme``) is a repeat access, of the PI and of the
+    institution: the programme had access before, and the programmes table counts it
+    once, with its earlier award; a programme whose earlier awards were all at other
+    facilities is new here."""
     ids = [c.id for c in calls]
     awarded: dict[int, dict[int, tuple[int, int | None]]] = {i: {} for i in ids}
     continues: dict[int, int | None] = {}
@@ -119,6 +123,8 @@ def first_access(
     ):
         awarded[call_id][pid] = (pi, inst)
         continues[pid] = earlier
+    # each continuing award's programme: the awards it continues, at any facility
+    chains = earlier_in_programme(session, [pid for pid, e in continues.items() if e])
     seen_pis: set[int] = set()
     seen_insts: set[int] = set()
     seen_awards: set[int] = set()
@@ -126,7 +132,7 @@ def first_access(
     for i in ids:  # a cycle's awards are each other's equals: compared with earlier ones
         out[i] = {}
         for pid, (pi, inst) in awarded[i].items():
-            renewal = continues.get(pid) in seen_awards
+            renewal = bool(chains.get(pid, set()) & seen_awards)
             out[i][str(pid)] = (
                 pi not in seen_pis and not renewal,
                 None if inst is None else inst not in seen_insts and not renewal,
