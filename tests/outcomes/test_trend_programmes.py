@@ -87,6 +87,9 @@ def test_the_page_the_csv_and_the_api_show_the_programmes(web: Web) -> None:
         slug, cycle = c2.slug, f"{c2.code} ({c2.cycle})"
     page = web.login("office-trend20@staff.example").get(f"/manage/calls/{slug}/report").text
     assert "Programmes begun (first cycle)" in page, page[-3000:]
+    fr = web.login("office-trend20@staff.example", "fr").get(f"/manage/calls/{slug}/report").text
+    assert "Programmes commencés (premier cycle)" in fr
+    assert "non un nouveau programme" in fr
     rows = _csv_trend(web, "office-trend20@staff.example", slug)
     assert rows[f"lower-middle|trend:{cycle}:programmes"] == "0", sorted(rows)
     assert rows[f"lower-middle|trend:{cycle}:awarded"] == "1", sorted(rows)
