@@ -35,6 +35,7 @@ from opencall.optim.messages import M_, Message, composed, listing, number, rend
 from opencall.people.models import Country
 from opencall.people.queries import persons
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import earlier_in_programme
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
 from opencall.reviews.policies import require_hands_off
@@ -79,25 +80,29 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
 
 def first_time_proposals(session: Session, call: Call, proposals: Sequence[Proposal]) -> set[str]:
     """The ids of ``proposals`` in the share rule's group ``first_time``: their PI holds
-    no award of an :func:`earlier_cycle` (:func:`repeat_pis`), and the proposal continues
-    none of them (outcomes19b: a renewal, or a programme transferred to a new PI, had
-    access before, as the report's first and repeat access counts it). One statement
-    more where a proposal continues an award."""
+    no award of an :func:`earlier_cycle` (:func:`repeat_pis`), and the proposal's
+    programme (the chain of awards it continues, whatever their facility,
+    ``proposals.queries.earlier_in_programme``) holds none either (outcomes19b,
+    outcomes20: a renewal, a programme transferred to a new PI, or one brought back from
+    a sister facility had access here before, as the report's first and repeat access
+    counts it; a programme whose earlier awards were all at other facilities is new
+    here). A statement a step back, and one more, where a proposal continues an award."""
     repeat = repeat_pis(session, call)
-    named = sorted({p.continues_id for p in proposals if p.continues_id is not None})
+    chains = earlier_in_programme(session, [p.id for p in proposals if p.continues_id])
+    earlier = sorted(set().union(*chains.values())) if chains else []
     renewed: set[int] = set()
-    if named:
+    if earlier:
         renewed = set(
             session.scalars(
                 select(Award.proposal_id)
                 .join(Call, Call.id == Award.call_id)
-                .where(earlier_cycle(call), Award.proposal_id.in_(named))
+                .where(earlier_cycle(call), Award.proposal_id.in_(earlier))
             )
         )
     return {
         str(p.id)
         for p in proposals
-        if p.pi_user_id not in repeat and (p.continues_id is None or p.continues_id not in renewed)
+        if p.pi_user_id not in repeat and not chains.get(p.id, set()) & renewed
     }
 
 

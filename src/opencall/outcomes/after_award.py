@@ -12,7 +12,7 @@ not mistaken for a barren one), its median with a seeded bootstrap 95 % interval
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -307,17 +307,24 @@ class UseRow:
 def use_by_group(
     rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
 ) -> list[UseRow]:
-    """Per group (and "all"): the awards' use figures summed, key by key."""
+    """Per group (and "all"): the awards' use figures summed, key by key; the
+    publications counted once however many awards list one (:func:`distinct_results`)
+    and per award fractionally (:func:`result_credits`: a paper of two awards is half a
+    paper of each, outcomes20; before, each award's list was summed, a shared paper
+    counted once an award)."""
     out = []
     keys = sorted({k for r in rows for k in r.use})
+    credit = dict(
+        zip((r.proposal_id for r in rows), result_credits(rows, ("publication",)), strict=True)
+    )
     for g, members in _grouped(rows, by, order).items():
-        pubs = sum(int(r.outputs.get("publication", 0)) for r in members)
+        pubs = sum(credit[r.proposal_id] for r in members)
         out.append(
             UseRow(
                 group=g,
                 awarded=len(members),
                 figures={k: float(sum(r.use.get(k, 0.0) for r in members)) for k in keys},
-                publications=pubs,
+                publications=distinct_results(members, "publication"),
                 publications_per_award=pubs / len(members) if members else None,
             )
         )
@@ -778,7 +785,10 @@ def time_to_first_result(
 @dataclass(frozen=True)
 class CycleRow:
     """One cycle of a facility and one group: applied, awarded, produced results,
-    with Wilson intervals, and the group's share of the world's researchers."""
+    with Wilson intervals, and the group's share of the world's researchers;
+    ``programmes``: of the awarded, those that began a programme in this cycle
+    (outcomes20: a renewal of a programme that had an award in an earlier cycle of the
+    facility is an award of its cycle, and no new programme)."""
 
     cycle: str
     group: str
@@ -793,13 +803,41 @@ class CycleRow:
     result_rate_high: float
     awarded_share: float | None
     researcher_share: float | None
+    programmes: int
 
 
 @dataclass(frozen=True)
 class CycleInput:
+    """A cycle's applications by group and its awards' rows; ``renewals``: the awards
+    (``proposal_id``) that continue a programme with an award in an earlier cycle of
+    the facility (:func:`renewals_by_cycle`)."""
+
     cycle: str
     applied_by_group: Mapping[str, int]
     rows: Sequence[AfterAwardRow] = field(default_factory=tuple)
+    renewals: frozenset[str] = frozenset()
+
+
+def renewals_by_cycle(
+    cycles: Sequence[Sequence[AfterAwardRow]], programme: Mapping[str, str]
+) -> list[frozenset[str]]:
+    """For each of ``cycles`` (a facility's, oldest first) the awards whose programme
+    (``programme`` as :func:`programmes_by_group` reads it) had an award in an earlier
+    of them, or another award in the same cycle before it: each programme begins once,
+    in the first of these cycles it has an award in. A programme whose first award was
+    made at another facility begins here with its first award here (as first and repeat
+    access count it, ``after_award_data.first_access``)."""
+    seen: set[str] = set()
+    out = []
+    for rows in cycles:
+        renewed = set()
+        for r in rows:
+            root = programme.get(r.proposal_id, r.proposal_id)
+            if root in seen:
+                renewed.add(r.proposal_id)
+            seen.add(root)
+        out.append(frozenset(renewed))
+    return out
 
 
 def cycle_trend(
@@ -809,7 +847,8 @@ def cycle_trend(
     order: Sequence[str] | None = None,
 ) -> list[CycleRow]:
     """Per cycle (in the order given) and group: award and result rates with
-    intervals, the group's share of the awards beside its share of researchers."""
+    intervals, the group's share of the awards beside its share of researchers, and the
+    programmes begun (the awards less the cycle's ``renewals``)."""
     out = []
     for c in cycles:
         total_awarded = len(c.rows)
@@ -834,6 +873,7 @@ def cycle_trend(
                     result_rate_high=rhi,
                     awarded_share=n_aw / total_awarded if total_awarded else None,
                     researcher_share=researcher_share.get(g),
+                    programmes=sum(1 for r in members if r.proposal_id not in c.renewals),
                 )
             )
     return out
@@ -870,13 +910,15 @@ class ResultShareRow:
     judged: bool
 
 
-def result_credits(rows: Sequence[AfterAwardRow]) -> list[float]:
+def result_credits(
+    rows: Sequence[AfterAwardRow], kinds: Collection[str] | None = None
+) -> list[float]:
     """Each award's credit for its results (fractional counting): a result listed by
     ``k`` of the awards (its DOI, or a patent's number, of the same kind) gives each of
     them ``1/k``, a result without one its award 1. The credits add up to the awards'
-    distinct results (:func:`distinct_results` over every kind), so that the groups'
-    shares of the results add up to one, a paper of two groups' awards split between
-    them rather than counted whole in each."""
+    distinct results (:func:`distinct_results` over every kind, or over ``kinds``), so
+    that the groups' shares of the results add up to one, a paper of two groups' awards
+    split between them rather than counted whole in each."""
     listed: dict[tuple[str, str], int] = {}
     for r in rows:
         for kind, dois in r.result_dois.items():
@@ -884,9 +926,10 @@ def result_credits(rows: Sequence[AfterAwardRow]) -> list[float]:
                 listed[(kind, doi)] = listed.get((kind, doi), 0) + 1
     out = []
     for r in rows:
-        named = sum(len(v) for v in r.result_dois.values())
-        credit = float(sum(int(v) for v in r.outputs.values()) - named)
-        credit += sum(1 / listed[(k, doi)] for k, dois in r.result_dois.items() for doi in dois)
+        named_of = {k: v for k, v in r.result_dois.items() if kinds is None or k in kinds}
+        counts = [int(v) for k, v in r.outputs.items() if kinds is None or k in kinds]
+        credit = float(sum(counts) - sum(len(v) for v in named_of.values()))
+        credit += sum(1 / listed[(k, doi)] for k, dois in named_of.items() for doi in dois)
         out.append(credit)
     return out
 

@@ -21,6 +21,7 @@ from opencall.outcomes import after_award as aa
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.queries import earlier_in_programme
 from opencall.reference import loader
 from opencall.results import queries as resq
 
@@ -95,10 +96,13 @@ def first_access(
     PI had no award in an earlier cycle of these, and whether the PI's institution (as
     recorded on the proposal's team; None: not recorded) had none. One query for all the
     cycles; a declined award holds no award, so it is no earlier access. An award that
-    continues an award of an earlier of these cycles (a renewal, a programme transferred
-    to a new PI; outcomes19b) is a repeat access, of the PI and of the institution: the
-    programme had access before, and the programmes table counts it once, with its
-    earlier award; one that continues an award of another facility is new here."""
+    continues a programme with an award in an earlier of these cycles (a renewal, a
+    programme transferred to a new PI, outcomes19b; or one that went on at a sister
+    facility and came back, outcomes20: the chain of awards it continues at any facility,
+    ``proposals.queries.earlier_in_programme``) is a repeat access, of the PI and of the
+    institution: the programme had access before, and the programmes table counts it
+    once, with its earlier award; a programme whose earlier awards were all at other
+    facilities is new here."""
     ids = [c.id for c in calls]
     awarded: dict[int, dict[int, tuple[int, int | None]]] = {i: {} for i in ids}
     continues: dict[int, int | None] = {}
@@ -119,6 +123,8 @@ def first_access(
     ):
         awarded[call_id][pid] = (pi, inst)
         continues[pid] = earlier
+    # each continuing award's programme: the awards it continues, at any facility
+    chains = earlier_in_programme(session, [pid for pid, e in continues.items() if e])
     seen_pis: set[int] = set()
     seen_insts: set[int] = set()
     seen_awards: set[int] = set()
@@ -126,7 +132,7 @@ def first_access(
     for i in ids:  # a cycle's awards are each other's equals: compared with earlier ones
         out[i] = {}
         for pid, (pi, inst) in awarded[i].items():
-            renewal = continues.get(pid) in seen_awards
+            renewal = bool(chains.get(pid, set()) & seen_awards)
             out[i][str(pid)] = (
                 pi not in seen_pis and not renewal,
                 None if inst is None else inst not in seen_insts and not renewal,
@@ -223,14 +229,21 @@ def section(
         session, [(c, recs_of[c.id]) for c in calls if c.id != call.id], today, figures=False
     )
     rows_of[call.id] = rows
-    for c in calls:
+    # the awards of the facility's cycles against their programmes (outcomes19): a
+    # renewal is an award of its cycle (the capacity is given per cycle) and the same
+    # programme, its beneficiaries counted once; the trend counts each programme in the
+    # cycle it began (outcomes20)
+    roots = resq.programme_of(session, [int(r.proposal_id) for c in calls for r in rows_of[c.id]])
+    programme = {str(k): str(v) for k, v in roots.items()}
+    renewals = aa.renewals_by_cycle([rows_of[c.id] for c in calls], programme)
+    for c, renewed in zip(calls, renewals, strict=True):
         recs = recs_of[c.id]
         applied: dict[str, int] = {}
         for r in recs:
             g = od.group_of(r, "income_group")
             applied[g] = applied.get(g, 0) + 1
         c_rows = rows_of[c.id]
-        cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows))
+        cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows, renewed))
     # queries imports this module: its context is read here, at call time
     from opencall.outcomes import queries
 
@@ -251,11 +264,6 @@ def section(
     # each group's share of the awards and of the awards with results against the
     # facility's earlier cycles pooled (outcomes16), every count (the office's report)
     upto = calls[: [c.id for c in calls].index(call.id) + 1]
-    # the awards of the facility's cycles up to this one against their programmes
-    # (outcomes19): a renewal is an award of its cycle (the capacity is given per cycle)
-    # and the same programme, its beneficiaries counted once
-    roots = resq.programme_of(session, [int(r.proposal_id) for c in upto for r in rows_of[c.id]])
-    programme = {str(k): str(v) for k, v in roots.items()}
     out["continuing"] = sum(
         1 for r in rows if programme.get(r.proposal_id, r.proposal_id) != r.proposal_id
     )

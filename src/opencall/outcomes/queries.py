@@ -1066,6 +1066,13 @@ def report_csv(data: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def renews_in_trend(aa: dict[str, Any]) -> bool:
+    """Whether an award of the report's trend over the cycles renews a programme begun in
+    an earlier cycle (outcomes20): only then do the page, the PDF and the CSV show the
+    programmes begun beside the awards (the API's rows always have them)."""
+    return any(r.get("programmes", r["awarded"]) != r["awarded"] for r in aa.get("trend") or [])
+
+
 def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     """The report's after-award section as CSV rows (grouping, group, stage, count,
     applied, rate, rate_low, rate_high), the figures of the JSON and the page: stage
@@ -1079,7 +1086,9 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     rate and its Wilson interval); ``time_to_first_result:median_days`` (its interval in ``rate_low`` and
     ``rate_high``) and ``time_to_first_result:with_result``; the cycle trend by income
     group, ``trend:<cycle>:awarded`` (of ``applied``), ``trend:<cycle>:produced_results``
-    (of the awarded), ``trend:<cycle>:awarded_share`` and ``:researcher_share``;
+    (of the awarded), ``trend:<cycle>:awarded_share`` and ``:researcher_share``, and
+    where an award of the cycles renews a programme ``trend:<cycle>:programmes`` (the
+    programmes begun in the cycle, of its awards in ``applied``; outcomes20);
     ``result_share`` (the group's results in
     ``count``, its awards in ``applied``, its share of the results and interval) and
     ``result_share:difference`` (``count``: whether it is judged; the share of results
@@ -1174,6 +1183,9 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, x["group"], f"{at}:difference", "", "", x["difference"],
                  x["difference_low"], x["difference_high"]],
             ]  # fmt: skip
+    # the programmes begun in each cycle (outcomes20), only where an award of the cycles
+    # renews a programme: a report without one is as it was
+    begun = renews_in_trend(aa)
     for r in aa.get("trend") or []:
         at = f"trend:{r['cycle']}"
         out += [
@@ -1186,6 +1198,9 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
             ["income_group", r["group"], f"{at}:researcher_share", r["researcher_share"], "",
              "", "", ""],
         ]  # fmt: skip
+        if begun:
+            out.append(["income_group", r["group"], f"{at}:programmes", r["programmes"],
+                        r["awarded"], "", "", ""])  # fmt: skip
     return out
 
 

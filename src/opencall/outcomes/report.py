@@ -822,28 +822,46 @@ def time_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: what the trend's column of programmes begun counts (outcomes20)
+TREND_PROGRAMMES_NOTE = N_(
+    "Programmes begun: of the cycle's awards, those that began a programme. An award "
+    "that continues a programme with an award in an earlier cycle of this facility (a "
+    "renewal, a transfer) is an award of its cycle and no new programme."
+)
+
+
+def trend_programmes_note(tr: Tr, data: dict[str, Any]) -> str:
+    """The note on the trend's programmes begun, in the reader's language; "" where no
+    award of the cycles renews a programme (the table is then as it was)."""
+    return tr(TREND_PROGRAMMES_NOTE) if queries.renews_in_trend(data.get("after_award", {})) else ""
+
+
 def trend_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
     """Each cycle of the facility by income group (``after_award.trend``): applied,
     awarded and produced results with their shares, the share of the awards beside the
     share of the world's researchers."""
     rows, lang = [], _lang(tr)
+    # the programmes begun in each cycle beside its awards, where one is renewed (outcomes20)
+    begun = trend_programmes_note(tr, data)
     for r in data.get("after_award", {}).get("trend", []):
         aw, res = r["awarded_share"], r["researcher_share"]
         rows.append(
             [r["cycle"], _group(tr, r["group"]), str(r["applied"]),
              _rate(r["awarded"], r["award_rate"], r["award_rate_low"], r["award_rate_high"]),
+             *([str(r["programmes"])] if begun else []),
              _rate(r["produced_results"], r["result_rate"], r["result_rate_low"],
                    r["result_rate_high"]),
              "" if aw is None else f"{_dec(100 * aw, lang, 1)} %",
              "" if res is None else f"{_dec(100 * res, lang, 1)} %"]
         )  # fmt: skip
-    cols = [N_("Cycle"), N_("Group"), N_("Applied"), N_("Awarded"), N_("Produced results"),
+    cols = [N_("Cycle"), N_("Group"), N_("Applied"), N_("Awarded"),
+            *([N_("Programmes begun (first cycle)")] if begun else []), N_("Produced results"),
             N_("Share of awards"), N_("Share of researchers")]  # fmt: skip
     return {
         "title": tr(N_("Cycle over cycle")),
         "columns": [tr(c) for c in cols],
         "rows": rows,
-        "note": income_rule(tr, data),
+        "note": " ".join(x for x in (income_rule(tr, data), begun) if x),
     }
 
 

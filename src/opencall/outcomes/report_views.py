@@ -16,6 +16,7 @@ from opencall.outcomes.report import (
     report_charts,
     report_document,
     report_pdf,
+    trend_programmes_note,
 )
 from opencall.web.pages import Page, attachment_response, get_page
 
@@ -45,6 +46,9 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "data": data,
             "charts": charts,
             "doc": report_document(data, page._),
+            # the trend's programmes begun, where an award renews one (outcomes20): the
+            # column and its note
+            "trend_begun": trend_programmes_note(page._, data),
             # readable group names for the sections included in the page
             "group_label": lambda g: _group(page._, g),
         },

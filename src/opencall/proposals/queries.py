@@ -267,6 +267,27 @@ def continuation_links(session: Session, proposal_ids: Iterable[int]) -> dict[in
     return links
 
 
+def earlier_in_programme(session: Session, proposal_ids: Iterable[int]) -> dict[int, set[int]]:
+    """{proposal id: the earlier proposals of its programme} (the chain of awards it
+    continues, whatever their facility; outcomes20), for the one rule of a repeat
+    access: a programme with an award in an earlier cycle of the facility had access
+    there (``allocation.services.first_time_proposals``,
+    ``outcomes.after_award_data.first_access``). None of a chain: no statement."""
+    ids = sorted(set(proposal_ids))
+    if not ids:
+        return {}
+    links = continuation_links(session, ids)
+    out: dict[int, set[int]] = {}
+    for pid in ids:
+        chain: set[int] = set()
+        at = links.get(pid)
+        while at is not None and at not in chain and at != pid:
+            chain.add(at)
+            at = links.get(at)
+        out[pid] = chain
+    return out
+
+
 def continued_award(session: Session, proposal: Proposal) -> dict[str, Any] | None:
     """The earlier award ``proposal`` continues (outcomes19), as the reviewers' and the
     office's pages show it: its code, title, call code and cycle; None: it continues none.

@@ -72,6 +72,14 @@ def _in_words(value: object, lang: str) -> object:
     return value
 
 
+def _pi_to_write(session: Session, proposal: Proposal) -> User | None:
+    """The proposal's PI to remind: None without one, or where their account is
+    deactivated (outcomes20: a closed account is written to no more; the office still
+    sees the award overdue on the call's overview)."""
+    user = pi_user(session, proposal)
+    return user if user is not None and user.is_active else None
+
+
 def _remind_pi(
     session: Session,
     proposal: Proposal,
@@ -85,9 +93,9 @@ def _remind_pi(
 ) -> bool:
     """Remind the proposal's PI once: ``claim`` the reminder (one statement on its row),
     queue the reminder (:func:`_mail_pi`), then ``mark`` it sent (``to_user_id``: the
-    PI's). False, with nothing written, where the proposal has no PI to write to or
-    another run claimed it first."""
-    user = pi_user(session, proposal)
+    PI's). False, with nothing written, where the proposal has no PI to write to
+    (:func:`_pi_to_write`) or another run claimed it first."""
+    user = _pi_to_write(session, proposal)
     if user is None or not claim():
         return False  # no PI to write to, or reminded by another run meanwhile
     _mail_pi(session, user, proposal, base_url, template, subject, fields)
@@ -127,7 +135,7 @@ def queue_follow_up_reminders(session: Session, base_url: str, today: dt.date) -
     so two runs at once name them once. Returns how many mails were queued."""
     n = 0
     for proposal, waves in q.follow_ups_to_chase(session, today):
-        user = pi_user(session, proposal)
+        user = _pi_to_write(session, proposal)
         if user is None:
             continue  # no PI to write to
         claimed = [
