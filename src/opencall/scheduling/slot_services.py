@@ -138,6 +138,8 @@ def resource_of(
         time_zone=pool.time_zone or "",
         changeover=pool.changeover_slots or 0,
         booked=tuple(booked),
+        # a shared-use resource's slot holds several groups (a sample changer's 4 a shift)
+        groups_per_slot=pool.groups_per_slot or 1,
         # the local time the slots count from (the period may start at a skipped time)
         wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
         if pool.period_start is not None
