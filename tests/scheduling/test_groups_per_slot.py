@@ -22,6 +22,7 @@ from opencall.scheduling import services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import SlotWorld, get_call
+from tests.scheduling.test_slot_pages import events
 from tests.scheduling.test_zone_of_a_booked_resource import bearer
 from tests.web.conftest import Web
 
@@ -196,3 +197,53 @@ def test_unavailable_is_still_kept_in_a_shared_slot(web: Web, sw: SlotWorld) -> 
         ).all()
     for t in bookings(web, w.pools["b"]):
         assert not any(u.starts_at <= t < u.ends_at for u in downs)
+
+
+def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(
+    web: Web, sw: SlotWorld
+) -> None:
+    w = sw
+    b = w.pools["b"]
+    squeeze(web, w, 2)
+    with web.factory() as s:
+        services.run_schedule(s, get_call(s, w))
+        call = get_call(s, w)
+        call.status = "published"
+        s.commit()
+        entries = list(
+            s.scalars(
+                select(ScheduleEntry).where(
+                    ScheduleEntry.pool_id == b, ScheduleEntry.start.is_not(None)
+                )
+            )
+        )
+    shared = {t for t, n in bookings(web, b).items() if n == 2}
+    base = f"/manage/calls/{w.slug}/resources/{b}"
+    office, _ = session_client(web, w.emails["manager"])
+    # the staff page and file: a row and an event per booking, each its own UID
+    page = office.get(f"{base}/calendar").text
+    assert page.count('class="booked"') == 7
+    staff = events(office.get(f"{base}/calendar.ics").content)
+    booked = [v for v in staff.values() if not v[2].startswith("Unavailable")]
+    assert len(booked) == 7 and sorted(v[0] for v in booked) == sorted(
+        e.start for e in entries
+    )
+    # the public file: busy once per slot, no proposal
+    public = events(web.client().get(f"/calls/{w.slug}/resources/{b}/calendar.ics").content)
+    busy = [v for v in public.values() if v[2] == "Booked"]
+    assert len(busy) == 5 and {v[0] for v in busy} >= shared
+    # the loner's own file: only its sessions, never the bundle's code or title
+    other, _ = session_client(web, w.emails["other"])
+    with web.factory() as s:
+        from opencall.proposals.models import Proposal
+
+        mine, theirs = s.get(Proposal, w.loner), s.get(Proposal, w.bundle)
+        assert mine is not None and theirs is not None
+        own_code, their_code, their_title = mine.code, theirs.code, theirs.title
+    r = other.get(f"/proposals/{w.loner}/slots.ics")
+    got = events(r.content)
+    assert len(got) == 5 and all(v[2].startswith(own_code) for v in got.values())
+    assert their_code.encode() not in r.content and their_title.encode() not in r.content
+    assert set(got) <= set(staff)  # the same UID as the staff's event of that booking
+    page = other.get(f"/proposals/{w.loner}/slots").text
+    assert their_code not in page and their_title not in page

@@ -458,7 +458,7 @@ class CalendarRow:
 def calendar(
     session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
 ) -> list[CalendarRow]:
-    """Every slot of the resource's period: who has it, whether another call sharing the
+    """Every slot of the resource's period (a row per booking of a shared slot): who has it, whether another call sharing the
     resource booked it (:func:`booked_by_other_calls`: taken, but nothing of that call is
     said), or why it is unavailable. The slots of the proposals ``hidden`` from the
     reader (:func:`opencall.scheduling.policies.hidden_schedule`) are left out (shown as
@@ -469,24 +469,28 @@ def calendar(
     # the other calls' bookings sorted once: whether one overlaps a slot is a bisection,
     # not a scan per slot
     theirs = sl.PeriodIndex((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
-    placed = {
-        e.start: e
-        for e in session.scalars(
-            select(ScheduleEntry).where(
-                ScheduleEntry.call_id == call.id,
-                ScheduleEntry.pool_id == pool.id,
-                ScheduleEntry.kind == SLOT_KIND,
-                ScheduleEntry.start.is_not(None),
-                ScheduleEntry.proposal_id.not_in(list(hidden)),
-            )
+    # a shared slot (``groups_per_slot`` above 1) holds several bookings: a row each, in
+    # the order they were stored (a dict by start kept only the last one)
+    placed: dict[dt.datetime, list[ScheduleEntry]] = {}
+    for e in session.scalars(
+        select(ScheduleEntry)
+        .where(
+            ScheduleEntry.call_id == call.id,
+            ScheduleEntry.pool_id == pool.id,
+            ScheduleEntry.kind == SLOT_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.proposal_id.not_in(list(hidden)),
         )
-    }
+        .order_by(ScheduleEntry.id)
+    ):
+        if e.start is not None:
+            placed.setdefault(e.start, []).append(e)
     lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
     return [
         CalendarRow(
             s.start,
             s.end,
-            placed.get(s.start),
+            entry,
             s.reason,
             other_call=theirs.overlaps(s.start, s.end),
             lost_item=next((i for t0, t1, i in lost if t0 < s.end and s.start < t1), "")
@@ -494,6 +498,7 @@ def calendar(
             else "",
         )
         for s in grid
+        for entry in (placed.get(s.start) or [None])
     ]
 
 
@@ -529,6 +534,17 @@ def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:
 def slot_uid(call: Call, pool_id: int | None, start: dt.datetime) -> str:
     """The same slot has the same UID in every export (staff, public, applicant)."""
     return f"{call.slug}-{pool_id}-{start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@opencall"
+
+
+def entry_uid(call: Call, pool: CapacityPool, entry: ScheduleEntry) -> str:
+    """A booked slot's UID in the staff's and the applicant's exports: the slot's own
+    (:func:`slot_uid`), and on a shared resource that UID with the booking's id, so that
+    two groups' bookings of one slot are two events (one UID made a calendar keep one)."""
+    assert entry.start is not None
+    uid = slot_uid(call, pool.id, entry.start)
+    if (pool.groups_per_slot or 1) > 1:
+        return uid.replace("@opencall", f"-{entry.id}@opencall")
+    return uid
 
 
 def unavailable_uid(call: Call, pool_id: int, row_id: int) -> str:
