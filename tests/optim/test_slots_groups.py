@@ -172,8 +172,7 @@ def changer(groups: int, shifts: int = 1, **kw: object) -> sl.Resource:
 
 def test_four_groups_share_one_shift_and_a_fifth_is_left_out() -> None:
     awards = tuple(
-        sl.SlotAward(f"g{i}", "changer", 1, proposal=f"p{i}", weight=1.0 + i / 10)
-        for i in range(5)
+        sl.SlotAward(f"g{i}", "changer", 1, proposal=f"p{i}", weight=1.0 + i / 10) for i in range(5)
     )
     problem = sl.SlotProblem((changer(4),), awards)
     for res in (sl.solve_slots(problem), sl.solve_slots(problem, exact=False)):

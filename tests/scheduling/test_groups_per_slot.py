@@ -199,9 +199,7 @@ def test_unavailable_is_still_kept_in_a_shared_slot(web: Web, sw: SlotWorld) -> 
         assert not any(u.starts_at <= t < u.ends_at for u in downs)
 
 
-def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(
-    web: Web, sw: SlotWorld
-) -> None:
+def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(web: Web, sw: SlotWorld) -> None:
     w = sw
     b = w.pools["b"]
     squeeze(web, w, 2)
@@ -225,9 +223,7 @@ def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(
     assert page.count('class="booked"') == 7
     staff = events(office.get(f"{base}/calendar.ics").content)
     booked = [v for v in staff.values() if not v[2].startswith("Unavailable")]
-    assert len(booked) == 7 and sorted(v[0] for v in booked) == sorted(
-        e.start for e in entries
-    )
+    assert len(booked) == 7 and sorted(v[0] for v in booked) == sorted(e.start for e in entries)
     # the public file: busy once per slot, no proposal
     public = events(web.client().get(f"/calls/{w.slug}/resources/{b}/calendar.ics").content)
     busy = [v for v in public.values() if v[2] == "Booked"]

@@ -935,20 +935,34 @@ def check_unit_slot(unit: str, slot_hours: Any) -> None:
         )
 
 
+def _whole_in(value: Any, lo: int, hi: int, empty: int, refusal: DomainError) -> int:
+    """``value`` as a whole number from ``lo`` to ``hi`` (a number, not a bool or a
+    string; ``empty`` when None or ""), else ``refusal`` raised."""
+    if value is None or value == "":
+        return empty
+    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if n is None or not math.isfinite(n) or n < lo or n != int(n) or n > hi:
+        raise refusal
+    return int(n)
+
+
 def check_changeover(value: Any, slot_hours: float | None) -> int:
     """The slots a resource keeps free between bookings of different proposals: a whole
     number from 0 to :data:`MAX_CHANGEOVER`, and above 0 only on a resource offered in
     slots (empty: 0)."""
-    if value is None or value == "":
-        return 0
-    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if n is None or not math.isfinite(n) or n < 0 or n != int(n) or n > MAX_CHANGEOVER:
-        raise DomainError(
+    asked = str(value)
+    n = _whole_in(
+        value,
+        0,
+        MAX_CHANGEOVER,
+        0,
+        DomainError(
             "The changeover is a whole number of slots from 0 to %(max)s (asked: %(asked)s).",
             field="changeover_slots",
             max=MAX_CHANGEOVER,
-            asked=str(value),
-        )
+            asked=asked,
+        ),
+    )
     if n and slot_hours is None:
         raise DomainError(
             "Only a resource offered in slots keeps a changeover between bookings; give "
@@ -966,17 +980,13 @@ def check_groups_per_slot(value: Any, slot_hours: float | None, changeover: int)
     """How many groups one slot holds: a whole number from 1 to
     :data:`MAX_GROUPS_PER_SLOT` (empty: 1), above 1 only on a resource offered in slots
     and without a changeover (between groups who share a slot it means nothing)."""
-    if value is None or value == "":
-        return 1
-    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if n is None or not math.isfinite(n) or n < 1 or n != int(n) or n > MAX_GROUPS_PER_SLOT:
-        raise DomainError(
-            "The groups one slot holds are a whole number from 1 to %(max)s (asked: "
-            "%(asked)s).",
-            field="groups_per_slot",
-            max=MAX_GROUPS_PER_SLOT,
-            asked=str(value),
-        )
+    refusal = DomainError(
+        "The groups one slot holds are a whole number from 1 to %(max)s (asked: %(asked)s).",
+        field="groups_per_slot",
+        max=MAX_GROUPS_PER_SLOT,
+        asked=str(value),
+    )
+    n = _whole_in(value, 1, MAX_GROUPS_PER_SLOT, 1, refusal)
     if n > 1 and slot_hours is None:
         raise DomainError(
             "Only a resource offered in slots shares a slot among groups; give it a slot "
@@ -989,7 +999,7 @@ def check_groups_per_slot(value: Any, slot_hours: float | None, changeover: int)
             "changeover to 0 or the groups per slot to 1.",
             field="groups_per_slot",
         )
-    return int(n)
+    return n
 
 
 def check_unbroken(value: Any, slot_hours: float | None) -> bool:

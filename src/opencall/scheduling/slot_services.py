@@ -472,17 +472,7 @@ def calendar(
     # a shared slot (``groups_per_slot`` above 1) holds several bookings: a row each, in
     # the order they were stored (a dict by start kept only the last one)
     placed: dict[dt.datetime, list[ScheduleEntry]] = {}
-    for e in session.scalars(
-        select(ScheduleEntry)
-        .where(
-            ScheduleEntry.call_id == call.id,
-            ScheduleEntry.pool_id == pool.id,
-            ScheduleEntry.kind == SLOT_KIND,
-            ScheduleEntry.start.is_not(None),
-            ScheduleEntry.proposal_id.not_in(list(hidden)),
-        )
-        .order_by(ScheduleEntry.id)
-    ):
+    for e in _slot_entries(session, call, pool, hidden, placed=True):
         if e.start is not None:
             placed.setdefault(e.start, []).append(e)
     lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
@@ -498,14 +488,27 @@ def calendar(
             else "",
         )
         for s in grid
-        for entry in (placed.get(s.start) or [None])
+        for entry in _or_none(placed.get(s.start, []))
     ]
+
+
+def _or_none(entries: list[ScheduleEntry]) -> list[ScheduleEntry | None]:
+    """The bookings of a slot, or one ``None`` for a slot nobody of the call has."""
+    return [*entries] if entries else [None]
 
 
 def unplaced(
     session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
 ) -> list[ScheduleEntry]:
     """The resource's requests the schedule could not place (less those ``hidden``)."""
+    return _slot_entries(session, call, pool, hidden, placed=False)
+
+
+def _slot_entries(
+    session: Session, call: Call, pool: CapacityPool, hidden: Collection[int], *, placed: bool
+) -> list[ScheduleEntry]:
+    """The call's slot entries on ``pool``, placed (a start) or not, less those of the
+    proposals ``hidden``, in the order they were stored."""
     return list(
         session.scalars(
             select(ScheduleEntry)
@@ -513,7 +516,7 @@ def unplaced(
                 ScheduleEntry.call_id == call.id,
                 ScheduleEntry.pool_id == pool.id,
                 ScheduleEntry.kind == SLOT_KIND,
-                ScheduleEntry.start.is_(None),
+                ScheduleEntry.start.is_not(None) if placed else ScheduleEntry.start.is_(None),
                 ScheduleEntry.proposal_id.not_in(list(hidden)),
             )
             .order_by(ScheduleEntry.id)

@@ -96,7 +96,9 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        errors.extend(_slot_errors(a, ts, grids[a.resource], taken, res[a.resource].groups_per_slot))
+        errors.extend(
+            _slot_errors(a, ts, grids[a.resource], taken, res[a.resource].groups_per_slot)
+        )
         if a.unbroken and _broken(ts, grids[a.resource]):
             errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
