@@ -243,3 +243,19 @@ def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(web: Web, sw: 
     assert set(got) <= set(staff)  # the same UID as the staff's event of that booking
     page = other.get(f"/proposals/{w.loner}/slots").text
     assert their_code not in page and their_title not in page
+
+
+def test_the_team_reads_how_full_its_shared_slot_is(web: Web, sw: SlotWorld) -> None:
+    w = sw
+    squeeze(web, w, 2)
+    with web.factory() as s:
+        services.run_schedule(s, get_call(s, w))
+        s.commit()
+    booked = bookings(web, w.pools["b"])
+    other, _ = session_client(web, w.emails["other"])
+    page = other.get(f"/proposals/{w.loner}/slots").text
+    full = sum(1 for n in booked.values() if n == 2)
+    assert page.count("2 of 2 places booked") == full and full >= 2
+    assert page.count("1 of 2 places booked") == 5 - full
+    other.cookies.set("oc_lang", "fr")
+    assert "places réservées sur 2" in other.get(f"/proposals/{w.loner}/slots").text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -522,6 +522,28 @@ def _slot_entries(
             .order_by(ScheduleEntry.id)
         )
     )
+
+
+def places_used(
+    session: Session, entries: Collection[ScheduleEntry], pools: Mapping[int, CapacityPool]
+) -> dict[int, tuple[int, int]]:
+    """Of each booked entry on a shared resource (``groups_per_slot`` above 1), the places
+    of its slot booked (by any call: a count, never whose) and the places it has, by the
+    entry's id; a team reads how full its shared slot is and nothing of the others."""
+    out: dict[int, tuple[int, int]] = {}
+    for e in entries:
+        pool = pools.get(e.pool_id) if e.pool_id is not None else None
+        if pool is None or e.start is None or (pool.groups_per_slot or 1) <= 1:
+            continue
+        n = session.scalar(
+            select(func.count(ScheduleEntry.id)).where(
+                ScheduleEntry.pool_id == pool.id,
+                ScheduleEntry.kind == SLOT_KIND,
+                ScheduleEntry.start == e.start,
+            )
+        )
+        out[e.id] = (int(n or 0), pool.groups_per_slot)
+    return out
 
 
 def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:

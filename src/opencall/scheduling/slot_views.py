@@ -228,13 +228,17 @@ def _pools_of(page: Page, entries: list[Any]) -> dict[int, CapacityPool]:
 def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = outcome_for(page, proposal_id)
     entries = ss.proposal_slots(page.db, proposal)
+    pools = _pools_of(page, entries)
+    placed = [e for e in entries if e.start is not None]
     return page.render(
         "scheduling/my_slots.html",
         {
             "p": proposal,
-            "placed": [e for e in entries if e.start is not None],
+            "placed": placed,
             "unplaced": [e for e in entries if e.start is None],
-            "pools": _pools_of(page, entries),
+            "pools": pools,
+            # a shared slot: how many of its places are booked, never by whom
+            "places": ss.places_used(page.db, placed, pools),
             "reason_label": labeller(page, REASONS),
         },
     )
