@@ -3,7 +3,7 @@ program) against OR-Tools CP-SAT on the same model and the same instances, in on
 
 Usage:
     .venv/bin/python bench/bench_slots.py --sizes 20,40,80,160 --time-limit 60 \
-        [--seed 0] [--workers 1] [--family cryo-em|one-slot] [--out bench/out/slots.json]
+        [--seed 0] [--workers 1] [--family cryo-em|one-slot|shared] [--out bench/out/slots.json]
 
 Instances (seeded; depend only on N and --seed): a cryo-EM centre with 3 microscopes offering
 24-hour sessions over 91 days (2027-09-01 .. 2027-11-30); microscope 2 is down for a
@@ -117,6 +117,31 @@ def one_slot_instance(n: int, seed: int, days: int = 30) -> sl.SlotProblem:
     return sl.SlotProblem(resources, tuple(awards))
 
 
+def shared_instance(n: int, seed: int, days: int = 30) -> sl.SlotProblem:
+    """``--family shared`` (trialfac20): the cryo-em family's awards on shared-use
+    resources over ``days`` days, each slot holding several groups
+    (``Resource.groups_per_slot``): a sample changer taking 4 groups a session, one taking
+    3 (down for a maintenance week) and one taking 2 (down a day); 247 places in all, about
+    the places asked at N = 80."""
+    day = dt.timedelta(days=1)
+    resources = (
+        sl.Resource("m1", T0, T0 + days * day, 24.0, groups_per_slot=4),
+        sl.Resource(
+            "m2",
+            T0,
+            T0 + days * day,
+            24.0,
+            ((T0 + 20 * day, T0 + 27 * day, "maint"),),
+            groups_per_slot=3,
+        ),
+        sl.Resource(
+            "m3", T0, T0 + days * day, 24.0, ((T0 + 10 * day, T0 + 11 * day, "power"),),
+            groups_per_slot=2,
+        ),
+    )  # fmt: skip
+    return sl.SlotProblem(resources, instance(n, seed).awards)
+
+
 def run_opencall(problem: sl.SlotProblem, limit: float, exact: bool = True) -> dict[str, Any]:
     t0 = time.perf_counter()
     res = sl.solve_slots(problem, exact=exact, time_limit_s=limit)
@@ -159,9 +184,12 @@ def run_cpsat(problem: sl.SlotProblem, limit: float, workers: int, seed: int) ->
     per_slot: dict[tuple[str, int], list[Any]] = {}
     for (aid, k), v in x.items():
         per_slot.setdefault((res_of[aid], k), []).append(v)
-    for vs in per_slot.values():
-        if len(vs) > 1:
+    for (rid, _k), vs in per_slot.items():
+        groups = res[rid].groups_per_slot  # 1 but on a shared-use resource
+        if len(vs) > groups == 1:
             m.add_at_most_one(vs)
+        elif len(vs) > groups:
+            m.add(sum(vs) <= groups)
     runs = []
     for a in problem.awards:
         ok = set(allowed[a.id])
@@ -254,7 +282,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--family", default="cryo-em", choices=["cryo-em", "one-slot"])
+    ap.add_argument("--family", default="cryo-em", choices=["cryo-em", "one-slot", "shared"])
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     rows = []
@@ -264,7 +292,8 @@ def main() -> None:
     )
     print("|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
-        p = instance(n, args.seed) if args.family == "cryo-em" else one_slot_instance(n, args.seed)
+        family = {"cryo-em": instance, "one-slot": one_slot_instance, "shared": shared_instance}
+        p = family[args.family](n, args.seed)
         asked = sum(a.slots for a in p.awards)
         results = {
             "greedy": run_opencall(p, args.time_limit, exact=False),

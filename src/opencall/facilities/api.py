@@ -139,6 +139,13 @@ UNBROKEN = (
     "request longer than the longest run of usable slots is not awarded. False by default; "
     "true only on a resource offered in slots"
 )
+GROUPS_PER_SLOT = (
+    "how many groups one slot holds at once (a beamline's sample changer: 4 groups' "
+    "crystals a shift; a research vessel's leg: 12 berths): 1 (a slot is one team's) by "
+    "default; a whole number from 1 to 1000, above 1 only on a resource offered in slots "
+    "without a changeover, and never below what a slot already holds. The capacity is then "
+    "counted in places (slots x groups); a team sees only its own booking in a shared slot"
+)
 CHANGEOVER = (
     "slots kept free between two bookings of different proposals (a lab changing a "
     "configuration: 1 with daily slots keeps a day between two users); the same proposal's "
@@ -182,6 +189,7 @@ class ResourceIn(_In):
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
     time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
     changeover_slots: int = Field(default=0, description=CHANGEOVER)
+    groups_per_slot: int = Field(default=1, description=GROUPS_PER_SLOT)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
@@ -219,6 +227,7 @@ class ResourcePatch(_In):
     day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
     time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)
     changeover_slots: int | None = Field(default=None, description=CHANGEOVER)
+    groups_per_slot: int | None = Field(default=None, description=GROUPS_PER_SLOT)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)  # only what is sent
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
@@ -238,6 +247,7 @@ class CalendarOut(BaseModel):
     day_start_hour: float = Field(description=DAY_START)
     time_zone: str = Field(description=TIME_ZONE)
     changeover_slots: int = Field(description=CHANGEOVER)
+    groups_per_slot: int = Field(default=1, description=GROUPS_PER_SLOT)
     starts_at: dt.datetime | None = Field(
         default=None, description="the period's first instant (UTC): day_start_hour local"
     )
@@ -247,7 +257,8 @@ class CalendarOut(BaseModel):
     slot_capacity: int | None = Field(
         description="free slots of the period's grid (from its first day at day_start_hour, "
         "every slot_hours of the site's wall clock; a slot overlapping unavailable time is "
-        "lost): what the schedule can book"
+        "lost), times groups_per_slot (places, on a shared resource): what the schedule "
+        "can book"
     )
     slots_not_begun: int | None = Field(
         description="of those, the slots that have not begun now: a slot that has begun is "

@@ -430,9 +430,11 @@ def check_amount(
     *,
     whole: bool = False,
     short_before: tuple[float, int] | None = None,
+    groups: int = 1,
 ) -> None:
-    """The capacity a resource declares must fit its calendar; counted in a
-    countable unit (built-in, or declared ``whole`` by the operator) it is whole.
+    """The capacity a resource declares must fit its calendar (its free slots times the
+    ``groups`` one slot holds); counted in a countable unit (built-in, or declared
+    ``whole`` by the operator) it is whole.
     ``short_before``: the amount and the room of a resource that already did not fit (an
     item lost, its period kept although the calls hold more): an edit that neither raises
     the amount nor shrinks the room is not refused for it."""
@@ -455,6 +457,20 @@ def check_amount(
     require_whole(amount, unit, labels, whole=whole, slot_based=cap is not None)
     if cap is None:
         return
+    if groups > 1 and amount > cap * groups:
+        raise DomainError(
+            "%(n)s places do not fit in the period %(period)s less its unavailable time: "
+            "%(slots)s slots of %(h)s h, each shared by %(groups)s groups, hold at most "
+            "%(cap)s.",
+            field="amount",
+            n=number_param(amount),
+            period=f"{calendar.period_start}–{calendar.period_end}",
+            slots=cap,
+            h=number_param(calendar.slot_hours or 0),
+            groups=groups,
+            cap=cap * groups,
+        )
+    cap *= groups
     no_worse = short_before is not None and amount <= short_before[0] and cap >= short_before[1]
     if amount > cap and not no_worse:
         raise DomainError(
@@ -919,20 +935,34 @@ def check_unit_slot(unit: str, slot_hours: Any) -> None:
         )
 
 
+def _whole_in(value: Any, lo: int, hi: int, empty: int, refusal: DomainError) -> int:
+    """``value`` as a whole number from ``lo`` to ``hi`` (a number, not a bool or a
+    string; ``empty`` when None or ""), else ``refusal`` raised."""
+    if value is None or value == "":
+        return empty
+    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if n is None or not math.isfinite(n) or n < lo or n != int(n) or n > hi:
+        raise refusal
+    return int(n)
+
+
 def check_changeover(value: Any, slot_hours: float | None) -> int:
     """The slots a resource keeps free between bookings of different proposals: a whole
     number from 0 to :data:`MAX_CHANGEOVER`, and above 0 only on a resource offered in
     slots (empty: 0)."""
-    if value is None or value == "":
-        return 0
-    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if n is None or not math.isfinite(n) or n < 0 or n != int(n) or n > MAX_CHANGEOVER:
-        raise DomainError(
+    asked = str(value)
+    n = _whole_in(
+        value,
+        0,
+        MAX_CHANGEOVER,
+        0,
+        DomainError(
             "The changeover is a whole number of slots from 0 to %(max)s (asked: %(asked)s).",
             field="changeover_slots",
             max=MAX_CHANGEOVER,
-            asked=str(value),
-        )
+            asked=asked,
+        ),
+    )
     if n and slot_hours is None:
         raise DomainError(
             "Only a resource offered in slots keeps a changeover between bookings; give "
@@ -940,6 +970,36 @@ def check_changeover(value: Any, slot_hours: float | None) -> int:
             field="changeover_slots",
         )
     return int(n)
+
+
+#: the most groups one slot of a shared-use resource holds (a course session of 200)
+MAX_GROUPS_PER_SLOT = 1000
+
+
+def check_groups_per_slot(value: Any, slot_hours: float | None, changeover: int) -> int:
+    """How many groups one slot holds: a whole number from 1 to
+    :data:`MAX_GROUPS_PER_SLOT` (empty: 1), above 1 only on a resource offered in slots
+    and without a changeover (between groups who share a slot it means nothing)."""
+    refusal = DomainError(
+        "The groups one slot holds are a whole number from 1 to %(max)s (asked: %(asked)s).",
+        field="groups_per_slot",
+        max=MAX_GROUPS_PER_SLOT,
+        asked=str(value),
+    )
+    n = _whole_in(value, 1, MAX_GROUPS_PER_SLOT, 1, refusal)
+    if n > 1 and slot_hours is None:
+        raise DomainError(
+            "Only a resource offered in slots shares a slot among groups; give it a slot "
+            "length first.",
+            field="groups_per_slot",
+        )
+    if n > 1 and changeover:
+        raise DomainError(
+            "A slot shared among groups keeps no changeover between them; set the "
+            "changeover to 0 or the groups per slot to 1.",
+            field="groups_per_slot",
+        )
+    return n
 
 
 def check_unbroken(value: Any, slot_hours: float | None) -> bool:

@@ -87,6 +87,13 @@ class CapacityPool(Base):
     changeover_slots: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
     )
+    # how many groups (awards) one slot holds at once: 1, a slot is one team's; more for a
+    # shared-use resource (a sample changer's 4 groups a shift, a vessel leg's 12 berths):
+    # the schedule puts up to that many awards in a slot (optim.slots, groups_per_slot),
+    # and the capacity is counted in places (slots x groups)
+    groups_per_slot: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, server_default="1"
+    )
     # every award on the resource is booked as one unbroken run of consecutive slots (a
     # crop in a growth chamber cannot pause): never split by a closure or another team
     # (optim.slots, SlotAward.unbroken; the allocation counts the longest free run)

@@ -196,6 +196,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
         ("slot_hours", finite_number, None, MSG_NUMBER),
         ("day_start_hour", finite_number, 0.0, MSG_NUMBER),
         ("changeover_slots", finite_number, 0, MSG_NUMBER),
+        ("groups_per_slot", finite_number, 1, MSG_NUMBER),
     )
     for k, parse, empty, msg in optional:
         raw = f.get(k, "").strip()
@@ -241,6 +242,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "day_start_hour": plain_number(pool.day_start_hour) if pool.day_start_hour else "",
         "time_zone": pool.time_zone or "",
         "changeover_slots": str(pool.changeover_slots) if pool.changeover_slots else "",
+        "groups_per_slot": str(pool.groups_per_slot) if (pool.groups_per_slot or 1) > 1 else "",
         "unbroken": "on" if pool.unbroken else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():

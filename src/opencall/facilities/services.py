@@ -250,6 +250,31 @@ def grid_items(session: Session, pool: CapacityPool) -> list[GridItem]:
     return [item for finder in GRID_ITEM_FINDERS for item in finder(session, pool)]
 
 
+def _check_groups_kept(session: Session, pool: CapacityPool, groups: int) -> None:
+    """Refuse groups per slot below the bookings one slot already holds (calls not
+    archived), naming the first such slot, how many it holds and the calls."""
+    if groups >= (pool.groups_per_slot or 1):
+        return
+    held: dict[dt.datetime, list[str]] = {}
+    for item in grid_items(session, pool):
+        if item.slot:
+            held.setdefault(item.starts_at, []).append(item.call_code)
+    over = sorted((t, codes) for t, codes in held.items() if len(codes) > groups)
+    if over:
+        t, codes = over[0]
+        raise DomainError(
+            "%(n)s slots already hold more groups than %(groups)s (the first, %(at)s, holds "
+            "%(held)s, booked by %(calls)s); reschedule them before lowering the groups "
+            "per slot.",
+            field="groups_per_slot",
+            n=len(over),
+            groups=groups,
+            at=local_iso(t, pool.time_zone or ""),
+            held=len(codes),
+            calls=", ".join(sorted(set(codes))),
+        )
+
+
 def _by_code(items: Sequence[GridItem]) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
@@ -356,12 +381,13 @@ def _calendar_doc(
 
 
 def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int | None:
-    """How many slots a resource's calendar offers (None when it has no slots); given
-    ``since``, only those that begin at or after it."""
+    """How many places a resource's calendar offers: its slots times the groups one slot
+    holds (None when it has no slots); given ``since``, only the slots that begin at or
+    after it."""
     if pool.slot_hours is None:
         return None
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
-    return _calendar_doc(
+    slots = _calendar_doc(
         pool.period_start,
         pool.period_end,
         pool.slot_hours,
@@ -369,6 +395,8 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
         pool.day_start_hour,
         pool.time_zone or "",
     ).slot_capacity(since)
+    # a shared slot holds several groups: the capacity is in places
+    return None if slots is None else slots * (pool.groups_per_slot or 1)
 
 
 def pool_instant(pool: CapacityPool, at: dt.datetime) -> dt.datetime:
@@ -407,6 +435,7 @@ def _resource_fields(
     time_zone: Any = "",
     changeover_slots: Any = 0,
     unbroken: Any = False,
+    groups_per_slot: Any = 1,
     short_before: tuple[float, int] | None = None,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
@@ -424,11 +453,18 @@ def _resource_fields(
     zone = domain.zone_or_empty(time_zone)
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour, zone)
     whole_units = bool(whole_units)
+    changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
+    groups = domain.check_groups_per_slot(groups_per_slot, cal.slot_hours, changeover)
     domain.check_amount(
-        float(amount), cal, unit, labels, whole=whole_units, short_before=short_before
+        float(amount),
+        cal,
+        unit,
+        labels,
+        whole=whole_units,
+        short_before=short_before,
+        groups=groups,
     )
     fields = domain.check_request_fields(request_fields)
-    changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
     return (
         {
             "name": name,
@@ -443,6 +479,7 @@ def _resource_fields(
             "request_fields": fields,
             "whole_units": whole_units,
             "changeover_slots": changeover,
+            "groups_per_slot": groups,
             "unbroken": domain.check_unbroken(unbroken, cal.slot_hours),
         },
         cal,
@@ -482,6 +519,7 @@ def create_resource(
     unbroken: Any = False,
     country_rules: dict[str, Any] | None = None,
     actor_id: int | None = None,
+    groups_per_slot: Any = 1,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
@@ -509,6 +547,7 @@ def create_resource(
         whole_units=whole_units,
         changeover_slots=changeover_slots,
         unbroken=unbroken,
+        groups_per_slot=groups_per_slot,
     )
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
@@ -617,6 +656,7 @@ def update_resource(
         "changeover_slots",
         "unbroken",
         "country_rules",
+        "groups_per_slot",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -642,6 +682,7 @@ def update_resource(
         "whole_units": bool(pool.whole_units),
         "changeover_slots": pool.changeover_slots or 0,
         "unbroken": bool(pool.unbroken),
+        "groups_per_slot": pool.groups_per_slot or 1,
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None
@@ -650,6 +691,11 @@ def update_resource(
     country_rules = changes.pop("country_rules", None)
     short_before = _short_before(pool, current)
     current.update(changes)
+    # the bookings a slot holds first: lowering the groups lowers the places too, and the
+    # operator needs to hear which slot is over, not that the amount no longer fits
+    groups = changes.get("groups_per_slot")
+    if isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1:
+        _check_groups_kept(session, pool, groups)
     values, cal = _resource_fields(**current, short_before=short_before)
     _name_free(session, pool.facility_id, values["name"], pool.id)
     if bundle_with is not None:
@@ -729,6 +775,8 @@ def _short_before(pool: CapacityPool, current: dict[str, Any]) -> tuple[float, i
         ).slot_capacity()
     except DomainError:
         return None
+    if cap is not None:
+        cap *= current.get("groups_per_slot") or 1
     return (pool.amount, cap) if cap is not None and pool.amount > cap else None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +138,8 @@ def resource_of(
         time_zone=pool.time_zone or "",
         changeover=pool.changeover_slots or 0,
         booked=tuple(booked),
+        # a shared-use resource's slot holds several groups (a sample changer's 4 a shift)
+        groups_per_slot=pool.groups_per_slot or 1,
         # the local time the slots count from (the period may start at a skipped time)
         wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
         if pool.period_start is not None
@@ -456,7 +458,7 @@ class CalendarRow:
 def calendar(
     session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
 ) -> list[CalendarRow]:
-    """Every slot of the resource's period: who has it, whether another call sharing the
+    """Every slot of the resource's period (a row per booking of a shared slot): who has it, whether another call sharing the
     resource booked it (:func:`booked_by_other_calls`: taken, but nothing of that call is
     said), or why it is unavailable. The slots of the proposals ``hidden`` from the
     reader (:func:`opencall.scheduling.policies.hidden_schedule`) are left out (shown as
@@ -467,24 +469,18 @@ def calendar(
     # the other calls' bookings sorted once: whether one overlaps a slot is a bisection,
     # not a scan per slot
     theirs = sl.PeriodIndex((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
-    placed = {
-        e.start: e
-        for e in session.scalars(
-            select(ScheduleEntry).where(
-                ScheduleEntry.call_id == call.id,
-                ScheduleEntry.pool_id == pool.id,
-                ScheduleEntry.kind == SLOT_KIND,
-                ScheduleEntry.start.is_not(None),
-                ScheduleEntry.proposal_id.not_in(list(hidden)),
-            )
-        )
-    }
+    # a shared slot (``groups_per_slot`` above 1) holds several bookings: a row each, in
+    # the order they were stored (a dict by start kept only the last one)
+    placed: dict[dt.datetime, list[ScheduleEntry]] = {}
+    for e in _slot_entries(session, call, pool, hidden, placed=True):
+        if e.start is not None:
+            placed.setdefault(e.start, []).append(e)
     lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
     return [
         CalendarRow(
             s.start,
             s.end,
-            placed.get(s.start),
+            entry,
             s.reason,
             other_call=theirs.overlaps(s.start, s.end),
             lost_item=next((i for t0, t1, i in lost if t0 < s.end and s.start < t1), "")
@@ -492,13 +488,27 @@ def calendar(
             else "",
         )
         for s in grid
+        for entry in _or_none(placed.get(s.start, []))
     ]
+
+
+def _or_none(entries: list[ScheduleEntry]) -> list[ScheduleEntry | None]:
+    """The bookings of a slot, or one ``None`` for a slot nobody of the call has."""
+    return [*entries] if entries else [None]
 
 
 def unplaced(
     session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
 ) -> list[ScheduleEntry]:
     """The resource's requests the schedule could not place (less those ``hidden``)."""
+    return _slot_entries(session, call, pool, hidden, placed=False)
+
+
+def _slot_entries(
+    session: Session, call: Call, pool: CapacityPool, hidden: Collection[int], *, placed: bool
+) -> list[ScheduleEntry]:
+    """The call's slot entries on ``pool``, placed (a start) or not, less those of the
+    proposals ``hidden``, in the order they were stored."""
     return list(
         session.scalars(
             select(ScheduleEntry)
@@ -506,12 +516,34 @@ def unplaced(
                 ScheduleEntry.call_id == call.id,
                 ScheduleEntry.pool_id == pool.id,
                 ScheduleEntry.kind == SLOT_KIND,
-                ScheduleEntry.start.is_(None),
+                ScheduleEntry.start.is_not(None) if placed else ScheduleEntry.start.is_(None),
                 ScheduleEntry.proposal_id.not_in(list(hidden)),
             )
             .order_by(ScheduleEntry.id)
         )
     )
+
+
+def places_used(
+    session: Session, entries: Collection[ScheduleEntry], pools: Mapping[int, CapacityPool]
+) -> dict[int, tuple[int, int]]:
+    """Of each booked entry on a shared resource (``groups_per_slot`` above 1), the places
+    of its slot booked (by any call: a count, never whose) and the places it has, by the
+    entry's id; a team reads how full its shared slot is and nothing of the others."""
+    out: dict[int, tuple[int, int]] = {}
+    for e in entries:
+        pool = pools.get(e.pool_id) if e.pool_id is not None else None
+        if pool is None or e.start is None or (pool.groups_per_slot or 1) <= 1:
+            continue
+        n = session.scalar(
+            select(func.count(ScheduleEntry.id)).where(
+                ScheduleEntry.pool_id == pool.id,
+                ScheduleEntry.kind == SLOT_KIND,
+                ScheduleEntry.start == e.start,
+            )
+        )
+        out[e.id] = (int(n or 0), pool.groups_per_slot)
+    return out
 
 
 def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:
@@ -527,6 +559,17 @@ def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:
 def slot_uid(call: Call, pool_id: int | None, start: dt.datetime) -> str:
     """The same slot has the same UID in every export (staff, public, applicant)."""
     return f"{call.slug}-{pool_id}-{start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@opencall"
+
+
+def entry_uid(call: Call, pool: CapacityPool, entry: ScheduleEntry) -> str:
+    """A booked slot's UID in the staff's and the applicant's exports: the slot's own
+    (:func:`slot_uid`), and on a shared resource that UID with the booking's id, so that
+    two groups' bookings of one slot are two events (one UID made a calendar keep one)."""
+    assert entry.start is not None
+    uid = slot_uid(call, pool.id, entry.start)
+    if (pool.groups_per_slot or 1) > 1:
+        return uid.replace("@opencall", f"-{entry.id}@opencall")
+    return uid
 
 
 def unavailable_uid(call: Call, pool_id: int, row_id: int) -> str:

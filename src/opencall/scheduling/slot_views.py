@@ -148,7 +148,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
         who = ", ".join(x for x in (row.get("pi"), row.get("institution")) if x)
         events.append(
             ical.CalendarEvent(
-                uid=ss.slot_uid(call, pool.id, c.start),
+                uid=ss.entry_uid(call, pool, c.entry),
                 start=c.start,
                 end=c.end,
                 summary=f"{row.get('code', '')} · {pool.name}",
@@ -213,11 +213,9 @@ def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page))
     if call is None or call.status not in RESULTS_STATES:
         page.not_found()
     pool = _pool(page, call, pool_id)
-    events = [
-        _busy_event(page, call, pool, c, BOOKED)
-        for c in ss.calendar(page.db, call, pool)
-        if c.entry is not None
-    ]
+    # a shared slot is one busy event, however many groups booked it
+    booked = {c.start: c for c in ss.calendar(page.db, call, pool) if c.entry is not None}
+    events = [_busy_event(page, call, pool, c, BOOKED) for c in booked.values()]
     return _pool_ics(page, call, pool, events, "")
 
 
@@ -230,13 +228,17 @@ def _pools_of(page: Page, entries: list[Any]) -> dict[int, CapacityPool]:
 def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = outcome_for(page, proposal_id)
     entries = ss.proposal_slots(page.db, proposal)
+    pools = _pools_of(page, entries)
+    placed = [e for e in entries if e.start is not None]
     return page.render(
         "scheduling/my_slots.html",
         {
             "p": proposal,
-            "placed": [e for e in entries if e.start is not None],
+            "placed": placed,
             "unplaced": [e for e in entries if e.start is None],
-            "pools": _pools_of(page, entries),
+            "pools": pools,
+            # a shared slot: how many of its places are booked, never by whom
+            "places": ss.places_used(page.db, placed, pools),
             "reason_label": labeller(page, REASONS),
         },
     )
@@ -250,7 +252,9 @@ def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     pools = _pools_of(page, entries)
     events = [
         ical.CalendarEvent(
-            uid=ss.slot_uid(call, e.pool_id, e.start),
+            uid=ss.entry_uid(call, pools[e.pool_id], e)
+            if e.pool_id in pools
+            else ss.slot_uid(call, e.pool_id, e.start),
             start=e.start,
             end=e.end,
             summary=f"{proposal.code} · {pools[e.pool_id].name if e.pool_id in pools else ''}",

@@ -43,7 +43,8 @@ def _value_bound(ix: _Index, awards: Sequence[SlotAward]) -> float:
     solved exactly by dynamic programming over the slot count; its fractional relaxation,
     the heaviest slots first, where the table would exceed ``_KNAPSACK_CELLS``).
 
-    Valid because a placement gives each slot of a resource to at most one award and places
+    Valid because a placement gives each slot of a resource to at most one award (at most
+    ``groups_per_slot`` on a shared resource) and places
     an award with all its slots or none; bundles and impossible dates only lower the
     optimum."""
     per_res: dict[str, list[SlotAward]] = {}
@@ -53,7 +54,8 @@ def _value_bound(ix: _Index, awards: Sequence[SlotAward]) -> float:
     for mine in per_res.values():
         # awards of one key share one list of allowed slots: each list counted once
         lists = {id(ix.allowed[a.id]): ix.allowed[a.id] for a in mine}
-        room = len(set().union(*lists.values()))
+        # a shared resource's slot holds ``groups_per_slot`` awards
+        room = len(set().union(*lists.values())) * ix.res[mine[0].resource].groups_per_slot
         if sum(a.slots for a in mine) <= room:
             total += sum(a.weight * a.slots for a in mine)
         elif len(mine) * (room + 1) <= _KNAPSACK_CELLS:

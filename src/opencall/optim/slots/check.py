@@ -79,13 +79,14 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
     -------
     list of str
         One message per violated constraint (unknown resource, wrong number of slots, a start
-        off the grid, an unavailable or impossible slot, a slot given twice, a changeover
+        off the grid, an unavailable or impossible slot, a slot given twice (to more groups
+        than ``Resource.groups_per_slot`` on a shared resource), a changeover
         clash, a bundle placed in part, an unbroken award in more than one run); empty when the placement is feasible.
     """
     errors: list[str] = []
     res = {r.id: r for r in problem.resources}
     grids = {r.id: {s.start: s for s in slot_grid(r)} for r in problem.resources}
-    taken: dict[tuple[str, dt.datetime], str] = {}
+    taken: dict[tuple[str, dt.datetime], list[str]] = {}
     for a in problem.awards:
         ts = list(starts.get(a.id, ()))
         if not ts:
@@ -95,7 +96,9 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        errors.extend(_slot_errors(a, ts, grids[a.resource], taken))
+        errors.extend(
+            _slot_errors(a, ts, grids[a.resource], taken, res[a.resource].groups_per_slot)
+        )
         if a.unbroken and _broken(ts, grids[a.resource]):
             errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
@@ -104,8 +107,9 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             grid = sorted(grids[rid].values(), key=lambda g: g.index)
             marks = [
                 (grids[rid][t].index, owners[aid])
-                for (r2, t), aid in taken.items()
+                for (r2, t), aids in taken.items()
                 if r2 == rid and t in grids[rid]
+                for aid in aids
             ]
             errors.extend(changeover_clashes(r, grid, marks))
     return errors + _bundle_errors(problem, starts, grids)
@@ -122,10 +126,12 @@ def _slot_errors(
     a: SlotAward,
     ts: Sequence[dt.datetime],
     grid: Mapping[dt.datetime, Slot],
-    taken: dict[tuple[str, dt.datetime], str],
+    taken: dict[tuple[str, dt.datetime], list[str]],
+    groups: int = 1,
 ) -> list[str]:
-    """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``;
-    ``taken`` (slot to award, over the awards checked so far) gets its slots."""
+    """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``, whose
+    slots hold ``groups`` awards each; ``taken`` (slot to its awards, over the awards
+    checked so far) gets its slots."""
     errors: list[str] = []
     for t in ts:
         s = grid.get(t)
@@ -136,9 +142,16 @@ def _slot_errors(
             errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
         if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
             errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
-        other = taken.setdefault((a.resource, t), a.id)
-        if other != a.id:
-            errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+        holders = taken.setdefault((a.resource, t), [])
+        if a.id not in holders:
+            holders.append(a.id)
+        if len(holders) > groups == 1:
+            errors.append(f"{a.id}: {t.isoformat()} is also given to {holders[0]}")
+        elif len(holders) > groups and holders[-1] == a.id:
+            errors.append(
+                f"{a.id}: {t.isoformat()} is given to {len(holders)} groups, more than "
+                f"the {groups} a slot holds"
+            )
     return errors
 
 

@@ -82,8 +82,8 @@ def solve_slots(
     Columns: ``x[a, k]`` (award ``a`` takes slot ``k`` of its resource; only usable, possible
     slots get a column), ``y[u]`` (unit ``u`` is placed), ``r[a, k]`` in [0, 1] (a run of
     ``a`` starts at ``k``), and ``lo[b], hi[b]`` (first start, last end of a together-bundle
-    ``b``, in hours). Rows: ``sum_k x[a, k] = slots_a * y[u(a)]``; ``sum_a x[a, k] <= 1``
-    per resource slot; ``r[a, k] >= x[a, k] - x[a, k-1]`` (``k-1`` the slot just before, when
+    ``b``, in hours). Rows: ``sum_k x[a, k] = slots_a * y[u(a)]``; ``sum_a x[a, k] <= g``
+    per resource slot (``g`` its ``groups_per_slot``, 1 unless the slot is shared); ``r[a, k] >= x[a, k] - x[a, k-1]`` (``k-1`` the slot just before, when
     ``a`` may take it; otherwise ``x[a, k]`` counts as a run start itself; a one-slot award
     has no ``r`` columns: each of its ``x`` is a run); ``sum of a's run starts >= y[u(a)]``
     (a placed award is at least one run: without it the LP relaxation spreads awards over

@@ -26,12 +26,29 @@ from opencall.optim.slots.result import SlotSchedule, Unplaced
 from opencall.optim.ties import tie_ranks
 
 #: The slots taken so far, by resource id; on a resource with a changeover, also by
-#: ``(resource id, owner)``: the slots of each owner, so that another owner keeps clear.
+#: ``(resource id, owner)``: the slots of each owner, so that another owner keeps clear;
+#: on a shared resource (``groups_per_slot`` above 1) the full slots by resource id and
+#: the others by level (``_levels``).
 Taken = dict[str | tuple[str, str], set[int]]
+
+
+def _levels(ix: _Index, resource: str) -> list[str | tuple[str, str]]:
+    """The keys of ``Taken`` that count a resource's slots, emptiest level last: on a
+    resource whose slots hold ``g`` groups, ``(resource, "#n")`` holds the slots given to
+    ``n`` awards or more (``n`` from 1 to ``g - 1``) and ``resource`` itself the full ones,
+    so that the free slots stay ``allowed - taken[resource]``. (A shared resource has no
+    changeover, so no owner's key meets these.)"""
+    g = ix.res[resource].groups_per_slot
+    return [*((resource, f"#{n}") for n in range(1, g)), resource]
 
 
 def _take(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
     ks = set(ks)
+    if ix.res[a.resource].groups_per_slot > 1:
+        levels = [taken.setdefault(key, set()) for key in _levels(ix, a.resource)]
+        for k in ks:
+            next(level for level in levels if k not in level).add(k)
+        return
     taken.setdefault(a.resource, set()).update(ks)
     if ix.res[a.resource].changeover:
         taken.setdefault((a.resource, owner(a)), set()).update(ks)
@@ -39,6 +56,11 @@ def _take(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
 
 def _release(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
     ks = set(ks)
+    if ix.res[a.resource].groups_per_slot > 1:
+        levels = [taken[key] for key in _levels(ix, a.resource)]
+        for k in ks:
+            next(level for level in reversed(levels) if k in level).discard(k)
+        return
     taken[a.resource] -= ks
     if ix.res[a.resource].changeover:
         taken[(a.resource, owner(a))] -= ks

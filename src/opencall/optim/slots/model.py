@@ -189,8 +189,9 @@ def _capacity_rows(
     col: Mapping[tuple[str, int], int],
     y_of: Mapping[str, int],
 ) -> list[Row]:
-    """An award takes all its slots when its unit is placed; a slot goes to one award at
-    most; the changeover; and each resource's knapsack."""
+    """An award takes all its slots when its unit is placed; a slot goes to as many awards
+    as its resource's ``groups_per_slot`` at most (one, unless the slot is shared); the
+    changeover; and each resource's knapsack."""
     rows: list[Row] = []
     for a in awards:
         coef = {col[(a.id, k)]: 1.0 for k in ix.allowed[a.id]}
@@ -199,9 +200,10 @@ def _capacity_rows(
     per_slot: dict[tuple[str, int], list[int]] = {}
     for (aid, k), j in col.items():
         per_slot.setdefault((ix.res_of[aid], k), []).append(j)
-    for js in per_slot.values():
-        if len(js) > 1:
-            rows.append(({j: 1.0 for j in js}, -np.inf, 1.0))
+    for (rid, _), js in per_slot.items():
+        groups = ix.res[rid].groups_per_slot
+        if len(js) > groups:
+            rows.append(({j: 1.0 for j in js}, -np.inf, float(groups)))
     rows.extend(_changeover_rows(ix, col))
     # the slot rows of a resource added up: its placed awards' slots fit in the slots any of
     # them may take. Implied, but it gives HiGHS the knapsack whose covers (at most 15 awards
@@ -211,7 +213,7 @@ def _capacity_rows(
         terms = per_res.setdefault(a.resource, {})
         terms[y_of[a.id]] = terms.get(y_of[a.id], 0.0) + a.slots
     for rid, terms in per_res.items():
-        room = len({k for (r, k) in per_slot if r == rid})
+        room = len({k for (r, k) in per_slot if r == rid}) * ix.res[rid].groups_per_slot
         if sum(terms.values()) > room:
             rows.append((terms, -np.inf, float(room)))
     rows.extend(_changeover_window_rows(ix, awards, y_of))

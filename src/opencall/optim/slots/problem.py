@@ -54,6 +54,11 @@ class Resource:
         ``start`` (``wallclock.grid``); needed when the period starts at a skipped time
         (00:00 in America/Santiago on the day the clocks go to 01:00), else the slots
         count from the jump's reading, an hour late. None: the local time of ``start``.
+    groups_per_slot : int
+        How many awards (groups) one slot holds at once: 1, a slot is one team's; more for
+        a shared-use facility (a beamline's sample changer taking 4 groups' crystals a
+        shift, a research vessel's leg of 12 berths, a course session of 20 trainees). An
+        award still takes distinct slots. A shared resource keeps no changeover (refused).
     """
 
     id: str
@@ -66,6 +71,7 @@ class Resource:
     changeover: int = 0
     booked: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
     wall_start: dt.datetime | None = None
+    groups_per_slot: int = 1
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
@@ -170,8 +176,9 @@ def _validate_span(r: Resource) -> None:
 
 def _validate_periods(r: Resource) -> None:
     """Raise ``ValueError`` for a naive ``not_before``, an unavailable period or a booked
-    slot that is naive or ends before it starts, or a changeover that is no whole number
-    of slots."""
+    slot that is naive or ends before it starts, a changeover that is no whole number
+    of slots, or groups per slot that are not a whole number of 1 or more (or above 1
+    with a changeover)."""
     if r.not_before is not None and r.not_before.tzinfo is None:
         raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
     for u0, u1, _ in r.unavailable:
@@ -181,6 +188,17 @@ def _validate_periods(r: Resource) -> None:
             raise ValueError(f"resource {r.id}: an unavailable period must end after it starts")
     if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
         raise ValueError(f"resource {r.id}: changeover must be a whole number of slots, 0 or more")
+    if (
+        not isinstance(r.groups_per_slot, numbers.Integral)
+        or isinstance(r.groups_per_slot, bool)
+        or r.groups_per_slot < 1
+    ):
+        raise ValueError(f"resource {r.id}: groups_per_slot must be a whole number, 1 or more")
+    if r.groups_per_slot > 1 and r.changeover:
+        raise ValueError(
+            f"resource {r.id}: a changeover between groups who share a slot is not defined; "
+            "give a shared resource (groups_per_slot above 1) no changeover"
+        )
     for b0, b1, _ in r.booked:
         if b0.tzinfo is None or b1 <= b0:
             raise ValueError(
