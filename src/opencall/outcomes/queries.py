@@ -557,7 +557,7 @@ def report(
             "cycle": call.cycle,
             "units": units,
             # the units that are money (facilities.domain.money_unit): paid, not scheduled
-            "money_units": money_units,
+            **({"money_units": money_units} if money_units else {}),
             "higher_is_better": higher,
             **({"unit_labels": own_units} if own_units else {}),
             # a continuous call: its batches; a batch: its number (absent otherwise)
