@@ -17,7 +17,7 @@ from opencall.reviews.models import Conflict
 from tests.review_cycle import Cycle
 from tests.web.conftest import Web, api_bearer
 
-WHY = "=HYPERLINK(\"x\") Travelling until March; I read no Spanish."
+WHY = '=HYPERLINK("x") Travelling until March; I read no Spanish.'
 
 
 def _decline(web: Web, cycle: Cycle) -> None:

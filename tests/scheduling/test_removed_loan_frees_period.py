@@ -40,9 +40,7 @@ def test_a_removed_lost_loan_frees_its_resource(web: Web, stored: SlotWorld) -> 
         )
         s.commit()
     with web.factory() as s:
-        after = set(
-            s.scalars(select(PoolUnavailability.id).where(PoolUnavailability.pool_id == b))
-        )
+        after = set(s.scalars(select(PoolUnavailability.id).where(PoolUnavailability.pool_id == b)))
         assert after == before, "the removed record's lost period is still there"
         ev = s.scalars(
             select(AuditEvent).where(AuditEvent.action == "pool.item_lost_removed")
@@ -50,9 +48,7 @@ def test_a_removed_lost_loan_frees_its_resource(web: Web, stored: SlotWorld) -> 
         assert ev.data["record"] == rec_id and ev.data["item"] == "CH-9"
 
 
-def test_a_removed_loan_that_was_not_lost_leaves_other_periods(
-    web: Web, stored: SlotWorld
-) -> None:
+def test_a_removed_loan_that_was_not_lost_leaves_other_periods(web: Web, stored: SlotWorld) -> None:
     """A loan removed without a loss frees nothing: another record's lost period stays."""
     b, award_id, rows = _krios_b(web, stored)
     day = rows[0][1].date().isoformat()
@@ -70,7 +66,5 @@ def test_a_removed_loan_that_was_not_lost_leaves_other_periods(
         res.remove_record(s, s.get_one(PostAwardRecord, other_id), reason="Wrong award",
                           actor_id=None)  # fmt: skip
         s.commit()
-        after = set(
-            s.scalars(select(PoolUnavailability.id).where(PoolUnavailability.pool_id == b))
-        )
+        after = set(s.scalars(select(PoolUnavailability.id).where(PoolUnavailability.pool_id == b)))
         assert after == held

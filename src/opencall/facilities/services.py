@@ -795,9 +795,7 @@ def add_unavailable_rule(
             "Every period the rule gives is unavailable already: nothing was added.",
             field="rule",
         )
-    return _add_unavailable_spans(
-        session, pool, spans, reason, actor_id, lower_amount=lower_amount
-    )
+    return _add_unavailable_spans(session, pool, spans, reason, actor_id, lower_amount=lower_amount)
 
 
 def _closure_fits(

@@ -332,7 +332,11 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         for s in data["stages"]
         if s["dropped"] == "everyone passed"
     ]
-    notes = [tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))] if dropped else []
+    notes = (
+        [tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))]
+        if dropped
+        else []
+    )
     money = data.get("call", {}).get("money_units") or []
     if money:  # trialop20: the grants' amounts are under "Awarded", never "Scheduled"
         notes.append(

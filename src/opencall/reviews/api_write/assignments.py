@@ -102,7 +102,7 @@ class DeclineOut(BaseModel):
     reviewer_id: int
     reviewer_name: str | None = Field(description="null for an account since deleted")
     declined_at: dt.datetime
-    reason: str = Field(description="the reviewer's reason, as they wrote it (\"\" for none)")
+    reason: str = Field(description='the reviewer\'s reason, as they wrote it ("" for none)')
 
 
 class DeclineList(BaseModel):
