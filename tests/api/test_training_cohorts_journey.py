@@ -260,3 +260,11 @@ def test_a_training_programme_fills_its_cohorts_within_its_travel_budget(
     assert {"Africa", "Asia", "Americas", "Europe"} <= regions, regions
     page = text_of(staff.get(f"/manage/calls/{slug}/report").text)
     assert "US dollars" in page, page[:2000]
+    # trialop20: the travel grants are paid, not scheduled: their dollars read under
+    # "Awarded" and never under "Scheduled" (before, the grant's dateless schedule entry
+    # counted its dollars as scheduled), and the report says so in words
+    scheduled = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "scheduled"}
+    assert not scheduled["all"]["amounts"].get("usd"), scheduled["all"]
+    assert scheduled["all"]["amounts"]["seat"] == len(awarded_codes)
+    assert report["call"]["money_units"] == ["usd"]
+    assert "paid, not scheduled" in page, page[:3000]

@@ -446,6 +446,7 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/assignments/declined", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/triage", STAFF, S, api=True),
     Case(
         "PUT",

@@ -142,6 +142,7 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/proposals"): "manage",
     ("GET", "/api/v1/calls/{slug}/assignments"): "manage",
     ("GET", "/api/v1/calls/{slug}/assignments/uncovered"): "manage",
+    ("GET", "/api/v1/calls/{slug}/assignments/declined"): "manage",
     ("GET", "/api/v1/calls/{slug}/triage"): "manage",
     ("PUT", "/api/v1/calls/{slug}/proposals/{proposal_id}/triage"): "manage",
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",

@@ -93,6 +93,17 @@ class UnavailableIn(_In):
     reason: str = Field(default="", max_length=200)
 
 
+LOWER_AMOUNT = (
+    "when the period leaves fewer slots than the resource's amount (refused otherwise, "
+    "saying how many remain): lower the amount to them with it, audited "
+    "(pool.amount_lowered); never below what calls already offer"
+)
+
+
+class UnavailableAddIn(UnavailableIn):
+    lower_amount: StrictBool = Field(default=False, description=LOWER_AMOUNT)
+
+
 class UnavailableRuleIn(_In):
     rule: str = Field(
         min_length=1,
@@ -106,6 +117,7 @@ class UnavailableRuleIn(_In):
     )
     hours: float = Field(gt=0, le=24 * 366, description="wall-clock hours each one lasts")
     reason: str = Field(default="", max_length=200)
+    lower_amount: StrictBool = Field(default=False, description=LOWER_AMOUNT)
 
 
 class UnavailableOut(BaseModel):
@@ -292,6 +304,10 @@ class UnavailableAdded(CalendarOut):
         "recorded all the same (an outage is a fact) and these need rescheduling",
     )
     hidden_clashes: int = Field(default=0, description=HIDDEN_CLASHES)
+    amount: float = Field(description="the resource's amount after the period was added")
+    amount_lowered_from: float | None = Field(
+        default=None, description="the amount before, when lower_amount lowered it; else null"
+    )
 
 
 class ResourceOut(BaseModel):
@@ -526,14 +542,16 @@ def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> Cale
 
 @router.post("/resources/{pool_id}/unavailable", response_model=UnavailableAdded, **CREATED)
 def add_unavailable(
-    body: UnavailableIn, pool_id: int = id_param(), api: Api = Depends(get_api)
+    body: UnavailableAddIn, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> UnavailableAdded:
     """An unavailable period (maintenance...): inside the period, overlapping no
     other, and leaving room for the capacity already declared. Accepted even over
     slots already booked (an unplanned outage): the answer lists them (``clashes``),
     the audit log records them and the call's schedule shows them as needing
-    rescheduling."""
+    rescheduling. One that leaves fewer slots than the amount is refused, saying how many
+    remain, unless ``lower_amount`` lowers the amount to them with it."""
     pool = _resource(api, pool_id)
+    was = pool.amount
     starts_at, ends_at = (
         services.pool_instant(pool, body.starts_at),
         services.pool_instant(pool, body.ends_at),
@@ -545,13 +563,26 @@ def add_unavailable(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=body.reason,
+        lower_amount=body.lower_amount,
     )
     api.db.refresh(pool)
     clashes, hidden = _clash_outs(
         services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
     )
+    return _added(api, pool, was, clashes, hidden)
+
+
+def _added(
+    api: Api, pool: CapacityPool, was: float, clashes: list[ClashOut], hidden: int
+) -> UnavailableAdded:
+    """The answer to periods added: the calendar, the clashes, and the amount (lowered
+    from ``was`` by ``lower_amount``, or not)."""
     return UnavailableAdded(
-        **calendar_out(pool, api).model_dump(), clashes=clashes, hidden_clashes=hidden
+        **calendar_out(pool, api).model_dump(),
+        clashes=clashes,
+        hidden_clashes=hidden,
+        amount=pool.amount,
+        amount_lowered_from=was if pool.amount != was else None,
     )
 
 
@@ -563,8 +594,10 @@ def add_unavailable_rule(
     expanded over the resource's period, on its site's wall clock, into ordinary
     unavailable periods (the calendar lists each), all added or none; refused (400)
     when the rule is bad or gives more than 5,000 periods. Booked slots inside them are
-    answered as for one period (``clashes``)."""
+    answered as for one period (``clashes``), and ``lower_amount`` lowers the amount as
+    for one period."""
     pool = _resource(api, pool_id)
+    was = pool.amount
     before = {(u.starts_at, u.ends_at) for u in pool.unavailable}  # rows are rewritten
     _apply(
         api,
@@ -574,15 +607,14 @@ def add_unavailable_rule(
         start_time=body.start_time.replace(tzinfo=None),
         hours=body.hours,
         reason=body.reason,
+        lower_amount=body.lower_amount,
     )
     api.db.refresh(pool)
     spans = [
         (u.starts_at, u.ends_at) for u in pool.unavailable if (u.starts_at, u.ends_at) not in before
     ]
     clashes, hidden = _clash_outs(services.schedule_clashes(api.db, pool, spans, viewer=api.user))
-    return UnavailableAdded(
-        **calendar_out(pool, api).model_dump(), clashes=clashes, hidden_clashes=hidden
-    )
+    return _added(api, pool, was, clashes, hidden)
 
 
 @router.delete(

@@ -81,6 +81,18 @@ def countable(unit: str) -> bool:
     return UNIT_ALIASES.get(unit, unit) in COUNTABLE_UNITS
 
 
+def money_unit(unit: str, period_start: dt.date | None) -> bool:
+    """Whether a resource counted in ``unit`` is money (a travel-grant budget, stipends):
+    its unit is an ISO 4217 currency code ("usd", "EUR"; Babel's list, kept with the CLDR
+    data rather than a list of our own) and it has no period (money has no dates on the
+    schedule; operators.md "Money"). Both, because a few codes are also words ("cup",
+    "pen", "all"): a calendar says it is not money. Its awards are paid, not scheduled
+    (trialop20: the outcomes report counted their dollars as "Scheduled")."""
+    from babel.numbers import list_currencies
+
+    return period_start is None and unit.upper() in list_currencies()
+
+
 def unit_label(
     pool_unit: str, unit_labels: dict[str, Any] | None, amount: float | None, lang: str
 ) -> str:

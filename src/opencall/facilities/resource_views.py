@@ -60,6 +60,12 @@ SERVICE_MESSAGES = (
         "time: at most %(cap)s fit."
     ),
     N_(
+        "%(n)s slots of %(h)s h do not fit in the period %(period)s less its unavailable "
+        "time with this closure: at most %(cap)s fit. Add the closure with the amount "
+        "lowered to %(cap)s (“Lower the amount to the slots that remain”; "
+        "lower_amount in the API)."
+    ),
+    N_(
         "Resource %(name)s has %(amount)s; other calls already offer %(committed)s, so this "
         "call can offer at most %(left)s (asked: %(asked)s)."
     ),
@@ -397,6 +403,8 @@ def _add_periods(
             pool,
             reason=page.form.get(reason_field, "").strip()[:200],
             actor_id=page.user.id,
+            # the box "Lower the amount to the slots that remain" (trialop20)
+            lower_amount=bool(page.form.get("lower_amount")),
             **kwargs,
         )
     if refused:

@@ -788,6 +788,7 @@ def add_unavailable(
     ends_at: dt.datetime,
     reason: str = "",
     actor_id: int | None = None,
+    lower_amount: bool = False,
 ) -> list[ScheduleClash]:
     """Record an unavailable period (maintenance, an unplanned outage). It is accepted
     even when calls have already booked slots in it (reality cannot be refused); those
@@ -795,9 +796,13 @@ def add_unavailable(
     (``pool.unavailable_clashes``), and :func:`schedule_clashes` lists them for the
     answer and the schedule pages, which show them as needing rescheduling. Returns them
     (unmasked: a caller that shows them to someone masks them with ``viewer``). Times
-    given without an offset are the resource's local time (UTC when it has no zone)."""
+    given without an offset are the resource's local time (UTC when it has no zone).
+    A period that leaves fewer slots than the amount is refused, saying how many remain;
+    ``lower_amount``: the amount is lowered to them with it (:func:`_add_unavailable_spans`)."""
     starts_at, ends_at = pool_instant(pool, starts_at), pool_instant(pool, ends_at)
-    return _add_unavailable_spans(session, pool, [(starts_at, ends_at)], reason, actor_id)
+    return _add_unavailable_spans(
+        session, pool, [(starts_at, ends_at)], reason, actor_id, lower_amount=lower_amount
+    )
 
 
 def add_unavailable_rule(
@@ -809,13 +814,15 @@ def add_unavailable_rule(
     hours: float,
     reason: str = "",
     actor_id: int | None = None,
+    lower_amount: bool = False,
 ) -> list[ScheduleClash]:
     """Record a recurring unavailable period (weekends, a monthly maintenance day): the
     RRULE ``rule`` expanded over the resource's period on its site's wall clock
     (:func:`facilities.domain.expand_rule`) into ordinary unavailable periods, all
     accepted together or none, less what is unavailable already (an occurrence inside an
     existing period is left out, one overlapping it keeps the rest); booked slots inside
-    them are audited and returned as :func:`add_unavailable` does."""
+    them are audited and returned, and ``lower_amount`` lowers the amount to the slots
+    that remain, as :func:`add_unavailable` does."""
     spans = domain.expand_rule(
         rule,
         start_time,
@@ -836,7 +843,47 @@ def add_unavailable_rule(
             "Every period the rule gives is unavailable already: nothing was added.",
             field="rule",
         )
-    return _add_unavailable_spans(session, pool, spans, reason, actor_id)
+    return _add_unavailable_spans(session, pool, spans, reason, actor_id, lower_amount=lower_amount)
+
+
+def _closure_fits(
+    pool: CapacityPool,
+    docs: list[dict[str, Any]],
+    lower_amount: bool,
+) -> dict[str, Any]:
+    """The change of amount that a closure giving ``pool`` the unavailable periods
+    ``docs`` needs: none when the slots that remain hold the amount (or the calendar is
+    refused: ``update_resource`` says why); ``lower_amount``, the amount lowered to them
+    (``update_resource`` still refuses it below what calls offer); otherwise refused, saying how many remain and how to lower it with the
+    closure (trialop20: before, the operator lowered the amount by hand first)."""
+    if pool.slot_hours is None:
+        return {}
+    try:
+        cap = _calendar_doc(
+            pool.period_start,
+            pool.period_end,
+            pool.slot_hours,
+            docs,
+            pool.day_start_hour,
+            domain.zone_or_empty(pool.time_zone or ""),
+        ).slot_capacity()
+    except DomainError:
+        return {}
+    if cap is None or cap <= 0 or pool.amount <= cap:
+        return {}
+    if not lower_amount:
+        raise DomainError(
+            "%(n)s slots of %(h)s h do not fit in the period %(period)s less its unavailable "
+            "time with this closure: at most %(cap)s fit. Add the closure with the amount "
+            "lowered to %(cap)s (“Lower the amount to the slots that remain”; "
+            "lower_amount in the API).",
+            field="amount",
+            n=domain.number_param(pool.amount),
+            h=domain.number_param(pool.slot_hours),
+            period=f"{pool.period_start}–{pool.period_end}",
+            cap=cap,
+        )
+    return {"amount": cap}
 
 
 def _add_unavailable_spans(
@@ -848,6 +895,7 @@ def _add_unavailable_spans(
     *,
     forced: bool = False,
     lost: tuple[str, int | None] = ("", None),
+    lower_amount: bool = False,
 ) -> list[ScheduleClash]:
     """``spans`` added to the resource's unavailable periods, checked with the rest of its
     calendar (``update_resource``), or, ``forced`` (what happened: an item lost), kept as
@@ -866,7 +914,18 @@ def _add_unavailable_spans(
             *_unavailable_docs(pool),
             *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
         ]
-        update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+        was = pool.amount
+        amount = _closure_fits(pool, docs, lower_amount)
+        update_resource(session, pool, unavailable=docs, actor_id=actor_id, **amount)
+        if amount:
+            auditlog.record(
+                session,
+                "pool.amount_lowered",
+                "capacity_pool",
+                pool.id,
+                actor_id=actor_id,
+                data={"from": was, "to": amount["amount"], "why": "closure", "reason": reason},
+            )
     found = schedule_clashes(session, pool, spans)
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:

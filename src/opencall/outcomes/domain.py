@@ -24,7 +24,7 @@ Contents
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any, Literal
@@ -501,6 +501,17 @@ def informative_stages(
         tautological = at_base and passed == len(at_base) and not st.keep
         out[st.key] = "everyone passed" if tautological else None
     return out
+
+
+def nothing_to_schedule(records: Sequence[ApplicantRecord], money_units: Container[str]) -> bool:
+    """Whether every amount awarded to ``records`` is money (``money_units``: paid, not
+    scheduled), so that the "Scheduled" stage says nothing (trialop20); False when no
+    unit is money."""
+    if not any(u in money_units for r in records for u in r.unit_amounts()):
+        return False
+    return not any(
+        v[1] > 0 for r in records for u, v in r.unit_amounts().items() if u not in money_units
+    )
 
 
 # --------------------------------------------------------------------------- group differences

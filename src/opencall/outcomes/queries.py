@@ -27,6 +27,7 @@ from opencall.calls.models import Call, CallPool
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import allocation_policy, review_settings
+from opencall.facilities.domain import money_unit
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_decimal, local_general
 from opencall.outcomes import after_award as aa
@@ -129,10 +130,13 @@ def applicant_records_by_call(
     }
     units: dict[int, str] = {}
     names: dict[int, str] = {}
-    for row_id, unit, name in session.execute(
-        select(CapacityPool.id, CapacityPool.unit, CapacityPool.name)
+    money: set[int] = set()  # the money resources: paid, never scheduled (trialop20)
+    for row_id, unit, name, first_day in session.execute(
+        select(CapacityPool.id, CapacityPool.unit, CapacityPool.name, CapacityPool.period_start)
     ):
         units[row_id], names[row_id] = unit, name
+        if money_unit(unit, first_day):
+            money.add(row_id)
     amounts: dict[int, dict[str, list[float]]] = defaultdict(dict)
     # per resource a request names (a telescope's targets name none: the allocation
     # spreads them over its LST bins)
@@ -177,6 +181,8 @@ def applicant_records_by_call(
             ScheduleEntry.kind,
         ).where(ScheduleEntry.call_id.in_(ids))
     ):
+        if e_pool in money:  # its entry has no dates: the grant is paid, not scheduled
+            continue
         scheduled[e_pid] += e_amount
         add(e_cid, e_pid, e_pool, 2, e_amount, e_kind)
     flags: dict[int, set[str]] = defaultdict(set)
@@ -530,6 +536,13 @@ def report(
     year = call.closes_at.year
     stages = od.funnel_for(records)
     dropped = od.informative_stages(records, stages)
+    # money is paid, not scheduled (trialop20): a call awarding money alone has nothing
+    # to schedule, and its "Scheduled" stage would read 0 for everyone
+    money_units = sorted(
+        {cp.pool.unit for cp in call.pools if money_unit(cp.pool.unit, cp.pool.period_start)}
+    )
+    if dropped.get("scheduled", "") is None and od.nothing_to_schedule(records, money_units):
+        dropped["scheduled"] = "nothing to schedule"
     shown = [st.key for st in stages if dropped[st.key] is None]
     units = sorted({u for r in records for u in r.unit_amounts() if u})
     # the words of units the call's resources name themselves (none for the presets)
@@ -543,6 +556,8 @@ def report(
             "facility": call.facility.name,
             "cycle": call.cycle,
             "units": units,
+            # the units that are money (facilities.domain.money_unit): paid, not scheduled
+            **({"money_units": money_units} if money_units else {}),
             "higher_is_better": higher,
             **({"unit_labels": own_units} if own_units else {}),
             # a continuous call: its batches; a batch: its number (absent otherwise)

@@ -332,13 +332,24 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         for s in data["stages"]
         if s["dropped"] == "everyone passed"
     ]
+    notes = (
+        [tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))]
+        if dropped
+        else []
+    )
+    money = data.get("call", {}).get("money_units") or []
+    if money:  # trialop20: the grants' amounts are under "Awarded", never "Scheduled"
+        notes.append(
+            tr(
+                N_("Amounts in %(units)s are money: paid, not scheduled, and given under Awarded."),
+                units=", ".join(_unit(tr, u, data, 2) for u in money),
+            )
+        )
     return {
         "title": tr(FUNNEL_TITLES[by]),
         "columns": cols,
         "rows": out,
-        "note": tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))
-        if dropped
-        else "",
+        "note": " ".join(notes),
     }
 
 

@@ -125,16 +125,7 @@ def _close_lost_item(
     ):
         return
     if before is not None:
-        for closed in session.scalars(
-            select(CapacityPool).where(
-                CapacityPool.id.in_(
-                    select(PoolUnavailability.pool_id).where(
-                        PoolUnavailability.lost_record_id == rec.id
-                    )
-                )
-            )
-        ):
-            facility_services.item_found(session, closed, record_id=rec.id, actor_id=actor_id)
+        _free_lost_periods(session, rec, actor_id)
     if not lost:
         return
     if rec.award_id is not None:
@@ -156,6 +147,22 @@ def _close_lost_item(
         record_id=rec.id,
         actor_id=actor_id,
     )
+
+
+def _free_lost_periods(session: Session, rec: PostAwardRecord, actor_id: int | None) -> None:
+    """The periods that ``rec`` (a loan lost) closed, on any resource, removed and audited
+    (``facilities.services.item_found``): the record now says another day, no loss, or is
+    removed (trialop20: before, a removed record's period stayed, its foreign key nulled)."""
+    for closed in session.scalars(
+        select(CapacityPool).where(
+            CapacityPool.id.in_(
+                select(PoolUnavailability.pool_id).where(
+                    PoolUnavailability.lost_record_id == rec.id
+                )
+            )
+        )
+    ):
+        facility_services.item_found(session, closed, record_id=rec.id, actor_id=actor_id)
 
 
 def add_node_record(
@@ -327,7 +334,8 @@ def remove_record(
     session: Session, rec: PostAwardRecord, *, reason: str, actor_id: int | None
 ) -> None:
     """Remove a record kept in error (on the wrong award, twice): the award's figures no
-    longer count it; the audit event keeps its kind and fields and the ``reason``.
+    longer count it; the audit event keeps its kind and fields and the ``reason``; a lost
+    loan's period on its resource goes with it (audited, ``pool.item_lost_removed``).
     Refused without a reason, changing nothing."""
     reason = _noted(reason)
     if not reason:
@@ -347,6 +355,7 @@ def remove_record(
         data={"proposal_id": rec.proposal_id, "award_id": rec.award_id, "kind": rec.kind,
               "data": dict(rec.data), "created_by": rec.created_by},
     )  # fmt: skip
+    _free_lost_periods(session, rec, actor_id)
     session.delete(rec)
     session.flush()
 

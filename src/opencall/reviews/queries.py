@@ -557,14 +557,36 @@ def more_time_asked(session: Session, call: Call) -> dict[int, tuple[dt.datetime
     return out
 
 
+def _decline_reasons(
+    session: Session, call: Call, assignment_ids: Sequence[str]
+) -> dict[str, tuple[dt.datetime, str]]:
+    """{assignment id (text): (when it was declined, the reviewer's reason)} from the
+    ``assignment.declined`` audit events of ``call`` (the last of each). One query."""
+    from opencall.auditlog import AuditEvent
+
+    said: dict[str, tuple[dt.datetime, str]] = {}
+    if not assignment_ids:
+        return said
+    for at, entity_id, reason in session.execute(
+        select(AuditEvent.at, AuditEvent.entity_id, AuditEvent.reason)
+        .where(
+            AuditEvent.call_id == call.id,
+            AuditEvent.action == "assignment.declined",
+            AuditEvent.entity == "review_assignment",
+            AuditEvent.entity_id.in_(list(assignment_ids)),
+        )
+        .order_by(AuditEvent.id)
+    ):
+        said[entity_id] = (at, reason)
+    return said
+
+
 def declines(
     session: Session, call: Call, proposal_ids: Sequence[int]
 ) -> list[tuple[ReviewAssignment, dt.datetime, str]]:
     """The declined invitations to review ``proposal_ids`` of ``call``, each with when it
     was declined and the reviewer's reason ("" for none given), from the
     ``assignment.declined`` audit events (trialrev19), oldest first. Two queries."""
-    from opencall.auditlog import AuditEvent
-
     if not proposal_ids:
         return []
     declined = {
@@ -577,22 +599,47 @@ def declines(
             )
         )
     }
-    if not declined:
-        return []
-    said: dict[str, tuple[dt.datetime, str]] = {}
-    for ev in session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.call_id == call.id,
-            AuditEvent.action == "assignment.declined",
-            AuditEvent.entity == "review_assignment",
-            AuditEvent.entity_id.in_(list(declined)),
-        )
-        .order_by(AuditEvent.id)
-    ):
-        said[ev.entity_id] = (ev.at, ev.reason)
+    said = _decline_reasons(session, call, list(declined))
     rows = [(a, *said[k]) for k, a in declined.items() if k in said]
     return sorted(rows, key=lambda r: (r[1], r[0].id))
+
+
+def declined_rows(
+    session: Session, call: Call, withheld: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    """Every declined invitation of ``call`` but those of the proposals ``withheld`` from
+    the reader, as columns (no ORM rows: the assignment CSV and the chair's API,
+    trialop20): ``assignment_id``, ``proposal_id``, ``reviewer_id``, ``reviewer_name``
+    (None for a deleted account), ``declined_at``, ``reason``; oldest first. Two queries."""
+    hidden = set(withheld)
+    found = [
+        row
+        for row in session.execute(
+            select(
+                ReviewAssignment.id,
+                ReviewAssignment.proposal_id,
+                ReviewAssignment.reviewer_id,
+                User.name,
+            )
+            .outerjoin(User, User.id == ReviewAssignment.reviewer_id)
+            .where(ReviewAssignment.call_id == call.id, ReviewAssignment.status == "declined")
+        )
+        if row[1] not in hidden
+    ]
+    said = _decline_reasons(session, call, [str(row[0]) for row in found])
+    out = [
+        {
+            "assignment_id": aid,
+            "proposal_id": pid,
+            "reviewer_id": rid,
+            "reviewer_name": name,
+            "declined_at": said[str(aid)][0],
+            "reason": said[str(aid)][1],
+        }
+        for aid, pid, rid, name in found
+        if str(aid) in said
+    ]
+    return sorted(out, key=lambda r: (r["declined_at"], r["assignment_id"]))
 
 
 def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.datetime]:

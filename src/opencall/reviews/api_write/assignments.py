@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
 
 from opencall.calls.presenters import parse_when
 from opencall.db import utcnow
@@ -17,6 +18,7 @@ from opencall.inputs import BoundedDateTime
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
+from opencall.reviews import queries as q
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
@@ -91,6 +93,40 @@ def uncovered(slug: str = SLUG, api: Api = Depends(get_api)) -> ShortList:
     hidden = policies.withheld(api.db, api.user, call)
     rows = uncovered_rows(api.db, call, hidden, Translator("en"))
     return ShortList(items=[ShortOut(**r) for r in rows])
+
+
+class DeclineOut(BaseModel):
+    assignment_id: int
+    proposal_id: int
+    proposal_code: str
+    reviewer_id: int
+    reviewer_name: str | None = Field(description="null for an account since deleted")
+    declined_at: dt.datetime
+    reason: str = Field(description='the reviewer\'s reason, as they wrote it ("" for none)')
+
+
+class DeclineList(BaseModel):
+    items: list[DeclineOut]
+
+
+@router.get("/calls/{slug}/assignments/declined", response_model=DeclineList)
+def declined(slug: str = SLUG, api: Api = Depends(get_api)) -> DeclineList:
+    """The invitations to review that reviewers declined, with when and their reason,
+    oldest first: as on the assignment page and its CSV (trialop20). A proposal withheld
+    from the caller (their own team's, or one they are conflicted with) is left out."""
+    call = chair_call(api, slug)
+    rows = q.declined_rows(api.db, call, policies.withheld(api.db, api.user, call))
+    codes: dict[int, str | None] = {
+        pid: code
+        for pid, code in api.db.execute(
+            select(Proposal.id, Proposal.code).where(
+                Proposal.id.in_({r["proposal_id"] for r in rows})
+            )
+        )
+    }
+    return DeclineList(
+        items=[DeclineOut(**r, proposal_code=codes.get(r["proposal_id"]) or "") for r in rows]
+    )
 
 
 @router.delete("/calls/{slug}/assignments/{assignment_id}", status_code=204)

@@ -140,8 +140,9 @@ def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]
 
 
 def _assignment_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
-    """Every active assignment of the call (the download keeps every row), but those of
-    the proposals whose review the reader may not see (``policies.withheld``)."""
+    """Every active assignment of the call (the download keeps every row), then every
+    declined invitation with when and why (trialop20: the page alone listed them), but
+    those of the proposals whose review the reader may not see (``policies.withheld``)."""
     rows = q.codes_and_titles(
         page.db,
         call,
@@ -163,23 +164,43 @@ def _assignment_csv(page: Page, call: Call, withheld: frozenset[int]) -> Respons
         )
         .order_by(ReviewAssignment.id)
     ).all()
+    declined = q.declined_rows(page.db, call, withheld)
     # columns, not whole assignments, proposals and the panel's every reviewer
     return csv_response(
         f"{call.slug}-assignment.csv",
-        ["proposal", "title", "reviewer", "status", "source", "score"],
-        (
-            (
-                rows[pid]["code"],
-                rows[pid]["title"],
-                reviewer_id if name is None else name,
-                status,
-                source,
-                "" if score is None else f"{score:.4f}",
-            )
-            for pid, reviewer_id, status, source, score, name in active
-            if pid in rows and pid not in withheld
-        ),
-    )
+        ["proposal", "title", "reviewer", "status", "source", "score", "declined_at",
+         "decline_reason"],
+        [
+            *(
+                (
+                    rows[pid]["code"],
+                    rows[pid]["title"],
+                    reviewer_id if name is None else name,
+                    status,
+                    source,
+                    "" if score is None else f"{score:.4f}",
+                    "",
+                    "",
+                )
+                for pid, reviewer_id, status, source, score, name in active
+                if pid in rows and pid not in withheld
+            ),
+            *(
+                (
+                    rows[d["proposal_id"]]["code"],
+                    rows[d["proposal_id"]]["title"],
+                    d["reviewer_id"] if d["reviewer_name"] is None else d["reviewer_name"],
+                    "declined",
+                    "",
+                    "",
+                    d["declined_at"],
+                    d["reason"],
+                )
+                for d in declined
+                if d["proposal_id"] in rows
+            ),
+        ],
+    )  # fmt: skip
 
 
 def _int(raw: str) -> int:
