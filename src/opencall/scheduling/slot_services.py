@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -493,6 +493,16 @@ def calendar(
         )
         for s in grid
     ]
+
+
+def proposals_on(call: Call, pool: CapacityPool) -> Select[tuple[int]]:
+    """The ids of the proposals with a slot request on the resource (placed or not), as
+    a select: what its calendar names (:func:`calendar`, :func:`unplaced`)."""
+    return select(ScheduleEntry.proposal_id).where(
+        ScheduleEntry.call_id == call.id,
+        ScheduleEntry.pool_id == pool.id,
+        ScheduleEntry.kind == SLOT_KIND,
+    )
 
 
 def unplaced(
