@@ -126,3 +126,92 @@ def test_the_staff_calendar_reads_only_the_proposals_of_its_resource(
     for (who, path), body in bodies.items():
         c, _ = session_client(web, sw.emails[who])
         assert same(c.get(path).content) == body, (who, path)
+
+
+def country_reads(s: Session) -> Any:
+    """A context: the rows each statement reads from the countries table meanwhile (run
+    again on the session's connection, its own transaction's rows included)."""
+
+    @contextmanager
+    def reading() -> Iterator[list[int]]:
+        seen: list[tuple[str, Any]] = []
+
+        def on(_conn: Any, _cursor: Any, sql: str, params: Any, *_a: Any) -> None:
+            if "FROM countries" in sql:
+                seen.append((sql, params))
+
+        engine = s.get_bind()
+        event.listen(engine, "before_cursor_execute", on)
+        rows: list[int] = []
+        try:
+            yield rows
+        finally:
+            event.remove(engine, "before_cursor_execute", on)
+        conn = s.connection()
+        rows += [len(conn.exec_driver_sql(sql, params).fetchall()) for sql, params in seen]
+
+    return reading()
+
+
+@pytest.fixture
+def small_world(demo: Any) -> Iterator[Session]:
+    import datetime as dt
+
+    with demo(2, 0.12, dt.date(2026, 11, 29))() as s:
+        yield s
+        s.rollback()
+
+
+def test_the_runs_read_only_the_countries_their_proposals_and_reviewers_name(
+    small_world: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer assignment and the allocation (with shares by nationality and a cap
+    per income group: every reading of a PI's country) read the few countries named, not
+    the 250; the decisions and their explanations are the same as with all of them."""
+    from sqlalchemy import func
+
+    from opencall.allocation import services as al
+    from opencall.allocation.models import Decision
+    from opencall.calls.schemas import allocation_policy
+    from opencall.people.models import Country, User
+    from tests.allocation.test_policy_services import _to_allocation
+
+    s = small_world
+    assert (s.scalar(select(func.count()).select_from(Country)) or 0) > 200
+    with country_reads(s) as assignment_rows:
+        call = _to_allocation(s, "lunar-2027")
+    named = set(s.scalars(select(User.country_iso3).where(User.country_iso3.is_not(None))))
+    assert assignment_rows and max(assignment_rows) <= len(named) < 200, assignment_rows
+    call.allocation_policy = allocation_policy(
+        {
+            **call.allocation_policy,
+            "group_shares": [{"group": "low_lmic", "min_share": 0.2}],
+            "group_caps": [{"per": "income_group", "max_awards": 3}],
+        }
+    ).model_dump(mode="json")
+    s.flush()
+
+    def decided() -> list[tuple[int, str, str]]:
+        return [
+            (d.proposal_id, d.outcome, d.explanation)
+            for d in s.scalars(
+                select(Decision).where(Decision.call_id == call.id).order_by(Decision.proposal_id)
+            )
+        ]
+
+    with country_reads(s) as rows:
+        al.run_allocation(s, call, seed=0)
+    pis = {
+        iso
+        for p in s.scalars(select(Proposal).where(Proposal.call_id == call.id))
+        if p.pi_member and (iso := p.pi_member.country_iso3)
+    }
+    assert rows and max(rows) <= len(pis) + 1 < 20, (rows, pis)
+    ours = decided()
+    assert ours
+    # every country read, as before: the same decisions and words
+    monkeypatch.setattr(
+        al, "countries_named", lambda session, _isos: {c.iso3: c for c in session.scalars(select(Country))}
+    )
+    al.run_allocation(s, call, seed=0)
+    assert decided() == ours
