@@ -215,3 +215,54 @@ def test_the_runs_read_only_the_countries_their_proposals_and_reviewers_name(
     )
     al.run_allocation(s, call, seed=0)
     assert decided() == ours
+
+
+#: the writes a GET may make, each a product need (docs/architecture.md, "GETs that
+#: write"): a public page's release kept when first shown (audited with the next), and an
+#: API token's last use (at most once in five minutes)
+KEPT_GET_WRITES = {
+    ("/calls/S/after-award", "INSERT public_releases"),
+    ("/calls/S/after-award?format=", "INSERT public_releases"),
+    ("/calls/S/figures", "INSERT public_releases"),
+    ("/api/vN/me", "UPDATE api_tokens"),
+}
+
+
+def test_a_get_walk_writes_nothing_but_what_the_product_keeps(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
+) -> None:
+    """Every GET route of the site (the pages and the API, from its OpenAPI document)
+    and the pages their links lead to, read twice by each reader: the second reading
+    writes nothing, the first only :data:`KEPT_GET_WRITES` (and the walk sees those: a
+    walk that saw no write could not tell)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from get_walk import route_paths, shape, values, walk, with_token
+
+    from tests.scale.test_api_pages import kept_builds
+    from tests.scale.test_results_page_queries import published_of
+
+    data = published_of(factory, kept_builds(small_worlds, factory, 6)[0])
+    with factory() as s:
+        known = values(s)
+    known["slug"] = [data["slug"]]
+    starts = ["/", "/calls", "/me", "/manage", "/review", *route_paths(web.app, known)]
+    found: list[dict[str, Any]] = []
+    for who in (None, "chair", "office"):
+        c = web.client() if who is None else web.login(data[who])
+        if who is not None:
+            with factory() as s:
+                with_token(s, c, data[who])
+        found += walk(web.app, c, starts, 300, 1)
+    walked = sum(f["walked"] for f in found if "walked" in f)
+    assert walked > 300, walked
+    writes = [f for f in found if "writes" in f]
+    assert not [f for f in writes if f["reading"] == 2], writes
+    got = {(shape(f["path"]), w) for f in writes for w in f["writes"]}
+    assert got <= KEPT_GET_WRITES, got - KEPT_GET_WRITES
+    assert ("/api/vN/me", "UPDATE api_tokens") in got and (
+        "/calls/S/after-award",
+        "INSERT public_releases",
+    ) in got, got
