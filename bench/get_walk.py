@@ -30,6 +30,8 @@ WRITE = re.compile(r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)
 HREF = re.compile(r'href="([^"#]+)')
 #: links a walk does not follow: leaving the session, downloads of files
 SKIP = ("/logout", "/static/", "/files/", "mailto:", "http://", "https://")
+#: the statements run so far (the walk's count of each page's)
+STATEMENTS = [0]
 READERS = ("manager@fast.example", "chair@fast.example", "applicant@demo.example", "tech@fast.example")
 
 
@@ -45,6 +47,7 @@ def writes_of(engine: Any) -> tuple[list[str], Any]:
     got: list[str] = []
 
     def on(_conn: Any, _cursor: Any, sql: str, *_a: Any) -> None:
+        STATEMENTS[0] += 1
         m = WRITE.match(sql)
         if m:
             got.append(f"{m.group(1).split()[0].upper()} {m.group(2)}")
@@ -53,7 +56,17 @@ def writes_of(engine: Any) -> tuple[list[str], Any]:
     return got, on
 
 
-def walk(app: Any, client: Any, starts: list[str], limit: int, per_shape: int) -> list[dict]:
+def walk(
+    app: Any,
+    client: Any,
+    starts: list[str],
+    limit: int,
+    per_shape: int,
+    counts: dict[str, int] | None = None,
+) -> list[dict]:
+    """Each page's writes (its first and second reading) and, in ``counts``, the
+    statements of its second reading, by path."""
+    counts = {} if counts is None else counts
     engine = app.state.engine
     got, on = writes_of(engine)
     found: list[dict] = []
@@ -69,7 +82,10 @@ def walk(app: Any, client: Any, starts: list[str], limit: int, per_shape: int) -
             shapes[shape(path)] += 1
             for reading in (1, 2):
                 got.clear()
+                before = STATEMENTS[0]
                 r = client.get(path)
+                if reading == 2:
+                    counts[path] = STATEMENTS[0] - before
                 if got:
                     found.append(
                         {"path": path, "reading": reading, "status": r.status_code, "writes": list(got)}
@@ -148,6 +164,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--limit", type=int, default=600)
     parser.add_argument("--per-shape", type=int, default=2)
+    parser.add_argument("--top", type=int, default=0, help="print the N pages of most statements")
     args = parser.parse_args()
     app = create_app(Settings(database_url=args.database_url))
     from fastapi.testclient import TestClient
@@ -167,8 +184,11 @@ def main() -> None:
             starts += route_paths(app, values(s))
             if who is not None:  # the API read with the reader's token
                 with_token(s, c, who)
-        for row in walk(app, c, starts, args.limit, args.per_shape):
+        counts: dict[str, int] = {}
+        for row in walk(app, c, starts, args.limit, args.per_shape, counts):
             print(json.dumps({"reader": who, **row}), flush=True)
+        for path, n in sorted(counts.items(), key=lambda kv: -kv[1])[: args.top]:
+            print(json.dumps({"reader": who, "statements": n, "path": path}), flush=True)
 
 
 if __name__ == "__main__":

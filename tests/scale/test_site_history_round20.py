@@ -266,3 +266,91 @@ def test_a_get_walk_writes_nothing_but_what_the_product_keeps(
         "/calls/S/after-award",
         "INSERT public_releases",
     ) in got, got
+
+
+def test_a_facility_in_the_api_reads_its_resources_commitments_at_once(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """``GET /api/v1/facilities/{id}`` counted what calls hold of each resource with two
+    statements a resource (the calls offering it, their awards): a facility that offers
+    new resources each cycle (the demo's FAST: 24 a cycle) read more each year. Now the
+    same statements for 24 resources as for 72, and each resource's ``committed`` what
+    the one-resource count (``services.committed_amount``) gives."""
+    import datetime as dt
+
+    from opencall.allocation.models import Award
+    from opencall.facilities import services as fac_services
+    from opencall.facilities.models import CapacityPool
+    from opencall.people import services as people_services
+    from opencall.people.services import create_api_token
+
+    with factory() as s:
+        call = F.fast_call(s)
+        # released: it holds what it awarded of each resource (1 to 24 hours)
+        prop = F.full_proposal(s, call)
+        call.decisions_released_at = F.NOW
+        s.add_all(
+            Award(
+                call_id=call.id,
+                proposal_id=prop.id,
+                request_id=prop.requests[0].id,
+                pool_id=cp.pool_id,
+                amount=float(h + 1),
+            )
+            for h, cp in enumerate(call.pools)
+        )
+        fac = call.facility
+        manager = F.user(s)
+        people_services.grant_role(s, manager.id, "provider_admin", provider_id=fac.provider_id)
+        tok = create_api_token(s, manager, "scale20")[1]
+        s.commit()
+        fid = fac.id
+    c = web.client()
+    c.headers["Authorization"] = f"Bearer {tok}"
+
+    def read() -> tuple[int, dict[str, Any]]:
+        c.get(f"/api/v1/facilities/{fid}")
+        with statements(web.app.state.engine) as seen:
+            r = c.get(f"/api/v1/facilities/{fid}")
+        assert r.status_code == 200, r.text[:300]
+        return len(seen), r.json()
+
+    n24, _ = read()
+    with factory() as s:  # two more cycles' resources, offered (the call's, for brevity)
+        from opencall.calls import services as call_services
+        fac = s.get(type(call.facility), fid)
+        for cycle in (2, 3):
+            held = call_services.create_call(  # not released: it holds its whole offer
+                s,
+                fac,
+                {
+                    "slug": f"fast-{fid}-{cycle}",
+                    "code": f"F{fid}C{cycle}",
+                    "title": "FAST open time",
+                    "cycle": str(2026 + cycle),
+                    "opens_at": F.NOW,
+                    "closes_at": F.NOW + dt.timedelta(days=30),
+                    "form": {"receivers": F.RECEIVERS, "modes": F.MODES},
+                },
+            )
+            for h in range(24):
+                pool = fac_services.create_pool(
+                    s,
+                    fac,
+                    name=f"LST {h:02d} ({cycle})",
+                    pool_type="lst_hours",
+                    amount=75,
+                    attributes={"lst_start_h": h, "lst_end_h": h + 1},
+                )
+                call_services.offer_pool(s, held, pool)
+        s.commit()
+    n72, body = read()
+    assert len(body["resources"]) == 72
+    assert n72 == n24, (n24, n72)
+    with factory() as s:
+        expected = {
+            p.id: fac_services.committed_amount(s, p)
+            for p in s.scalars(select(CapacityPool).where(CapacityPool.facility_id == fid))
+        }
+    assert {r["id"]: r["committed"] for r in body["resources"]} == expected
+    assert sum(1 for v in expected.values() if v) >= 72, expected

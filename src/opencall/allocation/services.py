@@ -1518,15 +1518,16 @@ def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
     return any_decision or (call.status in ("allocation", "scheduling") and not any_proposal)
 
 
-def awarded_by_call(session: Session, pool_id: int) -> dict[int, float]:
-    """What each call awarded of the resource ``pool_id``: a call whose decisions are
-    released holds that much of it, not its whole offer (``calls.services.offered_elsewhere``)."""
+def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int, int], float]:
+    """What each call awarded of the resources ``pool_ids`` (``{(resource id, call id):
+    amount}``): a call whose decisions are released holds that much of it, not its whole
+    offer (``calls.services.offered_elsewhere``)."""
     rows = session.execute(
-        select(Award.call_id, func.sum(Award.amount))
-        .where(Award.pool_id == pool_id)
-        .group_by(Award.call_id)
+        select(Award.pool_id, Award.call_id, func.sum(Award.amount))
+        .where(Award.pool_id.in_(sorted(set(pool_ids))))
+        .group_by(Award.pool_id, Award.call_id)
     )
-    return {cid: float(total or 0.0) for cid, total in rows}
+    return {(pid, cid): float(total or 0.0) for pid, cid, total in rows}
 
 
 if awarded_by_call not in call_services.AWARD_COUNTERS:
