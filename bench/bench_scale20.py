@@ -145,21 +145,22 @@ def facility_api(app: Any, n_more: int) -> dict:
 
 def login_as(app: Any, email: str) -> Any:
     """A signed-in client of a tests' account (the tests' password)."""
-    import bench_crowd
-
     from tests.web.conftest import PASSWORD
+
+    import bench_crowd
 
     with swapped(bench_crowd, "PASSWORD", PASSWORD):
         return login(app, email)
 
 
 def staff_calendar(app: Any, n_more: int) -> list[dict]:
-    from opencall.reviews import queries as rq
-    from opencall.reviews.presenters import proposal_rows
-    from opencall.scheduling import slot_services, slot_views
     from tests import factories as F
     from tests.scale.test_site_history_round20 import more_under_review
     from tests.scheduling.conftest import build_scheduled
+
+    from opencall.reviews import queries as rq
+    from opencall.reviews.presenters import proposal_rows
+    from opencall.scheduling import slot_services, slot_views
 
     slot_services.utcnow = lambda: F.NOW  # the slot world's clock (its conftest's)
     with app.state.sessions() as s:
@@ -181,7 +182,9 @@ def staff_calendar(app: Any, n_more: int) -> list[dict]:
         with swapped(
             slot_views,
             "_staff_rows",
-            lambda page, call, *_a: proposal_rows(page, call, rq.proposals_for_review(page.db, call)),
+            lambda page, call, *_a: proposal_rows(
+                page, call, rq.proposals_for_review(page.db, call)
+            ),
         ):
             r_before, before = read()
         for d, r in ((after, r_after), (before, r_before)):

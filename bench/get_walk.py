@@ -32,7 +32,12 @@ HREF = re.compile(r'href="([^"#]+)')
 SKIP = ("/logout", "/static/", "/files/", "mailto:", "http://", "https://")
 #: the statements run so far (the walk's count of each page's)
 STATEMENTS = [0]
-READERS = ("manager@fast.example", "chair@fast.example", "applicant@demo.example", "tech@fast.example")
+READERS = (
+    "manager@fast.example",
+    "chair@fast.example",
+    "applicant@demo.example",
+    "tech@fast.example",
+)
 
 
 def shape(path: str) -> str:
@@ -88,7 +93,12 @@ def walk(
                     counts[path] = STATEMENTS[0] - before
                 if got:
                     found.append(
-                        {"path": path, "reading": reading, "status": r.status_code, "writes": list(got)}
+                        {
+                            "path": path,
+                            "reading": reading,
+                            "status": r.status_code,
+                            "writes": list(got),
+                        }
                     )
             if "text/html" not in r.headers.get("content-type", ""):
                 continue

@@ -24,8 +24,7 @@ from opencall.proposals.models import Proposal, TeamMember
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.scale.test_paged_lists import _loaded
-from tests.scheduling.conftest import SlotWorld, get_call
-from tests.scheduling.conftest import _schedule_clock, stored  # noqa: F401  (fixtures)
+from tests.scheduling.conftest import SlotWorld, _schedule_clock, get_call, stored  # noqa: F401  (fixtures)
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -85,8 +84,21 @@ def more_under_review(s: Session, call_id: int, n: int) -> None:
     s.flush()
 
 
+@pytest.fixture
+def slot_world(
+    factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
+) -> SlotWorld:
+    """tests/scheduling's slot world with its schedule stored, on the factories' clock
+    (as its conftest's ``stored``)."""
+    from opencall.scheduling import slot_services
+    from tests.scheduling.conftest import build_scheduled
+
+    monkeypatch.setattr(slot_services, "utcnow", lambda: F.NOW)
+    return small_worlds.get("scheduling-slots-stored", factory, build_scheduled)  # type: ignore[no-any-return]
+
+
 def test_the_staff_calendar_reads_only_the_proposals_of_its_resource(
-    web: Web, stored: SlotWorld, monkeypatch: pytest.MonkeyPatch
+    web: Web, slot_world: SlotWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Thirty more proposals under review (none on the resource): the staff calendar's
     page and file read the two proposals booked on it, not the call's 32; and both are
@@ -96,13 +108,15 @@ def test_the_staff_calendar_reads_only_the_proposals_of_its_resource(
     from opencall.scheduling import slot_views
     from opencall.scheduling.models import ScheduleEntry
 
-    sw = stored
+    sw = slot_world
     with web.factory() as s:
         more_under_review(s, sw.call_id, 30)
         s.commit()
         call = get_call(s, sw)
         on_pool = set(
-            s.scalars(select(ScheduleEntry.proposal_id).where(ScheduleEntry.pool_id == sw.pools["b"]))
+            s.scalars(
+                select(ScheduleEntry.proposal_id).where(ScheduleEntry.pool_id == sw.pools["b"])
+            )
         )
         assert 1 <= len(on_pool) <= 2 and len(rq.proposals_for_review(s, call)) >= 32
     base = f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}"
@@ -211,7 +225,9 @@ def test_the_runs_read_only_the_countries_their_proposals_and_reviewers_name(
     assert ours
     # every country read, as before: the same decisions and words
     monkeypatch.setattr(
-        al, "countries_named", lambda session, _isos: {c.iso3: c for c in session.scalars(select(Country))}
+        al,
+        "countries_named",
+        lambda session, _isos: {c.iso3: c for c in session.scalars(select(Country))},
     )
     al.run_allocation(s, call, seed=0)
     assert decided() == ours
@@ -240,7 +256,6 @@ def test_a_get_walk_writes_nothing_but_what_the_product_keeps(
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from get_walk import route_paths, shape, values, walk, with_token
-
     from tests.scale.test_api_pages import kept_builds
     from tests.scale.test_results_page_queries import published_of
 
@@ -318,6 +333,7 @@ def test_a_facility_in_the_api_reads_its_resources_commitments_at_once(
     n24, _ = read()
     with factory() as s:  # two more cycles' resources, offered (the call's, for brevity)
         from opencall.calls import services as call_services
+
         fac = s.get(type(call.facility), fid)
         for cycle in (2, 3):
             held = call_services.create_call(  # not released: it holds its whole offer

@@ -495,7 +495,7 @@ def calendar(
     ]
 
 
-def proposals_on(call: Call, pool: CapacityPool) -> Select[tuple[int]]:
+def proposals_on(call: Call, pool: CapacityPool) -> Select[int]:
     """The ids of the proposals with a slot request on the resource (placed or not), as
     a select: what its calendar names (:func:`calendar`, :func:`unplaced`)."""
     return select(ScheduleEntry.proposal_id).where(

@@ -47,9 +47,7 @@ def _country_regions(session: Session, reviewers: Sequence[User]) -> dict[str, s
     if not isos:
         return {}
     return dict(
-        session.execute(
-            select(Country.iso3, Country.un_region).where(Country.iso3.in_(isos))
-        ).all()
+        session.execute(select(Country.iso3, Country.un_region).where(Country.iso3.in_(isos))).all()
     )
 
 
