@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' build
 
 from bench_crowd import login  # noqa: E402  (this folder is on sys.path when run)
 from bench_scale18 import digest  # noqa: E402
+from bench_scale19 import rows_read  # noqa: E402
 from opencall.app import create_app  # noqa: E402
 from opencall.settings import Settings  # noqa: E402
 
@@ -64,15 +65,7 @@ class Counter:
         self.seen.clear()
         out = run()
         seen = list(self.seen)
-        rows = country_rows = 0
-        if conn is not None:  # each SELECT run again: the rows it read
-            for sql, params in seen:
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                    continue
-                n = len(conn.exec_driver_sql(sql, params).fetchall())
-                rows += n
-                if "FROM countries" in sql:
-                    country_rows += n
+        rows, country_rows = rows_read(conn, seen) if conn is not None else (0, 0)
         return out, {"statements": len(seen), "rows": rows, "country_rows": country_rows}
 
 
