@@ -114,6 +114,20 @@ def to_review(s: Any, slug: str, per_proposal: int) -> None:
     s.commit()
 
 
+def rows_read(conn: Any, statements: list[tuple[str, Any]]) -> tuple[int, int]:
+    """The rows ``statements`` read (each SELECT run again on ``conn``), and those of
+    the countries table among them."""
+    rows = country_rows = 0
+    for sql, params in statements:
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        n = len(conn.exec_driver_sql(sql, params).fetchall())
+        rows += n
+        if "FROM countries" in sql:
+            country_rows += n
+    return rows, country_rows
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     add = parser.add_argument
@@ -184,15 +198,8 @@ def main() -> None:
             cpus.append(cpu() - c0)
         statements = list(seen)
         loaded = {m.__name__: objects.count(m.__name__) for m in MODELS}
-        rows = country_rows = 0
         with engine.connect() as conn:
-            for sql, params in statements:
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                    continue
-                n = len(conn.exec_driver_sql(sql, params).fetchall())
-                rows += n
-                if "FROM countries" in sql:
-                    country_rows += n
+            rows, country_rows = rows_read(conn, statements)
         row = {
             "path": path,
             "reader": reader,

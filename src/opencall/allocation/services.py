@@ -8,7 +8,7 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -33,7 +33,7 @@ from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
 from opencall.optim.messages import M_, Message, composed, listing, number, render
 from opencall.people.models import Country
-from opencall.people.queries import persons
+from opencall.people.queries import countries_named, persons
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import earlier_in_programme
 from opencall.proposals.services import lock_call_for_close
@@ -53,10 +53,33 @@ MIN_SOLVE_S = 5.0
 _clock = time.perf_counter
 
 
+def pi_countries(session: Session, proposals: Sequence[Proposal]) -> dict[str, Country]:
+    """{iso3: country} of the proposals' PIs: the countries named, not the reference
+    data's 250 on every run (scale20)."""
+    return countries_named(
+        session, (p.pi_member.country_iso3 if p.pi_member else None for p in proposals)
+    )
+
+
+def _destinations(pools: Mapping[int, Any], requests: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The countries ``requests`` name as destinations for their resources' rules by
+    country (``country_field``: :func:`_country_short` names them)."""
+    out: set[str] = set()
+    for req in requests:
+        cp = pools.get(req.get("pool_id") or 0)
+        if cp is not None and cp.pool.country_rules:
+            iso3, shipped = fac_domain.rules_country(
+                cp.pool.country_rules, req.get("details") or {}, None
+            )
+            if shipped and iso3:
+                out.add(iso3)
+    return out
+
+
 def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[str, set[str]]:
     """Group memberships derived from the PI's country (nationality-based groups), and
     ``first_time`` (:func:`repeat_pis`)."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    countries = pi_countries(session, proposals)
     host = call.provider.country_iso3
     out: dict[str, set[str]] = {
         g: set() for g in ("international", "host", "low_lmic", "low", "lower-middle", "ldc")
@@ -160,7 +183,7 @@ CAP_PER = {"country": "country", "income_group": "income group", "un_region": "U
 def _cap_groups(session: Session, proposals: list[Proposal], per: str) -> dict[str, frozenset[str]]:
     """The proposals of each country (income group, UN region) of their PI, by group name
     (``country:KEN``); a PI without a country is in none."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    countries = pi_countries(session, proposals)
     out: dict[str, set[str]] = {}
     for p in proposals:
         pi = p.pi_member
@@ -607,7 +630,14 @@ def build_problem(
     index: dict[str, tuple[int, dict[str, int]]] = {}
     kind_of: dict[str, str] = {}
     same_time_requests: dict[int, list[dict[str, Any]]] = {}
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    contents = {p.id: revision_content(session, p) for p in proposals}
+    # the PIs' countries and the destinations the requests name, not all 250
+    countries = {
+        **pi_countries(session, proposals),
+        **countries_named(
+            session, _destinations(pools, (r for c in contents.values() for r in c["requests"]))
+        ),
+    }
     now = utcnow()
     capped = policy_doc.pi_cap_awards is not None or policy_doc.pi_cap_amount is not None
     # the accounts of one mailbox (aliases made before round 17 refused them) are one PI
@@ -618,7 +648,7 @@ def build_problem(
         | (holders_in_earlier_batches(session, call) if capped else set()),
     )
     for p in proposals:
-        content = revision_content(session, p)
+        content = contents[p.id]
         pi = str(person[p.pi_user_id])
         parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
@@ -1253,7 +1283,7 @@ def _require_country_rules(
     ]
     iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
     country = session.get(Country, iso3) if iso3 else None
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    countries = countries_named(session, _destinations(pools, asked))
     short = _country_short(pools, asked, country, utcnow(), countries)
     if short:
         why = next(iter(short.values()))
@@ -1493,15 +1523,16 @@ def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
     return any_decision or (call.status in ("allocation", "scheduling") and not any_proposal)
 
 
-def awarded_by_call(session: Session, pool_id: int) -> dict[int, float]:
-    """What each call awarded of the resource ``pool_id``: a call whose decisions are
-    released holds that much of it, not its whole offer (``calls.services.offered_elsewhere``)."""
+def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int, int], float]:
+    """What each call awarded of the resources ``pool_ids`` (``{(resource id, call id):
+    amount}``): a call whose decisions are released holds that much of it, not its whole
+    offer (``calls.services.offered_elsewhere``)."""
     rows = session.execute(
-        select(Award.call_id, func.sum(Award.amount))
-        .where(Award.pool_id == pool_id)
-        .group_by(Award.call_id)
+        select(Award.pool_id, Award.call_id, func.sum(Award.amount))
+        .where(Award.pool_id.in_(sorted(set(pool_ids))))
+        .group_by(Award.pool_id, Award.call_id)
     )
-    return {cid: float(total or 0.0) for cid, total in rows}
+    return {(pid, cid): float(total or 0.0) for pid, cid, total in rows}
 
 
 if awarded_by_call not in call_services.AWARD_COUNTERS:

@@ -31,7 +31,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.optim.messages import M_, filled, render
-from opencall.people.models import Country
+from opencall.people.queries import countries_named
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
@@ -490,7 +490,10 @@ def preview(
 def _groups(session: Session, places: list[Place], counted: set[int]) -> list[GroupFigure]:
     ids = [x.proposal_id for x in places]
     props = {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    # the PIs' countries, not the reference data's 250 (scale20)
+    countries = countries_named(
+        session, [p.pi_member.country_iso3 if p.pi_member else None for p in props.values()]
+    )
     tally: dict[tuple[str, str], list[float]] = {}
     for x in places:
         p = props[x.proposal_id]

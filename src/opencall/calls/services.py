@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -184,10 +184,11 @@ def policy_pools(session: Session, call: Call | None, facility: Facility) -> dic
     return {r.id: PolicyPool(r.name, r.amount, r.unit, r.unit_labels) for r in rows}
 
 
-#: What each call awarded of one resource (``{call id: amount}``, given the resource's id).
-#: The allocation feature comes after calls and registers its counter here at import, so
-#: that a call whose decisions are released holds what it awarded, not its whole offer.
-AWARD_COUNTERS: list[Callable[[Session, int], dict[int, float]]] = []
+#: What each call awarded of some resources (``{(resource id, call id): amount}``, given
+#: the resources' ids: one statement for a facility's every resource). The allocation
+#: feature comes after calls and registers its counter here at import, so that a call
+#: whose decisions are released holds what it awarded, not its whole offer.
+AWARD_COUNTERS: list[Callable[[Session, Sequence[int]], dict[tuple[int, int], float]]] = []
 
 
 #: How many slots of one resource each call has booked that have begun by a time
@@ -209,8 +210,19 @@ def held_by_call(
     A continuous call's batches take their capacity from their call's budget: the call
     holds its whole offer while it takes proposals, and afterwards what its batches hold
     (each counted as a call is); a batch is never counted beside it."""
+    return held_by_calls(session, [pool.id], call_id).get(pool.id, {})
+
+
+def held_by_calls(
+    session: Session, pool_ids: Sequence[int], call_id: int | None = None
+) -> dict[int, dict[int, float]]:
+    """:func:`held_by_call` of each resource of ``pool_ids`` (``{resource id: {call id:
+    amount}}``), in two statements whatever their number (scale20: a facility's page
+    and API counted each of its resources alone, two statements each, a facility
+    offering new resources each cycle reading more each year)."""
     q = (
         select(
+            CallPool.pool_id,
             CallPool.call_id,
             CallPool.amount,
             Call.decisions_released_at,
@@ -219,25 +231,38 @@ def held_by_call(
             Call.status,
         )
         .join(Call, Call.id == CallPool.call_id)
-        .where(CallPool.pool_id == pool.id)
+        .where(CallPool.pool_id.in_(sorted(set(pool_ids))))
     )
-    awarded: dict[int, float] | None = None
+    awarded: dict[tuple[int, int], float] | None = None
 
-    def awarded_by(cid: int) -> float:
+    def awarded_by(pid: int, cid: int) -> float:
         nonlocal awarded
         if awarded is None:
             awarded = {}
             for counter in AWARD_COUNTERS:
-                for k, v in counter(session, pool.id).items():
+                for k, v in counter(session, pool_ids).items():
                     awarded[k] = awarded.get(k, 0.0) + v
-        return awarded.get(cid, 0.0)
+        return awarded.get((pid, cid), 0.0)
+
+    by_pool: dict[int, list[Any]] = {pid: [] for pid in pool_ids}
+    for pid, *row in session.execute(q):
+        by_pool[pid].append(row)
+    return {pid: _held(rows, pid, call_id, awarded_by) for pid, rows in by_pool.items()}
+
+
+def _held(
+    rows: Sequence[Any],
+    pid: int,
+    call_id: int | None,
+    awarded_by: Callable[[int, int], float],
+) -> dict[int, float]:
+    """What each call of ``rows`` (a resource's offers) holds of it (:func:`held_by_call`)."""
 
     def holding(offered: float, cid: int, released: dt.datetime | None) -> float:
         if released is None or not AWARD_COUNTERS:
             return float(offered)
-        return min(float(offered), awarded_by(cid))
+        return min(float(offered), awarded_by(pid, cid))
 
-    rows = list(session.execute(q))
     batches: dict[int, float] = {}
     # the batch ``call_id`` draws on its call's budget: its call then holds what the
     # other batches hold, as it does once it no longer takes proposals
@@ -301,8 +326,9 @@ def slots_left(
     return max(free - ahead, 0.0)
 
 
-def _committed(session: Session, pool: CapacityPool) -> float:
-    return offered_elsewhere(session, pool)
+def _committed(session: Session, pools: Sequence[CapacityPool]) -> dict[int, float]:
+    held = held_by_calls(session, [p.id for p in pools])
+    return {pid: sum(h.values()) for pid, h in held.items()}
 
 
 if _committed not in fac_services.COMMITMENT_COUNTERS:

@@ -57,7 +57,7 @@ def capacity_left(session: Session, call: Call, *, without: int | None = None) -
         if batches:
             per_call: dict[int, float] = {}
             for counter in call_services.AWARD_COUNTERS:
-                for k, v in counter(session, cp.pool_id).items():
+                for (_pid, k), v in counter(session, [cp.pool_id]).items():
                     per_call[k] = per_call.get(k, 0.0) + v
             for b in batches:
                 offer = next((x.amount for x in b.pools if x.pool_id == cp.pool_id), 0.0)

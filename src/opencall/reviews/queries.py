@@ -236,12 +236,16 @@ def revision(session: Session, proposal: Proposal) -> dict[str, Any]:
     return rev.content
 
 
-def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
+def proposals_for_review(session: Session, call: Call, of: Any = None) -> list[Proposal]:
+    """The call's proposals under review, by id; of those whose ids the select ``of``
+    gives, when given (a page that names a few: the rest are not read)."""
     stmt = (
         select(Proposal)
         .where(Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
         .order_by(Proposal.id)
     )
+    if of is not None:
+        stmt = stmt.where(Proposal.id.in_(of))
     return list(session.scalars(stmt))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -495,6 +495,14 @@ def calendar(
 def _or_none(entries: list[ScheduleEntry]) -> list[ScheduleEntry | None]:
     """The bookings of a slot, or one ``None`` for a slot nobody of the call has."""
     return [*entries] if entries else [None]
+def proposals_on(call: Call, pool: CapacityPool) -> Select[int]:
+    """The ids of the proposals with a slot request on the resource (placed or not), as
+    a select: what its calendar names (:func:`calendar`, :func:`unplaced`)."""
+    return select(ScheduleEntry.proposal_id).where(
+        ScheduleEntry.call_id == call.id,
+        ScheduleEntry.pool_id == pool.id,
+        ScheduleEntry.kind == SLOT_KIND,
+    )
 
 
 def unplaced(

@@ -91,15 +91,20 @@ def _absolute(page: Page, path: str) -> str:
     return page.settings.base_url.rstrip("/") + path
 
 
-def _staff_rows(page: Page, call: Call) -> dict[int, dict[str, str]]:
-    return proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+def _staff_rows(page: Page, call: Call, pool: CapacityPool) -> dict[int, dict[str, str]]:
+    """The rows of the proposals the resource's calendar names (its slots, its requests
+    not placed): not every proposal under review of the call (years of a call's history,
+    each read with its team for the identities; scale20)."""
+    return proposal_rows(
+        page, call, rq.proposals_for_review(page.db, call, of=ss.proposals_on(call, pool))
+    )
 
 
 @router.get("/manage/calls/{slug}/resources/{pool_id}/calendar", response_class=HTMLResponse)
 def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> Response:
     call = _call(page, slug)
     pool = _pool(page, call, pool_id)
-    rows = _staff_rows(page, call)
+    rows = _staff_rows(page, call, pool)
     hidden = policies.hidden_schedule(page.db, page.user, call)
     cal = ss.calendar(page.db, call, pool, hidden=hidden)
     return page.render(
@@ -134,7 +139,7 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
 def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) -> Response:
     call = _call(page, slug)
     pool = _pool(page, call, pool_id)
-    rows = _staff_rows(page, call)
+    rows = _staff_rows(page, call, pool)
     here = _absolute(page, f"/manage/calls/{call.slug}/resources/{pool.id}/calendar")
     hidden = policies.hidden_schedule(page.db, page.user, call)
     events = []

@@ -5,7 +5,7 @@ removed), each change audited in the call's log."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +40,15 @@ if TYPE_CHECKING:  # scipy is imported where it is used: `opencall serve` starts
     import scipy.sparse as sp
 
 
-def _country_regions(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Country.iso3, Country.un_region)).all())
+def _country_regions(session: Session, reviewers: Sequence[User]) -> dict[str, str]:
+    """The UN region of each reviewer's country: the countries the reviewers name, not
+    the reference data's 250 on every run (scale20)."""
+    isos = sorted({r.country_iso3 for r in reviewers if r.country_iso3})
+    if not isos:
+        return {}
+    return dict(
+        session.execute(select(Country.iso3, Country.un_region).where(Country.iso3.in_(isos))).all()
+    )
 
 
 def affinity_matrix(
@@ -186,7 +193,7 @@ def build_assignment_problem(
         pair for pair in q.unreadable_pairs(session, proposals, reviewers) if pair not in kept_pairs
     ]
     forbidden += unreadable
-    regions = _country_regions(session)
+    regions = _country_regions(session, reviewers)
     inst_labels: dict[object, int] = {}
     region_labels: dict[str, int] = {}
     inst_of = []
