@@ -495,6 +495,8 @@ def calendar(
 def _or_none(entries: list[ScheduleEntry]) -> list[ScheduleEntry | None]:
     """The bookings of a slot, or one ``None`` for a slot nobody of the call has."""
     return [*entries] if entries else [None]
+
+
 def proposals_on(call: Call, pool: CapacityPool) -> Select[int]:
     """The ids of the proposals with a slot request on the resource (placed or not), as
     a select: what its calendar names (:func:`calendar`, :func:`unplaced`)."""
