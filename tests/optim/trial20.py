@@ -71,8 +71,14 @@ def slot_instance(seed: int, family: str) -> sl.SlotProblem:
             k = rng.randrange(n)
             unav.append((start + k * step, start + (k + rng.randint(1, 3)) * step, "closed"))
         resources.append(
-            sl.Resource(f"r{i}", start, start + n * step, hours, unavailable=tuple(unav),
-                        changeover=rng.choice([0, 0, 0, 1]))  # fmt: skip
+            sl.Resource(
+                f"r{i}",
+                start,
+                start + n * step,
+                hours,
+                unavailable=tuple(unav),
+                changeover=rng.choice([0, 0, 0, 1]),
+            )  # fmt: skip
         )
     capacity = {r.id: round((r.end - r.start) / step) for r in resources}
     awards: list[sl.SlotAward] = []
@@ -111,10 +117,18 @@ def slot_instance(seed: int, family: str) -> sl.SlotProblem:
         prop = f"q{j}" if family == "tiny" else rng.choice([f"p{m}" for m in range(3)] + [f"q{j}"])
         bundle = rng.choice([None, None, None, "b"]) if family == "heavy" else None
         awards.append(
-            sl.SlotAward(f"a{j}", r.id, k, proposal=prop, impossible=imp, bundle=bundle,
-                         weight=rng.choice([1.0, 2.0, 0.5, 1.5]) if family == "heavy"
-                         else rng.choice([1.0, 1.0, 2.0]),
-                         unbroken=rng.random() < 0.4)  # fmt: skip
+            sl.SlotAward(
+                f"a{j}",
+                r.id,
+                k,
+                proposal=prop,
+                impossible=imp,
+                bundle=bundle,
+                weight=rng.choice([1.0, 2.0, 0.5, 1.5])
+                if family == "heavy"
+                else rng.choice([1.0, 1.0, 2.0]),
+                unbroken=rng.random() < 0.4,
+            )  # fmt: skip
         )
     return sl.SlotProblem(tuple(resources), tuple(awards))
 
@@ -132,8 +146,9 @@ def _dateline(rng: random.Random) -> sl.SlotProblem:
         start = local0.replace(tzinfo=tz).astimezone(dt.UTC)
         end = (local0 + dt.timedelta(days=n_days)).replace(tzinfo=tz).astimezone(dt.UTC)
         resources.append(
-            sl.Resource(f"r{i}", start, end, hours, time_zone=name,
-                        changeover=rng.choice([0, 0, 1]))  # fmt: skip
+            sl.Resource(
+                f"r{i}", start, end, hours, time_zone=name, changeover=rng.choice([0, 0, 1])
+            )  # fmt: skip
         )
     awards = []
     for j in range(rng.randint(3, 12)):
@@ -146,9 +161,16 @@ def _dateline(rng: random.Random) -> sl.SlotProblem:
             t = r.start + dt.timedelta(hours=rng.randint(0, 72))
             imp = ((t, t + dt.timedelta(hours=rng.choice([1, 12, 24]))),)
         awards.append(
-            sl.SlotAward(f"a{j}", r.id, k, proposal=rng.choice(["p0", "p1", f"q{j}"]),
-                         impossible=imp, weight=rng.choice([1.0, 2.0, 0.5]),
-                         bundle=rng.choice([None, None, "b"]), unbroken=rng.random() < 0.5)  # fmt: skip
+            sl.SlotAward(
+                f"a{j}",
+                r.id,
+                k,
+                proposal=rng.choice(["p0", "p1", f"q{j}"]),
+                impossible=imp,
+                weight=rng.choice([1.0, 2.0, 0.5]),
+                bundle=rng.choice([None, None, "b"]),
+                unbroken=rng.random() < 0.5,
+            )  # fmt: skip
         )
     return sl.SlotProblem(tuple(resources), tuple(awards))
 
@@ -190,9 +212,15 @@ def alloc_instance(seed: int, family: str) -> al.AllocationProblem:
     for i, dem in enumerate(demands):
         merit = 3.0 if family == "ties" else rng.choice([1.0, 2.0, 2.5, 3.0, 4.0, 5.0])
         reqs.append(
-            al.Request(f"r{i}", f"P{i}", f"pi{rng.randrange(max(1, n // 3))}", merit, dem,
-                       min_fraction=rng.choice([1.0, 0.5, 0.25]),
-                       bundle=None)  # fmt: skip
+            al.Request(
+                f"r{i}",
+                f"P{i}",
+                f"pi{rng.randrange(max(1, n // 3))}",
+                merit,
+                dem,
+                min_fraction=rng.choice([1.0, 0.5, 0.25]),
+                bundle=None,
+            )  # fmt: skip
         )
     policy = al.AllocationPolicy(
         allow_partial=rng.random() < 0.5,
