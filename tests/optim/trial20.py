@@ -187,7 +187,7 @@ def alloc_instance(seed: int, family: str) -> al.AllocationProblem:
     whole = [rng.random() < 0.5 for _ in range(n_pools)]
     demands: list[dict[str, float]] = []
     for _ in range(n):
-        dem = {}
+        dem: dict[str, float] = {}
         for p in range(n_pools):
             if rng.random() < 0.6 or not dem:
                 if family == "heavy":
