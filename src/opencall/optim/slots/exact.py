@@ -362,19 +362,7 @@ def _value_engine(
     problem alone, never on the time taken, so that the same input takes the same path."""
     if VALUE_ENGINE in ("cp-sat", "highs"):
         return VALUE_ENGINE
-    mat, lo_r, hi_r = _csr(rows, m.n)
-    lp = solve_mip(
-        blend,
-        mat,
-        lo_r,
-        hi_r,
-        m.col_lo,
-        m.col_hi,
-        np.zeros_like(m.integer),
-        maximize=True,
-        time_limit_s=max(0.1 * left, 0.01),
-        seed=seed,
-    )
+    lp = _highs_level(m, rows, blend, True, max(0.1 * left, 0.01), seed, None, relax=True)
     if lp.status != "optimal" or not math.isfinite(lp.objective):
         return "cp-sat"
     relaxed = float(m.c_value @ lp.x)
@@ -388,9 +376,12 @@ def _highs_level(
     maximize: bool,
     left: float,
     seed: int,
-    start: np.ndarray,
+    start: np.ndarray | None,
+    *,
+    relax: bool = False,
 ) -> MipSolution:
-    """One level by HiGHS, the level's objective and its tie-break blended (``blend``)."""
+    """One level by HiGHS, the level's objective and its tie-break blended (``blend``);
+    with ``relax`` its LP relaxation (no column integer)."""
     mat, lo_r, hi_r = _csr(rows, m.n)
     return solve_mip(
         blend,
@@ -399,7 +390,7 @@ def _highs_level(
         hi_r,
         m.col_lo,
         m.col_hi,
-        m.integer,
+        np.zeros_like(m.integer) if relax else m.integer,
         maximize=maximize,
         mip_rel_gap=1e-9,
         time_limit_s=left,
