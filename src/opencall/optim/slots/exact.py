@@ -305,11 +305,12 @@ def _solve_level(
         lv.timed_out = True
         return False
     rows = m.rows + lv.extra
-    # the value level by CP-SAT where the program allows it; the runs level (whose LP
-    # relaxation is tight: HiGHS proves it in a fraction of a second where CP-SAT's search
-    # ran to the limit) and the span level (continuous hours) by HiGHS
+    # the value level by CP-SAT where the program allows it and its LP relaxation is weak
+    # (``_value_engine``); the runs level (whose LP relaxation is tight: HiGHS proves it in
+    # a fraction of a second where CP-SAT's search ran to the limit) and the span level
+    # (continuous hours) by HiGHS
     fits = name == "value" and cpsat.fits(rows, m.col_lo, m.col_hi, c)
-    engine = "cp-sat" if fits else "highs"
+    engine = _value_engine(m, rows, blend, float(c @ lv.start), left, seed) if fits else "highs"
     if engine == "cp-sat":
         sol = cpsat.solve_level(
             rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start
@@ -338,6 +339,36 @@ def _solve_level(
     return True
 
 
+#: which engine solves a value level that CP-SAT can take: ``"auto"`` (by the LP gap,
+#: ``_value_engine``), or ``"cp-sat"`` / ``"highs"`` always (``bench/bench_trial20.py``
+#: measures each against the choice)
+VALUE_ENGINE = "auto"
+#: the relative gap between the LP relaxation's value and the warm start's above which
+#: the value level goes to CP-SAT (``bench/bench_trial20.py``)
+_LP_GAP = 0.03
+
+
+def _value_engine(
+    m: _Model, rows: list[Row], blend: np.ndarray, cur: float, left: float, seed: int
+) -> str:
+    """``"highs"`` or ``"cp-sat"`` for a value level that both can solve, by what the
+    instance is: its LP relaxation (one HiGHS LP, hundredths of a second) against the
+    warm start's value ``cur``. Where the relaxation is within ``_LP_GAP`` of it (many
+    one-slot awards, demand near the capacity: an LP almost integral) HiGHS's branch and
+    bound closes the gap in a few nodes, while CP-SAT's second step (the seeded tie-break
+    at the value's optimum) searched for up to 18 s where HiGHS's one blended solve took
+    6 s; where it is far (long unbroken blocks, many resources: 14-16 %) HiGHS needed
+    4-10 s and CP-SAT under one (``bench/bench_trial20.py``). The choice depends on the
+    problem alone, never on the time taken, so that the same input takes the same path."""
+    if VALUE_ENGINE in ("cp-sat", "highs"):
+        return VALUE_ENGINE
+    lp = _highs_level(m, rows, blend, True, max(0.1 * left, 0.01), seed, None, relax=True)
+    if lp.status != "optimal" or not math.isfinite(lp.objective):
+        return "cp-sat"
+    relaxed = float(m.c_value @ lp.x)
+    return "highs" if relaxed - cur <= _LP_GAP * max(abs(relaxed), _EPS) else "cp-sat"
+
+
 def _highs_level(
     m: _Model,
     rows: list[Row],
@@ -345,9 +376,12 @@ def _highs_level(
     maximize: bool,
     left: float,
     seed: int,
-    start: np.ndarray,
+    start: np.ndarray | None,
+    *,
+    relax: bool = False,
 ) -> MipSolution:
-    """One level by HiGHS, the level's objective and its tie-break blended (``blend``)."""
+    """One level by HiGHS, the level's objective and its tie-break blended (``blend``);
+    with ``relax`` its LP relaxation (no column integer)."""
     mat, lo_r, hi_r = _csr(rows, m.n)
     return solve_mip(
         blend,
@@ -356,7 +390,7 @@ def _highs_level(
         hi_r,
         m.col_lo,
         m.col_hi,
-        m.integer,
+        np.zeros_like(m.integer) if relax else m.integer,
         maximize=maximize,
         mip_rel_gap=1e-9,
         time_limit_s=left,
