@@ -17,7 +17,7 @@ from tests.allocation.test_tac import _web_world
 from tests.results.awards_world import telescope_cycles
 from tests.results.conftest import Awarded
 from tests.results.test_continuation import _next_call
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, World, csrf, version_of
 
 ODD = ("²", "①", "٣\u200b", "１")
 
@@ -72,3 +72,44 @@ def test_a_record_or_a_count_in_other_digits_is_not_a_500(web: Web, aw: Awarded)
         data={"csrf_token": t, "kind": "other", "award_id": "²", "description": "x"},
     )
     assert r.status_code in (303, 400), r.status_code
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("url,name", [("/review/year-limit", "max_per_year"),
+                                      ("/review/load-limit", "max_at_once")])  # fmt: skip
+def test_a_limit_of_thousands_of_digits_is_refused_not_a_500(web: Web, url: str, name: str) -> None:
+    """``str.isdecimal`` let 5,000 digits through to ``int``, which refuses more than
+    4,300 (a ValueError, a 500); now no whole number, the form's refusal, nothing kept."""
+    with web.factory() as s:
+        email = F.user(s, email="digits20@example.org").email
+        s.commit()
+    c = web.login(email)
+    for bad in ("9" * 5000, "²", "1" * 30):
+        r = c.post(url, data={"csrf_token": csrf(c, "/review"), name: bad})
+        assert r.status_code == 400, (bad[:5], r.status_code)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_request_form_with_thousands_of_digits_is_refused_not_a_500(
+    web: Web, world: World
+) -> None:
+    """The applicant's request form read its line count (``rows``), its lines' numbers
+    (``targets-<n>-name``) and its resource (``pool_id``) with ``isdecimal`` and ``int``:
+    5,000 digits were a 500 on the busiest form of a call. Now no number: the form's
+    refusal, 400, nothing kept."""
+    from tests.web.test_forms import _fast_form
+
+    c = web.login(world.emails["coi"])
+    pid = world.ids["proposal"]
+    tok = csrf(c, f"/proposals/{pid}")
+    many = "9" * 5000
+    good = [("Crab", "05:34:31.9", "+22:00:52", "2")]
+    for form in (
+        {**_fast_form(tok, good), "rows": many},
+        _fast_form(tok, good, **{f"targets-{many}-name": "Vela"}),
+        _fast_form(tok, good, kind="sample", pool_id=many),
+        _fast_form(tok, good, kind="sample", pool_id="²"),
+    ):
+        form["version"] = version_of(c, pid)
+        r = c.post(f"/proposals/{pid}/requests", data=form)
+        assert r.status_code in (303, 400), (r.status_code, r.text[-300:])
