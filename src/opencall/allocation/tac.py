@@ -446,7 +446,8 @@ def preview(
     The problem is built once (:func:`chair_problem` gives the chair's order of it);
     without a change by the chair the two orders are one problem, solved once; a problem
     solved lately in this process is not solved again (``_SOLVED``: kept by a digest of the
-    whole problem). ``reuse=False``: both built and solved on every call (the preview of
+    whole problem), nor one solved, or being solved, for another view in any process
+    (``preview_solves.shared``). ``reuse=False``: both built and solved on every call (the preview of
     round 18, the bench's peer)."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams
