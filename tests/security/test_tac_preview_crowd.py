@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -202,3 +203,29 @@ def test_a_claim_whose_solver_died_is_taken_over(
     with factory() as s:
         kept = s.scalars(select(TacPreviewSolve)).one()
         assert kept.solved_at is not None and kept.awards
+
+
+def test_a_problem_has_one_key_in_every_process(tmp_path: Path) -> None:
+    """The key of a solve is the same in every web worker: ``repr`` of a set of strings (a
+    group's proposals) follows the strings' hashes, which each process seeds differently,
+    so two workers keyed one problem differently and each solved it."""
+    code = (
+        "from opencall.allocation.preview_solves import digest\n"
+        "from opencall.optim.allocation import Group\n"
+        "ids = frozenset(f'p{i}' for i in range(40))\n"
+        "print(digest(7, 0, (Group('low_lmic', ids),), {'a': {'x', 'y', 'z'}}))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    keys = set()
+    for seed in ("1", "2", "3"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        keys.add(out.stdout.strip())
+    assert len(keys) == 1, keys

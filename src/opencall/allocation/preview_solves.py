@@ -18,8 +18,11 @@ before, since no other connection can write meanwhile anyway."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -39,6 +42,27 @@ KEEP = 16
 #: the first key of the advisory lock of a call's preview solves (PostgreSQL; the second
 #: is the call's id)
 LOCK_KEY = 7262020
+
+
+def digest(*parts: Any) -> str:
+    """The key of a problem: a digest of ``parts``, the same in every process. ``repr`` of
+    a set (a group's proposals) follows its strings' hashes, which each process seeds
+    differently (``PYTHONHASHSEED``): sets and mappings are written sorted."""
+    return hashlib.sha256(repr(_canonical(parts)).encode()).hexdigest()
+
+
+def _canonical(x: Any) -> Any:
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        fields = dataclasses.fields(x)
+        return (type(x).__name__, *((f.name, _canonical(getattr(x, f.name))) for f in fields))
+    if isinstance(x, set | frozenset):
+        return ("set", *sorted((_canonical(v) for v in x), key=repr))
+    if isinstance(x, Mapping):
+        items = ((_canonical(k), _canonical(v)) for k, v in x.items())
+        return ("map", *sorted(items, key=repr))
+    if isinstance(x, list | tuple):
+        return tuple(_canonical(v) for v in x)
+    return x
 
 
 def _lock(side: Session, call_id: int) -> None:

@@ -13,7 +13,6 @@ chair's order through ``allocation.tac_order`` (also when run as the cycle's ste
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable
@@ -410,9 +409,7 @@ def _awarded(
     if not reuse:
         return solve()
     url = session.connection().engine.url.render_as_string(hide_password=True)
-    digest = hashlib.sha256(
-        repr((call.id, seed, problem, meta["index"], meta["pool_id"])).encode()
-    ).hexdigest()
+    digest = preview_solves.digest(call.id, seed, problem, meta["index"], meta["pool_id"])
     key = (url, digest)
     with _SOLVED_LOCK:
         kept = _SOLVED.get(key)
