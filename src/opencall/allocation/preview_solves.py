@@ -19,6 +19,7 @@ before, since no other connection can write meanwhile anyway."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Mapping
@@ -51,17 +52,26 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(repr(_canonical(parts)).encode()).hexdigest()
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _canonical(x: Any) -> Any:
+    if isinstance(x, _LEAVES):
+        return x
+    if isinstance(x, list | tuple):
+        return tuple(_canonical(v) for v in x)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        fields = dataclasses.fields(x)
-        return (type(x).__name__, *((f.name, _canonical(getattr(x, f.name))) for f in fields))
+        return (type(x).__name__, *(_canonical(getattr(x, n)) for n in _names(type(x))))
     if isinstance(x, set | frozenset):
         return ("set", *sorted((_canonical(v) for v in x), key=repr))
     if isinstance(x, Mapping):
         items = ((_canonical(k), _canonical(v)) for k, v in x.items())
         return ("map", *sorted(items, key=repr))
-    if isinstance(x, list | tuple):
-        return tuple(_canonical(v) for v in x)
     return x
 
 
