@@ -85,6 +85,21 @@ MIN_YEAR = 1000
 MAX_YEAR = 9000
 
 
+#: the most digits :func:`whole_number` reads (an id, a count, a version: far below)
+WHOLE_DIGITS = 18
+
+
+def whole_number(text: str, most: int | None = None) -> int | None:
+    """A whole number of 0 or more typed by a user (ASCII digits, around blanks), at most
+    ``most`` when given, or None. Not ``str.isdigit``, which is true for "²" and "①" that
+    ``int`` refuses (a ValueError: a 500 where it guarded an ``int``)."""
+    said = text.strip()
+    if not (said.isascii() and said.isdigit()) or len(said) > WHOLE_DIGITS:
+        return None
+    n = int(said)
+    return n if most is None or n <= most else None
+
+
 def in_calendar(value: dt.date | dt.datetime) -> bool:
     """True when ``value`` (a date or datetime) lies within the years MIN_YEAR..MAX_YEAR."""
     return MIN_YEAR <= value.year <= MAX_YEAR

@@ -115,3 +115,25 @@ class TacLock(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
     locked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     locked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class TacPreviewSolve(Base):
+    """One solve of the TAC preview's allocation problem, shared by the web workers
+    (trialcrowd20, ``allocation.preview_solves``): claimed before it runs, so that the views
+    that come meanwhile (in any process) wait for it rather than solve again, and its awards
+    once done. ``key``: a digest of the call, the seed and the whole problem, so a row answers
+    only the problem it solved. Nothing the applicants or the pages read: a cache."""
+
+    __tablename__ = "tac_preview_solves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the call (no foreign key: a cache row outlives nothing and blocks nothing; a claim
+    #: made beside a transaction that has just written the call need not wait for it)
+    call_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    #: what the allocation awards each proposal: {proposal id: {pool id: amount}} (as text keys)
+    awards: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    #: when a view claimed the solve; a claim older than ``preview_solves.CLAIM_S`` without
+    #: ``solved_at`` is a solver that died, taken over by the next view
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    solved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -13,7 +13,6 @@ chair's order through ``allocation.tac_order`` (also when run as the cycle's ste
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.allocation import services, tac_order
+from opencall.allocation import preview_solves, services, tac_order
 from opencall.allocation.models import TAC_BANDS, Decision, TacAdjustment, TacLock
 from opencall.allocation.reasons import require_clean
 from opencall.calls.models import Call
@@ -352,7 +351,8 @@ def chair_list(session: Session, call: Call, hidden: Collection[int]) -> ChairLi
 
 
 #: the preview's solves of the problems seen lately, in this process (each web worker keeps
-#: its own): {(database, call id, seed, digest of the whole problem): awards by proposal}.
+#: its own): {(database, digest of the call, seed and whole problem): awards by proposal};
+#: the solves shared by the workers are in the database (``preview_solves``).
 #: A problem that differs in anything (a move, a grade, a pool, the policy) is a new key,
 #: so what is kept is what solving it again would give; the calibrated order's problem
 #: does not change with the chair's moves, so a preview after a move solves one problem.
@@ -388,27 +388,35 @@ def chair_problem(session: Session, call: Call, problem: Any, meta: dict[str, An
 def _awarded(
     session: Session, call: Call, problem: Any, meta: dict[str, Any], *, seed: int, reuse: bool
 ) -> dict[int, dict[int, float]]:
-    """What the allocation awards each proposal in ``problem`` (pool id: amount)."""
+    """What the allocation awards each proposal in ``problem`` (pool id: amount). With
+    ``reuse``, a solve kept in this process (``_SOLVED``) or in the database
+    (``preview_solves.shared``: one solve of a problem for all the views at once, in every
+    worker) answers; without, it is solved here."""
     from opencall.optim import allocation as al
 
+    def solve() -> dict[int, dict[int, float]]:
+        res = al.solve_allocation(problem, seed=seed, time_limit_s=PREVIEW_TIME_LIMIT_S)
+        out: dict[int, dict[int, float]] = {}
+        for rid, per_pool in res.amounts.items():
+            pid = meta["index"][rid][0]
+            for name, amount in per_pool.items():
+                if amount > 1e-9:
+                    pool = meta["pool_id"][name]
+                    out.setdefault(pid, {})
+                    out[pid][pool] = out[pid].get(pool, 0.0) + float(amount)
+        return out
+
+    if not reuse:
+        return solve()
     url = session.connection().engine.url.render_as_string(hide_password=True)
-    digest = hashlib.sha256(repr((problem, meta["index"], meta["pool_id"])).encode()).hexdigest()
-    key = (url, call.id, seed, digest)
-    if reuse:
-        with _SOLVED_LOCK:
-            kept = _SOLVED.get(key)
-            if kept is not None:
-                _SOLVED.move_to_end(key)
-                return kept
-    res = al.solve_allocation(problem, seed=seed, time_limit_s=PREVIEW_TIME_LIMIT_S)
-    out: dict[int, dict[int, float]] = {}
-    for rid, per_pool in res.amounts.items():
-        pid = meta["index"][rid][0]
-        for name, amount in per_pool.items():
-            if amount > 1e-9:
-                pool = meta["pool_id"][name]
-                out.setdefault(pid, {})
-                out[pid][pool] = out[pid].get(pool, 0.0) + float(amount)
+    digest = preview_solves.digest(call.id, seed, problem, meta["index"], meta["pool_id"])
+    key = (url, digest)
+    with _SOLVED_LOCK:
+        kept = _SOLVED.get(key)
+        if kept is not None:
+            _SOLVED.move_to_end(key)
+            return kept
+    out = preview_solves.shared(session, call.id, digest, solve)
     with _SOLVED_LOCK:
         _SOLVED[key] = out
         while len(_SOLVED) > _SOLVED_SIZE:
@@ -435,7 +443,8 @@ def preview(
     The problem is built once (:func:`chair_problem` gives the chair's order of it);
     without a change by the chair the two orders are one problem, solved once; a problem
     solved lately in this process is not solved again (``_SOLVED``: kept by a digest of the
-    whole problem). ``reuse=False``: both built and solved on every call (the preview of
+    whole problem), nor one solved, or being solved, for another view in any process
+    (``preview_solves.shared``). ``reuse=False``: both built and solved on every call (the preview of
     round 18, the bench's peer)."""
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # the figures by income group, region and LDC tell about the teams

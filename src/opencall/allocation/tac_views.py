@@ -17,6 +17,7 @@ from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.labels import unit_labels
+from opencall.inputs import whole_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import proposal_rows
@@ -99,8 +100,7 @@ def _places(page: Page) -> int:
 
 def _seen(page: Page) -> int | None:
     """The version of the list the form was read at (none sent: not checked)."""
-    raw = page.form.get("seen", "").strip()
-    return int(raw) if raw.isdigit() else None
+    return whole_number(page.form.get("seen", ""))
 
 
 @router.post("/manage/calls/{slug}/tac/lock", response_class=HTMLResponse)

@@ -23,7 +23,7 @@ from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import calendar_date
+from opencall.inputs import calendar_date, whole_number
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import membership
 from opencall.results import declines, policies, services
@@ -233,8 +233,7 @@ def _award_chosen(page: Page) -> int | None:
     """The award an operator-defined use is of (the form's ``award_id``, offered when the
     awards count in more than one unit); None when not chosen. A value that is no id is
     not chosen either: the record is then refused as naming no award (services)."""
-    raw = page.form.get("award_id", "").strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return whole_number(page.form.get("award_id", ""), most=MAX_ID)
 
 
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
@@ -544,7 +543,8 @@ def _render_overview(
     stmt = q.awarded_proposals_query(call, report=report, today=_today())
     shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
     params = page.request.query_params
-    counts = (params.get("imported", ""), params.get("skipped", ""))
+    # each a whole number, or no note of an import at all
+    counts = (whole_number(params.get("imported", "")), whole_number(params.get("skipped", "")))
     return page.render(
         "results/call.html",
         {
@@ -555,7 +555,7 @@ def _render_overview(
             "report_due_on": d.report_due_on(q.awarded_on(call)).isoformat(),
             "report_every": d.REPORT_REMIND_EVERY_DAYS,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
-            "imported": tuple(int(n) for n in counts) if all(n.isdigit() for n in counts) else None,
+            "imported": None if None in counts else counts,
             "report": report or "",
             "filter_error": filter_error,
             "report_states": [(st, page._(REPORT_LABELS[st])) for st in d.REPORT_STATES],
@@ -654,7 +654,7 @@ def continues(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     refusal shows the page again, 400, nothing changed."""
     proposal = _continuing(page, proposal_id)
     raw = page.form.get("continues", "").strip()
-    if raw and not (raw.isdigit() and 0 < int(raw) <= MAX_ID):
+    if raw and not whole_number(raw, most=MAX_ID):
         return render_continues(
             page, proposal, status=400, error=page._("Name an award of your own at this provider.")
         )

@@ -14,7 +14,7 @@ from opencall.calls.schemas import call_form
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import local_number, plain_number
+from opencall.inputs import local_number, plain_number, whole_number
 from opencall.people.forms import country_options
 from opencall.proposals import services
 from opencall.proposals.models import Request
@@ -35,7 +35,7 @@ from opencall.proposals.views.common import (
 from opencall.web.forms import MSG_INVALID, MSG_NUMBER, MSG_REQUIRED, MSG_TOO_LONG, MSG_WHOLE
 from opencall.web.i18n import N_
 from opencall.web.labels import REQUEST_KINDS as KINDS
-from opencall.web.pages import Page
+from opencall.web.pages import MAX_ID, Page
 
 
 @dataclass(frozen=True)
@@ -166,10 +166,13 @@ def row_count(kind: str, values: dict[str, str]) -> int:
     if kind not in ROWS:
         return 0
     rows_name = ROWS[kind][0]
+    # (a line's number as typed by whoever sent the form: no number, no line)
     used = [
-        int(k.split("-")[1])
+        n
         for k in values
-        if k.startswith(rows_name + "-") and k.split("-")[1].isdecimal() and values[k].strip()
+        if k.startswith(rows_name + "-")
+        and values[k].strip()
+        and (n := whole_number(k.split("-")[1], most=MAX_ROWS)) is not None
     ]
     return (max(used) + 1 if used else 0) + BLANK_ROWS
 
@@ -208,9 +211,7 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
     if kind in ROWS:
         rows_name, model, cols = ROWS[kind]
         rows = []
-        n = min(
-            int(form.get("rows", "0") or 0) if form.get("rows", "0").isdecimal() else 0, MAX_ROWS
-        )
+        n = min(whole_number(form.get("rows", "")) or 0, MAX_ROWS)
         n = max(n, row_count(kind, form))
         for i in range(n):
             raw_row = {c.name: form.get(f"{rows_name}-{i}-{c.name}", "").strip() for c in cols}
@@ -234,11 +235,9 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
         details[rows_name] = rows
     pool_id: int | None = None
     if kind != "fast":
-        raw_pool = form.get("pool_id", "")
-        if not raw_pool.isdecimal():
+        pool_id = whole_number(form.get("pool_id", ""), most=MAX_ID)
+        if pool_id is None:
             errors["pool_id"] = page._(MSG_REQUIRED)
-        else:
-            pool_id = int(raw_pool)
     # what the call cannot serve, line by line: reported with the input errors, all at once
     for i, col_name, msg in services.row_problems(call, kind, pool_id, valid):
         errors.setdefault(f"{ROWS[kind][0]}-{i}-{col_name}", page.t.message(msg))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
-from opencall.inputs import language_name
+from opencall.inputs import language_name, whole_number
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import as_listed, continued_award
@@ -109,10 +109,11 @@ def _own_limit(
     ``keys[0]`` and what was typed under ``keys[1]``, nothing changed."""
     user = page.require_user()
     raw = page.form.get(name, "").strip()
-    if raw and not raw.isdecimal():
+    n = whole_number(raw)
+    if raw and n is None:  # (not ``isdecimal``: "9" * 5000 is one, ``int`` refuses it)
         return _workspace(page, 400, **{keys[0]: {name: page._(MSG_WHOLE)}, keys[1]: raw[:20]})
     with page.attempt() as refused:
-        service(page.db, user, int(raw) if raw else None)
+        service(page.db, user, n)
     if refused:
         return _workspace(page, 400, **{keys[0]: {name: refused.message}, keys[1]: raw[:20]})
     return page.redirect(f"/review#{anchor}", "saved")
