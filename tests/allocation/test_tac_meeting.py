@@ -1,0 +1,85 @@
+"""The TAC chair at the meeting (trialrev20): a change the page refuses keeps what the
+chair typed (the reason, the move or the band) in that proposal's row, so a long note is
+never lost to a wrong number of places or to a list another chair changed meanwhile; and
+the list filters by band, with the count in each band."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from opencall.allocation.models import TacAdjustment
+from tests.allocation.test_tac import _web_world
+from tests.web.conftest import Web, csrf
+
+NOTE = "Unique timing window; the PI's instrument returns in May — « keep » مرصد"
+
+
+def _row(html: str, pid: int) -> str:
+    m = re.search(rf'<tr id="t{pid}">(.*?)</tr>', html, re.S)
+    assert m, f"no row for proposal {pid}"
+    return m.group(1)
+
+
+def _count(web: Web) -> int:
+    with web.factory() as s:
+        return int(s.scalar(select(func.count()).select_from(TacAdjustment)) or 0)
+
+
+def test_a_refused_change_keeps_the_note_and_the_move_typed(web: Web) -> None:
+    slug, chair, ids, _names = _web_world(web)
+    c = web.login(chair)
+    t = csrf(c, f"/manage/calls/{slug}/tac")
+    # too many places: refused, nothing kept, and the note is still in that row's form
+    r = c.post(
+        f"/manage/calls/{slug}/tac/{ids[3]}",
+        data={"csrf_token": t, "action": "move", "direction": "up", "places": "9", "reason": NOTE},
+    )
+    assert r.status_code == 400 and 'id="tac-error"' in r.text
+    assert _count(web) == 0
+    row = _row(r.text, ids[3])
+    assert 'value="9"' in row, row
+    assert NOTE.replace("'", "&#39;") in row, row
+    assert 'id="tac-error-row"' in row
+    # the other rows keep their empty forms
+    assert NOTE.replace("'", "&#39;") not in _row(r.text, ids[0])
+    # a band with a list changed meanwhile (an old version): the band and the note stay
+    r = c.post(
+        f"/manage/calls/{slug}/tac/{ids[2]}",
+        data={"csrf_token": t, "action": "band", "band": "reserve", "reason": NOTE, "seen": "7"},
+    )
+    assert r.status_code == 409 or r.status_code == 400
+    row = _row(r.text, ids[2])
+    assert '<option value="band" selected>' in row, row
+    assert '<option value="reserve" selected>' in row, row
+    assert NOTE.replace("'", "&#39;") in row
+    assert _count(web) == 0
+
+
+def test_the_list_filters_by_band_with_the_counts(web: Web) -> None:
+    slug, chair, ids, _names = _web_world(web)
+    c = web.login(chair)
+    t = csrf(c, f"/manage/calls/{slug}/tac")
+    for pid, band in ((ids[1], "reserve"), (ids[2], "reserve"), (ids[3], "accept")):
+        r = c.post(
+            f"/manage/calls/{slug}/tac/{pid}",
+            data={"csrf_token": t, "action": "band", "band": band, "reason": "Panel view."},
+        )
+        assert r.status_code == 303
+    r = c.get(f"/manage/calls/{slug}/tac?band=reserve")
+    assert r.status_code == 200
+    shown = re.findall(r'<tr id="t(\d+)">', r.text)
+    assert shown == [str(ids[1]), str(ids[2])]
+    counts = re.search(r'<p id="tac-bands">(.*?)</p>', r.text, re.S)
+    assert counts, r.text
+    assert "reserve (2)" in counts.group(1) and "accept (1)" in counts.group(1)
+    assert "no band (1)" in counts.group(1) and "All (4)" in counts.group(1)
+    r = c.get(f"/manage/calls/{slug}/tac?band=none")
+    assert re.findall(r'<tr id="t(\d+)">', r.text) == [str(ids[0])]
+    # places stay the chair's places, not the row numbers of the filtered list
+    assert re.search(rf'<tr id="t{ids[0]}"><td class="num">2</td>', r.text)
+    # a bogus band: said, and the whole list shown
+    r = c.get(f"/manage/calls/{slug}/tac?band=bogus")
+    assert r.status_code == 400 and 'id="tac-error"' in r.text
+    assert len(re.findall(r'<tr id="t(\d+)">', r.text)) == 4
