@@ -83,3 +83,6 @@ def test_the_list_filters_by_band_with_the_counts(web: Web) -> None:
     r = c.get(f"/manage/calls/{slug}/tac?band=bogus")
     assert r.status_code == 400 and 'id="tac-error"' in r.text
     assert len(re.findall(r'<tr id="t(\d+)">', r.text)) == 4
+    # the same in French
+    r = web.login(chair, "fr").get(f"/manage/calls/{slug}/tac?band=reject")
+    assert "Afficher :" in r.text and "Aucune proposition dans cette bande." in r.text
