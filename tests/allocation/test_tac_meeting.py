@@ -9,8 +9,12 @@ import re
 
 from sqlalchemy import func, select
 
+from opencall.allocation import tac
 from opencall.allocation.models import TacAdjustment
-from tests.allocation.test_tac import _web_world
+from opencall.reviews import queries as rq
+from opencall.reviews.models import RankedProposal
+from tests.allocation.test_tac import _ranked, _web_world
+from tests.api.test_writes import token
 from tests.web.conftest import Web, csrf
 
 NOTE = "Unique timing window; the PI's instrument returns in May — « keep » مرصد"
@@ -86,3 +90,46 @@ def test_the_list_filters_by_band_with_the_counts(web: Web) -> None:
     # the same in French
     r = web.login(chair, "fr").get(f"/manage/calls/{slug}/tac?band=reject")
     assert "Afficher :" in r.text and "Aucune proposition dans cette bande." in r.text
+
+
+def _tie(db, first: int, second: int) -> None:  # type: ignore[no-untyped-def]
+    """The ranking with places ``first`` and ``second`` (0-based) tied on the calibrated
+    score, the second ranked first (its raw grades' mean is higher: the calibration's
+    tie-break), as a calibration that reads them so stores them."""
+    ranked = {r.rank: r for r in db.scalars(select(RankedProposal))}
+    a, b = ranked[first + 1], ranked[second + 1]
+    a.score = b.score = (a.score + b.score) / 2
+    a.rank, b.rank = b.rank, a.rank
+    db.flush()
+
+
+def test_a_tie_keeps_the_rankings_order_and_is_explained(db) -> None:  # type: ignore[no-untyped-def]
+    call, props, _reviewers = _ranked(db)
+    _tie(db, 0, 1)
+    by_rank = [r.proposal_id for r in rq.ranking(db, call)]
+    assert by_rank[:2] == [props[1].id, props[0].id]
+    listed = tac.chair_list(db, call, set())
+    # the TAC list's calibrated places are the ranking's (not the proposals' ids)
+    assert [x.proposal_id for x in listed.places] == by_rank
+    first, second = listed.places[0], listed.places[1]
+    assert (first.calibrated, second.calibrated) == (1, 2)
+    # and the tie is said: both span places 1 to 2; the others are not tied
+    assert first.tie == (1, 2) and second.tie == (1, 2)
+    assert listed.places[2].tie is None and listed.places[3].tie is None
+
+
+def test_the_page_says_which_places_are_tied(web: Web) -> None:
+    slug, chair, ids, _names = _web_world(web)
+    with web.factory() as s:
+        _tie(s, 2, 3)
+        s.commit()
+    r = web.login(chair).get(f"/manage/calls/{slug}/tac")
+    assert r.status_code == 200
+    assert re.findall(r'<tr id="t(\d+)">', r.text) == [str(i) for i in (ids[0], ids[1], ids[3], ids[2])]
+    assert "tied, places 3–4" in _row(r.text, ids[2]) and "tied" not in _row(r.text, ids[0])
+    assert 'id="tac-ties"' in r.text
+    r = web.login(chair, "es").get(f"/manage/calls/{slug}/tac")
+    assert "empatada, puestos 3–4" in _row(r.text, ids[2])
+    r = web.client().get(f"/api/v1/calls/{slug}/tac", headers=token(web, chair))
+    tied = {x["proposal_id"]: x["tied_places"] for x in r.json()["places"]}
+    assert tied == {ids[0]: None, ids[1]: None, ids[2]: [3, 4], ids[3]: [3, 4]}
