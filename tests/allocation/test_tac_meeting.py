@@ -125,7 +125,9 @@ def test_the_page_says_which_places_are_tied(web: Web) -> None:
         s.commit()
     r = web.login(chair).get(f"/manage/calls/{slug}/tac")
     assert r.status_code == 200
-    assert re.findall(r'<tr id="t(\d+)">', r.text) == [str(i) for i in (ids[0], ids[1], ids[3], ids[2])]
+    assert re.findall(r'<tr id="t(\d+)">', r.text) == [
+        str(i) for i in (ids[0], ids[1], ids[3], ids[2])
+    ]
     assert "tied, places 3–4" in _row(r.text, ids[2]) and "tied" not in _row(r.text, ids[0])
     assert 'id="tac-ties"' in r.text
     r = web.login(chair, "es").get(f"/manage/calls/{slug}/tac")
