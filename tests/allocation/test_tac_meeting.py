@@ -135,3 +135,27 @@ def test_the_page_says_which_places_are_tied(web: Web) -> None:
     r = web.client().get(f"/api/v1/calls/{slug}/tac", headers=token(web, chair))
     tied = {x["proposal_id"]: x["tied_places"] for x in r.json()["places"]}
     assert tied == {ids[0]: None, ids[1]: None, ids[2]: [3, 4], ids[3]: [3, 4]}
+
+
+def test_a_change_made_on_a_filtered_list_comes_back_to_it(web: Web) -> None:
+    slug, chair, ids, _names = _web_world(web)
+    c = web.login(chair)
+    r = c.get(f"/manage/calls/{slug}/tac?band=none")
+    assert 'name="shown" value="none"' in _row(r.text, ids[1])
+    t = csrf(c, f"/manage/calls/{slug}/tac?band=none")
+    r = c.post(
+        f"/manage/calls/{slug}/tac/{ids[1]}",
+        data={"csrf_token": t, "action": "band", "band": "reserve", "reason": "Later.",
+              "shown": "none"},
+    )  # fmt: skip
+    assert r.status_code == 303
+    assert r.headers["location"].startswith(f"/manage/calls/{slug}/tac?band=none")
+    # a bogus value sent back is dropped, not put in the address
+    r = c.post(
+        f"/manage/calls/{slug}/tac/{ids[2]}",
+        data={"csrf_token": t, "action": "band", "band": "reserve", "reason": "Later.",
+              "shown": "x\r\nSet-Cookie: a=b"},
+    )  # fmt: skip
+    assert r.status_code == 303
+    assert r.headers["location"].startswith(f"/manage/calls/{slug}/tac?")
+    assert "band=" not in r.headers["location"] and "Set-Cookie" not in r.headers["location"]

@@ -198,4 +198,7 @@ def adjust(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Respo
         )
     if refused:
         return _page(page, call, 400, refused.message, typed=_typed(page, p.id))
-    return page.redirect(f"/manage/calls/{call.slug}/tac#t{p.id}", "saved")
+    # back to the list as the chair filtered it (a band it knows, nothing else)
+    shown = page.form.get("shown", "")
+    back = f"?band={shown}" if shown in (*TAC_BANDS, "none") else ""
+    return page.redirect(f"/manage/calls/{call.slug}/tac{back}#t{p.id}", "saved")
