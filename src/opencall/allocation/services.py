@@ -613,7 +613,9 @@ def build_problem(
     merit = allocation_merit(session, call, ranked, rs)
     set_aside: dict[int, Message] = {}
     if chair_order:
-        merit, set_aside = tac_order.chair_merit(session, call, merit, rs.lower_is_better)
+        merit, set_aside = tac_order.chair_merit(
+            session, call, merit, rs.lower_is_better, {r.proposal_id: r.rank for r in ranked}
+        )
     tech = rq.technical_reviews(session, call)
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
     _held = load_revisions(session, proposals)  # held: revision_content reads them

@@ -285,6 +285,9 @@ class Place:
     band: str = ""
     before: dict[int, float] = field(default_factory=dict)
     after: dict[int, float] = field(default_factory=dict)
+    #: the first and last calibrated place of the proposals tied with it on the score
+    #: (None: not tied); the calibration orders a tie by the mean of the raw grades
+    tie: tuple[int, int] | None = None
 
     @property
     def change(self) -> str:
@@ -332,12 +335,15 @@ def chair_list(session: Session, call: Call, hidden: Collection[int]) -> ChairLi
     rs = review_settings(call.review_settings)
     ranked = rq.ranking(session, call)
     merit = services.allocation_merit(session, call, ranked, rs) if ranked else {}
-    before = tac_order.calibrated_order(merit, rs.lower_is_better)
+    before = tac_order.calibrated_order(
+        merit, rs.lower_is_better, {r.proposal_id: r.rank for r in ranked}
+    )
+    tied = tac_order.ties(merit, before)
     rows = tac_order.adjustments(session, call)
     after, band = tac_order.chair_order(before, rows)
     at = {pid: i + 1 for i, pid in enumerate(after)}
     places = [
-        Place(pid, i + 1, at[pid], band.get(pid, ""))
+        Place(pid, i + 1, at[pid], band.get(pid, ""), tie=tied.get(pid))
         for i, pid in enumerate(before)
         if pid not in hidden
     ]
@@ -369,8 +375,11 @@ def chair_problem(session: Session, call: Call, problem: Any, meta: dict[str, An
     chair's order (tests/allocation/test_tac_reserve.py checks they are equal), without
     reading every proposal again. ``problem`` itself when the chair made no change."""
     rs = review_settings(call.review_settings)
-    merit = services.allocation_merit(session, call, rq.ranking(session, call), rs)
-    chair, set_aside = tac_order.chair_merit(session, call, merit, rs.lower_is_better)
+    ranked = rq.ranking(session, call)
+    merit = services.allocation_merit(session, call, ranked, rs)
+    chair, set_aside = tac_order.chair_merit(
+        session, call, merit, rs.lower_is_better, {r.proposal_id: r.rank for r in ranked}
+    )
     if chair is merit and not set_aside:
         return problem
     requests = []
@@ -474,13 +483,8 @@ def preview(
         problem, meta = _problem(session, call, seed=seed, chair_order=True)
         after = _awarded(session, call, problem, meta, seed=seed, reuse=False)
     places = [
-        Place(
-            x.proposal_id,
-            x.calibrated,
-            x.chair,
-            x.band,
-            before.get(x.proposal_id, {}),
-            after.get(x.proposal_id, {}),
+        dataclasses.replace(
+            x, before=before.get(x.proposal_id, {}), after=after.get(x.proposal_id, {})
         )
         for x in base.places
     ]

@@ -29,6 +29,12 @@ class PlaceOut(BaseModel):
     proposal_code: str
     place: int = Field(description="its place in the chair's order (1 is first)")
     calibrated_place: int = Field(description="its place in the calibrated order")
+    tied_places: tuple[int, int] | None = Field(
+        None,
+        description="the first and last calibrated place of the proposals tied with it on "
+        "the calibrated score (null: not tied); the calibration orders a tie by the mean "
+        "of the raw grades",
+    )
     band: Literal["accept", "reserve", "reject", ""]
     #: (preview only) what the allocation awards it: pool id -> amount
     awarded_calibrated: dict[int, float] | None = None
@@ -90,6 +96,7 @@ def _out(api: Api, listed: tac.ChairList, preview: bool, listed_call: Call) -> T
                 proposal_code=codes.get(x.proposal_id, ""),
                 place=x.chair,
                 calibrated_place=x.calibrated,
+                tied_places=x.tie,
                 band=x.band,  # type: ignore[arg-type]
                 **_preview_of(x, preview),
             )

@@ -12,6 +12,7 @@ each place of the list goes to the proposal the chair put there."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import func, select
@@ -79,10 +80,39 @@ def chair_order(
     return accepted + [p for p in order if band.get(p) != "accept"], band
 
 
-def calibrated_order(merit: Mapping[int, float], lower_is_better: bool) -> list[int]:
-    """The proposals of ``merit`` best first (ties by id: the calibration's ranks)."""
+def tie_key(merit: Mapping[int, float], pid: int) -> float:
+    """``merit[pid]`` on a grid of 1e-9 of the largest merit, the grid on which the
+    calibration reads ties (``optim.calibration.ranks``): scores that differ by round-off
+    alone are the tie they are."""
+    size = max((abs(v) for v in merit.values()), default=0.0)
+    if not (size > 0 and math.isfinite(size)):
+        return merit[pid]
+    return round(merit[pid] / (1e-9 * size))
+
+
+def calibrated_order(
+    merit: Mapping[int, float], lower_is_better: bool, rank: Mapping[int, int] | None = None
+) -> list[int]:
+    """The proposals of ``merit`` best first; proposals tied on the score in the order of
+    their ``rank`` in the calibration's ranking (which orders a tie by the mean of the raw
+    grades, so that the chair's list and the ranking page agree), then by id."""
     sign = 1.0 if lower_is_better else -1.0
-    return sorted(merit, key=lambda pid: (sign * merit[pid], pid))
+    last = len(merit) + 1
+    by = rank or {}
+    return sorted(merit, key=lambda pid: (sign * tie_key(merit, pid), by.get(pid, last), pid))
+
+
+def ties(merit: Mapping[int, float], order: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Each proposal of ``order`` (the calibrated order) tied on the score with another,
+    and the first and last calibrated place (1-based) the tie spans."""
+    groups: dict[float, list[int]] = {}
+    for i, pid in enumerate(order):
+        groups.setdefault(tie_key(merit, pid), []).append(i + 1)
+    return {
+        pid: (groups[k][0], groups[k][-1])
+        for pid in order
+        if len(groups[k := tie_key(merit, pid)]) > 1
+    }
 
 
 #: a band that takes a proposal out of the allocation, and the sentence that says why
@@ -93,15 +123,20 @@ SET_ASIDE = {
 
 
 def chair_merit(
-    session: Session, call: Call, merit: dict[int, float], lower_is_better: bool
+    session: Session,
+    call: Call,
+    merit: dict[int, float],
+    lower_is_better: bool,
+    rank: Mapping[int, int] | None = None,
 ) -> tuple[dict[int, float], dict[int, Message]]:
     """``merit`` in the chair's order (the scores, best first, handed out by place), and
     the proposals set aside by a band with the sentence that explains it. Unchanged, and
-    nothing set aside, when the chair made no change."""
+    nothing set aside, when the chair made no change. ``rank``: the calibration's rank of
+    each proposal (:func:`calibrated_order`)."""
     rows = adjustments(session, call)
     if not rows:
         return merit, {}
-    before = calibrated_order(merit, lower_is_better)
+    before = calibrated_order(merit, lower_is_better, rank)
     order, band = chair_order(before, rows)
     scores = [merit[pid] for pid in before]
     out = {pid: scores[i] for i, pid in enumerate(order)}

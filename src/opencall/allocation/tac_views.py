@@ -5,6 +5,7 @@ status), the changes so far, and the lock. ``allocation.tac`` does the work."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.allocation import policies, tac
+from opencall.allocation.models import TAC_BANDS
 from opencall.allocation.presenters import BAND_LABELS
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
@@ -40,11 +42,44 @@ def _call(page: Page, slug: str) -> Call:
     return signed_in_call(page, slug, policies.may_see_decisions)
 
 
+#: what the chair's form sends, kept when the page refuses a change (nothing typed is lost)
+TYPED = ("action", "direction", "places", "band", "reason")
+
+
+def _typed(page: Page, proposal_id: int) -> dict[str, Any]:
+    """What the chair typed in the form of proposal ``proposal_id``, shown again in that
+    row when the change is refused (the reason cut to the length the form allows)."""
+    kept: dict[str, Any] = {k: page.form.get(k, "") for k in TYPED}
+    kept["reason"] = str(kept["reason"])[: tac.MAX_REASON]
+    return {"proposal_id": proposal_id, **kept}
+
+
+def _band_filter(page: Page) -> tuple[str | None, str]:
+    """``?band=``: accept, reserve, reject, none (no band), or nothing (the whole list);
+    with the error that an unknown band is."""
+    raw = page.request.query_params.get("band", "").strip()
+    if not raw:
+        return None, ""
+    if raw == "none":
+        return "", ""
+    if raw in TAC_BANDS:
+        return raw, ""
+    return None, page._("A band to show is accept, reserve, reject or none.")
+
+
 def _page(
-    page: Page, call: Call, status: int = 200, error: str = "", want_preview: bool = False
+    page: Page,
+    call: Call,
+    status: int = 200,
+    error: str = "",
+    want_preview: bool = False,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     db = page.db
     hidden = review_policies.withheld(db, page.user, call)
+    shown, bad_band = _band_filter(page) if typed is None else (None, "")
+    if bad_band and not error:
+        error, status = bad_band, 400
     listed: tac.ChairList
     if want_preview and not error:
         try:
@@ -55,6 +90,8 @@ def _page(
     else:
         listed = tac.chair_list(db, call, hidden)
     ids = [x.proposal_id for x in listed.places]
+    counts = Counter(x.band for x in listed.places)
+    places = [x for x in listed.places if shown is None or x.band == shown]
     rows = proposal_rows(page, call, list(db.scalars(select(Proposal).where(Proposal.id.in_(ids)))))
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     return page.render(
@@ -62,6 +99,10 @@ def _page(
         {
             "call": call,
             "listed": listed,
+            "places": places,
+            "band_counts": [(b, counts.get(b, 0)) for b in (*TAC_BANDS, "")],
+            "shown_band": shown,
+            "typed": typed or {},
             "rows": rows,
             "pools": pools,
             "withheld": hidden,
@@ -156,5 +197,8 @@ def adjust(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Respo
             **kw,
         )
     if refused:
-        return _page(page, call, 400, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}/tac#t{p.id}", "saved")
+        return _page(page, call, 400, refused.message, typed=_typed(page, p.id))
+    # back to the list as the chair filtered it (a band it knows, nothing else)
+    shown = page.form.get("shown", "")
+    back = f"?band={shown}" if shown in (*TAC_BANDS, "none") else ""
+    return page.redirect(f"/manage/calls/{call.slug}/tac{back}#t{p.id}", "saved")
