@@ -109,3 +109,26 @@ def test_an_s3_bucket_that_is_missing_stops_the_start_and_a_present_one_is_left_
         from opencall.settings import Settings
 
         assert list(storage.storage_for(Settings()).listing()) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_mail_dir_that_cannot_be_written_stops_the_start(
+    site, tmp_path, monkeypatch, command
+) -> None:
+    """The `file` mail backend (the default) writes each message into OPENCALL_MAIL_DIR:
+    one that cannot be written failed every mail job, each retried, found only on the
+    job list; the `smtp` backend writes nothing there and is not asked."""
+    runner, started = site
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("OPENCALL_MAIL_BACKEND", "file")
+    monkeypatch.setenv("OPENCALL_MAIL_DIR", str(blocker / "mail"))
+    r = runner.invoke(cli_app, [command])
+    assert r.exit_code == 2, r.output
+    said = _one_error_line(r.output)
+    assert "OPENCALL_MAIL_DIR" in said and "cannot write" in said, said
+    assert started == []
+    monkeypatch.setenv("OPENCALL_MAIL_BACKEND", "smtp")
+    r = runner.invoke(cli_app, [command])
+    assert r.exit_code == 0, r.output
+    assert started == [command]

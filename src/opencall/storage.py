@@ -290,6 +290,21 @@ def storage_for(settings: Settings) -> Storage:
     return store
 
 
+def unwritable_dir(root: Path, probe: str, data: bytes) -> str | None:
+    """Why files cannot be written into ``root`` (made when missing), read back and
+    removed, in a few words, or None when they can."""
+    store = LocalStorage(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        store.put(probe, data)
+        if store.get(probe) != data:
+            return "a file written there does not read back the same"
+        store.delete(probe)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
 def unusable(settings: Settings) -> str | None:
     """Why the attachment store the settings select cannot be used, in one line that names
     the setting to look at (never a credential), or None when it can: `serve` and `worker`
@@ -303,16 +318,9 @@ def unusable(settings: Settings) -> str | None:
     probe = f".opencall-probe-{os.getpid()}-{threading.get_ident()}"
     data = b"opencall storage probe\n"
     if settings.storage_backend == "local":
-        where = f"cannot write attachments to {settings.upload_dir} (OPENCALL_UPLOAD_DIR)"
-        store: Storage = LocalStorage(settings.upload_dir)
-        try:
-            Path(settings.upload_dir).mkdir(parents=True, exist_ok=True)
-            store.put(probe, data)
-            if store.get(probe) != data:
-                return f"{where}: a file written there does not read back the same"
-            store.delete(probe)
-        except OSError as exc:
-            return f"{where}: {exc.strerror or type(exc).__name__}"
+        problem = unwritable_dir(Path(settings.upload_dir), probe, data)
+        if problem:
+            return f"cannot write attachments to {settings.upload_dir} (OPENCALL_UPLOAD_DIR): {problem}"
         return None
     bucket = settings.s3_bucket
     endpoint = settings.s3_endpoint_url or "AWS S3"
