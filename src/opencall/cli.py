@@ -212,17 +212,13 @@ def _refuse_unusable_storage(settings: Settings) -> None:
     directory, a missing or unreachable bucket), or a mail directory of the `file`
     backend that cannot, stops `serve` and `worker` with one line,
     before the first applicant's upload fails on it (install20)."""
-    import os
-    import threading
-
     from opencall.storage import unusable, unwritable_dir
 
     problem = unusable(settings)
     if problem:
         _fail(problem)
     if settings.mail_backend == "file":  # every message is written there (the default)
-        probe = f".opencall-probe-{os.getpid()}-{threading.get_ident()}"
-        problem = unwritable_dir(settings.mail_dir, probe, b"opencall mail probe\n")
+        problem = unwritable_dir(settings.mail_dir)
         if problem:
             _fail(f"cannot write mail to {settings.mail_dir} (OPENCALL_MAIL_DIR): {problem}")
 

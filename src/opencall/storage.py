@@ -290,10 +290,19 @@ def storage_for(settings: Settings) -> Storage:
     return store
 
 
-def unwritable_dir(root: Path, probe: str, data: bytes) -> str | None:
+_PROBE_DATA = b"opencall storage probe\n"
+
+
+def _probe_key() -> str:
+    """A key no attachment has (they are ``<sha256[:2]>/<sha256>.pdf``), one per thread."""
+    return f".opencall-probe-{os.getpid()}-{threading.get_ident()}"
+
+
+def unwritable_dir(root: Path) -> str | None:
     """Why files cannot be written into ``root`` (made when missing), read back and
     removed, in a few words, or None when they can."""
     store = LocalStorage(root)
+    probe, data = _probe_key(), _PROBE_DATA
     try:
         root.mkdir(parents=True, exist_ok=True)
         store.put(probe, data)
@@ -313,18 +322,17 @@ def unusable(settings: Settings) -> str | None:
     back and removes one probe object (a key no attachment has, so even a probe left
     behind by a killed process is nothing the sweep would remove); a missing upload
     directory is made."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    probe = f".opencall-probe-{os.getpid()}-{threading.get_ident()}"
-    data = b"opencall storage probe\n"
     if settings.storage_backend == "local":
-        problem = unwritable_dir(Path(settings.upload_dir), probe, data)
+        problem = unwritable_dir(Path(settings.upload_dir))
         if problem:
             return f"cannot write attachments to {settings.upload_dir} (OPENCALL_UPLOAD_DIR): {problem}"
         return None
+    from botocore.exceptions import BotoCoreError, ClientError  # the S3 backend's only
+
     bucket = settings.s3_bucket
     endpoint = settings.s3_endpoint_url or "AWS S3"
     where = f"the bucket {bucket} at {endpoint} (OPENCALL_S3_BUCKET, OPENCALL_S3_ENDPOINT_URL)"
+    probe, data = _probe_key(), _PROBE_DATA
     try:
         s3 = storage_for(settings)
         assert isinstance(s3, S3Storage)
