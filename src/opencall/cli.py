@@ -207,6 +207,22 @@ def _refuse_unsafe_production(settings: Settings) -> None:
         _fail("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
 
 
+def _refuse_unusable_storage(settings: Settings) -> None:
+    """An attachment store that cannot be written (a read-only or misnamed upload
+    directory, a missing or unreachable bucket), or a mail directory of the `file`
+    backend that cannot, stops `serve` and `worker` with one line,
+    before the first applicant's upload fails on it (install20)."""
+    from opencall.storage import unusable, unwritable_dir
+
+    problem = unusable(settings)
+    if problem:
+        _fail(problem)
+    if settings.mail_backend == "file":  # every message is written there (the default)
+        problem = unwritable_dir(settings.mail_dir)
+        if problem:
+            _fail(f"cannot write mail to {settings.mail_dir} (OPENCALL_MAIL_DIR): {problem}")
+
+
 def _refuse_another_audit_key(c: Ctx) -> None:
     """An OPENCALL_AUDIT_KEY that is not the one the audit log was written with (a key
     generated again, a settings file not read) is refused, in any environment: every event
@@ -555,6 +571,7 @@ def serve(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
+    _refuse_unusable_storage(c.settings)
     if concurrency is not None:
         # the worker processes build their settings from the environment
         os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
@@ -615,6 +632,7 @@ def worker(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
+    _refuse_unusable_storage(c.settings)
     # a database behind the code was refused up front (serve migrates; the worker never does)
     _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections

@@ -288,3 +288,73 @@ def storage_for(settings: Settings) -> Storage:
             )
             _cache[ident] = store
     return store
+
+
+_PROBE_DATA = b"opencall storage probe\n"
+
+
+def _probe_key() -> str:
+    """A key no attachment has (they are ``<sha256[:2]>/<sha256>.pdf``), one per thread."""
+    return f".opencall-probe-{os.getpid()}-{threading.get_ident()}"
+
+
+def unwritable_dir(root: Path) -> str | None:
+    """Why files cannot be written into ``root`` (made when missing), read back and
+    removed, in a few words, or None when they can."""
+    store = LocalStorage(root)
+    probe, data = _probe_key(), _PROBE_DATA
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        store.put(probe, data)
+        if store.get(probe) != data:
+            return "a file written there does not read back the same"
+        store.delete(probe)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def unusable(settings: Settings) -> str | None:
+    """Why the attachment store the settings select cannot be used, in one line that names
+    the setting to look at (never a credential), or None when it can: `serve` and `worker`
+    ask before they start (install20), so that a store that cannot be written is found by
+    the operator rather than by the first applicant whose upload fails. It writes, reads
+    back and removes one probe object (a key no attachment has, so even a probe left
+    behind by a killed process is nothing the sweep would remove); a missing upload
+    directory is made."""
+    if settings.storage_backend == "local":
+        problem = unwritable_dir(Path(settings.upload_dir))
+        if problem:
+            return f"cannot write attachments to {settings.upload_dir} (OPENCALL_UPLOAD_DIR): {problem}"
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError  # the S3 backend's only
+
+    bucket = settings.s3_bucket
+    endpoint = settings.s3_endpoint_url or "AWS S3"
+    where = f"the bucket {bucket} at {endpoint} (OPENCALL_S3_BUCKET, OPENCALL_S3_ENDPOINT_URL)"
+    probe, data = _probe_key(), _PROBE_DATA
+    try:
+        s3 = storage_for(settings)
+        assert isinstance(s3, S3Storage)
+        s3.client.head_bucket(Bucket=bucket)
+        s3.put(probe, data)
+        if s3.get(probe) != data:
+            return f"{where}: an object written there does not read back the same"
+        s3.delete(probe)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return (
+                f"{where} does not exist: create it, or set OPENCALL_S3_CREATE_BUCKET=true "
+                "to have it created on the first start"
+            )
+        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return (
+                f"{where} refuses these credentials ({code}): check "
+                "OPENCALL_S3_ACCESS_KEY_ID and OPENCALL_S3_SECRET_ACCESS_KEY"
+            )
+        return f"cannot use {where}: {code}"
+    except (BotoCoreError, StorageError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return f"cannot use {where}: {reason}"
+    return None
