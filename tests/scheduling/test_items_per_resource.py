@@ -52,6 +52,8 @@ def test_a_lost_item_of_two_closes_one_place_of_each_slot_from_that_day(
     for bad in (0, -1, 10_001):
         r = web.client().patch(url, headers=h, json={"items": bad})
         assert r.status_code == 400 and "number of items" in str(r.json()["detail"]), r.text
+    r = web.client().patch(url, headers={**h, "Accept-Language": "fr"}, json={"items": 0})
+    assert "nombre d’objets doit être un nombre entier de 1" in r.text, r.text
     r = web.client().patch(url, headers=h, json={"items": 2, "record_kinds": ["loan"]})
     assert r.status_code == 200, r.text
     cal = r.json()["calendar"]

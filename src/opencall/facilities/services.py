@@ -947,6 +947,20 @@ def _add_unavailable_spans(
                 data={"from": was, "to": amount["amount"], "why": "closure", "reason": reason},
             )
     found = schedule_clashes(session, pool, spans)
+    _audit_clashes(session, pool, found, spans, reason, actor_id)
+    return found
+
+
+def _audit_clashes(
+    session: Session,
+    pool: CapacityPool,
+    found: list[ScheduleClash],
+    spans: Sequence[tuple[dt.datetime, dt.datetime]],
+    reason: str,
+    actor_id: int | None,
+) -> None:
+    """One ``pool.unavailable_clashes`` event per call for the bookings ``found`` that
+    need rescheduling after ``spans`` closed (all or part of) ``pool``."""
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:
         by_call.setdefault(c.call_id, []).append(c)
@@ -976,7 +990,6 @@ def _add_unavailable_spans(
                 ],
             },
         )
-    return found
 
 
 def item_lost(
@@ -1093,7 +1106,9 @@ def _item_out(
         },
     )
     over = {c.entry_id for c in item_clashes(session, pool)}
-    return [c for c in schedule_clashes(session, pool, [span]) if c.entry_id in over]
+    found = [c for c in schedule_clashes(session, pool, [span]) if c.entry_id in over]
+    _audit_clashes(session, pool, found, [span], "", actor_id)
+    return found
 
 
 def item_clashes(session: Session, pool: CapacityPool) -> list[ScheduleClash]:
