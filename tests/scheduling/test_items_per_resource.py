@@ -108,8 +108,10 @@ def test_one_item_still_closes_the_resource_whole(web: Web, sw: SlotWorld) -> No
     b = w.pools["b"]
     squeeze(web, w, 2)
     lose(web, b)
-    cal = web.client().get(
-        f"/api/v1/resources/{b}/calendar", headers=bearer(web, w.emails["manager"])
-    ).json()
+    cal = (
+        web.client()
+        .get(f"/api/v1/resources/{b}/calendar", headers=bearer(web, w.emails["manager"]))
+        .json()
+    )
     assert cal["items"] == 1 and cal["items_out"] == [], cal
     assert [u["reason"] for u in cal["unavailable"] if "ROV-3" in u["reason"]] == ["ROV-3 lost"]

@@ -160,10 +160,8 @@ class CapacityPool(Base):
         )
 
 
-class PoolUnavailability(Base):
-    """A period in which a resource offers nothing (maintenance, refit, holiday)."""
-
-    __tablename__ = "pool_unavailability"
+class _PoolPeriod:
+    """A period ``[starts_at, ends_at)`` of one resource."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(
@@ -171,6 +169,13 @@ class PoolUnavailability(Base):
     )
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PoolUnavailability(_PoolPeriod, Base):
+    """A period in which a resource offers nothing (maintenance, refit, holiday)."""
+
+    __tablename__ = "pool_unavailability"
+
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     #: the item whose loss closed the resource (trialop19b): its reason is said in the
     #: reader's language ("%(item)s lost", ``facilities.domain.unavailable_reason``)
@@ -181,19 +186,13 @@ class PoolUnavailability(Base):
     )
 
 
-class PoolItemOutage(Base):
+class PoolItemOutage(_PoolPeriod, Base):
     """An item of a resource lending several (``CapacityPool.items``) out of service: lost
     on a loan (``lost_record_id``) from ``starts_at`` to ``ends_at``. It closes the item's
     share of each slot's places, not the resource (trialop20b)."""
 
     __tablename__ = "pool_item_outages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    pool_id: Mapped[int] = mapped_column(
-        ForeignKey("capacity_pools.id", ondelete="CASCADE"), index=True
-    )
-    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
-    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     item: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     lost_record_id: Mapped[int | None] = mapped_column(
         ForeignKey("postaward_records.id", ondelete="CASCADE"), nullable=True, index=True

@@ -1023,10 +1023,13 @@ def item_lost(
         first, pool.period_end, pool.day_start_hour, pool.time_zone or ""
     )
     assert starts_at is not None and ends_at is not None
-    if (pool.items or 1) > 1:
-        return _item_out(session, pool, item, loan, day, (starts_at, ends_at), record_id, actor_id)
-    spans = domain.outside_periods(
-        [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    several = (pool.items or 1) > 1  # an item of several closes its share only
+    spans = (
+        [(starts_at, ends_at)]
+        if several
+        else domain.outside_periods(
+            [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+        )
     )
     if not spans:
         return []
@@ -1041,8 +1044,11 @@ def item_lost(
             "loan": loan,
             "lost_on": day.isoformat(),
             "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
+            **({"items": pool.items} if several else {}),
         },
     )
+    if several:
+        return _item_out(session, pool, item, spans[0], record_id, actor_id)
     return _add_unavailable_spans(
         session, pool, spans, "", actor_id, forced=True, lost=(item[:200], record_id)
     )
@@ -1075,8 +1081,6 @@ def _item_out(
     session: Session,
     pool: CapacityPool,
     item: str,
-    loan: str,
-    day: dt.date,
     span: tuple[dt.datetime, dt.datetime],
     record_id: int | None,
     actor_id: int | None,
@@ -1091,20 +1095,6 @@ def _item_out(
         )
     )
     session.flush()
-    auditlog.record(
-        session,
-        "pool.item_lost",
-        "capacity_pool",
-        pool.id,
-        actor_id=actor_id,
-        data={
-            "item": item,
-            "loan": loan,
-            "lost_on": day.isoformat(),
-            "items": pool.items,
-            "periods": [[span[0].isoformat(), span[1].isoformat()]],
-        },
-    )
     over = {c.entry_id for c in item_clashes(session, pool)}
     found = [c for c in schedule_clashes(session, pool, [span]) if c.entry_id in over]
     _audit_clashes(session, pool, found, [span], "", actor_id)

@@ -19,40 +19,27 @@ branch_labels = None
 depends_on = None
 
 
+def _fk(column: str, table: str, *, nullable: bool) -> sa.Column[int]:
+    """A column of pool_item_outages referring to ``table``'s id, deleted with it."""
+    name = f"fk_pool_item_outages_{column}_{table}"
+    fk = sa.ForeignKey(f"{table}.id", name=name, ondelete="CASCADE")
+    return sa.Column(column, sa.Integer(), fk, nullable=nullable)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
         batch_op.add_column(sa.Column("items", sa.Integer(), nullable=False, server_default="1"))
     op.create_table(
         "pool_item_outages",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "pool_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "capacity_pools.id",
-                name="fk_pool_item_outages_pool_id_capacity_pools",
-                ondelete="CASCADE",
-            ),
-            nullable=False,
-        ),
+        _fk("pool_id", "capacity_pools", nullable=False),
         sa.Column("starts_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("item", sa.String(200), nullable=False, server_default=""),
-        sa.Column(
-            "lost_record_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "postaward_records.id",
-                name="fk_pool_item_outages_lost_record_id_postaward_records",
-                ondelete="CASCADE",
-            ),
-            nullable=True,
-        ),
+        _fk("lost_record_id", "postaward_records", nullable=True),
     )
     op.create_index("ix_pool_item_outages_pool_id", "pool_item_outages", ["pool_id"])
-    op.create_index(
-        "ix_pool_item_outages_lost_record_id", "pool_item_outages", ["lost_record_id"]
-    )
+    op.create_index("ix_pool_item_outages_lost_record_id", "pool_item_outages", ["lost_record_id"])
 
 
 def downgrade() -> None:
