@@ -12,8 +12,10 @@ import datetime as dt
 import pytest
 
 from opencall.facilities import services as fac_services
+from opencall.web import security
 from opencall.facilities.models import CapacityPool
 from opencall.scheduling import services, slot_services
+from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import SlotWorld, get_call
 from tests.scheduling.test_groups_per_slot import bookings, squeeze
 from tests.scheduling.test_zone_of_a_booked_resource import bearer
@@ -33,6 +35,11 @@ def lose(web: Web, pool_id: int) -> list[int]:
         return [c.entry_id for c in clashes]
 
 
+SAID = {
+    "en": "ROV-3 lost: one of 2 items out of service",
+    "fr": "ROV-3 perdu : un des 2 objets hors service",
+    "zh": "ROV-3 丢失：2 件物品中有一件停用",
+}
 LOAN = {"sample": "Work-class ROV", "item": "ROV-3", "shipped_on": "2027-09-15"}
 
 
@@ -73,7 +80,15 @@ def test_a_lost_item_of_two_closes_one_place_of_each_slot_from_that_day(
     # the resource is not closed: no unavailable period, one place of 2 left a slot
     cal = web.client().get(f"{url}/calendar", headers={**h, "Accept-Language": "fr"}).json()
     assert not [u for u in cal["unavailable"] if "ROV" in u["reason"]], cal["unavailable"]
-    assert [(o["item"], o["reason"]) for o in cal["items_out"]] == [("ROV-3", "ROV-3 perdu")]
+    said = "ROV-3 perdu : un des 2 objets hors service"
+    assert [(o["item"], o["reason"]) for o in cal["items_out"]] == [("ROV-3", said)]
+    # the calendar page and its iCalendar file say it in the reader's language
+    office, _ = session_client(web, w.emails["manager"])
+    for lang, words in SAID.items():
+        office.cookies.set(security.LANG_COOKIE, lang)
+        for page in ("calendar", "calendar.ics"):
+            got = office.get(f"/manage/calls/{w.slug}/resources/{b}/{page}")
+            assert got.status_code == 200 and words in got.text, (lang, page, got.text[:300])
     assert cal["items_out"][0]["starts_at"].startswith("2027-09-20"), cal["items_out"]
     assert cal["slot_capacity"] == 10 - 5, cal  # 20 to 24 September: one place each
     # in each slot from the 22nd holding two bookings, the latest booked is flagged

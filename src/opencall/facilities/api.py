@@ -25,7 +25,7 @@ from opencall.facilities.domain import (
     period_bounds,
     unit_label,
 )
-from opencall.facilities.labels import LOST_ITEM, unavailable_reason
+from opencall.facilities.labels import item_out_reason, unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
 from opencall.inputs import BoundedDate, BoundedDateTime
@@ -410,7 +410,7 @@ def calendar_out(pool: CapacityPool, api: Api | None = None) -> CalendarOut:
                 ends_at=u.ends_at,
                 starts_local=services.local_iso(u.starts_at, zone),
                 ends_local=services.local_iso(u.ends_at, zone),
-                reason=str(said.gettext(LOST_ITEM, item=u.item)),
+                reason=item_out_reason(u, pool.items, said.gettext),
             )
             for u in pool.item_outages
         ],
