@@ -737,11 +737,17 @@ def needs_rescheduling(
     out: dict[int, str] = {}
     for entry_id, reason in session.execute(stmt).tuples():
         out.setdefault(entry_id, reason or "")
-    # and those beyond the places an item out of service leaves (trialop20b)
+    # and those beyond the places an item out of service leaves (trialop20b): the
+    # items, as the reason
     for cp in call.pools:
         for c in fac_services.item_clashes(session, cp.pool):
             if c.call_id == call.id and c.proposal_id not in hidden:
-                out.setdefault(c.entry_id, "")
+                items = (
+                    u.item
+                    for u in cp.pool.item_outages
+                    if u.starts_at < c.ends_at and c.starts_at < u.ends_at
+                )
+                out.setdefault(c.entry_id, ", ".join(sorted(set(items))))
     # and those a changeover raised since puts too close to another proposal's booking
     for cp in call.pools:
         for c in changeover_breaks(session, cp.pool):
