@@ -12,9 +12,9 @@ import datetime as dt
 import pytest
 
 from opencall.facilities import services as fac_services
-from opencall.web import security
 from opencall.facilities.models import CapacityPool
 from opencall.scheduling import services, slot_services
+from opencall.web import security
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import SlotWorld, get_call
 from tests.scheduling.test_groups_per_slot import bookings, squeeze

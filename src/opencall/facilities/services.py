@@ -1071,10 +1071,11 @@ def check_items(value: Any) -> int:
 
 def item_places(pool: CapacityPool, out: int) -> int:
     """The places of one slot of ``pool`` that ``out`` of its items out of service close:
-    their share of its ``groups_per_slot``, rounded up (5 ROVs, 5 groups a slot, one lost:
-    1; a slot of one group with one of its 5 items lost: the slot)."""
+    each its share of its ``groups_per_slot``, rounded up (5 ROVs, 5 groups a slot, one
+    lost: 1; a slot of one group with one of its 5 items lost: the slot), as the schedule
+    counts them (``optim.slots.Resource.fewer``, one entry an item)."""
     items, groups = pool.items or 1, pool.groups_per_slot or 1
-    return min(groups, -(-groups * out // items))
+    return min(groups, out * -(-groups // items))
 
 
 def _item_out(
