@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
+from opencall.auditlog import AuditEvent
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.scheduling import services, slot_services
@@ -95,6 +97,13 @@ def test_a_lost_item_of_two_closes_one_place_of_each_slot_from_that_day(
     full = [t for t, n in before.items() if n == 2 and t.date() >= LOST_ON]
     marks = flagged(web, w)
     assert len(full) == 2 and list(marks.values()) == ["ROV-3"] * 2, (marks, full)
+    with web.factory() as s:
+        said_in_audit = s.scalars(
+            select(AuditEvent.data).where(
+                AuditEvent.action == "pool.unavailable_clashes", AuditEvent.entity_id == str(b)
+            )
+        ).all()
+    assert sorted(x["entry"] for d in said_in_audit for x in d["slots"]) == sorted(marks)
     sched = web.client().get(f"/api/v1/calls/{w.slug}/schedule?limit=200", headers=h).json()
     assert sum(e["needs_rescheduling"] for e in sched["items"]) == 2, sched["items"]
     # the schedule made again keeps one group a slot from the 20th
