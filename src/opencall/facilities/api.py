@@ -25,7 +25,7 @@ from opencall.facilities.domain import (
     period_bounds,
     unit_label,
 )
-from opencall.facilities.labels import unavailable_reason
+from opencall.facilities.labels import item_out_reason, unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
 from opencall.inputs import BoundedDate, BoundedDateTime
@@ -151,6 +151,10 @@ UNBROKEN = (
     "request longer than the longest run of usable slots is not awarded. False by default; "
     "true only on a resource offered in slots"
 )
+ITEMS_DOC = (
+    "how many identical items the resource lends (5 ROVs): an item lost closes only its "
+    "share of each slot's places; 1, the resource closes whole (trialop20b)"
+)
 GROUPS_PER_SLOT = (
     "how many groups one slot holds at once (a beamline's sample changer: 4 groups' "
     "crystals a shift; a research vessel's leg: 12 berths): 1 (a slot is one team's) by "
@@ -202,6 +206,7 @@ class ResourceIn(_In):
     time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
     changeover_slots: int = Field(default=0, description=CHANGEOVER)
     groups_per_slot: int = Field(default=1, description=GROUPS_PER_SLOT)
+    items: int = Field(default=1, description=ITEMS_DOC)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
@@ -240,6 +245,7 @@ class ResourcePatch(_In):
     time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)
     changeover_slots: int | None = Field(default=None, description=CHANGEOVER)
     groups_per_slot: int | None = Field(default=None, description=GROUPS_PER_SLOT)
+    items: int | None = Field(default=None, description=ITEMS_DOC)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)  # only what is sent
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
@@ -250,6 +256,15 @@ class ResourcePatch(_In):
 
 class RequestFieldsIn(_In):
     fields: list[RequestField] = Field(max_length=50)
+
+
+class ItemOutOut(BaseModel):
+    item: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    starts_local: str = ""
+    ends_local: str = ""
+    reason: str = Field(description="said in the reader's language")
 
 
 class CalendarOut(BaseModel):
@@ -277,6 +292,12 @@ class CalendarOut(BaseModel):
         "never booked, so calls can offer and award only these"
     )
     unavailable: list[UnavailableOut]
+    items: int = Field(default=1, description=ITEMS_DOC)
+    items_out: list[ItemOutOut] = Field(
+        default_factory=list,
+        description="items out of service (lost on a loan): each closes its share of the "
+        "places of the slots in its period, not the resource (trialop20b)",
+    )
 
 
 class ClashOut(BaseModel):
@@ -380,6 +401,18 @@ def calendar_out(pool: CapacityPool, api: Api | None = None) -> CalendarOut:
                 }
             )
             for u in pool.unavailable
+        ],
+        items=pool.items or 1,
+        items_out=[
+            ItemOutOut(
+                item=u.item,
+                starts_at=u.starts_at,
+                ends_at=u.ends_at,
+                starts_local=services.local_iso(u.starts_at, zone),
+                ends_local=services.local_iso(u.ends_at, zone),
+                reason=item_out_reason(u, pool.items, said.gettext),
+            )
+            for u in pool.item_outages
         ],
     )
 

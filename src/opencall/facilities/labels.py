@@ -46,6 +46,15 @@ def unit_labels(page: Any) -> dict[str, Any]:
 LOST_ITEM = N_("%(item)s lost")
 
 
+#: an item of several out of service (trialop20b): its share of the places closed only
+ITEM_OUT = N_("%(item)s lost: one of %(items)s items out of service")
+
+
+def item_out_reason(outage: Any, items: int, gettext: Any) -> str:
+    """An item out of service (``PoolItemOutage``) said in the reader's language."""
+    return str(gettext(ITEM_OUT, item=outage.item, items=items))
+
+
 def unavailable_reason(period: Any, gettext: Any) -> str:
     """The reason of an unavailable period ``period`` as the reader reads it (``gettext``:
     the page's or the request's ``_``): a lost item's in their language, else the reason

@@ -100,6 +100,10 @@ class CapacityPool(Base):
     unbroken: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # how many identical items the resource lends (5 ROVs of one vessel, trialop20b): an
+    # item lost closes only its share of each slot's places from that day (``item_outages``)
+    # where the resource lends more than one; 1, the resource closed whole (trialop19)
+    items: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,
@@ -122,6 +126,9 @@ class CapacityPool(Base):
     facility: Mapped[Facility] = relationship(lazy="joined")
     unavailable: Mapped[list[PoolUnavailability]] = relationship(
         cascade="all, delete-orphan", order_by="PoolUnavailability.starts_at", lazy="selectin"
+    )
+    item_outages: Mapped[list[PoolItemOutage]] = relationship(
+        cascade="all, delete-orphan", order_by="PoolItemOutage.starts_at", lazy="selectin"
     )
 
     @property
@@ -153,10 +160,8 @@ class CapacityPool(Base):
         )
 
 
-class PoolUnavailability(Base):
-    """A period in which a resource offers nothing (maintenance, refit, holiday)."""
-
-    __tablename__ = "pool_unavailability"
+class _PoolPeriod:
+    """A period ``[starts_at, ends_at)`` of one resource."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(
@@ -164,6 +169,13 @@ class PoolUnavailability(Base):
     )
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PoolUnavailability(_PoolPeriod, Base):
+    """A period in which a resource offers nothing (maintenance, refit, holiday)."""
+
+    __tablename__ = "pool_unavailability"
+
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     #: the item whose loss closed the resource (trialop19b): its reason is said in the
     #: reader's language ("%(item)s lost", ``facilities.domain.unavailable_reason``)
@@ -171,6 +183,19 @@ class PoolUnavailability(Base):
     #: the loan record that said it lost: a corrected day moves the period
     lost_record_id: Mapped[int | None] = mapped_column(
         ForeignKey("postaward_records.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
+class PoolItemOutage(_PoolPeriod, Base):
+    """An item of a resource lending several (``CapacityPool.items``) out of service: lost
+    on a loan (``lost_record_id``) from ``starts_at`` to ``ends_at``. It closes the item's
+    share of each slot's places, not the resource (trialop20b)."""
+
+    __tablename__ = "pool_item_outages"
+
+    item: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    lost_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("postaward_records.id", ondelete="CASCADE"), nullable=True, index=True
     )
 
 

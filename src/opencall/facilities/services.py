@@ -19,6 +19,7 @@ from opencall.facilities.models import (
     CapacityPool,
     Facility,
     NodeStaff,
+    PoolItemOutage,
     PoolUnavailability,
     Provider,
 )
@@ -397,16 +398,28 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
     if pool.slot_hours is None:
         return None
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
-    slots = _calendar_doc(
+    cal = _calendar_doc(
         pool.period_start,
         pool.period_end,
         pool.slot_hours,
         unavailable,
         pool.day_start_hour,
         pool.time_zone or "",
-    ).slot_capacity(since)
-    # a shared slot holds several groups: the capacity is in places
-    return None if slots is None else slots * (pool.groups_per_slot or 1)
+    )
+    slots = cal.slot_capacity(since)
+    if slots is None:
+        return None
+    # a shared slot holds several groups: the capacity is in places, less those that the
+    # items out of service close in the free slots (trialop20b)
+    groups, closed = pool.groups_per_slot or 1, 0
+    if pool.item_outages:
+        down = [(u.starts_at, u.ends_at) for u in pool.unavailable]
+        for t0, t1 in cal.grid():
+            if (since is not None and t0 < since) or any(a < t1 and t0 < b for a, b in down):
+                continue
+            out = sum(1 for u in pool.item_outages if u.starts_at < t1 and t0 < u.ends_at)
+            closed += item_places(pool, out) if out else 0
+    return slots * groups - closed
 
 
 def pool_instant(pool: CapacityPool, at: dt.datetime) -> dt.datetime:
@@ -530,6 +543,7 @@ def create_resource(
     country_rules: dict[str, Any] | None = None,
     actor_id: int | None = None,
     groups_per_slot: Any = 1,
+    items: Any = 1,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
@@ -563,6 +577,7 @@ def create_resource(
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
     values["record_kinds"] = check_record_kinds(record_kinds or [])
     values["country_rules"] = check_country_rules(session, country_rules)
+    values["items"] = check_items(items)
     domain.check_country_field(values["country_rules"], values["request_fields"] or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
@@ -667,6 +682,7 @@ def update_resource(
         "unbroken",
         "country_rules",
         "groups_per_slot",
+        "items",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -699,6 +715,7 @@ def update_resource(
     bundle_with = changes.pop("bundle_with", None)
     record_kinds = changes.pop("record_kinds", None)
     country_rules = changes.pop("country_rules", None)
+    items = changes.pop("items", None)
     short_before = _short_before(pool, current)
     current.update(changes)
     # the bookings a slot holds first: lowering the groups lowers the places too, and the
@@ -719,6 +736,9 @@ def update_resource(
     if country_rules is not None:
         values["country_rules"] = check_country_rules(session, country_rules)
         changes["country_rules"] = values["country_rules"]
+    if items is not None:
+        values["items"] = check_items(items)
+        changes["items"] = values["items"]
     domain.check_country_field(
         values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []
     )
@@ -937,6 +957,20 @@ def _add_unavailable_spans(
                 data={"from": was, "to": amount["amount"], "why": "closure", "reason": reason},
             )
     found = schedule_clashes(session, pool, spans)
+    _audit_clashes(session, pool, found, spans, reason, actor_id)
+    return found
+
+
+def _audit_clashes(
+    session: Session,
+    pool: CapacityPool,
+    found: list[ScheduleClash],
+    spans: Sequence[tuple[dt.datetime, dt.datetime]],
+    reason: str,
+    actor_id: int | None,
+) -> None:
+    """One ``pool.unavailable_clashes`` event per call for the bookings ``found`` that
+    need rescheduling after ``spans`` closed (all or part of) ``pool``."""
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:
         by_call.setdefault(c.call_id, []).append(c)
@@ -966,7 +1000,6 @@ def _add_unavailable_spans(
                 ],
             },
         )
-    return found
 
 
 def item_lost(
@@ -1000,8 +1033,13 @@ def item_lost(
         first, pool.period_end, pool.day_start_hour, pool.time_zone or ""
     )
     assert starts_at is not None and ends_at is not None
-    spans = domain.outside_periods(
-        [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    several = (pool.items or 1) > 1  # an item of several closes its share only
+    spans = (
+        [(starts_at, ends_at)]
+        if several
+        else domain.outside_periods(
+            [(starts_at, ends_at)], [(u.starts_at, u.ends_at) for u in pool.unavailable]
+        )
     )
     if not spans:
         return []
@@ -1016,11 +1054,81 @@ def item_lost(
             "loan": loan,
             "lost_on": day.isoformat(),
             "periods": [[t0.isoformat(), t1.isoformat()] for t0, t1 in spans],
+            **({"items": pool.items} if several else {}),
         },
     )
+    if several:
+        return _item_out(session, pool, item, spans[0], record_id, actor_id)
     return _add_unavailable_spans(
         session, pool, spans, "", actor_id, forced=True, lost=(item[:200], record_id)
     )
+
+
+#: the most items one resource may list (a count, not a catalogue)
+MAX_ITEMS = 10_000
+
+
+def check_items(value: Any) -> int:
+    """``CapacityPool.items``: a whole number from 1 (trialop20b)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ITEMS:
+        raise DomainError(
+            "The number of items must be a whole number from 1 to %(limit)s.",
+            field="items",
+            limit=str(MAX_ITEMS),
+        )
+    return value
+
+
+def item_places(pool: CapacityPool, out: int) -> int:
+    """The places of one slot of ``pool`` that ``out`` of its items out of service close:
+    each its share of its ``groups_per_slot``, rounded up (5 ROVs, 5 groups a slot, one
+    lost: 1; a slot of one group with one of its 5 items lost: the slot), as the schedule
+    counts them (``optim.slots.Resource.fewer``, one entry an item)."""
+    items, groups = pool.items or 1, pool.groups_per_slot or 1
+    return min(groups, out * -(-groups // items))
+
+
+def _item_out(
+    session: Session,
+    pool: CapacityPool,
+    item: str,
+    span: tuple[dt.datetime, dt.datetime],
+    record_id: int | None,
+    actor_id: int | None,
+) -> list[ScheduleClash]:
+    """:func:`item_lost` on a resource lending several items: the item out of service from
+    ``span``'s start to its end closes only its share of the places (``item_places``); the
+    bookings then beyond the places left are audited and returned, the latest booked
+    first (``item_clashes``)."""
+    pool.item_outages.append(
+        PoolItemOutage(
+            starts_at=span[0], ends_at=span[1], item=item[:200], lost_record_id=record_id
+        )
+    )
+    session.flush()
+    over = {c.entry_id for c in item_clashes(session, pool)}
+    found = [c for c in schedule_clashes(session, pool, [span]) if c.entry_id in over]
+    _audit_clashes(session, pool, found, [span], "", actor_id)
+    return found
+
+
+def item_clashes(session: Session, pool: CapacityPool) -> list[ScheduleClash]:
+    """The bookings of ``pool`` beyond the places its items out of service leave in their
+    slots: in each slot, those past the places left, the latest booked (highest id)
+    first."""
+    if not pool.item_outages:
+        return []
+    spans = [(u.starts_at, u.ends_at) for u in pool.item_outages]
+    found = sorted(schedule_clashes(session, pool, spans), key=lambda c: c.entry_id)
+    by_slot: dict[tuple[dt.datetime, dt.datetime], list[ScheduleClash]] = {}
+    for c in found:
+        by_slot.setdefault((c.starts_at, c.ends_at), []).append(c)
+    over: list[ScheduleClash] = []
+    for (t0, t1), held in by_slot.items():
+        out = sum(1 for u in pool.item_outages if u.starts_at < t1 and t0 < u.ends_at)
+        room = max(0, (pool.groups_per_slot or 1) - item_places(pool, out))
+        over.extend(held[room:])
+    return sorted(over, key=lambda c: c.entry_id)
 
 
 def item_found(
@@ -1029,11 +1137,18 @@ def item_found(
     """The periods that the loan record ``record_id`` closed on ``pool`` (its item lost)
     removed: the record now says another day lost, or no loss. Audited
     (``pool.item_lost_removed``) when there were any."""
-    gone = [u for u in pool.unavailable if u.lost_record_id == record_id]
+    gone: list[PoolUnavailability | PoolItemOutage] = [
+        u for u in pool.unavailable if u.lost_record_id == record_id
+    ]
+    outs = [u for u in pool.item_outages if u.lost_record_id == record_id]
+    gone.extend(outs)
     if not gone:
         return
     for u in gone:
-        pool.unavailable.remove(u)
+        if isinstance(u, PoolItemOutage):
+            pool.item_outages.remove(u)
+        else:
+            pool.unavailable.remove(u)
     session.flush()
     auditlog.record(
         session,
@@ -1042,7 +1157,7 @@ def item_found(
         pool.id,
         actor_id=actor_id,
         data={
-            "item": gone[0].lost_item,
+            "item": gone[0].item if isinstance(gone[0], PoolItemOutage) else gone[0].lost_item,
             "record": record_id,
             "periods": [[u.starts_at.isoformat(), u.ends_at.isoformat()] for u in gone],
         },

@@ -19,7 +19,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as facility_services
 from opencall.facilities.domain import number_param
-from opencall.facilities.models import CapacityPool, PoolUnavailability
+from opencall.facilities.models import CapacityPool, PoolItemOutage, PoolUnavailability
 from opencall.inputs import shown
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
@@ -159,6 +159,10 @@ def _free_lost_periods(session: Session, rec: PostAwardRecord, actor_id: int | N
                 select(PoolUnavailability.pool_id).where(
                     PoolUnavailability.lost_record_id == rec.id
                 )
+            )
+            # or an item's share of the places, on a resource lending several (trialop20b)
+            | CapacityPool.id.in_(
+                select(PoolItemOutage.pool_id).where(PoolItemOutage.lost_record_id == rec.id)
             )
         )
     ):

@@ -140,6 +140,10 @@ def resource_of(
         booked=tuple(booked),
         # a shared-use resource's slot holds several groups (a sample changer's 4 a shift)
         groups_per_slot=pool.groups_per_slot or 1,
+        # an item of several out of service closes its share of the places (trialop20b)
+        fewer=tuple(
+            (u.starts_at, u.ends_at, fac_services.item_places(pool, 1)) for u in pool.item_outages
+        ),
         # the local time the slots count from (the period may start at a skipped time)
         wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
         if pool.period_start is not None
@@ -743,6 +747,17 @@ def needs_rescheduling(
     out: dict[int, str] = {}
     for entry_id, reason in session.execute(stmt).tuples():
         out.setdefault(entry_id, reason or "")
+    # and those beyond the places an item out of service leaves (trialop20b): the
+    # items, as the reason
+    for cp in call.pools:
+        for c in fac_services.item_clashes(session, cp.pool):
+            if c.call_id == call.id and c.proposal_id not in hidden:
+                items = (
+                    u.item
+                    for u in cp.pool.item_outages
+                    if u.starts_at < c.ends_at and c.starts_at < u.ends_at
+                )
+                out.setdefault(c.entry_id, ", ".join(sorted(set(items))))
     # and those a changeover raised since puts too close to another proposal's booking
     for cp in call.pools:
         for c in changeover_breaks(session, cp.pool):

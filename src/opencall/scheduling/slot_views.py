@@ -29,7 +29,7 @@ from opencall.calls.models import Call
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
 from opencall.facilities.domain import unit_label
-from opencall.facilities.labels import LOST_ITEM, unavailable_reason
+from opencall.facilities.labels import LOST_ITEM, item_out_reason, unavailable_reason
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.access import outcome_for
 from opencall.reviews import queries as rq
@@ -121,6 +121,8 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
             "unavailable_reason": lambda u: unavailable_reason(u, page._),
+            "items_out": list(pool.item_outages),
+            "item_out_reason": lambda u: item_out_reason(u, pool.items, page._),
             # a slot's: a lost item's in the reader's language
             "slot_reason": lambda c: (
                 page._(LOST_ITEM, item=c.lost_item) if c.lost_item else c.unavailable
@@ -208,6 +210,17 @@ def _unavailable_events(page: Page, call: Call, pool: CapacityPool) -> list[ical
             transparent=True,
         )
         for u in sorted(pool.unavailable, key=lambda u: u.starts_at)
+    ] + [
+        ical.CalendarEvent(
+            uid=ss.unavailable_uid(call, pool.id, u.id).replace("-unavailable-", "-item-out-"),
+            start=u.starts_at,
+            end=u.ends_at,
+            summary=item_out_reason(u, pool.items, page._),
+            location=pool.name,
+            time_zone=pool.time_zone or "",
+            transparent=True,
+        )
+        for u in pool.item_outages
     ]
 
 

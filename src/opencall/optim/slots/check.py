@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from opencall.optim import wallclock
 from opencall.optim.slots.calendar import Slot, changeover_clashes, owner, slot_grid
-from opencall.optim.slots.problem import SlotAward, SlotProblem
+from opencall.optim.slots.problem import Resource, SlotAward, SlotProblem
 
 
 def evaluate(
@@ -96,9 +96,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        errors.extend(
-            _slot_errors(a, ts, grids[a.resource], taken, res[a.resource].groups_per_slot)
-        )
+        errors.extend(_slot_errors(a, ts, grids[a.resource], taken, res[a.resource]))
         if a.unbroken and _broken(ts, grids[a.resource]):
             errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
@@ -127,10 +125,10 @@ def _slot_errors(
     ts: Sequence[dt.datetime],
     grid: Mapping[dt.datetime, Slot],
     taken: dict[tuple[str, dt.datetime], list[str]],
-    groups: int = 1,
+    r: Resource | None = None,
 ) -> list[str]:
     """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``, whose
-    slots hold ``groups`` awards each; ``taken`` (slot to its awards, over the awards
+    slots hold ``r.places`` awards each; ``taken`` (slot to its awards, over the awards
     checked so far) gets its slots."""
     errors: list[str] = []
     for t in ts:
@@ -142,6 +140,7 @@ def _slot_errors(
             errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
         if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
             errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
+        groups = 1 if r is None else r.places(s.start, s.end)
         holders = taken.setdefault((a.resource, t), [])
         if a.id not in holders:
             holders.append(a.id)

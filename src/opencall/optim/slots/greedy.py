@@ -42,6 +42,21 @@ def _levels(ix: _Index, resource: str) -> list[str | tuple[str, str]]:
     return [*((resource, f"#{n}") for n in range(1, g)), resource]
 
 
+def _closed_places(ix: _Index) -> Taken:
+    """The places an item out of service closes (``Resource.fewer``), taken before any
+    award: a slot of ``g`` groups with ``c`` closed is filled to level ``c``."""
+    taken: Taken = {}
+    for rid, r in ix.res.items():
+        if not r.fewer:
+            continue
+        keys = _levels(ix, rid)
+        for k in range(len(ix.grids[rid])):
+            closed = r.groups_per_slot - ix.places(rid, k)
+            for key in keys[: min(closed, len(keys))]:
+                taken.setdefault(key, set()).add(k)
+    return taken
+
+
 def _take(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
     ks = set(ks)
     if ix.res[a.resource].groups_per_slot > 1:
@@ -289,7 +304,7 @@ def _greedy(ix: _Index, deadline: float | None = None, seed: int = 0) -> _Built:
             tie[id(u)],
         )
     )
-    taken: Taken = {}
+    taken = _closed_places(ix)
     placed: dict[str, list[int]] = {}
     left: list[list[SlotAward]] = []
     out = _Built(placed)
@@ -385,7 +400,7 @@ def _polish(
     is lifted and placed again (least span, earliest contiguous block) around the others;
     the move is kept when the unit's (span, runs) gets smaller."""
     placed = {k: list(v) for k, v in placed.items()}
-    taken: Taken = {}
+    taken = _closed_places(ix)
     award = {a.id: a for a in ix.problem.awards}
     for aid, ks in placed.items():
         _take(ix, taken, award[aid], ks)
@@ -492,7 +507,7 @@ def _place_set(
             _unit_id(u),
         )
     )
-    taken: Taken = {}
+    taken = _closed_places(ix)
     out: dict[str, list[int]] = {}
     for u in chosen:
         got = _place_unit(ix, u, taken)

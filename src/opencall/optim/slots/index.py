@@ -36,6 +36,11 @@ class _Index:
     def hours(self, res_id: str, k: int) -> float:
         return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
 
+    def places(self, res_id: str, k: int) -> int:
+        """How many awards slot ``k`` of the resource holds (``Resource.places``)."""
+        s = self.grids[res_id][k]
+        return self.res[res_id].places(s.start, s.end)
+
     def end_hours(self, res_id: str, k: int) -> float:
         """When slot ``k`` ends (hours from the epoch): its start plus its own length, which
         differs from ``slot_hours`` on the night a site's clocks change."""

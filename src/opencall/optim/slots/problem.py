@@ -59,6 +59,10 @@ class Resource:
         a shared-use facility (a beamline's sample changer taking 4 groups' crystals a
         shift, a research vessel's leg of 12 berths, a course session of 20 trainees). An
         award still takes distinct slots. A shared resource keeps no changeover (refused).
+    fewer : tuple of (start, end, places)
+        Half-open periods in which each slot overlapping them holds ``places`` groups fewer
+        (an item of several identical ones lost: one ROV of five, trialop20b); several add
+        up, and a slot left with none is not used.
     """
 
     id: str
@@ -72,6 +76,15 @@ class Resource:
     booked: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
     wall_start: dt.datetime | None = None
     groups_per_slot: int = 1
+    fewer: tuple[tuple[dt.datetime, dt.datetime, int], ...] = ()
+
+    def places(self, start: dt.datetime, end: dt.datetime) -> int:
+        """How many groups the slot ``[start, end)`` holds: ``groups_per_slot`` less the
+        places ``fewer`` closes in it (0 at least)."""
+        if not self.fewer:
+            return self.groups_per_slot
+        out = sum(n for u0, u1, n in self.fewer if u0 < end and start < u1)
+        return max(0, self.groups_per_slot - out)
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
