@@ -46,6 +46,7 @@ References
 from __future__ import annotations
 
 from opencall.optim.slots.calendar import (
+    FULLY_BOOKED,
     PeriodIndex,
     Slot,
     booked_indices,
@@ -69,6 +70,7 @@ from opencall.optim.slots.result import SlotSchedule, Unplaced
 
 __all__ = [
     "BEGUN",
+    "FULLY_BOOKED",
     "MAX_SLOTS",
     "PeriodIndex",
     "Resource",

@@ -96,9 +96,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        errors.extend(
-            _slot_errors(a, ts, grids[a.resource], taken, res[a.resource].groups_per_slot)
-        )
+        errors.extend(_slot_errors(a, ts, grids[a.resource], taken))
         if a.unbroken and _broken(ts, grids[a.resource]):
             errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
@@ -127,10 +125,9 @@ def _slot_errors(
     ts: Sequence[dt.datetime],
     grid: Mapping[dt.datetime, Slot],
     taken: dict[tuple[str, dt.datetime], list[str]],
-    groups: int = 1,
 ) -> list[str]:
     """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``, whose
-    slots hold ``groups`` awards each; ``taken`` (slot to its awards, over the awards
+    slots hold ``Slot.places`` awards each; ``taken`` (slot to its awards, over the awards
     checked so far) gets its slots."""
     errors: list[str] = []
     for t in ts:
@@ -142,12 +139,13 @@ def _slot_errors(
             errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
         if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
             errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
+        groups = s.places  # a shared slot's places, less those booked outside
         holders = taken.setdefault((a.resource, t), [])
         if a.id not in holders:
             holders.append(a.id)
         if len(holders) > groups == 1:
             errors.append(f"{a.id}: {t.isoformat()} is also given to {holders[0]}")
-        elif len(holders) > groups and holders[-1] == a.id:
+        elif len(holders) > groups > 0 and holders[-1] == a.id:  # none left: said above
             errors.append(
                 f"{a.id}: {t.isoformat()} is given to {len(holders)} groups, more than "
                 f"the {groups} a slot holds"

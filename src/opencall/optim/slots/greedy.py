@@ -42,6 +42,21 @@ def _levels(ix: _Index, resource: str) -> list[str | tuple[str, str]]:
     return [*((resource, f"#{n}") for n in range(1, g)), resource]
 
 
+def _booked_places(ix: _Index) -> Taken:
+    """Nothing taken yet but the places booked outside the problem: a shared slot with
+    ``n`` of them (``Slot.places`` that many below ``groups_per_slot``) starts in the
+    first ``n`` levels (``_levels``), as if ``n`` awards held it."""
+    taken: Taken = {}
+    for rid, r in ix.res.items():
+        if r.groups_per_slot <= 1:
+            continue
+        levels = _levels(ix, rid)
+        for s in ix.grids[rid]:
+            for key in levels[: r.groups_per_slot - s.places]:
+                taken.setdefault(key, set()).add(s.index)
+    return taken
+
+
 def _take(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
     ks = set(ks)
     if ix.res[a.resource].groups_per_slot > 1:
@@ -289,7 +304,7 @@ def _greedy(ix: _Index, deadline: float | None = None, seed: int = 0) -> _Built:
             tie[id(u)],
         )
     )
-    taken: Taken = {}
+    taken = _booked_places(ix)
     placed: dict[str, list[int]] = {}
     left: list[list[SlotAward]] = []
     out = _Built(placed)
@@ -385,7 +400,7 @@ def _polish(
     is lifted and placed again (least span, earliest contiguous block) around the others;
     the move is kept when the unit's (span, runs) gets smaller."""
     placed = {k: list(v) for k, v in placed.items()}
-    taken: Taken = {}
+    taken = _booked_places(ix)
     award = {a.id: a for a in ix.problem.awards}
     for aid, ks in placed.items():
         _take(ix, taken, award[aid], ks)
@@ -492,7 +507,7 @@ def _place_set(
             _unit_id(u),
         )
     )
-    taken: Taken = {}
+    taken = _booked_places(ix)
     out: dict[str, list[int]] = {}
     for u in chosen:
         got = _place_unit(ix, u, taken)

@@ -59,6 +59,9 @@ class Resource:
         a shared-use facility (a beamline's sample changer taking 4 groups' crystals a
         shift, a research vessel's leg of 12 berths, a course session of 20 trainees). An
         award still takes distinct slots. A shared resource keeps no changeover (refused).
+        On a shared resource each slot in ``booked`` (another call's booking, this call's
+        kept one) takes one place of every slot it overlaps: a slot of 4 places, 1 booked,
+        holds 3 of this problem's awards; one whose places are all booked is not usable.
     """
 
     id: str
