@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
+
 from opencall.optim import slots as sl
-from tests.optim.test_slots_groups import changer, shift
+from tests.optim.test_slots_groups import brute_force, changer, shift
 
 T0 = shift(0)
 
@@ -74,3 +76,19 @@ def test_booked_slots_of_a_resource_of_one_group_still_only_keep_the_changeover(
     # caller marks it unavailable itself
     r = sl.Resource("x", T0, shift(2), 8.0, booked=other_call(0))
     assert [(s.reason, s.places) for s in sl.slot_grid(r)] == [("", 1), ("", 1)]
+
+
+def test_the_span_level_of_a_shared_resource_goes_to_cp_sat() -> None:
+    # a together-bundle of two awards of 2 shifts beside 4 others on a changer of 2 groups
+    # over 4 shifts: the span level (whole hours, 8-hour shifts) goes to CP-SAT and keeps
+    # the bundle in the least span the value leaves
+    awards = (
+        *(sl.SlotAward(f"b{i}", "changer", 2, proposal="pb", bundle="b", together=True) for i in range(2)),
+        *(sl.SlotAward(f"g{i}", "changer", 1, proposal=f"p{i}") for i in range(4)),
+    )  # fmt: skip
+    problem = sl.SlotProblem((changer(2, shifts=4, booked=other_call(0)),), awards)
+    res = sl.solve_slots(problem)
+    assert res.check(problem) == [] and res.value == 7.0  # 7 places left of 8
+    assert any(s.startswith("span: optimal") and "(cp-sat)" in s for s in res.stages), res.stages
+    assert res.span_hours == 16.0  # the bundle in 2 shifts (its 4 places)
+    assert res.objective == pytest.approx(brute_force(problem), abs=1e-6)

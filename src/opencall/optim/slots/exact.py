@@ -308,12 +308,17 @@ def _solve_level(
     # the value level by CP-SAT where the program allows it; the runs level (whose LP
     # relaxation is tight: HiGHS proves it in a fraction of a second where CP-SAT's search
     # ran to the limit) and the span level (continuous hours) by HiGHS
-    fits = name == "value" and cpsat.fits(rows, m.col_lo, m.col_hi, c)
+    # the span level of a shared resource by CP-SAT too, when its hours are whole: from
+    # the value level's full calendar HiGHS's span search ran to its limit at 3.5 x
+    # CP-SAT's span (bench_slots --family shared, N = 80)
+    span = name == "span" and _shared(problem)
+    fits = (name == "value" or span) and cpsat.fits(rows, m.col_lo, m.col_hi, c, whole=span)
     engine = "cp-sat" if fits else "highs"
     if engine == "cp-sat":
         sol = cpsat.solve_level(
-            rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start
-        )
+            rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start,
+            col_lo=m.col_lo, col_hi=m.col_hi,
+        )  # fmt: skip
     else:
         sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start)
     if sol.status not in ("optimal", "time_limit") or not math.isfinite(sol.objective):
@@ -336,6 +341,11 @@ def _solve_level(
         return False
     lv.fix(name, c, cur, maximize)
     return True
+
+
+def _shared(problem: SlotProblem) -> bool:
+    """Whether a resource of ``problem`` holds several groups a slot."""
+    return any(r.groups_per_slot > 1 for r in problem.resources)
 
 
 def _highs_level(
