@@ -317,7 +317,8 @@ def _solve_level(
     if engine == "cp-sat":
         sol = cpsat.solve_level(
             rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start,
-            col_lo=m.col_lo, col_hi=m.col_hi,
+            # the whole columns only on the span level (its search as ``cpsat`` says)
+            col_lo=m.col_lo if span else None, col_hi=m.col_hi if span else None,
         )  # fmt: skip
     else:
         sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start)
