@@ -12,9 +12,9 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from tests.optim.test_slots_groups import brute_force, changer, shift
 
 from opencall.optim import slots as sl
-from tests.optim.test_slots_groups import brute_force, changer, shift
 
 T0 = shift(0)
 
