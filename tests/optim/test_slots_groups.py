@@ -49,8 +49,13 @@ def shared_violations(problem: sl.SlotProblem, starts: dict) -> list[str]:
         if a.unbroken and any(q - p != length for p, q in itertools.pairwise(ts)):
             out.append(f"{a.id} broken")
     for (rid, t), n in used.items():
-        if n > res[rid].groups_per_slot:
-            out.append(f"{rid} {t}: {n} groups, {res[rid].groups_per_slot} allowed")
+        r = res[rid]
+        # on a shared resource each booking outside the problem takes one place
+        length = dt.timedelta(hours=r.slot_hours)
+        outside = sum(1 for b0, b1, _ in r.booked if b0 < t + length and t < b1)
+        room = r.groups_per_slot - (outside if r.groups_per_slot > 1 else 0)
+        if n > room:
+            out.append(f"{rid} {t}: {n} groups, {room} allowed")
     groups: dict = {}
     for a in problem.awards:
         if a.bundle is not None:
@@ -108,6 +113,11 @@ def problems(draw: st.DrawFn, together: bool) -> sl.SlotProblem:
                 8.0,
                 tuple(unavailable),
                 groups_per_slot=draw(st.integers(1, 3)),
+                # places booked outside the problem (another call's): one each
+                booked=tuple(
+                    (T0 + k * 8 * H, T0 + (k + 1) * 8 * H, "another call")
+                    for k in draw(st.lists(st.integers(0, n - 1), max_size=3))
+                ),
             )
         )
     awards = []

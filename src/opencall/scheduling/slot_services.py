@@ -151,6 +151,25 @@ def resource_of(
     )
 
 
+def calendar_for(
+    session: Session,
+    call: Call,
+    pool: CapacityPool,
+    kept: Collection[ScheduleEntry],
+    ahead: Sequence[tuple[dt.datetime, dt.datetime, str]],
+    now: dt.datetime,
+) -> Any:
+    """The calendar ``call``'s schedule places its awards of ``pool`` in: the slots other
+    calls have booked and the call's ``kept`` slots still ``ahead`` are taken. On a shared
+    resource (``groups_per_slot`` above 1) each such booking takes one place of its slot,
+    not the whole slot: a slot of 4 places, 1 booked by another call, offers 3 (as the
+    allocation counts places), and is closed only once all 4 are booked."""
+    theirs = booked_by_other_calls(session, call, pool)
+    if (pool.groups_per_slot or 1) > 1:
+        return resource_of(pool, (), now, [*theirs, *ahead])
+    return resource_of(pool, theirs + list(ahead), now, owned_bookings(session, call, pool, kept))
+
+
 def owned_bookings(
     session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
@@ -299,12 +318,7 @@ def schedule_slots(
         if e.pool_id is not None and e.start is not None and e.end is not None and e.start >= now:
             ahead[e.pool_id].append((e.start, e.end, "booked"))
     resources = tuple(
-        resource_of(
-            pools[pid],
-            booked_by_other_calls(session, call, pools[pid]) + ahead[pid],
-            now,
-            owned_bookings(session, call, pools[pid], kept_rows),
-        )
+        calendar_for(session, call, pools[pid], kept_rows, ahead[pid], now)
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )

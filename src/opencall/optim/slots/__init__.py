@@ -47,6 +47,7 @@ References
 from __future__ import annotations
 
 from opencall.optim.slots.calendar import (
+    FULLY_BOOKED,
     PeriodIndex,
     Slot,
     booked_indices,
@@ -70,6 +71,7 @@ from opencall.optim.slots.result import SlotSchedule, Unplaced
 
 __all__ = [
     "BEGUN",
+    "FULLY_BOOKED",
     "MAX_SLOTS",
     "PeriodIndex",
     "Resource",

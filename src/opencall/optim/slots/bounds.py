@@ -55,8 +55,9 @@ def _value_bound(ix: _Index, awards: Sequence[SlotAward]) -> float:
         # awards of one key share one list of allowed slots: each list counted once
         lists = {id(ix.allowed[a.id]): ix.allowed[a.id] for a in mine}
         # a shared resource's slot holds ``groups_per_slot`` awards
-        rid = mine[0].resource
-        room = sum(ix.places(rid, k) for k in set().union(*lists.values()))
+        # (less the places booked outside the problem)
+        grid = ix.grids[mine[0].resource]
+        room = sum(grid[k].places for k in set().union(*lists.values()))
         if sum(a.slots for a in mine) <= room:
             total += sum(a.weight * a.slots for a in mine)
         elif len(mine) * (room + 1) <= _KNAPSACK_CELLS:

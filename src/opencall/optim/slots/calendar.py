@@ -23,6 +23,10 @@ class Slot:
     start: dt.datetime
     end: dt.datetime
     reason: str  # "" when usable, else the unavailable period's reason
+    #: the groups the slot still holds (``Resource.groups_per_slot`` less the places an
+    #: item out of service closes, ``Resource.fewer``, and those ``Resource.booked``
+    #: takes on a shared resource; 1 on any other)
+    places: int = 1
 
 
 def slot_grid(resource: Resource) -> list[Slot]:
@@ -66,8 +70,28 @@ def slot_grid(resource: Resource) -> list[Slot]:
             reason = periods[open_[0]][2] or "unavailable"
         else:
             reason = ""
-        out.append(Slot(k, t, t_end, reason))
-    return out
+        out.append(Slot(k, t, t_end, reason, resource.places(t, t_end)))
+    return _places_left(resource, out)
+
+
+#: the reason of a shared slot whose every place is booked outside the problem
+FULLY_BOOKED = "every place booked"
+
+
+def _places_left(resource: Resource, grid: list[Slot]) -> list[Slot]:
+    """``grid`` with each place booked outside the problem (``resource.booked`` on a shared
+    resource) taken from its slots: a slot of 4 places, one booked by another call, offers
+    3; one with none left is not usable (:data:`FULLY_BOOKED`)."""
+    if resource.groups_per_slot <= 1 or not resource.booked:
+        return grid
+    used: dict[int, int] = {}
+    for k, _ in booked_indices(resource, grid):
+        used[k] = used.get(k, 0) + 1
+    for k, n in used.items():
+        s = grid[k]
+        left = max(s.places - n, 0)
+        grid[k] = Slot(s.index, s.start, s.end, s.reason or ("" if left else FULLY_BOOKED), left)
+    return grid
 
 
 class PeriodIndex:

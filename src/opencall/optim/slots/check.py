@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from opencall.optim import wallclock
 from opencall.optim.slots.calendar import Slot, changeover_clashes, owner, slot_grid
-from opencall.optim.slots.problem import Resource, SlotAward, SlotProblem
+from opencall.optim.slots.problem import SlotAward, SlotProblem
 
 
 def evaluate(
@@ -96,7 +96,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        errors.extend(_slot_errors(a, ts, grids[a.resource], taken, res[a.resource]))
+        errors.extend(_slot_errors(a, ts, grids[a.resource], taken))
         if a.unbroken and _broken(ts, grids[a.resource]):
             errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
@@ -125,10 +125,9 @@ def _slot_errors(
     ts: Sequence[dt.datetime],
     grid: Mapping[dt.datetime, Slot],
     taken: dict[tuple[str, dt.datetime], list[str]],
-    r: Resource | None = None,
 ) -> list[str]:
     """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``, whose
-    slots hold ``r.places`` awards each; ``taken`` (slot to its awards, over the awards
+    slots hold ``Slot.places`` awards each; ``taken`` (slot to its awards, over the awards
     checked so far) gets its slots."""
     errors: list[str] = []
     for t in ts:
@@ -140,13 +139,15 @@ def _slot_errors(
             errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
         if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
             errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
-        groups = 1 if r is None else r.places(s.start, s.end)
+        groups = s.places  # a shared slot's places, less those booked or closed
+        if groups == 0 and not s.reason:  # every place closed by items out of service
+            errors.append(f"{a.id}: {t.isoformat()} has no place left")
         holders = taken.setdefault((a.resource, t), [])
         if a.id not in holders:
             holders.append(a.id)
         if len(holders) > groups == 1:
             errors.append(f"{a.id}: {t.isoformat()} is also given to {holders[0]}")
-        elif len(holders) > groups and holders[-1] == a.id:
+        elif len(holders) > groups > 0 and holders[-1] == a.id:  # none left: said above
             errors.append(
                 f"{a.id}: {t.isoformat()} is given to {len(holders)} groups, more than "
                 f"the {groups} a slot holds"

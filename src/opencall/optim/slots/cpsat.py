@@ -84,14 +84,41 @@ def _sum(x: Sequence[cp_model.IntVar], coef: dict[int, int]) -> cp_model.LinearE
     return cp_model.LinearExpr.weighted_sum([x[j] for j in coef], list(coef.values()))
 
 
-def fits(rows: Sequence[Row], col_lo: np.ndarray, col_hi: np.ndarray, c: np.ndarray) -> bool:
-    """Whether the level can go to CP-SAT: 0-1 columns, rows and objective scalable."""
+def fits(
+    rows: Sequence[Row],
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    c: np.ndarray,
+    *,
+    whole: bool = False,
+) -> bool:
+    """Whether the level can go to CP-SAT: 0-1 columns, rows and objective scalable; or
+    (``whole``: the span level of a together-bundle) other columns with whole bounds met only by rows
+    whose coefficients and bounds are whole already: a bundle's first and last hours on a
+    calendar of whole hours (24-hour slots from midnight UTC), whose optimum is a slot's
+    start or end, so a whole number loses nothing."""
+    other = (col_lo != 0.0) | (col_hi != 1.0)
+    if np.any(other) and not whole:
+        return False
+    if np.any(other):
+        bounds = np.concatenate([col_lo[other], col_hi[other]])
+        if not (np.all(np.isfinite(bounds)) and np.all(bounds == np.round(bounds))):
+            return False
+        cols = set(np.flatnonzero(other).tolist())
+        if not all(_whole(r) for r in rows if cols.intersection(r[0])):
+            return False
     return bool(
-        np.all(col_lo == 0.0)
-        and np.all(col_hi == 1.0)
-        and _scale([float(v) for v in c[np.flatnonzero(c)]]) is not None
+        _scale([float(v) for v in c[np.flatnonzero(c)]]) is not None
         and all(_int_row(r) is not None for r in rows)
     )
+
+
+def _whole(row: Row) -> bool:
+    """Whether ``row``'s coefficients and finite bounds are whole numbers (its integer form
+    is itself: a column in it may take whole values only without losing any solution)."""
+    coef, lo, hi = row
+    values = [*coef.values(), *(b for b in (lo, hi) if math.isfinite(b))]
+    return all(float(v).is_integer() for v in values)
 
 
 def solve_level(
@@ -104,14 +131,20 @@ def solve_level(
     time_limit_s: float,
     seed: int,
     start: np.ndarray | None = None,
+    col_lo: np.ndarray | None = None,
+    col_hi: np.ndarray | None = None,
 ) -> MipSolution:
-    """Optimise ``c`` (0-1 columns, the ``rows``; see :func:`fits`), then ``blend - c`` with
+    """Optimise ``c`` (0-1 columns, or whole ones within ``col_lo`` and ``col_hi``, the
+    ``rows``; see :func:`fits`), then ``blend - c`` with
     that optimum kept. ``status`` is ``"optimal"`` when ``c``'s optimum is proved (the
     tie-break's search may have stopped at the limit: its best so far), ``"time_limit"``
     with a solution short of that proof, else ``"infeasible"`` or ``"error"``."""
     t0 = time.perf_counter()
     m = cp_model.CpModel()
-    x = [m.new_bool_var(f"x{j}") for j in range(n)]
+    if col_lo is None or col_hi is None:
+        x = [m.new_bool_var(f"x{j}") for j in range(n)]
+    else:  # whole columns beside the 0-1 ones (``fits``)
+        x = [m.new_int_var(int(col_lo[j]), int(col_hi[j]), f"x{j}") for j in range(n)]
     for row in rows:
         ir = _int_row(row)
         if ir is None:  # checked by ``fits``
@@ -126,12 +159,17 @@ def solve_level(
             m.add(expr <= int(hi))
     if start is not None:
         for j in range(n):
-            m.add_hint(x[j], int(start[j] > 0.5))
+            m.add_hint(x[j], int(round(start[j])))
     s = _scale([float(v) for v in c[np.flatnonzero(c)]]) or 1
     obj = _sum(x, {int(j): round(float(c[j]) * s) for j in np.flatnonzero(c)})
     (m.maximize if maximize else m.minimize)(obj)
     solver = cp_model.CpSolver()
     _parameters(solver, seed)
+    if col_lo is not None:
+        # the span level's big-M rows (a bundle's first hour below each slot it takes): the
+        # full relaxation at every node slows the search; at the default level it reached
+        # 1,464 h in 20 s where level 2 reached 2,016 (bench_slots --family shared, N = 80)
+        solver.parameters.linearization_level = 1
     solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
     st = solver.solve(m)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -177,7 +215,7 @@ def _tie_break(
     m.add(obj == best)
     m.clear_hints()  # type: ignore[no-untyped-call]
     for j, v in enumerate(values):
-        m.add_hint(x[j], int(v))
+        m.add_hint(x[j], int(round(v)))
     m.clear_objective()  # type: ignore[no-untyped-call]
     expr = _sum(x, {j: v for j, v in coef.items() if v})
     (m.maximize if maximize else m.minimize)(expr)

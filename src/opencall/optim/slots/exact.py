@@ -308,13 +308,23 @@ def _solve_level(
     # the value level by CP-SAT where the program allows it and its LP relaxation is weak
     # (``_value_engine``); the runs level (whose LP relaxation is tight: HiGHS proves it in
     # a fraction of a second where CP-SAT's search ran to the limit) and the span level
-    # (continuous hours) by HiGHS
-    fits = name == "value" and cpsat.fits(rows, m.col_lo, m.col_hi, c)
-    engine = _value_engine(m, rows, blend, float(c @ lv.start), left, seed) if fits else "highs"
+    # (continuous hours) by HiGHS, except the span level of a shared resource, by CP-SAT
+    # when its hours are whole: from the value level's full calendar HiGHS's span search
+    # ran to its limit at 3.5 x CP-SAT's span (bench_slots --family shared, N = 80)
+    span = name == "span" and _shared(problem)
+    fits = (name == "value" or span) and cpsat.fits(rows, m.col_lo, m.col_hi, c, whole=span)
+    if not fits:
+        engine = "highs"
+    elif span:
+        engine = "cp-sat"
+    else:
+        engine = _value_engine(m, rows, blend, float(c @ lv.start), left, seed)
     if engine == "cp-sat":
         sol = cpsat.solve_level(
-            rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start
-        )
+            rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start,
+            # the whole columns only on the span level (its search as ``cpsat`` says)
+            col_lo=m.col_lo if span else None, col_hi=m.col_hi if span else None,
+        )  # fmt: skip
     else:
         sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start)
     if sol.status not in ("optimal", "time_limit") or not math.isfinite(sol.objective):
@@ -367,6 +377,11 @@ def _value_engine(
         return "cp-sat"
     relaxed = float(m.c_value @ lp.x)
     return "highs" if relaxed - cur <= _LP_GAP * max(abs(relaxed), _EPS) else "cp-sat"
+
+
+def _shared(problem: SlotProblem) -> bool:
+    """Whether a resource of ``problem`` holds several groups a slot."""
+    return any(r.groups_per_slot > 1 for r in problem.resources)
 
 
 def _highs_level(

@@ -42,18 +42,19 @@ def _levels(ix: _Index, resource: str) -> list[str | tuple[str, str]]:
     return [*((resource, f"#{n}") for n in range(1, g)), resource]
 
 
-def _closed_places(ix: _Index) -> Taken:
-    """The places an item out of service closes (``Resource.fewer``), taken before any
-    award: a slot of ``g`` groups with ``c`` closed is filled to level ``c``."""
+def _booked_places(ix: _Index) -> Taken:
+    """Nothing taken yet but the places booked outside the problem or closed by an item
+    out of service (``Resource.fewer``): a slot with ``n`` of them (``Slot.places`` that
+    many below ``groups_per_slot``) starts in the first ``n`` levels (``_levels``), as if
+    ``n`` awards held it."""
     taken: Taken = {}
     for rid, r in ix.res.items():
-        if not r.fewer:
+        if r.groups_per_slot <= 1 and not r.fewer:
             continue
-        keys = _levels(ix, rid)
-        for k in range(len(ix.grids[rid])):
-            closed = r.groups_per_slot - ix.places(rid, k)
-            for key in keys[: min(closed, len(keys))]:
-                taken.setdefault(key, set()).add(k)
+        levels = _levels(ix, rid)
+        for s in ix.grids[rid]:
+            for key in levels[: r.groups_per_slot - s.places]:
+                taken.setdefault(key, set()).add(s.index)
     return taken
 
 
@@ -304,7 +305,7 @@ def _greedy(ix: _Index, deadline: float | None = None, seed: int = 0) -> _Built:
             tie[id(u)],
         )
     )
-    taken = _closed_places(ix)
+    taken = _booked_places(ix)
     placed: dict[str, list[int]] = {}
     left: list[list[SlotAward]] = []
     out = _Built(placed)
@@ -400,7 +401,7 @@ def _polish(
     is lifted and placed again (least span, earliest contiguous block) around the others;
     the move is kept when the unit's (span, runs) gets smaller."""
     placed = {k: list(v) for k, v in placed.items()}
-    taken = _closed_places(ix)
+    taken = _booked_places(ix)
     award = {a.id: a for a in ix.problem.awards}
     for aid, ks in placed.items():
         _take(ix, taken, award[aid], ks)
@@ -507,7 +508,7 @@ def _place_set(
             _unit_id(u),
         )
     )
-    taken = _closed_places(ix)
+    taken = _booked_places(ix)
     out: dict[str, list[int]] = {}
     for u in chosen:
         got = _place_unit(ix, u, taken)

@@ -38,8 +38,7 @@ class _Index:
 
     def places(self, res_id: str, k: int) -> int:
         """How many awards slot ``k`` of the resource holds (``Resource.places``)."""
-        s = self.grids[res_id][k]
-        return self.res[res_id].places(s.start, s.end)
+        return self.grids[res_id][k].places
 
     def end_hours(self, res_id: str, k: int) -> float:
         """When slot ``k`` ends (hours from the epoch): its start plus its own length, which

@@ -201,7 +201,8 @@ def _capacity_rows(
     for (aid, k), j in col.items():
         per_slot.setdefault((ix.res_of[aid], k), []).append(j)
     for (rid, k), js in per_slot.items():
-        groups = ix.places(rid, k)
+        # the places the slot has left (a shared slot less those booked outside)
+        groups = ix.grids[rid][k].places
         if len(js) > groups:
             rows.append(({j: 1.0 for j in js}, -np.inf, float(groups)))
     rows.extend(_changeover_rows(ix, col))
@@ -213,7 +214,7 @@ def _capacity_rows(
         terms = per_res.setdefault(a.resource, {})
         terms[y_of[a.id]] = terms.get(y_of[a.id], 0.0) + a.slots
     for rid, terms in per_res.items():
-        room = sum(ix.places(rid, k) for (r, k) in per_slot if r == rid)
+        room = sum(ix.grids[rid][k].places for k in {k for (r, k) in per_slot if r == rid})
         if sum(terms.values()) > room:
             rows.append((terms, -np.inf, float(room)))
     rows.extend(_changeover_window_rows(ix, awards, y_of))

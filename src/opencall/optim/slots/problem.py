@@ -63,6 +63,9 @@ class Resource:
         Half-open periods in which each slot overlapping them holds ``places`` groups fewer
         (an item of several identical ones lost: one ROV of five, trialop20b); several add
         up, and a slot left with none is not used.
+        On a shared resource each slot in ``booked`` (another call's booking, this call's
+        kept one) takes one place of every slot it overlaps: a slot of 4 places, 1 booked,
+        holds 3 of this problem's awards; one whose places are all booked is not usable.
     """
 
     id: str
