@@ -86,15 +86,7 @@ def test_an_old_database_with_data_upgrades_to_head_losing_nothing(engine: Engin
     try:
         migrate.downgrade(engine, BASE)  # the shape of a database made at that release
         assert migrate.current(engine) == BASE
-        insp = inspect(engine)
-        columns = {
-            t: [c["name"] for c in insp.get_columns(t)]
-            for t in insp.get_table_names()
-            if t != "alembic_version"
-        }
-        before = _rows(engine, columns)
-        for table in ("proposals", "reviews", "decisions", "awards", "audit_events"):
-            assert before[table], f"the old database holds no {table}"
+        columns, before = _every_table_filled(engine)
         migrate.upgrade(engine)
         assert migrate.current(engine) == _head() and migrate.drift(engine) == []
         after = _rows(engine, columns)
@@ -126,6 +118,17 @@ def test_an_old_database_with_data_upgrades_to_head_losing_nothing(engine: Engin
         assert "used" not in {c["name"] for c in inspect(engine).get_columns("postaward_records")}
         migrate.upgrade(engine)
         assert _flags(engine) == flags
+        # and from a mid-history schema (24 migrations below the head), with a
+        # row in every table it has, those younger than BASE too (install20b)
+        migrate.downgrade(engine, MID)
+        assert migrate.current(engine) == MID and migrate.steps(MID, _head()) >= 20
+        columns, before = _every_table_filled(engine)
+        assert {"postaward_records", "idempotency_keys", "jobs"} <= set(columns)
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == _head() and migrate.drift(engine) == []
+        after = _rows(engine, columns)
+        for table in columns:
+            assert after[table] == before[table], f"{table}: rows changed by the upgrade"
     finally:
         if migrate.current(engine) != _head():
             if engine.dialect.name == "postgresql":  # the session's schema, for later tests
@@ -134,6 +137,80 @@ def test_an_old_database_with_data_upgrades_to_head_losing_nothing(engine: Engin
             with make_sessionmaker(engine)() as s:
                 load_countries(s)
                 s.commit()
+
+
+MID = "dive0_01"  # half-way: 24 migrations above the empty database, 24 below the head
+
+
+def _every_table_filled(
+    engine: Engine,
+) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, ...]]]]:
+    """The columns of each table of the schema the database is at, after one row was
+    given to each table that held none, and every row (checked: no table is empty)."""
+    insp = inspect(engine)
+    columns = {
+        t: [c["name"] for c in insp.get_columns(t)]
+        for t in insp.get_table_names()
+        if t != "alembic_version"
+    }
+    _fill_every_empty_table(engine)
+    rows = _rows(engine, columns)
+    empty = sorted(t for t in columns if not rows[t])
+    assert not empty, f"the old database holds no rows in {empty}"
+    return columns, rows
+
+
+def _fill_every_empty_table(engine: Engine) -> None:
+    """One row in each table that holds none, whatever the schema's revision: the tables
+    reflected, filled parents first, each NOT NULL column without a default given a value
+    of its type (a foreign key the first row of the table it points to; text unique to the
+    table and column), nullable columns left empty, so that an upgrade is tried on a row
+    of every table that exists at that revision."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData, func, select, types
+
+    meta = MetaData()
+    meta.reflect(engine)
+    stamp = dt.datetime(2024, 1, 2, 3, 4, 5)
+    with engine.begin() as c:
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            if c.scalar(select(func.count()).select_from(table)):
+                continue
+            row: dict[str, object] = {}
+            for col in table.columns:
+                if col.nullable or col.server_default is not None:
+                    continue
+                alone = list(table.primary_key.columns) == [col]
+                if alone and isinstance(col.type, types.Integer) and not col.foreign_keys:
+                    continue  # numbered by the database
+                fks = list(col.foreign_keys)
+                if fks:
+                    target = fks[0].column
+                    row[col.name] = c.scalar(select(target).order_by(target).limit(1))
+                    continue
+                t = col.type
+                if isinstance(t, types.Boolean):
+                    row[col.name] = False
+                elif isinstance(t, types.DateTime):
+                    row[col.name] = stamp
+                elif isinstance(t, types.Date):
+                    row[col.name] = stamp.date()
+                elif isinstance(t, types.Integer | types.Numeric | types.Float):
+                    row[col.name] = 1
+                elif isinstance(t, types.JSON):
+                    row[col.name] = {}
+                elif isinstance(t, types.LargeBinary):
+                    row[col.name] = b"x"
+                elif isinstance(t, types.Enum) and t.enums:
+                    row[col.name] = t.enums[0]
+                else:
+                    text = f"{table.name}-{col.name}"
+                    length = getattr(t, "length", None)
+                    row[col.name] = text[-length:] if length else text
+            c.execute(table.insert().values(**row))
 
 
 def _flags(engine: Engine) -> dict[int, tuple[bool, bool]]:

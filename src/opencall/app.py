@@ -4,12 +4,14 @@ opencall.registry (which the worker imports without the web)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from opencall import logging_setup, migrate
+from opencall import logging_setup, migrate, storage
 from opencall.allocation import api as allocation_api
 from opencall.allocation import api_write as allocation_api_write
 from opencall.allocation import tac_api as allocation_tac_api
@@ -149,12 +151,14 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     code_revision = migrate.head()
+    store_checked = _StoreCheck(settings)
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
-        """Readiness, for a load balancer: 200 when this process reaches its database and
-        the schema is the code's, else 503 (send the traffic elsewhere). Says which, never
-        the database's address."""
+        """Readiness, for a load balancer: 200 when this process reaches its database, the
+        schema is the code's and the attachment store can be written and read (install20b),
+        else 503 (send the traffic elsewhere). Says which, never the database's address nor
+        the store's folder, bucket or credentials (those go to the server log)."""
         try:
             with engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
@@ -170,9 +174,51 @@ def create_app(settings: Settings) -> FastAPI:
                 },
                 503,
             )
-        return JSONResponse({"status": "ready", "database": "ok"})
+        if not store_checked.usable():
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "database": "ok",
+                    "storage": "attachments cannot be written: see the server log",
+                },
+                503,
+            )
+        return JSONResponse({"status": "ready", "database": "ok", "storage": "ok"})
 
     return app
+
+
+class _StoreCheck:
+    """install20's start check of the attachment store (`storage.unusable`: write, read back
+    and remove one probe object), asked by /readyz without a write on every probe: a store
+    found usable is believed for ``every_s`` seconds (a load balancer probes every few
+    seconds; one S3 PUT+GET+DELETE per half minute per process is nothing); a store found
+    unusable is tried again on the next probe, so its repair is seen at once. Probes that
+    arrive while one check runs (a slow S3 endpoint) answer from the last result rather
+    than pile up behind it."""
+
+    def __init__(self, settings: Settings, every_s: float = 30.0) -> None:
+        self.settings, self.every_s = settings, every_s
+        self.lock = threading.Lock()
+        self.ok_until = 0.0
+        self.last_ok = True
+
+    def usable(self) -> bool:
+        if time.monotonic() < self.ok_until:
+            return True
+        if not self.lock.acquire(blocking=False):
+            return self.last_ok
+        try:
+            problem = storage.unusable(self.settings)
+            self.last_ok = problem is None
+            if problem:
+                log.warning("readyz: %s", problem)
+                self.ok_until = 0.0
+            else:
+                self.ok_until = time.monotonic() + self.every_s
+            return self.last_ok
+        finally:
+            self.lock.release()
 
 
 def app_from_environment() -> FastAPI:

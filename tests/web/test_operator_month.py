@@ -170,7 +170,10 @@ def test_readyz_says_whether_the_database_is_there(web: Web, tmp_path: Path) -> 
     from opencall.app import create_app
 
     r = web.client().get("/readyz")
-    assert (r.status_code, r.json()) == (200, {"status": "ready", "database": "ok"})
+    assert (r.status_code, r.json()) == (
+        200,
+        {"status": "ready", "database": "ok", "storage": "ok"},
+    )
     away = "postgresql://opencall:s3cret@127.0.0.1:1/opencall"
     empty = f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"
     for url, said in ((away, "unreachable"), (empty, "schema differs")):
@@ -250,3 +253,46 @@ def test_two_answers_at_once_keep_the_first(web: Web, world: World) -> None:
     with web.factory() as s:
         again = s.get(TeamMember, member_id)
         assert again is not None and again.status == "accepted"
+
+
+def test_readyz_says_whether_the_attachment_store_can_be_used(
+    web: Web, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A load balancer also learns when the attachment store cannot be written (install20b):
+    an upload directory under a file answers 503 with a short reason (no path, no bucket, no
+    credential); a usable store answers 200. A store found usable is not probed again on
+    every request (one write per 30 s at most); a broken one is
+    tried again on the next probe, so its repair is seen at once (app._StoreCheck)."""
+    from opencall import storage
+    from opencall.app import create_app
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings = web_settings(web.app.state.engine, tmp_path).model_copy(
+        update={"upload_dir": blocker / "uploads"}
+    )
+    probes: list[str] = []
+    real = storage.unusable
+    monkeypatch.setattr(storage, "unusable", lambda s: probes.append("x") or real(s))
+    app = create_app(settings)
+    c = TestClient(app)
+    r = c.get("/readyz")
+    assert r.status_code == 503, r.text
+    assert r.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "storage": "attachments cannot be written: see the server log",
+    }
+    assert "a-file" not in r.text and str(tmp_path) not in r.text
+    assert c.get("/healthz").status_code == 200
+    assert c.get("/readyz").status_code == 503 and len(probes) == 2  # tried again
+    blocker.unlink()  # the operator repairs it
+    r = c.get("/readyz")
+    assert (r.status_code, r.json()) == (
+        200,
+        {"status": "ready", "database": "ok", "storage": "ok"},
+    )
+    for _ in range(3):
+        assert c.get("/readyz").status_code == 200
+    assert len(probes) == 3, "a usable store was written to on every probe"
+    assert not [p for p in (blocker / "uploads").iterdir()], "a probe object was left behind"
