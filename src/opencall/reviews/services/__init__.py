@@ -41,6 +41,7 @@ from opencall.reviews.services.common import latest_run_or_fail, load_revisions,
 from opencall.reviews.services.conflicts import (
     compute_conflicts,
     declare_conflict,
+    declared_before,
     declare_relation,
 )
 from opencall.reviews.services.languages import set_review_languages
@@ -72,6 +73,7 @@ __all__ = [
     "build_assignment_problem",
     "compute_conflicts",
     "declare_conflict",
+    "declared_before",
     "declare_relation",
     "extend_review_deadline",
     "freeze_ranking",
