@@ -6,8 +6,6 @@ about the proposal appears on the reviewer's pages afterwards."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 
 from opencall.auditlog import AuditEvent

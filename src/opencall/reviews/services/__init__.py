@@ -41,8 +41,8 @@ from opencall.reviews.services.common import latest_run_or_fail, load_revisions,
 from opencall.reviews.services.conflicts import (
     compute_conflicts,
     declare_conflict,
-    declared_before,
     declare_relation,
+    declared_before,
 )
 from opencall.reviews.services.languages import set_review_languages
 from opencall.reviews.services.load import set_load_limit, set_year_limit
