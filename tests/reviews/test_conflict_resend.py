@@ -73,9 +73,7 @@ def test_a_conflict_sent_twice_through_the_api_answers_the_same(web: Web, cycle:
     assert after_first[:3] == ("removed", 1, 1)
 
 
-def test_a_resend_is_no_way_into_someone_elses_or_a_declined_assignment(
-    web: Web, cycle: Cycle
-) -> None:
+def test_a_resend_is_no_way_into_someone_elses_assignment(web: Web, cycle: Cycle) -> None:
     """Only the reviewer who declared the conflict gets the answer again: another reviewer
     still gets 404 (page and API), nothing of the declaration in it."""
     aid = cycle.ids["conflicted_assignment"]  # "conflicted" declared on it when built
