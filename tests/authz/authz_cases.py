@@ -262,6 +262,8 @@ HTML: list[Case] = [
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
     # the TAC chair's list (trialtac18): its writes wait for the ranking (phase, below)
     Case("GET", "/manage/calls/{slug}/tac", STAFF, S),
+    # its CSV (trialrev20b): the same readers; a conflicted chair gets it without that row
+    Case("GET", "/manage/calls/{slug}/tac.csv", STAFF, S),
     Case("POST", "/manage/calls/{slug}/tac/lock", STAFF, S),
     # reopening a locked list (trialtac19): the user office only (phase, below)
     Case("POST", "/manage/calls/{slug}/tac", OFFICE, S),

@@ -23,6 +23,7 @@ from opencall.inputs import whole_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import proposal_rows
+from opencall.web.csv import csv_response
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.labels import CUT_LABELS, group_label
@@ -128,6 +129,47 @@ def tac_list(slug: str, page: Page = Depends(get_page)) -> Response:
     """The chair's list; ``?preview=1`` runs the allocation in both orders (nothing kept)."""
     call = _call(page, slug)
     return _page(page, call, want_preview=page.request.query_params.get("preview") == "1")
+
+
+@router.get("/manage/calls/{slug}/tac.csv")
+def tac_csv(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The list as CSV, in the chair's order: each proposal's place, calibrated place, the
+    places it is tied over (if any), its band, and its changes with their reasons in the
+    order made (one line each). None of the proposals withheld from the reader (a chair
+    conflicted with one), nor their changes. Cells that could start a formula are
+    neutralised (``csv_response``)."""
+    call = _call(page, slug)
+    db = page.db
+    listed = tac.chair_list(db, call, review_policies.withheld(db, page.user, call))
+    ids = [x.proposal_id for x in listed.places]
+    named = {p.id: p for p in db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+    changes: dict[int, list[tuple[str, str]]] = {}
+    for a in listed.adjustments:
+        what = (
+            f"band {a.band or 'none'}"
+            if a.kind == "band"
+            else (f"up {a.steps}" if a.steps > 0 else f"down {-a.steps}")
+        )
+        changes.setdefault(a.proposal_id, []).append((what, a.reason))
+    return csv_response(
+        f"{call.slug}-tac.csv",
+        ["chair_place", "calibrated_place", "tied_first", "tied_last", "proposal", "title",
+         "band", "changes", "reasons"],
+        [
+            (
+                x.chair,
+                x.calibrated,
+                x.tie[0] if x.tie else "",
+                x.tie[1] if x.tie else "",
+                named[x.proposal_id].code,
+                named[x.proposal_id].title,
+                x.band,
+                "; ".join(w for w, _r in changes.get(x.proposal_id, [])),
+                "\n".join(r for _w, r in changes.get(x.proposal_id, [])),
+            )
+            for x in listed.places
+        ],
+    )  # fmt: skip
 
 
 def _places(page: Page) -> int:

@@ -83,9 +83,17 @@ def respond(
 def declare_conflict(
     body: ConflictIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ConflictOut:
-    """Declare a conflict with the assigned proposal: the assignment is removed."""
-    a = open_assignment(api, assignment_id)
+    """Declare a conflict with the assigned proposal: the assignment is removed. The same
+    declaration sent again (a retry after a lost answer) gets the first one's answer and
+    changes nothing."""
     user = api.require_user()
+    before = services.declared_before(api.db, assignment_id, user)
+    if before is not None:
+        done, c = before
+        p = api.db.get(Proposal, done.proposal_id)
+        assert p is not None
+        return ConflictOut.of(c, p.code, user.name, plain=True)
+    a = open_assignment(api, assignment_id)
     with api.refusing(commit=True):
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)

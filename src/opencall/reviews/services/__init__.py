@@ -42,6 +42,7 @@ from opencall.reviews.services.conflicts import (
     compute_conflicts,
     declare_conflict,
     declare_relation,
+    declared_before,
 )
 from opencall.reviews.services.languages import set_review_languages
 from opencall.reviews.services.load import set_load_limit, set_year_limit
@@ -72,6 +73,7 @@ __all__ = [
     "build_assignment_problem",
     "compute_conflicts",
     "declare_conflict",
+    "declared_before",
     "declare_relation",
     "extend_review_deadline",
     "freeze_ranking",

@@ -164,3 +164,26 @@ def declare_conflict(
     session.add(c)
     _audit_assignment(session, "conflict.declared", assignment, actor_id=reviewer.id, reason=reason)
     return c
+
+
+def declared_before(
+    session: Session, assignment_id: int, reviewer: User | None
+) -> tuple[ReviewAssignment, Conflict] | None:
+    """The assignment ``reviewer`` already declared a conflict on, and that declaration:
+    the same declaration sent again (a browser's resend, an API client's retry after a
+    lost answer) gets the first one's answer and changes nothing. None for any other
+    assignment (someone else's, one still active, one removed for another reason)."""
+    a = session.get(ReviewAssignment, assignment_id)
+    if reviewer is None or a is None or a.reviewer_id != reviewer.id or a.status != "removed":
+        return None
+    c = session.scalar(
+        select(Conflict)
+        .where(
+            Conflict.proposal_id == a.proposal_id,
+            Conflict.reviewer_id == reviewer.id,
+            Conflict.source == "declared_reviewer",
+        )
+        .order_by(Conflict.id)
+        .limit(1)
+    )
+    return None if c is None else (a, c)

@@ -265,6 +265,10 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/review/assignments/{assignment_id}/conflict", response_class=HTMLResponse)
 def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    if services.declared_before(page.db, assignment_id, page.user) is not None:
+        # the declaration sent again (a resend): the first one's answer, nothing changed
+        return page.redirect("/review", "removed")
     a = _assignment(page, assignment_id)
     with _answering(page) as refused:
         services.declare_conflict(page.db, a, page.user, page.form.get("reason", ""))
