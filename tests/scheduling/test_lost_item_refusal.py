@@ -38,7 +38,9 @@ def test_a_loan_refused_for_another_teams_loss_does_not_name_its_award(
         with pytest.raises(DomainError) as still_out:
             res.add_record(s, theirs, "loan", out, actor_id=None)
         # the own team's loan names its own award
-        rec = s.scalars(select(res.PostAwardRecord).where(res.PostAwardRecord.proposal_id == first)).one()
+        rec = s.scalars(
+            select(res.PostAwardRecord).where(res.PostAwardRecord.proposal_id == first)
+        ).one()
         res.update_record(s, rec, {**loan, "condition": "lost", "lost_on": day}, actor_id=None)
         s.commit()
     with web.factory() as s:
