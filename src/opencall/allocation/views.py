@@ -414,11 +414,13 @@ def offer_reserve(slug: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     booked: bool | None = None
     with page.attempt() as refused:
-        done = tac.offer_reserve(page.db, call, actor_id=page.user.id)
-        booked = done.booked
-        p = page.db.get(Proposal, done.decision.proposal_id)
-        assert p is not None
-        queue_decision_mails(page.db, call, p, page.settings.base_url)
+        # else sent already (a double click, a flaky link): one offer, not one a click
+        if page.first_sending():
+            done = tac.offer_reserve(page.db, call, actor_id=page.user.id)
+            booked = done.booked
+            p = page.db.get(Proposal, done.decision.proposal_id)
+            assert p is not None
+            queue_decision_mails(page.db, call, p, page.settings.base_url)
     if refused:
         return declines_page(page, call, 400, refused.message)
     where = "" if booked is None else f"?booked={int(booked)}"

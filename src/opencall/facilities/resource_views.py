@@ -26,15 +26,17 @@ from opencall.facilities.domain import (
 from opencall.facilities.labels import RECORD_KIND_LABELS, unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
-from opencall.inputs import calendar_date, finite_number, plain_number
+from opencall.inputs import calendar_date, finite_number, plain_number, shown, whole_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import labeller
-from opencall.web.pages import Page, Refusal, get_page
+from opencall.web.pages import MAX_ID, Page, Refusal, get_page
 
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
+# the service's refusal of a resource of another facility (services._check_bundle_with)
+MSG_NOT_OURS = N_("Resource %(id)s is not a resource of this facility.")
 MSG_TIME = N_("Enter a time as HH:MM.")
 MSG_HOURS = N_("Enter a number of hours.")
 OWN_UNIT = "own"
@@ -367,11 +369,7 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     values, errors = parse_resource_form(page, page.form)
     # the compulsory bundle: the other resources ticked on the edit page
-    values["bundle_with"] = [
-        int(k.removeprefix("bundle_with_"))
-        for k, v in page.form.items()
-        if k.startswith("bundle_with_") and k.removeprefix("bundle_with_").isdecimal() and v
-    ]
+    values["bundle_with"] = _bundle_of_form(page, errors)
     # what is recorded after the award: the kinds ticked (none: what the unit implies)
     values["record_kinds"] = [k for k in RECORD_KINDS if page.form.get(f"record_kind_{k}")]
     # the rules by the PI's country (checked by the service, as the API's)
@@ -384,6 +382,23 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
         _refusal(refused, errors)
         pool = _resource(page, pool_id)
     return edit_page(page, pool, 400, form=page.form, errors=errors)
+
+
+def _bundle_of_form(page: Page, errors: dict[str, str]) -> list[int]:
+    """The ids of the resources ticked on the edit page (``bundle_with_<id>``). A name whose
+    id is no 32-bit whole number (5,000 digits, "²") was never offered: the service's own
+    refusal, rather than ``int``'s ValueError or a key too large for PostgreSQL."""
+    ids = []
+    for key, ticked in page.form.items():
+        if not (key.startswith("bundle_with_") and ticked):
+            continue
+        raw = key.removeprefix("bundle_with_")
+        pool_id = whole_number(raw, most=MAX_ID)
+        if pool_id is None:
+            errors["bundle_with"] = page._(MSG_NOT_OURS) % {"id": shown(raw[:20])}
+        else:
+            ids.append(pool_id)
+    return ids
 
 
 def _add_periods(

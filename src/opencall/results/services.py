@@ -66,7 +66,8 @@ def add_record(
     _require_awarded(session, proposal)
     clean = validate_record(kind, data)
     _require_kind(kind, q.record_kinds(session, proposal.id))
-    _require_item_free(session, proposal.call_id, kind, clean, None)
+    own = _own_code(session, proposal, actor_id)
+    _require_item_free(session, proposal.call_id, kind, clean, None, own=own)
     if award_id is None:
         _require_award_named(session, proposal, kind, clean)
     if award_id is not None:
@@ -211,6 +212,16 @@ def _require_award_named(
         )
 
 
+def _own_code(session: Session, proposal: Proposal, actor_id: int | None) -> str | None:
+    """The code of the award ``proposal`` as its refusals may say it to ``actor_id``: None
+    (every award's code may be said) for the call's office, which sees all its awards;
+    else its own code, the only one its team (or an unknown actor) may read."""
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if policies.may_see_call_records(session, actor, proposal.call):
+        return None
+    return proposal.code
+
+
 def _require_item_free(
     session: Session,
     call_id: int,
@@ -219,13 +230,17 @@ def _require_item_free(
     rec_id: int | None,
     pending: Sequence[tuple[dict[str, Any], bool, str]] = (),
     stored: dict[str, list[tuple[dict[str, Any], bool, str]]] | None = None,
+    own: str | None = None,
 ) -> None:
     """An item (``LoanData.item``: a glider's serial number) is lent to one team at a time:
     a loan of it is refused while another loan of it in a call of the same facility is still
     out (not returned, consumed or lost), or once it was lost (trialfac17). ``pending``: the
     loans not stored yet that count as stored (a file's earlier lines: each loan's data,
     whether it is closed, its award's code); ``stored``: the facility's stored loans by
-    item, read once (``queries.item_loans_of_facility``), instead of a query per loan."""
+    item, read once (``queries.item_loans_of_facility``), instead of a query per loan.
+    ``own``: the code of the award recorded on, when its team may read the refusal: a
+    loan of another award is then said without that award's code (trialcrowd20b), which
+    the team may not see; None (the office's file of loans): every code is said."""
     item = str(clean.get("item") or "") if kind == "loan" else ""
     call = session.get(Call, call_id) if item else None
     if call is None:
@@ -237,6 +252,13 @@ def _require_item_free(
         else q.loans_of_item(session, call.facility_id, item, exclude=rec_id)
     )
     for data, closed, code in [*known, *same]:
+        hidden = own is not None and code != own
+        if data.get("condition") == "lost" and hidden:
+            raise DomainError(
+                "%(item)s was lost on an earlier loan: it cannot be lent again.",
+                field="item",
+                item=item,
+            )
         if data.get("condition") == "lost":
             raise DomainError(
                 "%(item)s was lost on the loan of %(award)s: it cannot be lent again.",
@@ -245,6 +267,14 @@ def _require_item_free(
                 award=code,
             )
         if not closed and clean.get("condition") != "lost" and not clean.get("returned_on"):
+            if hidden:
+                raise DomainError(
+                    "%(item)s is still out on another loan (shipped on %(shipped)s, not "
+                    "returned): record its return first.",
+                    field="item",
+                    item=item,
+                    shipped=str(data.get("shipped_on") or "?"),
+                )
             raise DomainError(
                 "%(item)s is still out on the loan of %(award)s (shipped on %(shipped)s, not "
                 "returned): record its return first.",
@@ -306,7 +336,8 @@ def update_record(
     before = dict(rec.data)
     if clean == before:
         return rec
-    _require_item_free(session, rec.call_id, rec.kind, clean, rec.id)
+    own = _own_code(session, session.get_one(Proposal, rec.proposal_id), actor_id)
+    _require_item_free(session, rec.call_id, rec.kind, clean, rec.id, own=own)
     award = session.get(Award, rec.award_id) if rec.award_id is not None else None
     if award is not None:
         _require_use_within_award(session, award, rec.kind, clean, rec.id)

@@ -18,13 +18,14 @@ from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
-from opencall.inputs import calendar_date, local_number
+from opencall.inputs import calendar_date, local_number, whole_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEP_LABELS, labels
 from opencall.reviews.views.common import cockpit_error
 from opencall.web.forms import MSG_CONFIRM, MSG_INVALID
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -154,6 +155,11 @@ def _close_early_page(page: Page, call: Call, reason: str) -> Response:
     )
 
 
+# the scheduling service's window (scheduling.services.run_scheduling) and its refusal
+MAX_WINDOW_DAYS = 400
+MSG_WINDOW = N_("The scheduling window must be between 1 and 400 days.")
+
+
 @router.post("/manage/calls/{slug}/steps/{step}", response_class=HTMLResponse)
 def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
     """Enqueue one step of the cycle as a job (same transaction), then show its progress."""
@@ -170,9 +176,12 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
     if step == "assignment" and page.form.get("objective") in ("total", "fair"):
         payload["objective"] = page.form["objective"]
     if step == "scheduling":
-        days = page.form.get("days", "")
-        if days.isdecimal() and 1 <= int(days) <= 366:
-            payload["days"] = int(days)
+        raw = page.form.get("days", "").strip()
+        if raw:  # the window the service accepts, else its refusal (nothing queued)
+            days = whole_number(raw, most=MAX_WINDOW_DAYS)
+            if not days:
+                return cockpit_error(page, call, page._(MSG_WINDOW))
+            payload["days"] = days
         start = page.form.get("start", "")
         if start:
             day = calendar_date(start)
