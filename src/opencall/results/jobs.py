@@ -103,12 +103,20 @@ def _remind_pi(
     return True
 
 
-def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
+def queue_report_reminders(
+    session: Session,
+    base_url: str,
+    today: dt.date,
+    max_reminders: int = d.REPORT_REMINDERS_MAX,
+) -> int:
     """Queue one reminder per award whose first report is overdue and whose PI was not
-    reminded within ``REPORT_REMIND_EVERY_DAYS`` days; returns how many were queued."""
+    reminded within ``REPORT_REMIND_EVERY_DAYS`` days, while fewer than ``max_reminders``
+    were sent (then the call's overview tells the office); returns how many were queued."""
     n = 0
     for proposal, day0 in q.unreported_awards(session, today):
         rem = q.report_reminder(session, proposal.id)
+        if rem is not None and rem.reminders_sent >= max_reminders:
+            continue  # stopped: the office is told on the call's overview
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
             continue
         n += _remind_pi(
@@ -122,7 +130,9 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
                 "due": d.report_due_on(day0),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
-            claim=partial(services.claim_report_reminder, session, proposal, today),
+            claim=partial(
+                services.claim_report_reminder, session, proposal, today, max_reminders
+            ),
             mark=partial(services.mark_report_reminded, session, proposal, today),
         )
     return n
@@ -199,16 +209,20 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
+def make_remind(
+    base_url: str, report_reminders_max: int = d.REPORT_REMINDERS_MAX
+) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
     def remind(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
         today = job.payload.get("today")
         day = dt.date.fromisoformat(today) if today else utc_today()
         queue_overdue_reminders(session, base_url, day)
-        queue_report_reminders(session, base_url, day)
+        queue_report_reminders(session, base_url, day, report_reminders_max)
         queue_follow_up_reminders(session, base_url, day)
 
     return remind
 
 
-def register(registry: JobRegistry, base_url: str) -> None:
-    registry.register("postaward.remind", make_remind(base_url))
+def register(
+    registry: JobRegistry, base_url: str, report_reminders_max: int = d.REPORT_REMINDERS_MAX
+) -> None:
+    registry.register("postaward.remind", make_remind(base_url, report_reminders_max))
