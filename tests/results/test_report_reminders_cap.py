@@ -15,7 +15,9 @@ from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results.jobs import queue_report_reminders
 from opencall.settings import Settings
-from tests.results.conftest import RELEASED, build
+from tests.authz.test_workspace_matrix import session_client
+from tests.results.conftest import RELEASED, Awarded, build
+from tests.web.conftest import Web
 
 LATE = RELEASED.date() + dt.timedelta(days=d.REPORT_DUE_DAYS + 1)
 
@@ -59,3 +61,52 @@ def test_a_bad_setting_is_refused() -> None:
     for bad in (0, -1, 1001):
         with pytest.raises(ValidationError, match="report_reminders_max"):
             Settings(report_reminders_max=bad)
+
+
+def test_the_claim_itself_refuses_past_the_number(db: Session) -> None:
+    """A run that read the row before another's last reminder does not send one more:
+    the claim's one statement checks the count too."""
+    from opencall.proposals.models import Proposal
+    from opencall.results.services import claim_report_reminder
+
+    a = build(db)
+    p = db.get(Proposal, a.awarded)
+    assert p is not None
+    assert claim_report_reminder(db, p, LATE, 1)
+    later = LATE + dt.timedelta(days=d.REPORT_REMIND_EVERY_DAYS)
+    assert not claim_report_reminder(db, p, later, 1)
+    assert claim_report_reminder(db, p, later, 2)
+
+
+def test_the_office_overview_says_the_reminders_stopped(web: Web, aw: Awarded) -> None:
+    """Past the number the office is told instead, in its language: the call's overview
+    marks the award; one reminder short of it, it does not."""
+    from opencall.proposals.models import Proposal
+    from opencall.results.models import ReportReminder
+
+    day = dt.date(2028, 1, 1)
+    with web.factory() as s:
+        p = s.get(Proposal, aw.awarded)
+        assert p is not None
+        rem = ReportReminder(
+            call_id=p.call_id,
+            proposal_id=p.id,
+            reminders_sent=d.REPORT_REMINDERS_MAX - 1,
+            first_reminded_on=day,
+            last_reminded_on=day,
+        )
+        s.add(rem)
+        s.commit()
+        rem_id = rem.id
+    client, _tok = session_client(web, aw.emails["manager"])
+    url = f"/manage/calls/{aw.slug}/postaward"
+    stopped = "reminders stopped: the team is written to no more"
+    assert stopped not in client.get(url).text
+    with web.factory() as s:
+        row = s.get(ReportReminder, rem_id)
+        assert row is not None
+        row.reminders_sent = d.REPORT_REMINDERS_MAX
+        s.commit()
+    assert stopped in client.get(url).text
+    client.cookies.set("oc_lang", "fr")
+    assert "rappels arrêtés" in client.get(url).text
