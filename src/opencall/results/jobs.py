@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from opencall.inputs import local_date, local_number
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
+from opencall.people.queries import may_be_mailed
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
@@ -77,7 +78,7 @@ def _pi_to_write(session: Session, proposal: Proposal) -> User | None:
     deactivated (outcomes20: a closed account is written to no more; the office still
     sees the award overdue on the call's overview)."""
     user = pi_user(session, proposal)
-    return user if user is not None and user.is_active else None
+    return user if may_be_mailed(user) else None
 
 
 def _remind_pi(
