@@ -131,9 +131,7 @@ def queue_report_reminders(
                 "due": d.report_due_on(day0),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
-            claim=partial(
-                services.claim_report_reminder, session, proposal, today, max_reminders
-            ),
+            claim=partial(services.claim_report_reminder, session, proposal, today, max_reminders),
             mark=partial(services.mark_report_reminded, session, proposal, today),
         )
     return n
