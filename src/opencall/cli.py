@@ -1548,7 +1548,7 @@ def postaward_remind(
     day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     with unit_of_work(c.factory) as s:
         n = queue_overdue_reminders(s, c.settings.base_url, day)
-        m = queue_report_reminders(s, c.settings.base_url, day)
+        m = queue_report_reminders(s, c.settings.base_url, day, c.settings.report_reminders_max)
         k = queue_follow_up_reminders(s, c.settings.base_url, day)
     if n or m or k:
         _queued(n, "overdue-loan reminder")

@@ -27,7 +27,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
     review_jobs.register(registry, settings)  # assignment, then invitations by e-mail
     allocation_jobs.register(registry, settings)  # the decision e-mails
     scheduling_jobs.register(registry)
-    results_jobs.register(registry, settings.base_url)
+    results_jobs.register(registry, settings.base_url, settings.report_reminders_max)
     for kind, handler in list(registry.handlers.items()):
         if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
             registry.register(kind, jobs.guard_progress(handler))

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # draft once per threshold. OPENCALL_DRAFT_REMINDER_DAYS='7,1' (or '7 1', '[7, 1]');
     # '[]' or empty: none. Read by ``_days`` (NoDecode: not as JSON only).
     draft_reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [7, 1])
+    # the first-report reminders to the PI of an award never reported stop after this
+    # many (1 to 1,000; the call's overview then says the office must act; mail20b).
+    # Kept equal to ``results.domain.REPORT_REMINDERS_MAX`` (a test checks).
+    report_reminders_max: int = Field(default=6, ge=1, le=1000)
     default_language: str = "en"
     echo_sql: bool = False
 

@@ -233,3 +233,10 @@ def countries_named(session: Session, isos: Iterable[str | None]) -> dict[str, C
     if not wanted:
         return {}
     return {c.iso3: c for c in session.scalars(select(Country).where(Country.iso3.in_(wanted)))}
+
+
+def may_be_mailed(user: User | None) -> bool:
+    """Whether a scheduled mail (a reminder, an invitation) may go to ``user``: not to no
+    one, nor to a deactivated account (mail20b: the one check every mailer of a job asks;
+    the office still sees what is pending on its pages)."""
+    return user is not None and user.is_active

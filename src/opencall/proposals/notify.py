@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.people.models import User
+from opencall.people.queries import may_be_mailed
 from opencall.proposals.models import DraftReminder, Proposal, TeamMember
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
@@ -161,6 +162,8 @@ def queue_draft_reminders(
             .order_by(Proposal.id)
         ).all()
         for pid, code, title, user in drafts:
+            if not may_be_mailed(user):
+                continue  # a deactivated PI is written to no more (mail20b)
             claimed = session.scalar(
                 insert(DraftReminder)
                 .values(proposal_id=pid, days=due, sent_at=now)

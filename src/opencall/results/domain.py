@@ -72,6 +72,10 @@ REMIND_EVERY_DAYS = 7
 REPORT_DUE_DAYS = 365
 #: Days between reminders to the PI of an award whose report is overdue.
 REPORT_REMIND_EVERY_DAYS = 30
+#: Reminders to the PI of an award never reported before they stop and the user office
+#: is left to act (mail20b): 6, about half a year of monthly reminders. The default of
+#: ``Settings.report_reminders_max`` (OPENCALL_REPORT_REMINDERS_MAX).
+REPORT_REMINDERS_MAX = 6
 #: The states of an award's first report, by which the user office filters its awards:
 #: nothing reported and past its due day, nothing reported yet but not due, reported (a
 #: record or a result, retracted or not: the team told what came of it).

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from opencall.inputs import local_date, local_number
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
+from opencall.people.queries import may_be_mailed
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
@@ -77,7 +78,7 @@ def _pi_to_write(session: Session, proposal: Proposal) -> User | None:
     deactivated (outcomes20: a closed account is written to no more; the office still
     sees the award overdue on the call's overview)."""
     user = pi_user(session, proposal)
-    return user if user is not None and user.is_active else None
+    return user if may_be_mailed(user) else None
 
 
 def _remind_pi(
@@ -103,12 +104,20 @@ def _remind_pi(
     return True
 
 
-def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
+def queue_report_reminders(
+    session: Session,
+    base_url: str,
+    today: dt.date,
+    max_reminders: int = d.REPORT_REMINDERS_MAX,
+) -> int:
     """Queue one reminder per award whose first report is overdue and whose PI was not
-    reminded within ``REPORT_REMIND_EVERY_DAYS`` days; returns how many were queued."""
+    reminded within ``REPORT_REMIND_EVERY_DAYS`` days, while fewer than ``max_reminders``
+    were sent (then the call's overview tells the office); returns how many were queued."""
     n = 0
     for proposal, day0 in q.unreported_awards(session, today):
         rem = q.report_reminder(session, proposal.id)
+        if rem is not None and rem.reminders_sent >= max_reminders:
+            continue  # stopped: the office is told on the call's overview
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
             continue
         n += _remind_pi(
@@ -122,7 +131,7 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
                 "due": d.report_due_on(day0),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
-            claim=partial(services.claim_report_reminder, session, proposal, today),
+            claim=partial(services.claim_report_reminder, session, proposal, today, max_reminders),
             mark=partial(services.mark_report_reminded, session, proposal, today),
         )
     return n
@@ -199,16 +208,20 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
+def make_remind(
+    base_url: str, report_reminders_max: int = d.REPORT_REMINDERS_MAX
+) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
     def remind(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
         today = job.payload.get("today")
         day = dt.date.fromisoformat(today) if today else utc_today()
         queue_overdue_reminders(session, base_url, day)
-        queue_report_reminders(session, base_url, day)
+        queue_report_reminders(session, base_url, day, report_reminders_max)
         queue_follow_up_reminders(session, base_url, day)
 
     return remind
 
 
-def register(registry: JobRegistry, base_url: str) -> None:
-    registry.register("postaward.remind", make_remind(base_url))
+def register(
+    registry: JobRegistry, base_url: str, report_reminders_max: int = d.REPORT_REMINDERS_MAX
+) -> None:
+    registry.register("postaward.remind", make_remind(base_url, report_reminders_max))

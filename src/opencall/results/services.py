@@ -946,15 +946,25 @@ def mark_follow_up_reminded(
     )
 
 
-def claim_report_reminder(session: Session, proposal: Proposal, today: dt.date) -> bool:
+def claim_report_reminder(
+    session: Session,
+    proposal: Proposal,
+    today: dt.date,
+    max_reminders: int = d.REPORT_REMINDERS_MAX,
+) -> bool:
     """Count a reminder to the PI of ``proposal`` (its first report overdue) as sent
     ``today``, as :func:`claim_reminder` does: the first one inserts the award's
     ``ReportReminder`` row (one per proposal: a second insert does nothing), a later one
-    moves its day on only while none was sent within ``REPORT_REMIND_EVERY_DAYS`` days."""
+    moves its day on only while none was sent within ``REPORT_REMIND_EVERY_DAYS`` days
+    and fewer than ``max_reminders`` were sent (mail20b: then they stop)."""
     cutoff = today - dt.timedelta(days=d.REPORT_REMIND_EVERY_DAYS)
     moved = session.execute(
         update(ReportReminder)
-        .where(ReportReminder.proposal_id == proposal.id, ReportReminder.last_reminded_on <= cutoff)
+        .where(
+            ReportReminder.proposal_id == proposal.id,
+            ReportReminder.last_reminded_on <= cutoff,
+            ReportReminder.reminders_sent < max_reminders,
+        )
         .values(reminders_sent=ReportReminder.reminders_sent + 1, last_reminded_on=today)
         .execution_options(synchronize_session=False)
     )

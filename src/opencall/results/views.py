@@ -554,6 +554,8 @@ def _render_overview(
             "report_due_days": d.REPORT_DUE_DAYS,
             "report_due_on": d.report_due_on(q.awarded_on(call)).isoformat(),
             "report_every": d.REPORT_REMIND_EVERY_DAYS,
+            # past this many the reminders stopped: the office is told here (mail20b)
+            "report_reminders_max": page.settings.report_reminders_max,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "imported": None if None in counts else counts,
             "report": report or "",

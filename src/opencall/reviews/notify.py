@@ -14,6 +14,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.people.models import User
+from opencall.people.queries import may_be_mailed
 from opencall.reviews import queries as q
 from opencall.reviews.models import ReviewAssignment, ReviewReminder
 from opencall.web.i18n import N_, Translator
@@ -56,6 +57,10 @@ def notify_assigned(
     def due(user: User) -> str:
         return fmt_when(extended.get(user.id, deadline), user.reading_zone, user.language)
 
+    # no invitation to a deactivated account (mail20b)
+    to_write = [
+        (user, n) for rid, n in fresh.items() if (user := users.get(rid)) and may_be_mailed(user)
+    ]
     # one 'mail' job per MAIL_BATCH invitations (7,200 reviewers at conference scale)
     queue_mails(
         session,
@@ -63,12 +68,11 @@ def notify_assigned(
             _message(
                 user, call, SUBJECT_INVITED, "reviews/mail_invited.txt", n, base_url, date=due(user)
             )
-            for rid, n in fresh.items()
-            if (user := users.get(rid)) is not None
+            for user, n in to_write
         ],
         base_url=base_url,
     )
-    return len(fresh)
+    return len(to_write)
 
 
 def queue_reminders(
@@ -101,10 +105,13 @@ def queue_reminders(
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     pending: dict[int, int] = {}
     fresh: set[int] = set()
+    writable: dict[int, bool] = {}  # reviewer id: may be mailed (mail20b)
     for a in q.assignments_of_call(session, call):
         if not now <= due(a.reviewer_id) <= now + dt.timedelta(days=within_days):
             continue
-        if a.status in ("assigned", "accepted"):
+        if a.reviewer_id not in writable:
+            writable[a.reviewer_id] = may_be_mailed(session.get(User, a.reviewer_id))
+        if a.status in ("assigned", "accepted") and writable[a.reviewer_id]:
             pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
             claimed = session.scalar(
                 insert(ReviewReminder)
