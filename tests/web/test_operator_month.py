@@ -212,7 +212,7 @@ def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> Non
         seen: list[dt.date] = []
         names = ("queue_overdue_reminders", "queue_report_reminders", "queue_follow_up_reminders")
         for name in names:
-            monkeypatch.setattr(results_jobs, name, lambda _s, _b, day: seen.append(day) or 0)
+            monkeypatch.setattr(results_jobs, name, lambda _s, _b, day, *_: seen.append(day) or 0)
         job = jobs.Job(kind="postaward.remind", payload={})
         results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
         # the overdue loans, the first reports and the follow-up waves: all by the UTC day
