@@ -1,5 +1,6 @@
 """``calls.queries.call_by_slug`` (most pages load their call through it): the call, its
-pools in order and each pool's periods of unavailability in order, in two statements."""
+pools in order and each pool's periods of unavailability and items out of service in
+order, in two statements."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
-from opencall.facilities.models import PoolUnavailability
+from opencall.facilities.models import PoolItemOutage, PoolUnavailability
 from tests import factories as F
 
 
@@ -27,6 +28,7 @@ def _shape(call: Call) -> list[Any]:
                 cp.pool.name,
                 cp.pool.facility.provider.slug,
                 [(u.reason, u.starts_at) for u in cp.pool.unavailable],
+                [(u.item, u.starts_at) for u in cp.pool.item_outages],
             )
             for cp in call.pools
         ],
@@ -44,6 +46,16 @@ def test_a_call_with_its_pools_and_their_unavailability_in_two_statements(db: Se
                 starts_at=at + dt.timedelta(days=day),
                 ends_at=at + dt.timedelta(days=day + 1),
                 reason=reason,
+            )
+        )
+    # two items out on the pool with two periods: joined together, neither list repeats
+    for day, item in [(9, "ROV 2"), (3, "ROV 1")]:
+        db.add(
+            PoolItemOutage(
+                pool_id=call.pools[3].pool_id,
+                starts_at=at + dt.timedelta(days=day),
+                ends_at=at + dt.timedelta(days=day + 2),
+                item=item,
             )
         )
     db.commit()
@@ -66,8 +78,11 @@ def test_a_call_with_its_pools_and_their_unavailability_in_two_statements(db: Se
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert got == expected
-    assert [r for *_, r in got[3][3:4]] == [
+    assert [r for *_, r, _o in got[3][3:4]] == [
         [("first", at + dt.timedelta(days=1)), ("later", at + dt.timedelta(days=5))]
+    ]
+    assert [o for *_, o in got[3][3:4]] == [
+        [("ROV 1", at + dt.timedelta(days=3)), ("ROV 2", at + dt.timedelta(days=9))]
     ]
     assert len(got[3]) == 24
     assert len(seen) == 2, seen

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
-from sqlalchemy.orm import Session, lazyload, noload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, noload, selectinload
 
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPartner, CallPool
@@ -70,13 +70,16 @@ def latest_call_names(
 def call_by_slug(session: Session, slug: str, *, resources: bool = True) -> Call | None:
     """The call with this slug; slugs are unique across the site (``uq_calls_slug``),
     so the answer never depends on row order. Two statements: the call, then its pools
-    with each pool's periods of unavailability joined (the mapping's own loads would
-    read those periods with a third). ``resources=False``: the call alone (its
-    ``pools`` left empty: for a reader that names none of them)."""
+    with each pool's periods of unavailability and items out of service joined (the
+    mapping's own loads would read each with a statement of its own; items out are rare,
+    so joining both multiplies no rows in practice). ``resources=False``: the call alone
+    (its ``pools`` left empty: for a reader that names none of them)."""
     stmt = select(Call).where(Call.slug == slug)
     if resources:
         stmt = stmt.options(
-            selectinload(Call.pools).joinedload(CallPool.pool).joinedload(CapacityPool.unavailable)
+            selectinload(Call.pools)
+            .joinedload(CallPool.pool)
+            .options(joinedload(CapacityPool.unavailable), joinedload(CapacityPool.item_outages))
         )
     else:
         stmt = stmt.options(noload(Call.pools))
