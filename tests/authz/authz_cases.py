@@ -989,14 +989,17 @@ def _expertise_saved(ctx: Ctx) -> bool:
 
 
 def _load_limit(ctx: Ctx) -> int:
-    """A limit on the reviews at once no earlier request of the persona set."""
-    ctx.params["load"] = 2 + uuid.uuid4().int % 98
+    """A limit on the reviews at once no earlier request of the persona set: drawn from
+    50..100, never as few as the assigned persona already holds (a draw of 2 refused the
+    later ``_fresh_assignment`` of that persona, one run in about fifty)."""
+    ctx.params["load"] = 50 + uuid.uuid4().int % 51
     return int(ctx.params["load"])
 
 
 def _year_limit(ctx: Ctx) -> int:
-    """A limit on the reviews per year no earlier request of the persona set."""
-    ctx.params["year"] = 2 + uuid.uuid4().int % 998
+    """A limit on the reviews per year no earlier request of the persona set: drawn from
+    500..1000, never as few as the assigned persona was given this year (as above)."""
+    ctx.params["year"] = 500 + uuid.uuid4().int % 501
     return int(ctx.params["year"])
 
 
