@@ -557,21 +557,30 @@ def places_used(
 ) -> dict[int, tuple[int, int]]:
     """Of each booked entry on a shared resource (``groups_per_slot`` above 1), the places
     of its slot booked (by any call: a count, never whose) and the places it has, by the
-    entry's id; a team reads how full its shared slot is and nothing of the others."""
-    out: dict[int, tuple[int, int]] = {}
-    for e in entries:
-        pool = pools.get(e.pool_id) if e.pool_id is not None else None
-        if pool is None or e.start is None or (pool.groups_per_slot or 1) <= 1:
-            continue
-        n = session.scalar(
-            select(func.count(ScheduleEntry.id)).where(
-                ScheduleEntry.pool_id == pool.id,
-                ScheduleEntry.kind == SLOT_KIND,
-                ScheduleEntry.start == e.start,
-            )
+    entry's id; a team reads how full its shared slot is and nothing of the others. One
+    statement, grouped by resource and start, however many entries (mend21: one COUNT an
+    entry before)."""
+    shared = [
+        (e, pool)
+        for e in entries
+        if e.pool_id is not None
+        and e.start is not None
+        and (pool := pools.get(e.pool_id)) is not None
+        and (pool.groups_per_slot or 1) > 1
+    ]
+    if not shared:
+        return {}
+    rows = session.execute(
+        select(ScheduleEntry.pool_id, ScheduleEntry.start, func.count(ScheduleEntry.id))
+        .where(
+            ScheduleEntry.pool_id.in_(sorted({pool.id for _e, pool in shared})),
+            ScheduleEntry.kind == SLOT_KIND,
+            ScheduleEntry.start.in_(sorted({e.start for e, _p in shared if e.start is not None})),
         )
-        out[e.id] = (int(n or 0), pool.groups_per_slot)
-    return out
+        .group_by(ScheduleEntry.pool_id, ScheduleEntry.start)
+    )
+    booked = {(pool_id, start): int(n) for pool_id, start, n in rows}
+    return {e.id: (booked.get((pool.id, e.start), 0), pool.groups_per_slot) for e, pool in shared}
 
 
 def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:
