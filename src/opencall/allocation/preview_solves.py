@@ -21,7 +21,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import pickle
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -48,8 +51,42 @@ LOCK_KEY = 7262020
 def digest(*parts: Any) -> str:
     """The key of a problem: a digest of ``parts``, the same in every process. ``repr`` of
     a set (a group's proposals) follows its strings' hashes, which each process seeds
-    differently (``PYTHONHASHSEED``): sets and mappings are written sorted."""
+    differently (``PYTHONHASHSEED``): sets and mappings are written sorted.
+
+    Writing the whole problem so (:func:`_canonical`) costs a view about 8 times what
+    ``pickle`` does (``bench/bench_preview_key.py``); each view builds its problem anew
+    from the rows, so the key of a problem met lately in this process is kept (``_MEMO``)
+    under a digest of its pickle: the same bytes unpickle to the same problem, so an
+    equal problem keyed before is found without writing it again, and any change to it
+    (any field, a dict changed in place) changes the bytes and is keyed afresh (mend21).
+    The pickle is no key between processes (a set's order follows the hash seed); it only
+    finds this process's own earlier answer of :func:`_canonical`'s digest."""
+    try:
+        quick = hashlib.sha256(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return _digest_whole(parts)  # a part that cannot be pickled: written whole
+    with _MEMO_LOCK:
+        kept = _MEMO.get(quick)
+        if kept is not None:
+            _MEMO.move_to_end(quick)
+            return kept
+    out = _digest_whole(parts)
+    with _MEMO_LOCK:
+        _MEMO[quick] = out
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return out
+
+
+def _digest_whole(parts: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(_canonical(parts)).encode()).hexdigest()
+
+
+#: the problems keyed lately in this process (a view's one or two, for a few calls)
+MEMO_SIZE = 64
+#: the key of each, by a digest of its pickle (:func:`digest`)
+_MEMO: OrderedDict[bytes, str] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
 
 
 _LEAVES = (str, int, float, bool, type(None))
