@@ -417,8 +417,7 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
         for t0, t1 in cal.grid():
             if (since is not None and t0 < since) or any(a < t1 and t0 < b for a, b in down):
                 continue
-            out = sum(1 for u in pool.item_outages if u.starts_at < t1 and t0 < u.ends_at)
-            closed += item_places(pool, out) if out else 0
+            closed += places_closed(pool, t0, t1)
     return slots * groups - closed
 
 
@@ -1082,10 +1081,48 @@ def check_items(value: Any) -> int:
 def item_places(pool: CapacityPool, out: int) -> int:
     """The places of one slot of ``pool`` that ``out`` of its items out of service close:
     each its share of its ``groups_per_slot``, rounded up (5 ROVs, 5 groups a slot, one
-    lost: 1; a slot of one group with one of its 5 items lost: the slot), as the schedule
-    counts them (``optim.slots.Resource.fewer``, one entry an item)."""
+    lost: 1; a slot of one group with one of its 5 items lost: the slot; 4 groups a slot
+    of 3 items, two lost: 4, not ``ceil(8 / 3)``)."""
     items, groups = pool.items or 1, pool.groups_per_slot or 1
     return min(groups, out * -(-groups // items))
+
+
+def places_closed(pool: CapacityPool, t0: dt.datetime, t1: dt.datetime) -> int:
+    """The places of ``pool``'s slot ``[t0, t1)`` that its items out of service close: the
+    one count of them (mend21), read by the capacity (:func:`slot_capacity`), the bookings
+    flagged beyond the places left (:func:`item_clashes`) and the schedule
+    (:func:`closed_places`, ``optim.slots.Resource.fewer``). An item out closes the slots
+    its period overlaps (half-open: a slot ending as it goes, or beginning as it comes
+    back, keeps its places; one straddling either is closed whole)."""
+    out = sum(1 for u in pool.item_outages if u.starts_at < t1 and t0 < u.ends_at)
+    return item_places(pool, out) if out else 0
+
+
+def closed_places(pool: CapacityPool) -> tuple[tuple[dt.datetime, dt.datetime, int], ...]:
+    """The places closed in ``pool``'s slots by its items out of service, as plain numbers
+    for ``optim.slots.Resource.fewer``: each run of consecutive slots of its grid with the
+    same places closed (:func:`places_closed`, more than none), ``(first slot's start, last
+    slot's end, places)``. Each slot of the grid lies in one run at most, so the schedule
+    closes in it what the capacity and the flags count (before, the schedule summed an
+    entry an item out with a rounding of its own)."""
+    if not pool.item_outages or pool.slot_hours is None or pool.period_start is None:
+        return ()
+    cal = _calendar_doc(
+        pool.period_start,
+        pool.period_end,
+        pool.slot_hours,
+        [],
+        pool.day_start_hour,
+        pool.time_zone or "",
+    )
+    runs: list[tuple[dt.datetime, dt.datetime, int]] = []
+    for t0, t1 in cal.grid():
+        n = places_closed(pool, t0, t1)
+        if n and runs and runs[-1][1] == t0 and runs[-1][2] == n:
+            runs[-1] = (runs[-1][0], t1, n)
+        elif n:
+            runs.append((t0, t1, n))
+    return tuple(runs)
 
 
 def _item_out(
@@ -1125,8 +1162,7 @@ def item_clashes(session: Session, pool: CapacityPool) -> list[ScheduleClash]:
         by_slot.setdefault((c.starts_at, c.ends_at), []).append(c)
     over: list[ScheduleClash] = []
     for (t0, t1), held in by_slot.items():
-        out = sum(1 for u in pool.item_outages if u.starts_at < t1 and t0 < u.ends_at)
-        room = max(0, (pool.groups_per_slot or 1) - item_places(pool, out))
+        room = (pool.groups_per_slot or 1) - places_closed(pool, t0, t1)
         over.extend(held[room:])
     return sorted(over, key=lambda c: c.entry_id)
 

@@ -140,10 +140,9 @@ def resource_of(
         booked=tuple(booked),
         # a shared-use resource's slot holds several groups (a sample changer's 4 a shift)
         groups_per_slot=pool.groups_per_slot or 1,
-        # an item of several out of service closes its share of the places (trialop20b)
-        fewer=tuple(
-            (u.starts_at, u.ends_at, fac_services.item_places(pool, 1)) for u in pool.item_outages
-        ),
+        # an item of several out of service closes its share of the places (trialop20b),
+        # counted once, by facilities (mend21)
+        fewer=fac_services.closed_places(pool),
         # the local time the slots count from (the period may start at a skipped time)
         wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
         if pool.period_start is not None
