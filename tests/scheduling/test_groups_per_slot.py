@@ -63,6 +63,16 @@ def squeeze(web: Web, w: SlotWorld, groups: int) -> None:
         s.commit()
 
 
+def shared_schedule(web: Web, w: SlotWorld, groups: int) -> Counter[dt.datetime]:
+    """:func:`squeeze` to ``groups`` a session, the call's schedule made: Krios B's
+    bookings by start."""
+    squeeze(web, w, groups)
+    with web.factory() as s:
+        services.run_schedule(s, get_call(s, w))
+        s.commit()
+    return bookings(web, w.pools["b"])
+
+
 def test_two_groups_share_a_session_and_never_three(web: Web, sw: SlotWorld) -> None:
     w = sw
     b = w.pools["b"]
@@ -81,11 +91,7 @@ def test_two_groups_share_a_session_and_never_three(web: Web, sw: SlotWorld) -> 
 def test_one_group_a_session_leaves_the_bundle_out(web: Web, sw: SlotWorld) -> None:
     # the same week, one group a session: 5 sessions, 7 asked; no session is shared
     w = sw
-    squeeze(web, w, 1)
-    with web.factory() as s:
-        services.run_schedule(s, get_call(s, w))
-        s.commit()
-    booked = bookings(web, w.pools["b"])
+    booked = shared_schedule(web, w, 1)
     assert sum(booked.values()) == 5 and max(booked.values()) == 1
 
 
@@ -247,11 +253,7 @@ def test_a_shared_slot_in_the_exports_each_team_sees_only_its_own(web: Web, sw: 
 
 def test_the_team_reads_how_full_its_shared_slot_is(web: Web, sw: SlotWorld) -> None:
     w = sw
-    squeeze(web, w, 2)
-    with web.factory() as s:
-        services.run_schedule(s, get_call(s, w))
-        s.commit()
-    booked = bookings(web, w.pools["b"])
+    booked = shared_schedule(web, w, 2)
     other, _ = session_client(web, w.emails["other"])
     page = other.get(f"/proposals/{w.loner}/slots").text
     full = sum(1 for n in booked.values() if n == 2)

@@ -24,6 +24,7 @@ from opencall.optim import wallclock
 from opencall.scheduling import slot_services
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
+from tests.scheduling.conftest import microscope
 
 ZONE = "Europe/Berlin"  # summer time ends on Sunday 31 October 2027
 GROUPS, ITEMS = 4, 3
@@ -36,23 +37,10 @@ def local(day: int, hour: int, month: int = 10) -> dt.datetime:
 def rovs(s: Session) -> tuple[CapacityPool, list[int]]:
     """The resource, its outages and the proposals booking it (4 to fill every slot)."""
     call = F.fast_call(s, pools=1)
-    pool = CapacityPool(
-        facility_id=call.facility_id,
-        name="Work-class ROVs",
-        pool_type="custom",
-        unit="session",
-        amount=20.0,
-        attributes={},
-        period_start=dt.date(2027, 10, 28),
-        period_end=dt.date(2027, 11, 2),
-        slot_hours=16.0,
-        day_start_hour=6.0,
-        time_zone=ZONE,
-        groups_per_slot=GROUPS,
-        items=ITEMS,
-        request_fields=[],
-    )
-    s.add(pool)
+    pool = microscope(s, call, "Work-class ROVs", down=False)
+    pool.period_start, pool.period_end = dt.date(2027, 10, 28), dt.date(2027, 11, 2)
+    pool.slot_hours, pool.day_start_hour, pool.time_zone = 16.0, 6.0, ZONE
+    pool.groups_per_slot, pool.items = GROUPS, ITEMS
     s.flush()
     s.add(
         PoolUnavailability(
