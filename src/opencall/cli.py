@@ -795,7 +795,7 @@ def _import_call_file(
     refusal, nothing stored."""
     from pathlib import Path
 
-    from opencall.people.models import User
+    from opencall.people.queries import user_by_email
 
     c: Ctx = ctx.obj
     try:
@@ -805,7 +805,7 @@ def _import_call_file(
     try:
         with unit_of_work(c.factory) as s:
             call = _load_call(s, slug)
-            user = s.scalars(select(User).where(User.email == as_user.strip().lower())).first()
+            user = user_by_email(s, as_user)
             if user is None:
                 _fail(f"no account {as_user!r}")
             console.print(run(s, call, user, Path(path).name, text))

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
@@ -27,7 +26,12 @@ from opencall.facilities.domain import (
 )
 from opencall.facilities.labels import item_out_reason, unavailable_reason
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
-from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
+from opencall.facilities.queries import (
+    facilities_of,
+    facility_by_slug,
+    node_staff_query,
+    pools_of,
+)
 from opencall.inputs import BoundedDate, BoundedDateTime
 from opencall.people.models import User
 from opencall.web.api import (
@@ -485,10 +489,7 @@ def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def list_facilities(slug: str = SLUG, api: Api = Depends(get_api)) -> list[FacilityOut]:
     """The provider's facilities with their resources (its managers only)."""
     p = api_managed_provider(api, slug)
-    facs = api.db.scalars(
-        select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id)
-    )
-    return [facility_out(api, f) for f in facs]
+    return [facility_out(api, f) for f in facilities_of(api.db, p.id)]
 
 
 @router.post("/providers/{slug}/facilities", response_model=FacilityOut, **CREATED)

@@ -25,6 +25,15 @@ def facilities_of_site(session: Session) -> list[Facility]:
     return list(session.scalars(select(Facility).order_by(Facility.id)))
 
 
+def facilities_of(session: Session, provider_id: int) -> list[Facility]:
+    """The provider's facilities, oldest first."""
+    return list(
+        session.scalars(
+            select(Facility).where(Facility.provider_id == provider_id).order_by(Facility.id)
+        )
+    )
+
+
 def facility_by_slug(session: Session, provider_id: int, slug: str) -> Facility | None:
     """The provider's facility of ``slug`` (None when it has none)."""
     return session.scalar(

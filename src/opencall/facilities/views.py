@@ -13,14 +13,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.access import managed_provider
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import FACILITY_KINDS, Facility, Provider
-from opencall.facilities.queries import pools_of
+from opencall.facilities.queries import facilities_of, pools_of
 from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, KIND_LABELS, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
@@ -55,9 +54,7 @@ def _json(raw: str) -> dict[str, Any] | None:
 
 
 def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> Response:
-    facilities = list(
-        page.db.scalars(select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id))
-    )
+    facilities = facilities_of(page.db, p.id)
     pools = {f.id: pools_of(page.db, f.id) for f in facilities}
     return page.render(
         "manage/provider.html",

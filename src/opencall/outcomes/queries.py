@@ -40,6 +40,7 @@ from opencall.people.models import Country
 from opencall.people.queries import countries_named
 from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.proposals.queries import pi_countries
 from opencall.readcache import ReadCache
 from opencall.reference import loader
 from opencall.results import queries as results_queries
@@ -193,7 +194,7 @@ def applicant_records_by_call(
     # columns, not ORM proposals (whose members, requests and attachments would load too):
     # the proposals, their first PI's country, and their requests in order
     applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
-    pi_country = _pi_countries(session, applied)
+    pi_country = pi_countries(session, applied)
     requests: dict[int, list[tuple[int | None, float, str]]] = defaultdict(list)
     choices: dict[int, list[str | None]] = defaultdict(list)
     for pid, pool_id, amount, kind, bundle in session.execute(
@@ -259,18 +260,6 @@ def applicant_records_by_call(
     return out
 
 
-def _pi_countries(session: Session, applied: Any) -> dict[int, str | None]:
-    """{proposal id: its first PI's country} of the proposals ``applied`` selects."""
-    pi_country: dict[int, str | None] = {}
-    for pid, iso3 in session.execute(
-        select(TeamMember.proposal_id, TeamMember.country_iso3)
-        .where(TeamMember.proposal_id.in_(applied), TeamMember.role == "pi")
-        .order_by(TeamMember.proposal_id, TeamMember.id)
-    ):
-        pi_country.setdefault(pid, iso3)
-    return pi_country
-
-
 def _lead_fields(
     pid: int, pi_country: dict[int, str | None], countries: dict[str, Country], host: str | None
 ) -> dict[str, Any]:
@@ -298,7 +287,7 @@ def lead_records_by_call(
     if not ids:
         return {}
     applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
-    pi_country = _pi_countries(session, applied)
+    pi_country = pi_countries(session, applied)
     host_of = {one.id: one.provider.country_iso3 for one in calls}
     countries = countries_named(session, [*pi_country.values(), *host_of.values()])
     out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from opencall.allocation import presenters as allocation_views
-from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
+from opencall.allocation.models import DECLINE_REASONS, Award, Decision
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, OUTCOME_LABELS, policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
@@ -35,7 +35,7 @@ from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
 from opencall.reviews import queries as review_queries
 from opencall.scheduling import presenters as schedule_presenters
-from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import own_outcome
 from opencall.web.i18n import N_, country_name
 from opencall.web.labels import GROUP_LABELS, INCOME_LABELS, REGION_LABELS
 from opencall.web.pages import Page, get_page
@@ -223,26 +223,10 @@ def outcome_letter(proposal_id: int, page: Page = Depends(get_page)) -> Response
 def _outcome(page: Page, proposal: Any) -> dict[str, Any]:
     """What the applicant's outcome page and letter say (the team's view: the feedback
     to applicants, never the panel's remarks nor who reviewed)."""
-    decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
-    awards = [
-        (a, pool)
-        for a, pool in page.db.execute(
-            select(Award, CapacityPool)
-            .join(CapacityPool, CapacityPool.id == Award.pool_id)
-            .where(Award.proposal_id == proposal.id)
-            .order_by(Award.id)
-        )
-        if round(a.amount, 2) > 0  # a zero amount is no award: no "0 hours" row
-    ]
-    schedule = list(
-        page.db.scalars(
-            select(ScheduleEntry)
-            .where(ScheduleEntry.proposal_id == proposal.id)
-            .order_by(ScheduleEntry.start, ScheduleEntry.id)
-        )
-    )
-    feedback = review_queries.feedback_for(page.db, proposal.id)
-    declined = page.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == proposal.id))
+    own = own_outcome(page.db, proposal.id)
+    decision, declined = own.decision, own.declined
+    # a zero amount is no award: no "0 hours" row
+    awards = [(a, pool) for a, pool in own.awards if round(a.amount, 2) > 0]
     return {
         "p": proposal,
         "decision": decision,
@@ -256,14 +240,14 @@ def _outcome(page: Page, proposal: Any) -> dict[str, Any]:
             else (decision.outcome if decision else "")
         ),
         "awards": awards,
-        "schedule": schedule,
+        "schedule": own.schedule,
         # the site's time zone of each resource that has one (times shown beside UTC)
         "zones": {cp.pool_id: cp.pool.time_zone for cp in proposal.call.pools if cp.pool.time_zone},
         "entry_label": lambda e: schedule_presenters.label(page.t, e),
         # why an entry is where it is: an entry without dates says so ("no dates: the
         # resource has no calendar", or why a slot could not be placed)
         "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
-        "feedback": feedback,
+        "feedback": review_queries.feedback_for(page.db, proposal.id),
         "technical_notes": review_queries.technical_notes_for(page.db, proposal.id),
         "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
         if decision

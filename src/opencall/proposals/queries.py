@@ -308,3 +308,17 @@ def continued_award(session: Session, proposal: Proposal) -> dict[str, Any] | No
         # awards is public (decisions released is not yet published)
         "public": earlier.call.status in ("published", "archived"),
     }
+
+
+def pi_countries(session: Session, proposals: Any) -> dict[int, str | None]:
+    """{proposal id: its first PI's country (``Proposal.pi_member``'s)} of ``proposals``
+    (ids, or a statement selecting them); a proposal without a PI is left out. Columns
+    only, not ORM proposals (whose members, requests and attachments would load too)."""
+    pi_country: dict[int, str | None] = {}
+    for pid, iso3 in session.execute(
+        select(TeamMember.proposal_id, TeamMember.country_iso3)
+        .where(TeamMember.proposal_id.in_(proposals), TeamMember.role == "pi")
+        .order_by(TeamMember.proposal_id, TeamMember.id)
+    ):
+        pi_country.setdefault(pid, iso3)
+    return pi_country

@@ -20,21 +20,10 @@ from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import awards_of as awards_of  # the one read of them
 
 #: a row of a call on one resource (an award, a schedule entry)
 R = TypeVar("R", Award, ScheduleEntry)
-
-
-def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityPool]]:
-    return [
-        (a, p)
-        for a, p in session.execute(
-            select(Award, CapacityPool)
-            .join(CapacityPool, CapacityPool.id == Award.pool_id)
-            .where(Award.proposal_id == proposal_id)
-            .order_by(Award.id)
-        )
-    ]
 
 
 def record_kinds(session: Session, proposal_id: int) -> list[str]:

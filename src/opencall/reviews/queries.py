@@ -15,6 +15,7 @@ from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key, mailbox_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
 from opencall.people.queries import countries_named
+from opencall.proposals import queries as proposal_queries
 from opencall.proposals.domain import name_fact
 from opencall.proposals.models import (
     AnonymityScan,
@@ -841,6 +842,11 @@ def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview
     return {t.proposal_id: t for t in session.scalars(stmt)}
 
 
+def technical_review_of(session: Session, proposal_id: int) -> TechnicalReview | None:
+    """The proposal's technical review (one at most), if written."""
+    return session.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == proposal_id))
+
+
 def technical_reviews_of(session: Session, proposal_ids: list[int]) -> dict[int, TechnicalReview]:
     """The technical reviews of these proposals (a page of a list), by proposal id."""
     if not proposal_ids:
@@ -1139,14 +1145,7 @@ def bias_groups(
     pi_country: dict[int, str | None] = dict(pi_countries or {})
     users.update(user_countries(session, [r for r in reviewer_ids if r not in users]))
     for i in range(0, len(proposal_ids) if pi_countries is None else 0, 5000):
-        chunk = proposal_ids[i : i + 5000]
-        # the first PI on the team, as ``Proposal.pi_member`` has it
-        for pid, iso3 in session.execute(
-            select(TeamMember.proposal_id, TeamMember.country_iso3)
-            .where(TeamMember.proposal_id.in_(chunk), TeamMember.role == "pi")
-            .order_by(TeamMember.proposal_id, TeamMember.id)
-        ):
-            pi_country.setdefault(pid, iso3)
+        pi_country.update(proposal_queries.pi_countries(session, proposal_ids[i : i + 5000]))
     # the countries named, not the reference data's 250 (a kept report's check re-runs it)
     countries = countries_named(session, [*users.values(), *pi_country.values()])
     rg = [country_groups(countries.get(users[r] or "")) for r in reviewer_ids]

@@ -8,19 +8,16 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from opencall.allocation.models import Award, AwardDecline, Decision
 from opencall.allocation.presenters import explain
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.calls.queries import unit_words
-from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
 from opencall.reviews.queries import feedback_for, technical_notes_for
 from opencall.scheduling import policies, services
-from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import own_outcome
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 from opencall.web.i18n import Translator
 
@@ -84,19 +81,8 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
     p = api.get_visible(
         Proposal, proposal_id, lambda row: proposal_policies.may_see_outcome(user, row)
     )
-    d = api.db.scalar(select(Decision).where(Decision.proposal_id == p.id))
-    awards = api.db.execute(
-        select(Award, CapacityPool)
-        .join(CapacityPool, CapacityPool.id == Award.pool_id)
-        .where(Award.proposal_id == p.id)
-        .order_by(Award.id)
-    ).all()
-    entries = api.db.scalars(
-        select(ScheduleEntry)
-        .where(ScheduleEntry.proposal_id == p.id)
-        .order_by(ScheduleEntry.start, ScheduleEntry.id)
-    ).all()
-    x = api.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == p.id))
+    own = own_outcome(api.db, p.id)
+    d, x = own.decision, own.declined
     return OutcomeOut(
         proposal_id=p.id,
         code=p.code,
@@ -106,11 +92,11 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
         declined=DeclinedOut(reason=x.reason, note=x.note, declined_at=x.created_at) if x else None,
         awards=[
             OwnAward(pool=pl.name, unit=pl.unit, amount=a.amount, fraction=a.fraction)
-            for a, pl in awards
+            for a, pl in own.awards
         ],
         schedule=[
             OwnEntry(kind=e.kind, label=e.label, start=e.start, end=e.end, amount=e.amount)
-            for e in entries
+            for e in own.schedule
         ],
         technical_notes=technical_notes_for(api.db, p.id),
         feedback=feedback_for(api.db, p.id),

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import jobs
-from opencall.allocation.models import Award, Decision
+from opencall.allocation.models import Award, AwardDecline, Decision
 from opencall.calls.models import Call
 from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
 
@@ -25,6 +27,49 @@ def by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
         for row in session.scalars(select(model).where(model.id.in_(wanted[i : i + 5000]))):
             out[row.id] = row
     return out
+
+
+def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityPool]]:
+    """The proposal's awards with their resources, in award order."""
+    return [
+        (a, p)
+        for a, p in session.execute(
+            select(Award, CapacityPool)
+            .join(CapacityPool, CapacityPool.id == Award.pool_id)
+            .where(Award.proposal_id == proposal_id)
+            .order_by(Award.id)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class OwnOutcome:
+    """What a proposal's team reads of its outcome: the decision, the awards with their
+    resources (award order), the schedule (by start) and the decline, if its PI declined."""
+
+    decision: Decision | None
+    awards: list[tuple[Award, CapacityPool]]
+    schedule: list[ScheduleEntry]
+    declined: AwardDecline | None
+
+
+def own_outcome(session: Session, proposal_id: int) -> OwnOutcome:
+    """The proposal's :class:`OwnOutcome`, in four statements: the one read of the
+    outcome page (``outcomes.views``) and of the API's ``/proposals/{id}/outcome``."""
+    return OwnOutcome(
+        decision=session.scalar(select(Decision).where(Decision.proposal_id == proposal_id)),
+        awards=awards_of(session, proposal_id),
+        schedule=list(
+            session.scalars(
+                select(ScheduleEntry)
+                .where(ScheduleEntry.proposal_id == proposal_id)
+                .order_by(ScheduleEntry.start, ScheduleEntry.id)
+            )
+        ),
+        declined=session.scalar(
+            select(AwardDecline).where(AwardDecline.proposal_id == proposal_id)
+        ),
+    )
 
 
 def awards_by_request(session: Session, call: Call) -> dict[int, list[Award]]:

@@ -35,7 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import literal, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError, escaped
@@ -45,6 +45,7 @@ from opencall.web.i18n import error_json, negotiate
 from opencall.web.idempotency import TOKEN_ACCEPTED
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
 from opencall.web.pages import WRONG_ACCOUNT
+from opencall.web.paging import count_of
 
 
 class _Found(Protocol):
@@ -480,7 +481,7 @@ def keyset_page(
     know whether more follow. Two queries whatever the size: the page and the
     total. ``key_of(row)`` gives a row's key values for the next cursor."""
     cols = [c for c, _kind in keys]
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = count_of(session, stmt)
     q = stmt.order_by(None).order_by(*[c.desc() if descending else c.asc() for c in cols])
     if page.cursor:
         values = _decode_cursor(page.cursor, [k for _c, k in keys])

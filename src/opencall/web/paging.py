@@ -75,6 +75,13 @@ def paginate(
     return shown, _pager(query, page, pages, len(items), per_page, len(shown), anchor)
 
 
+def count_of(session: Session, stmt: Any) -> int:
+    """The number of rows ``stmt`` selects, counted in the database (its ORDER BY
+    dropped): the total of a paged list, HTML (:func:`paginate_query`) or API
+    (``web.api.keyset_page``)."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def paginate_query(
     session: Session,
     stmt: Any,
@@ -91,7 +98,7 @@ def paginate_query(
     refused write), whose page links would otherwise lead to that form's address.
     ``param``: the query parameter holding the page number (two tables paged on one page
     each have their own; a link of one keeps the other's page)."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = count_of(session, stmt)
     page, pages = _page_asked(query, total, per_page, param)
     rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     single = len(stmt.column_descriptions) == 1

@@ -7,13 +7,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from opencall.calls.access import CallListRequest, call_list
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.web.api import REVIEW, WRITE_ERRORS, Api, Paged, get_api, id_param
 
@@ -84,7 +82,7 @@ def _technical_proposal(api: Api, proposal_id: int) -> Proposal:
 
 
 def _technical_out(api: Api, p: Proposal) -> TechnicalOut:
-    tr = api.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
+    tr = q.technical_review_of(api.db, p.id)
     return TechnicalOut(
         proposal_id=p.id,
         code=p.code,

@@ -62,20 +62,42 @@ def save_own_row(
         )
 
 
+def _set_limit(
+    session: Session,
+    user: User,
+    model: Any,
+    column: str,
+    value: int | None,
+    top: int,
+    refusal: Callable[[], DomainError],
+    action: str,
+) -> int | None:
+    """Keep ``user``'s own limit ``value`` (``None``: lifted) as ``model.column``, audited
+    as ``action``; outside 1 to ``top``, ``refusal()`` is raised and nothing changes."""
+    if value is not None and not 1 <= value <= top:
+        raise refusal()
+    save_own_row(session, user, model, column, value, action)
+    return value
+
+
 def set_load_limit(session: Session, user: User, max_at_once: int | None) -> int | None:
     """Set (or with ``None`` lift) ``user``'s limit on the proposals they review at once
     across calls; audited as ``review.load_limit_set``. Refused outside 1 to 100, nothing
     changed. Assignments already made stay: the limit holds for those made after."""
-    if max_at_once is not None and not 1 <= max_at_once <= MAX_AT_ONCE:
-        raise DomainError(
+    return _set_limit(
+        session,
+        user,
+        ReviewerLoadLimit,
+        "max_at_once",
+        max_at_once,
+        MAX_AT_ONCE,
+        lambda: DomainError(
             "The most proposals you review at once must be between 1 and %(n)s.",
             n=MAX_AT_ONCE,
             field="max_at_once",
-        )
-    save_own_row(
-        session, user, ReviewerLoadLimit, "max_at_once", max_at_once, "review.load_limit_set"
+        ),
+        "review.load_limit_set",
     )
-    return max_at_once
 
 
 def set_year_limit(session: Session, user: User, max_per_year: int | None) -> int | None:
@@ -83,13 +105,17 @@ def set_year_limit(session: Session, user: User, max_per_year: int | None) -> in
     year across calls (trialrev18); audited as ``review.year_limit_set``. Refused outside
     1 to 1000, nothing changed (the message a literal: ``tests/i18n``). Assignments
     already made stay."""
-    if max_per_year is not None and not 1 <= max_per_year <= MAX_PER_YEAR:
-        raise DomainError(
+    return _set_limit(
+        session,
+        user,
+        ReviewerYearLimit,
+        "max_per_year",
+        max_per_year,
+        MAX_PER_YEAR,
+        lambda: DomainError(
             "The most reviews you take in a year must be between 1 and %(n)s.",
             n=MAX_PER_YEAR,
             field="max_per_year",
-        )
-    save_own_row(
-        session, user, ReviewerYearLimit, "max_per_year", max_per_year, "review.year_limit_set"
+        ),
+        "review.year_limit_set",
     )
-    return max_per_year

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.reviews import policies
+from opencall.reviews import policies, queries
 from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import TechnicalReview
 
@@ -34,7 +33,7 @@ def submit_technical_review(
     conflicted = proposal.id in policies.conflicted_proposal_ids(session, reviewer, [proposal])
     if conflicted or policies.on_team(reviewer, proposal):
         raise conflicted_pair()
-    tr = session.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == proposal.id))
+    tr = queries.technical_review_of(session, proposal.id)
     if tr is None:
         tr = TechnicalReview(proposal_id=proposal.id, reviewer_id=reviewer.id, verdict=verdict)
         session.add(tr)

@@ -25,12 +25,11 @@ from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
 from opencall.reviews.shortfall import uncovered_rows
-from opencall.reviews.views.common import change_or_show
+from opencall.reviews.views.common import call_proposals, change_or_show
 from opencall.settings import Settings
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
-from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -53,19 +52,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     # one page of the proposals under review, with their assignments and conflicts: a
     # large call's thousands of proposals (and tens of thousands of conflicts) are never
     # all read or shown
-    proposals, pager = paginate_query(
-        page.db,
-        select(Proposal)
-        .where(
-            Proposal.call_id == call.id,
-            Proposal.status.in_(q.REVIEWABLE),
-            Proposal.id.not_in(withheld),
-        )
-        .order_by(Proposal.id),
-        page.request.query_params,
-        PER_PAGE,
-        "#assignments",
-        path=f"/manage/calls/{call.slug}/assignment",
+    proposals, pager = call_proposals(
+        page, call, q.REVIEWABLE, withheld, "assignment", "#assignments", PER_PAGE
     )
     ids = [p.id for p in proposals]
     rows = proposal_rows(page, call, proposals)
@@ -333,10 +321,4 @@ def extend_deadline(slug: str, page: Page = Depends(get_page)) -> Response:
 def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
     """Make ``change`` and commit it, then back to the table; a refusal is shown on the
     table and changes nothing."""
-    return change_or_show(
-        page,
-        change,
-        lambda message: _assignment_page(page, call, 400, message),
-        f"/manage/calls/{call.slug}/assignment",
-        flash,
-    )
+    return change_or_show(page, call, change, _assignment_page, "assignment", flash)

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from opencall.calls.access import signed_in_call
 from opencall.inputs import finite_number, language_name, plain_number
@@ -15,7 +14,6 @@ from opencall.proposals.models import Proposal
 from opencall.proposals.queries import continued_award
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import VERDICTS, labels, with_units
 from opencall.reviews.views.common import revision_pdf
@@ -54,7 +52,7 @@ def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
 
 
 def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) -> Response:
-    tr = page.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
+    tr = q.technical_review_of(page.db, p.id)
     form = extra.pop("form", None) or {
         "verdict": tr.verdict if tr else "",
         "amount_needed": plain_number(tr.amount_needed)

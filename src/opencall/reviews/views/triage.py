@@ -17,10 +17,9 @@ from opencall.calls.models import Call
 from opencall.proposals.models import Proposal, TriageDecision
 from opencall.reviews import policies, services
 from opencall.reviews.services.triage import TRIAGE_STATES
-from opencall.reviews.views.common import change_or_show
+from opencall.reviews.views.common import call_proposals, change_or_show
 from opencall.web.labels import TRIAGE_CATEGORIES, labeller
 from opencall.web.pages import Page, get_page
-from opencall.web.paging import paginate_query
 
 router = APIRouter()
 PER_PAGE = 50
@@ -34,19 +33,8 @@ def triage(slug: str, page: Page = Depends(get_page)) -> Response:
 
 def _triage_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
     withheld = policies.withheld(page.db, page.user, call)
-    proposals, pager = paginate_query(
-        page.db,
-        select(Proposal)
-        .where(
-            Proposal.call_id == call.id,
-            Proposal.status.in_(("under_review", "set_aside")),
-            Proposal.id.not_in(withheld),
-        )
-        .order_by(Proposal.id),
-        page.request.query_params,
-        PER_PAGE,
-        "#triage",
-        path=f"/manage/calls/{call.slug}/triage",
+    proposals, pager = call_proposals(
+        page, call, ("under_review", "set_aside"), withheld, "triage", "#triage", PER_PAGE
     )
     ids = [p.id for p in proposals]
     decided = {
@@ -104,10 +92,4 @@ def return_to_review(slug: str, proposal_id: int, page: Page = Depends(get_page)
 def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
     """Make ``change`` and commit it, then back to the page; a refusal is shown on the
     page and changes nothing."""
-    return change_or_show(
-        page,
-        change,
-        lambda message: _triage_page(page, call, 400, message),
-        f"/manage/calls/{call.slug}/triage",
-        flash,
-    )
+    return change_or_show(page, call, change, _triage_page, "triage", flash)
