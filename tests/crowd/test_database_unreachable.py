@@ -229,3 +229,58 @@ def test_a_crowd_on_a_full_database_through_a_real_server(
         log = server.log.read_text(errors="replace")[-3000:]
         assert {s for s, _r, _ct in again} == {200}, (again, log)
     assert "unhandled error" not in server.log.read_text(errors="replace")
+
+
+def test_a_worker_outlives_a_full_database(engine: Engine, factory: Any, limited_role: str) -> None:
+    """The worker (``opencall worker``, one process by default: nobody restarts it) whose
+    database refuses it a connection waits and tries again, saying so, and runs the job
+    queued meanwhile once it may connect. Before, the first refusal ended the worker
+    (its loop raised): receipts and reset links queued after it were never sent."""
+    import threading
+
+    from opencall import jobs, worker
+
+    ran = threading.Event()
+
+    def registry(_settings: Settings) -> jobs.JobRegistry:
+        r = jobs.JobRegistry()
+        r.register("full.test", lambda s, job, progress: ran.set())
+        return r
+
+    said: list[str] = []
+    died: list[BaseException] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            worker.work(
+                Settings(database_url=limited_role),
+                poll=0.05,
+                registry_factory=registry,
+                stop=stop,
+                report=said.append,
+            )
+        except BaseException as exc:  # noqa: BLE001 - what ended the worker, for the assert
+            died.append(exc)
+
+    with factory() as s:
+        jobs.enqueue(s, "full.test", {})
+        s.commit()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        for _ in range(6000):  # until it has said it waits twice, or has ended
+            if len(said) >= 2 or not t.is_alive():
+                break
+            stop.wait(0.01)
+        assert t.is_alive(), f"the worker ended: {died}"
+        assert "database" in said[0] and "too many connections" in said[0]
+        assert not ran.is_set()
+        role = make_url(limited_role).username
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'ALTER ROLE "{role}" CONNECTION LIMIT -1'))
+        assert ran.wait(60), "the job queued while the database was full never ran"
+    finally:
+        stop.set()
+        t.join(60)
+    assert not died
