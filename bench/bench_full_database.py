@@ -61,10 +61,14 @@ async def _crowd(base: str, n: int) -> list[tuple[int, bool]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pg-url", required=True)
-    ap.add_argument("--limit", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--requests", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=3)
+    # the role's connections, the server's places, a crowd's requests, the crowds
+    for flag, default in {
+        "--limit": 3,
+        "--concurrency": 8,
+        "--requests": 40,
+        "--rounds": 3,
+    }.items():
+        ap.add_argument(flag, type=int, default=default)
     a = ap.parse_args()
     engine = make_engine(a.pg_url)
     migrate.upgrade(engine)
