@@ -103,6 +103,22 @@ def make_engine(
     return engine
 
 
+def no_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` (SQLAlchemy's error, or the driver's own) is a new connection to
+    PostgreSQL that could not be made: refused (it serves as many connections as it
+    allows, is starting up or shutting down, or nothing listens) or not answered within
+    the connect timeout. Nothing ran on it, and a retry may succeed. psycopg gives the
+    failed attempt's ``pgconn`` to the errors of a connection attempt only (never to an
+    error on a connection that was made, which may have been lost during a commit), and
+    its own ``ConnectionTimeout`` to an attempt that timed out."""
+    import psycopg
+
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    return isinstance(orig, psycopg.errors.ConnectionTimeout) or orig.pgconn is not None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

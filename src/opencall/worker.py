@@ -35,7 +35,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs, logging_setup
-from opencall.db import make_engine, make_sessionmaker
+from opencall.db import make_engine, make_sessionmaker, no_connection
 from opencall.diagnostics import enable_crash_reports, gc_at_safe_points
 from opencall.settings import Settings
 
@@ -150,7 +150,20 @@ def work(
     n = 0
     try:
         while not stop.is_set():
-            job = jobs.run_one(factory, registry)
+            try:
+                job = jobs.run_one(factory, registry)
+            except Exception as exc:
+                # PostgreSQL full ("too many connections"), restarting or silent: nothing
+                # was claimed (or a claimed job's lease expires and it is run again), so
+                # wait and try again; one worker process has nobody to restart it
+                if once or not no_connection(exc):
+                    raise
+                why = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+                log.warning("%s: the database refused a connection (%s); trying again", name, why)
+                if report is not None:
+                    report(f"{name}: the database refused a connection ({why}); trying again")
+                stop.wait(poll)
+                continue
             if job is None:
                 if once:
                     # on SQLite a claim lost to another worker also answers None:

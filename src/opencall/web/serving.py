@@ -321,10 +321,16 @@ BUSY_SQLSTATES = {"55P03", "40001", "40P01"}
 def overloaded(exc: BaseException) -> bool:
     """Whether ``exc`` means "too busy right now", not a bug: no pooled connection came
     free in time, SQLite's write lock was held past its timeout ("database is locked"),
-    or PostgreSQL gave up on a lock. Such a request changed nothing and may be retried."""
+    PostgreSQL gave up on a lock, or a new connection to PostgreSQL could not be made
+    (it serves as many as it allows, is restarting, or did not answer within
+    OPENCALL_DB_CONNECT_TIMEOUT_S). Such a request changed nothing and may be retried."""
     from sqlalchemy import exc as sa_exc
 
+    from opencall.db import no_connection
+
     if isinstance(exc, sa_exc.TimeoutError):  # the connection pool's wait ran out
+        return True
+    if no_connection(exc):  # PostgreSQL full ("too many connections"), restarting, silent
         return True
     if isinstance(exc, sa_exc.OperationalError):
         orig = exc.orig
