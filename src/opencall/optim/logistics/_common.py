@@ -168,7 +168,7 @@ def mip_figures(sol: MipSolution) -> dict[str, Any]:
 MAX_UNITS = 10**9
 
 
-def _at_most(what: str, owner: str, name: str, value: int) -> None:
+def at_most(what: str, owner: str, name: str, value: int) -> None:
     if value > MAX_UNITS:
         raise ValueError(f"{what} {owner!r}: {name} must be at most {MAX_UNITS:,}, got {value:,}")
 
@@ -180,7 +180,7 @@ def check_capacity(what: str, bin_id: str, name: str, value: object) -> None:
         raise ValueError(f"{what} {bin_id!r}: {name} must be a whole number")
     if value < 0:
         raise ValueError(f"{what} {bin_id!r}: {name} must be >= 0")
-    _at_most(what, bin_id, name, int(value))
+    at_most(what, bin_id, name, int(value))
 
 
 class CountedRequest:
@@ -205,7 +205,7 @@ class CountedRequest:
             raise ValueError(f"{what} {rid!r}: count and min_count must be whole numbers")
         if self.count < 1:
             raise ValueError(f"{what} {rid!r}: count must be >= 1")
-        _at_most(what, rid, "count", int(self.count))
+        at_most(what, rid, "count", int(self.count))
         if self.min_count is not None and not (1 <= self.min_count <= self.count):
             raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
         if not math.isfinite(self.merit):

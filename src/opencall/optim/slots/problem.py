@@ -220,6 +220,25 @@ def _validate_periods(r: Resource) -> None:
             raise ValueError(
                 f"resource {r.id}: a booked slot must be timezone-aware and end after it starts"
             )
+    for period in r.fewer:
+        _validate_item_out(r, period)
+
+
+def _validate_item_out(r: Resource, period: object) -> None:
+    """Raise ``ValueError`` for an entry of ``r.fewer`` that is not (start, end, places)
+    with timezone-aware bounds, the end after the start and a whole number of places of 1
+    or more (-3 places once reached the greedy as a ``StopIteration``, 1.5 or "1" as a
+    ``TypeError``, a naive start as a comparison error, NaN closed every slot silently)."""
+    what = f"resource {r.id}: an item out of service (fewer)"
+    if not (isinstance(period, tuple | list) and len(period) == 3):
+        raise ValueError(f"{what} must be (start, end, places), got {period!r}")
+    t0, t1, n = period
+    if not (isinstance(t0, dt.datetime) and isinstance(t1, dt.datetime)):
+        raise ValueError(f"{what} must start and end at datetimes")
+    if t0.tzinfo is None or t1.tzinfo is None or t1 <= t0:
+        raise ValueError(f"{what} must be timezone-aware and end after it starts")
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{what} must close a whole number of places, 1 or more, got {n!r}")
 
 
 def _validate_zone(r: Resource) -> None:
