@@ -8,6 +8,7 @@ the field. Small instances, fixed seeds, no timing asserted."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -72,6 +73,34 @@ def test_the_checker_counts_an_item_out_and_a_booked_place() -> None:
     assert t21.peer(p) == 3.0  # 3 on day 0 (or spread): each award one slot
 
 
+def _scaled(problem: sl.SlotProblem, factor: float) -> sl.SlotProblem:
+    awards = tuple(dataclasses.replace(a, weight=a.weight * factor) for a in problem.awards)
+    return sl.SlotProblem(problem.resources, awards)
+
+
+_SCALED = (("items", 1), ("items_zone", 2), ("items_tight", 0), ("items_tight", 7))
+
+
+@pytest.mark.parametrize("factor", [1e-5, 1e-7, 1e-12, 2.0**-40, 1e9])
+def test_the_optimum_does_not_change_when_every_weight_is_scaled(factor: float) -> None:
+    # weights of 1e-7 (merits per second, or normalised over a big call) lost a third of
+    # the value: the greedy "met the bound" within an absolute 1e-6, and the runs level
+    # then dropped awards within the value row's absolute 1e-6 (items 1: 8.0 of 12.0 at
+    # 1e-7; every award left out at 1e-12), while the method said "milp" (proved)
+    for family, seed in _SCALED:
+        problem = t21.instance(seed, family)
+        base = sl.solve_slots(problem)
+        small = sl.solve_slots(_scaled(problem, factor))
+        assert t21.violations(problem, small.starts) == []
+        assert small.method == "milp"
+        assert (small.value / factor, small.runs) == pytest.approx((base.value, base.runs)), (
+            family,
+            seed,
+        )
+        if math.log2(factor).is_integer():  # a power of two scales every float exactly
+            assert small.starts == base.starts
+
+
 def _rovs(fewer: tuple) -> sl.SlotProblem:  # type: ignore[type-arg]
     r = sl.Resource("rov", T0, T0 + 4 * DAY, 24.0, groups_per_slot=2, fewer=fewer)
     awards = tuple(sl.SlotAward(f"a{i}", "rov", 4, proposal=f"p{i}") for i in range(3))
@@ -104,6 +133,24 @@ def test_a_good_item_out_of_service_is_taken() -> None:
     res = sl.solve_slots(p)
     assert len(res.starts) == 1 and res.check(p) == []
     assert len(sl.solve_slots(_rovs(())).starts) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # a booked slot with a naive end: "TypeError: can't compare offset-naive and
+        # offset-aware datetimes" (its start alone was checked)
+        ("booked", ((T0, dt.datetime(2027, 3, 2), "other call"),)),
+        # not_before as a string: "AttributeError: 'str' object has no attribute 'tzinfo'"
+        ("not_before", "2027-03-01T00:00:00+00:00"),
+    ],
+)
+def test_a_bad_booked_slot_or_not_before_is_refused_naming_it(field: str, value: object) -> None:
+    r = sl.Resource("rov", T0, T0 + 4 * DAY, 24.0, groups_per_slot=2, **{field: value})
+    p = sl.SlotProblem((r,), (sl.SlotAward("a", "rov", 1, proposal="p"),))
+    for solve in (sl.solve_slots, sl.greedy):
+        with pytest.raises(ValueError, match=f"resource rov: .*{field.replace('_', '.')}"):
+            solve(p)
 
 
 def _leg(berths: int) -> Leg:

@@ -195,8 +195,10 @@ def _validate_periods(r: Resource) -> None:
     slot that is naive or ends before it starts, a changeover that is no whole number
     of slots, or groups per slot that are not a whole number of 1 or more (or above 1
     with a changeover)."""
-    if r.not_before is not None and r.not_before.tzinfo is None:
-        raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
+    if r.not_before is not None and (
+        not isinstance(r.not_before, dt.datetime) or r.not_before.tzinfo is None
+    ):
+        raise ValueError(f"resource {r.id}: not_before must be a timezone-aware datetime")
     for u0, u1, _ in r.unavailable:
         if u0.tzinfo is None or u1.tzinfo is None:
             raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
@@ -216,7 +218,9 @@ def _validate_periods(r: Resource) -> None:
             "give a shared resource (groups_per_slot above 1) no changeover"
         )
     for b0, b1, _ in r.booked:
-        if b0.tzinfo is None or b1 <= b0:
+        # both ends: a naive end reached the grid as "can't compare offset-naive and
+        # offset-aware datetimes"
+        if b0.tzinfo is None or b1.tzinfo is None or b1 <= b0:
             raise ValueError(
                 f"resource {r.id}: a booked slot must be timezone-aware and end after it starts"
             )
