@@ -49,7 +49,8 @@ def dive_number(dive_index: int) -> int:
 
 @dataclass(frozen=True)
 class Leg:
-    """A cruise leg; ``route`` is a polyline of (lat, lon) waypoints in degrees."""
+    """A cruise leg; ``route`` is a polyline of (lat, lon) waypoints in degrees. Berths and
+    dive slots are whole numbers from 0 to ``MAX_UNITS`` (a billion), as a session's seats."""
 
     id: str
     start: date

@@ -194,7 +194,8 @@ def _validate_periods(r: Resource) -> None:
     """Raise ``ValueError`` for a naive ``not_before``, an unavailable period or a booked
     slot that is naive or ends before it starts, a changeover that is no whole number
     of slots, or groups per slot that are not a whole number of 1 or more (or above 1
-    with a changeover)."""
+    with a changeover), or an item out of service that is not (aware start, later aware
+    end, whole places of 1 or more)."""
     if r.not_before is not None and (
         not isinstance(r.not_before, dt.datetime) or r.not_before.tzinfo is None
     ):
