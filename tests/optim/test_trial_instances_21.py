@@ -153,6 +153,25 @@ def test_a_bad_booked_slot_or_not_before_is_refused_naming_it(field: str, value:
             solve(p)
 
 
+def test_a_slot_longer_than_the_calendar_leaves_no_slot_and_a_huge_one_is_refused() -> None:
+    # a slot of 8e7 hours (9,000 years) after a 4-day period: "OverflowError: date value
+    # out of range" (the grid added the slot to its start past the year 9999); now the
+    # resource has no slot, and the award says so
+    r = sl.Resource("rov", T0, T0 + 4 * DAY, 8e7)
+    p = sl.SlotProblem((r,), (sl.SlotAward("a", "rov", 1, proposal="p"),))
+    assert sl.slot_grid(r) == []
+    for solve in (sl.solve_slots, sl.greedy):
+        res = solve(p)
+        assert res.starts == {} and res.unplaced["a"].reason == "no_usable_slots"
+    # longer than the years 1 to 9999 (1e9 hours: OverflowError; 1e12, more than a
+    # timedelta holds: "OverflowError: days=...; must have magnitude <= 999999999"):
+    # refused naming the field
+    for hours in (1e9, 1e12):
+        huge = sl.Resource("rov", T0, T0 + 4 * DAY, hours)
+        with pytest.raises(ValueError, match="resource rov: slot_hours must be at most"):
+            sl.solve_slots(sl.SlotProblem((huge,), ()))
+
+
 def _leg(berths: int) -> Leg:
     return Leg("L1", T0.date(), (T0 + 3 * DAY).date(), ("a", "b"), ((0.0, 0.0), (0.0, 10.0)),
                berths, 3, 4000.0)  # fmt: skip

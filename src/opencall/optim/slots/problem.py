@@ -14,6 +14,9 @@ UTC = dt.UTC
 #: the most slots one resource may have (a year of 5-minute slots is 105,120): the grid is
 #: enumerated, so a slot of 1e-9 h over two days (1.7e14 slots) ran without end
 MAX_SLOTS = 1_000_000
+#: the longest slot: a ``datetime.timedelta`` holds 999,999,999 days; no calendar of the
+#: years 1 to 9999 holds a slot of more than 24 * 3,652,059 hours anyway
+_MAX_SLOT_HOURS = 24.0 * 3_652_059
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,12 @@ def _validate_span(r: Resource) -> None:
         raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
     if not _real(r.slot_hours) or not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
         raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
+    if r.slot_hours > _MAX_SLOT_HOURS:
+        # more than a ``datetime.timedelta`` holds: OverflowError in the grid
+        raise ValueError(
+            f"resource {r.id}: slot_hours must be at most {_MAX_SLOT_HOURS:,.0f} "
+            f"(a slot longer than any calendar), got {r.slot_hours:g}"
+        )
     if r.end <= r.start:
         raise ValueError(f"resource {r.id}: end must be after start")
 
