@@ -21,7 +21,17 @@ from tests.optim import trial18 as t18
 from tests.optim import trial21 as t21
 
 from opencall.optim import slots as sl
-from opencall.optim.logistics import CruiseProblem, CruiseRequest, Leg, solve_cruise
+from opencall.optim.logistics import (
+    CourseProblem,
+    CourseSession,
+    CruiseProblem,
+    CruiseRequest,
+    Leg,
+    PackageRequest,
+    SeatRequest,
+    solve_courses,
+    solve_cruise,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
@@ -226,3 +236,15 @@ def test_placements_are_the_same_across_hash_seeds() -> None:
     first = _digest_with_hash_seed("0")
     assert len(first) == 64
     assert _digest_with_hash_seed("4242") == first
+
+
+def test_a_preferred_session_given_as_one_string_is_refused() -> None:
+    # "s1" was read letter by letter ('s', '1'): no session matched and the request was
+    # left out as "no session matches the request"; a one-letter id was placed by chance
+    session = CourseSession("s1", T0.date(), T0.date(), "Pune", 5)
+    with pytest.raises(ValueError, match=r"seat request 'r': preferred must be a sequence"):
+        SeatRequest("r", 1.0, 1, "s1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"package request 'k': .* must be a sequence"):
+        PackageRequest("k", 1.0, "tech", "site", 1, "s1")  # type: ignore[arg-type]
+    placed = solve_courses(CourseProblem((session,), (SeatRequest("r", 1.0, 1, ("s1",)),)))
+    assert placed.placements["r"] is not None

@@ -197,8 +197,13 @@ class CountedRequest:
     min_count: int | None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
         what, rid = self.what, self.id
+        if isinstance(getattr(self, self.choices), str):
+            # a string is a sequence of its letters: "s1" named the bins 's' and '1'
+            raise ValueError(
+                f"{what} {rid!r}: {self.choices} must be a sequence of ids, not one string"
+            )
+        object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
         if not isinstance(self.count, numbers.Integral) or not (
             self.min_count is None or isinstance(self.min_count, numbers.Integral)
         ):
