@@ -122,7 +122,9 @@ def grid(
     if not name:
         k = 0
         t = start
-        while t + step <= end:
+        # the slot compared with what is left (``t + step`` passed the year 9999 for a
+        # slot of 1e9 hours: OverflowError)
+        while end - t >= step:
             out.append((t, t + step))
             k += 1
             t = start + k * step
@@ -134,7 +136,7 @@ def grid(
     # first occurrence (and that of the slot bounds still inside the repeat) lies before
     # ``start``; the first slot starts at ``start`` all the same (it began an hour early)
     t0 = start
-    while w0 + (k + 1) * step <= w_end:
+    while (k + 1) * step <= w_end - w0:
         t1 = max(local_instant(w0 + (k + 1) * step, name), start)
         if t1 > t0:
             out.append((t0, t1))

@@ -168,7 +168,7 @@ def mip_figures(sol: MipSolution) -> dict[str, Any]:
 MAX_UNITS = 10**9
 
 
-def _at_most(what: str, owner: str, name: str, value: int) -> None:
+def at_most(what: str, owner: str, name: str, value: int) -> None:
     if value > MAX_UNITS:
         raise ValueError(f"{what} {owner!r}: {name} must be at most {MAX_UNITS:,}, got {value:,}")
 
@@ -180,7 +180,7 @@ def check_capacity(what: str, bin_id: str, name: str, value: object) -> None:
         raise ValueError(f"{what} {bin_id!r}: {name} must be a whole number")
     if value < 0:
         raise ValueError(f"{what} {bin_id!r}: {name} must be >= 0")
-    _at_most(what, bin_id, name, int(value))
+    at_most(what, bin_id, name, int(value))
 
 
 class CountedRequest:
@@ -197,15 +197,20 @@ class CountedRequest:
     min_count: int | None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
         what, rid = self.what, self.id
+        if isinstance(getattr(self, self.choices), str):
+            # a string is a sequence of its letters: "s1" named the bins 's' and '1'
+            raise ValueError(
+                f"{what} {rid!r}: {self.choices} must be a sequence of ids, not one string"
+            )
+        object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
         if not isinstance(self.count, numbers.Integral) or not (
             self.min_count is None or isinstance(self.min_count, numbers.Integral)
         ):
             raise ValueError(f"{what} {rid!r}: count and min_count must be whole numbers")
         if self.count < 1:
             raise ValueError(f"{what} {rid!r}: count must be >= 1")
-        _at_most(what, rid, "count", int(self.count))
+        at_most(what, rid, "count", int(self.count))
         if self.min_count is not None and not (1 <= self.min_count <= self.count):
             raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
         if not math.isfinite(self.merit):

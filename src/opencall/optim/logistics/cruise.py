@@ -16,6 +16,7 @@ from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
     Row,
+    at_most,
     explained,
     freeze,
     mip_figures,
@@ -48,7 +49,8 @@ def dive_number(dive_index: int) -> int:
 
 @dataclass(frozen=True)
 class Leg:
-    """A cruise leg; ``route`` is a polyline of (lat, lon) waypoints in degrees."""
+    """A cruise leg; ``route`` is a polyline of (lat, lon) waypoints in degrees. Berths and
+    dive slots are whole numbers from 0 to ``MAX_UNITS`` (a billion), as a session's seats."""
 
     id: str
     start: date
@@ -86,6 +88,10 @@ class Leg:
             )
         if self.berths < 0 or self.dive_slots < 0 or self.max_dives_per_day < 1:
             raise ValueError(f"leg {self.id!r}: berths/dive slots >= 0, dives per day >= 1")
+        # HiGHS refused a model with a coefficient of 1e15 ("RuntimeError: HiGHS rejected the
+        # model"): counts above a billion are refused here, as seats and packages are
+        at_most("leg", self.id, "berths", int(self.berths))
+        at_most("leg", self.id, "dive_slots", int(self.dive_slots))
         if not (self.max_dive_depth_m >= 0):
             raise ValueError(f"leg {self.id!r}: max_dive_depth_m must be >= 0")
 
@@ -133,6 +139,7 @@ class CruiseRequest:
             )
         if self.berths < 0:
             raise ValueError(f"cruise request {self.id!r}: berths must be >= 0")
+        at_most("cruise request", self.id, "berths", int(self.berths))
         if not math.isfinite(self.merit):
             raise ValueError(f"cruise request {self.id!r}: merit must be finite")
         if self.min_dives is not None and not (0 <= self.min_dives <= len(self.dives)):

@@ -105,14 +105,44 @@ def solve_slots(
     seed, time_limit_s = limits.solver_run(seed, time_limit_s)
     max_columns = limits.count("max_columns", max_columns, minimum=1)
     problem.validate()
-    result = _solve(_canonical(problem, seed), exact, t0, time_limit_s, max_columns, seed)
+    unit = _weight_unit(problem)
+    solved = _reweighted(problem, unit)
+    result = _solve(_canonical(solved, seed), exact, t0, time_limit_s, max_columns, seed)
     # the awards in the order they were given
     given = [a.id for a in problem.awards]
     return replace(
         result,
         starts={a: result.starts[a] for a in given if a in result.starts},
         unplaced={a: result.unplaced[a] for a in given if a in result.unplaced},
+        value=result.value * unit,
     )
+
+
+#: the least largest weight solved as given: the levels' tolerances and the comparison of
+#: placements are absolute below 1 (``bounds._EPS``, ``_Model.key``); a problem whose
+#: largest weight is smaller is solved with its weights in units of a power of two near it
+_LEAST_TOP_WEIGHT = 2.0**-10
+
+
+def _weight_unit(problem: SlotProblem) -> float:
+    """The unit the weights of ``problem`` are solved in: 1 (as given) unless the largest
+    is below ``_LEAST_TOP_WEIGHT``, else the power of two nearest the largest. Every
+    weight times 1e-7 lost a third of the value (the greedy "met the bound" within an
+    absolute 1e-6, the runs level dropped awards within the value row's), times 1e-12
+    every award; a power of two divides every weight exactly, so the order of the awards
+    and the seeded tie-break are those of the weights as given."""
+    top = max((a.weight for a in problem.awards), default=1.0)
+    if top >= _LEAST_TOP_WEIGHT:
+        return 1.0
+    return 2.0 ** round(math.log2(top))
+
+
+def _reweighted(problem: SlotProblem, unit: float) -> SlotProblem:
+    """``problem`` with every weight divided by ``unit``."""
+    if unit == 1.0:
+        return problem
+    awards = tuple(replace(a, weight=a.weight / unit) for a in problem.awards)
+    return SlotProblem(problem.resources, awards)
 
 
 def _canonical(problem: SlotProblem, seed: int) -> SlotProblem:

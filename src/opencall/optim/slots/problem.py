@@ -14,6 +14,9 @@ UTC = dt.UTC
 #: the most slots one resource may have (a year of 5-minute slots is 105,120): the grid is
 #: enumerated, so a slot of 1e-9 h over two days (1.7e14 slots) ran without end
 MAX_SLOTS = 1_000_000
+#: the longest slot: a ``datetime.timedelta`` holds 999,999,999 days; no calendar of the
+#: years 1 to 9999 holds a slot of more than 24 * 3,652,059 hours anyway
+_MAX_SLOT_HOURS = 24.0 * 3_652_059
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,12 @@ def _validate_span(r: Resource) -> None:
         raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
     if not _real(r.slot_hours) or not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
         raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
+    if r.slot_hours > _MAX_SLOT_HOURS:
+        # more than a ``datetime.timedelta`` holds: OverflowError in the grid
+        raise ValueError(
+            f"resource {r.id}: slot_hours must be at most {_MAX_SLOT_HOURS:,.0f} "
+            f"(a slot longer than any calendar), got {r.slot_hours:g}"
+        )
     if r.end <= r.start:
         raise ValueError(f"resource {r.id}: end must be after start")
 
@@ -194,9 +203,12 @@ def _validate_periods(r: Resource) -> None:
     """Raise ``ValueError`` for a naive ``not_before``, an unavailable period or a booked
     slot that is naive or ends before it starts, a changeover that is no whole number
     of slots, or groups per slot that are not a whole number of 1 or more (or above 1
-    with a changeover)."""
-    if r.not_before is not None and r.not_before.tzinfo is None:
-        raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
+    with a changeover), or an item out of service that is not (aware start, later aware
+    end, whole places of 1 or more)."""
+    if r.not_before is not None and (
+        not isinstance(r.not_before, dt.datetime) or r.not_before.tzinfo is None
+    ):
+        raise ValueError(f"resource {r.id}: not_before must be a timezone-aware datetime")
     for u0, u1, _ in r.unavailable:
         if u0.tzinfo is None or u1.tzinfo is None:
             raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
@@ -216,10 +228,31 @@ def _validate_periods(r: Resource) -> None:
             "give a shared resource (groups_per_slot above 1) no changeover"
         )
     for b0, b1, _ in r.booked:
-        if b0.tzinfo is None or b1 <= b0:
+        # both ends: a naive end reached the grid as "can't compare offset-naive and
+        # offset-aware datetimes"
+        if b0.tzinfo is None or b1.tzinfo is None or b1 <= b0:
             raise ValueError(
                 f"resource {r.id}: a booked slot must be timezone-aware and end after it starts"
             )
+    for period in r.fewer:
+        _validate_item_out(r, period)
+
+
+def _validate_item_out(r: Resource, period: object) -> None:
+    """Raise ``ValueError`` for an entry of ``r.fewer`` that is not (start, end, places)
+    with timezone-aware bounds, the end after the start and a whole number of places of 1
+    or more (-3 places once reached the greedy as a ``StopIteration``, 1.5 or "1" as a
+    ``TypeError``, a naive start as a comparison error, NaN closed every slot silently)."""
+    what = f"resource {r.id}: an item out of service (fewer)"
+    if not (isinstance(period, tuple | list) and len(period) == 3):
+        raise ValueError(f"{what} must be (start, end, places), got {period!r}")
+    t0, t1, n = period
+    if not (isinstance(t0, dt.datetime) and isinstance(t1, dt.datetime)):
+        raise ValueError(f"{what} must start and end at datetimes")
+    if t0.tzinfo is None or t1.tzinfo is None or t1 <= t0:
+        raise ValueError(f"{what} must be timezone-aware and end after it starts")
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{what} must close a whole number of places, 1 or more, got {n!r}")
 
 
 def _validate_zone(r: Resource) -> None:
