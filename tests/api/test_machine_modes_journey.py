@@ -12,7 +12,8 @@ needs by asking for that resource; a team needing both asks for both in one
 all-or-nothing bundle. Applicants in five countries; the allocation, the schedule (every
 shift booked inside its mode's blocks, the two modes never on the same shift, never more
 than one team a shift), the team's own calendar, the public busy calendar and the outcomes
-report by LDC status are read back.
+report by LDC status are read back; before applying, the call's page says when each mode
+runs.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loo
         [("xr1@panel.example", "Crystallographer", "DEU"),
          ("xr2@panel.example", "Ultrafast physicist", "IND")],
         [{"pool_id": multi["id"], "amount": 48}, {"pool_id": single["id"], "amount": 33}])  # fmt: skip
+    # an applicant reads on the call's page when each mode runs, on the site's clock
+    page = text_of(web.client("es").get(f"/calls/{slug}").text)
+    runs = page[page.index("Single-bunch shifts:") :]
+    assert "9 ago 2027" in runs.split(";")[0] and "26 ago 2027" in runs.split(";")[1], runs
     code_of: dict[str, str] = {}
     team_of: dict[str, tuple[int, str]] = {}
     for i, (iso3, m, s) in enumerate(TEAMS):
