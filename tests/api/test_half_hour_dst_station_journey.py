@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.api import test_operator_journey as oj
 from tests.api.test_clean_room_journey import attach_and_submit
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import account, open_call, open_facility, signed_in, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -39,25 +39,25 @@ FIELDS = [
     {"key": "plan", "type": "choice", "required": True,
      "options": ["reef transect", "night dive", "deep reef"], "labels": {"en": "Dive plan"}},
 ]  # fmt: skip
-# (country, days asked); LDCs: KIR, SLB, TUV is not in the list (too small a team)
+BOAT = {
+    "name": "Boat days", "unit": "day", "slot_hours": 24, "period_start": PERIOD[0],
+    "period_end": PERIOD[1], "day_start_hour": 7, "time_zone": "Australia/Lord_Howe",
+    "request_fields": FIELDS,
+    "unavailable": [{"starts_at": SURVEY[0], "ends_at": SURVEY[1], "reason": "survey"}],
+}  # fmt: skip
+# (country, days asked); LDCs: KIR, SLB
 TEAMS = [("AUS", 5), ("KIR", 4), ("FJI", 6), ("SLB", 3), ("NZL", 7), ("PNG", 5)]
 
 
 def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> None:
-    _admin, office, fac = open_facility(
+    _admin, office, fac = oj.open_facility(
         web, "lhims", "Lord Howe Island Marine Station", "AUS",
         {"name": "Dive boat", "slug": "boat", "kind": "custom"},
     )  # fmt: skip
     res = f"/api/v1/facilities/{fac['id']}/resources"
-    body = {
-        "name": "Boat days", "unit": "day", "slot_hours": 24, "period_start": PERIOD[0],
-        "period_end": PERIOD[1], "day_start_hour": 7, "time_zone": "Australia/Lord_Howe",
-        "request_fields": FIELDS,
-        "unavailable": [{"starts_at": SURVEY[0], "ends_at": SURVEY[1], "reason": "survey"}],
-    }  # fmt: skip
-    r = office.post(res, {**body, "amount": 28}, status=400)
+    r = office.post(res, {**BOAT, "amount": 28}, status=400)
     assert "27" in str(r["detail"]), r  # the survey day does not fit
-    boat = office.post(res, {**body, "amount": 27})
+    boat = office.post(res, {**BOAT, "amount": 27})
     cal = office.get(f"/api/v1/resources/{boat['id']}")["calendar"]
     assert cal["slot_capacity"] == 27, cal
     # the season's first instant: 07:00 at UTC+10:30
@@ -69,7 +69,7 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
     ), survey
 
     slug = "boat-2027"
-    reviewers = open_call(web, office, {
+    reviewers = oj.open_call(web, office, {
         "provider": "lhims", "facility": "boat", "slug": slug, "code": "LHI27",
         "cycle": "2027", "title": "Dive boat days, spring 2027"},
         {"award_mode": "whole"},
@@ -79,21 +79,11 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
     team_of: dict[str, tuple[int, str]] = {}
     for i, (iso3, days) in enumerate(TEAMS):
         address = f"reef-team{i}@uni.example"
-        ac = account(web, address, f"Reef team {iso3}", country_iso3=iso3,
-                     institution=f"University of {iso3}")  # fmt: skip
-        p = ac.post("/api/v1/proposals", {
-            "call": slug, "title": f"Coral recruitment seen from {iso3}",
-            "abstract": "Transects.", "science_case": "Reefs."})  # fmt: skip
-        version = ac.get(f"/api/v1/proposals/{p['id']}/full")["version"]
-        r = ac.post(f"/api/v1/proposals/{p['id']}/requests", {
-            "version": version, "kind": "custom", "pool_id": boat["id"],
-            "details": {"amount": days, "plan": "reef transect"}}, status=400)  # fmt: skip
-        assert "medical" in str(r).lower() or "Dive medical" in str(r), r
-        pid = p["id"]
-        p = ac.post(f"/api/v1/proposals/{pid}/requests", {
-            "version": version, "kind": "custom", "pool_id": boat["id"],
-            "details": {"amount": days, "plan": "reef transect",
-                        "medical": f"medical-{iso3}.pdf"}})  # fmt: skip
+        ac, pid = oj.applicant_draft(web, slug, address, iso3, f"Coral recruitment in {iso3}")
+        form = {"amount": days, "plan": "reef transect"}
+        r = oj.ask_for(ac, pid, boat["id"], form, status=400)  # no dive medical: refused
+        assert "Dive medical certificate" in str(r), r
+        p = oj.ask_for(ac, pid, boat["id"], {**form, "medical": f"medical-{iso3}.pdf"})
         code_of[iso3] = attach_and_submit(ac, pid, p["version"], f"medical-{iso3}.pdf")["code"]
         team_of[iso3] = (pid, address)
 
@@ -129,7 +119,7 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
     assert {s.astimezone(dt.UTC).time() for s in after} == {dt.time(20, 0)}
 
     # the schedule CSV of the office: the same days at 07:00 local
-    csv_text = signed_in(web, "office@lhims.example").get(
+    csv_text = oj.signed_in(web, "office@lhims.example").get(
         f"/manage/calls/{slug}/schedule?format=csv"
     )
     assert csv_text.status_code == 200, csv_text.text[:500]
@@ -139,8 +129,8 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
     ), rows[:2]
 
     # the staff calendar page names the island's zone and its two offsets
-    page = text_of(
-        signed_in(web, "office@lhims.example").get(f"/manage/calls/{slug}/schedule").text
+    page = oj.text_of(
+        oj.signed_in(web, "office@lhims.example").get(f"/manage/calls/{slug}/schedule").text
     )
     assert "Boat days" in page, page[:2000]
 
@@ -148,7 +138,7 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
     for iso3, (pid, address) in team_of.items():
         if code_of[iso3] not in got:
             continue
-        ics = signed_in(web, address).get(f"/proposals/{pid}/slots.ics").text
+        ics = oj.signed_in(web, address).get(f"/proposals/{pid}/slots.ics").text
         assert "TZID=Australia/Lord_Howe:" in ics or "DTSTART:" in ics, ics[:800]
         for line in ics.splitlines():
             if line.startswith("DTSTART;TZID=Australia/Lord_Howe:"):

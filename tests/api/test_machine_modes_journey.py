@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.api import test_operator_journey as oj
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import account, open_call, open_facility, signed_in, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -41,6 +41,10 @@ MULTI = [("2027-08-02T08:00:00", "2027-08-09T08:00:00"),
 DEVELOPMENT = ("2027-08-18T08:00:00", "2027-08-19T08:00:00")  # the ring's machine day
 FIELDS = [{"key": "technique", "type": "choice", "required": True,
            "options": ["diffraction", "pump-probe", "XPCS"], "labels": {"en": "Technique"}}]  # fmt: skip
+SHIFTS: dict[str, Any] = {
+    "unit": "shift", "slot_hours": 8, "period_start": PERIOD[0], "period_end": PERIOD[1],
+    "day_start_hour": 8, "time_zone": "America/Sao_Paulo", "request_fields": FIELDS,
+}  # fmt: skip
 # (country, multibunch shifts, single-bunch shifts); LDCs: BGD, MOZ, SEN
 TEAMS = [("BRA", 12, 0), ("ARG", 0, 9), ("BGD", 9, 0), ("MOZ", 0, 6), ("SEN", 6, 6),
          ("MEX", 15, 0), ("CHL", 0, 12), ("COL", 12, 0), ("PER", 9, 3)]  # fmt: skip
@@ -55,15 +59,12 @@ def _inside(shift: dt.datetime, blocks: list[tuple[str, str]]) -> bool:
 
 
 def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loop: None) -> None:
-    _admin, office, fac = open_facility(
+    _admin, office, fac = oj.open_facility(
         web, "lnls", "Brazilian Synchrotron Light Laboratory", "BRA",
         {"name": "Sirius beamline CATERETE", "slug": "caterete", "kind": "custom"},
     )  # fmt: skip
     res = f"/api/v1/facilities/{fac['id']}/resources"
-    base: dict[str, Any] = {
-        "unit": "shift", "slot_hours": 8, "period_start": PERIOD[0], "period_end": PERIOD[1],
-        "day_start_hour": 8, "time_zone": "America/Sao_Paulo", "request_fields": FIELDS,
-    }  # fmt: skip
+    base = SHIFTS
 
     def closed(blocks: list[tuple[str, str]], reason: str) -> list[dict[str, str]]:
         return [{"starts_at": a, "ends_at": b, "reason": reason} for a, b in blocks]
@@ -82,7 +83,7 @@ def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loo
         assert office.get(f"/api/v1/resources/{pool['id']}")["calendar"]["slot_capacity"] == n
 
     slug = "caterete-2027b"
-    reviewers = open_call(web, office, {
+    reviewers = oj.open_call(web, office, {
         "provider": "lnls", "facility": "caterete", "slug": slug, "code": "CAT27B",
         "cycle": "2027-II", "title": "CATERETE, second run 2027"},
         {"award_mode": "whole"},
@@ -90,27 +91,20 @@ def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loo
          ("xr2@panel.example", "Ultrafast physicist", "IND")],
         [{"pool_id": multi["id"], "amount": 48}, {"pool_id": single["id"], "amount": 33}])  # fmt: skip
     # an applicant reads on the call's page when each mode runs, on the site's clock
-    page = text_of(web.client("es").get(f"/calls/{slug}").text)
+    page = oj.text_of(web.client("es").get(f"/calls/{slug}").text)
     runs = page[page.index("Single-bunch shifts:") :]
     assert "9 ago 2027" in runs.split(";")[0] and "26 ago 2027" in runs.split(";")[1], runs
     code_of: dict[str, str] = {}
     team_of: dict[str, tuple[int, str]] = {}
     for i, (iso3, m, s) in enumerate(TEAMS):
         address = f"cat-team{i}@uni.example"
-        ac = account(web, address, f"Beam team {iso3}", country_iso3=iso3,
-                     institution=f"University of {iso3}")  # fmt: skip
-        p = ac.post("/api/v1/proposals", {
-            "call": slug, "title": f"Coherent imaging of materials from {iso3}",
-            "abstract": "Beam time.", "science_case": "Materials."})  # fmt: skip
+        ac, pid = oj.applicant_draft(web, slug, address, iso3, f"Coherent imaging, {iso3}")
         both = "modes" if m and s else None
         for pool, amount, technique in ((multi, m, "diffraction"), (single, s, "pump-probe")):
             if amount:
-                version = ac.get(f"/api/v1/proposals/{p['id']}/full")["version"]
-                ac.post(f"/api/v1/proposals/{p['id']}/requests", {
-                    "version": version, "kind": "custom", "pool_id": pool["id"],
-                    "bundle": both, "details": {"amount": amount, "technique": technique}})  # fmt: skip
-        code_of[iso3] = ac.post(f"/api/v1/proposals/{p['id']}/submit")["code"]
-        team_of[iso3] = (p["id"], address)
+                oj.ask_for(ac, pid, pool["id"], {"amount": amount, "technique": technique}, both)
+        code_of[iso3] = ac.post(f"/api/v1/proposals/{pid}/submit")["code"]
+        team_of[iso3] = (pid, address)
 
     review_and_publish(web, office, slug, reviewers)
 
@@ -148,8 +142,8 @@ def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loo
     both_codes = [c for c, m, s in TEAMS if m and s and (code_of[c], multi["id"]) in got]
     assert both_codes, got
     pid, address = team_of[both_codes[0]]
-    mine = signed_in(web, address)
-    page = text_of(mine.get(f"/proposals/{pid}/slots").text)
+    mine = oj.signed_in(web, address)
+    page = oj.text_of(mine.get(f"/proposals/{pid}/slots").text)
     assert "Multibunch shifts" in page and "Single-bunch shifts" in page, page[:3000]
     ics = mine.get(f"/proposals/{pid}/slots.ics").text
     code = code_of[both_codes[0]]

@@ -15,16 +15,8 @@ import io
 
 import pytest
 
+from tests.api import test_operator_journey as oj
 from tests.api.test_genebank_journey import give_reviews
-from tests.api.test_operator_journey import (
-    account,
-    calibrate_to_schedule,
-    close_and_assign,
-    open_call,
-    open_facility,
-    signed_in,
-    text_of,
-)
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -34,39 +26,28 @@ SHIFTS = {"unit": "shift", "slot_hours": 8, "period_start": "2027-08-02",
 
 
 def test_awards_and_the_schedule_csv_name_the_resource_by_id(web: Web, one_loop: None) -> None:
-    _admin, office, fac = open_facility(
+    _admin, office, fac = oj.open_facility(
         web, "ring", "Light Source", "BRA", {"name": "Beamline", "slug": "bl", "kind": "custom"}
     )
     res = f"/api/v1/facilities/{fac['id']}/resources"
     multi = office.post(res, {**SHIFTS, "name": "Multibunch shifts"})
     single = office.post(res, {**SHIFTS, "name": "Single-bunch shifts"})
     slug = "bl-1"
-    (rev,) = open_call(web, office, {
+    (rev,) = oj.open_call(web, office, {
         "provider": "ring", "facility": "bl", "slug": slug, "code": "BL", "cycle": "1",
         "title": "Beamline call"}, {"award_mode": "whole"},
         [("rev@panel.example", "Reviewer One", "DEU")])  # fmt: skip
-    ac = account(web, "pi@app.example", "Applicant One", country_iso3="MOZ",
-                 institution="Maputo Lab")  # fmt: skip
-    pid = ac.post("/api/v1/proposals", {"call": slug, "title": "Timing and diffraction",
-                                        "abstract": "A.", "science_case": "B."})["id"]  # fmt: skip
-    for pool, n in ((multi, 2), (single, 3)):
-        version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-        ac.post(f"/api/v1/proposals/{pid}/requests", {
-            "version": version, "kind": "custom", "pool_id": pool["id"],
-            "details": {"amount": n}})  # fmt: skip
+    ac, pid = oj.applicant_draft(web, slug, "pi@app.example", "MOZ", "Timing and diffraction")
+    oj.ask_for(ac, pid, multi["id"], {"amount": 2})
+    oj.ask_for(ac, pid, single["id"], {"amount": 3})
     code = ac.post(f"/api/v1/proposals/{pid}/submit")["code"]
     # a timing team asks for single-bunch shifts alone
-    ac2 = account(web, "pi2@app.example", "Applicant Two", country_iso3="PER",
-                  institution="Lima Lab")  # fmt: skip
-    pid2 = ac2.post("/api/v1/proposals", {"call": slug, "title": "Timing alone",
-                                          "abstract": "A.", "science_case": "B."})["id"]  # fmt: skip
-    version = ac2.get(f"/api/v1/proposals/{pid2}/full")["version"]
-    ac2.post(f"/api/v1/proposals/{pid2}/requests", {
-        "version": version, "kind": "custom", "pool_id": single["id"], "details": {"amount": 4}})  # fmt: skip
+    ac2, pid2 = oj.applicant_draft(web, slug, "pi2@app.example", "PER", "Timing alone")
+    oj.ask_for(ac2, pid2, single["id"], {"amount": 4})
     code2 = ac2.post(f"/api/v1/proposals/{pid2}/submit")["code"]
-    close_and_assign(web, office, slug)
+    oj.close_and_assign(web, office, slug)
     give_reviews([rev], lambda _a, _k: 4.5)
-    calibrate_to_schedule(web, office, slug)
+    oj.calibrate_to_schedule(web, office, slug)
 
     awards = office.get(f"/api/v1/calls/{slug}/awards")["items"]
     assert sorted((a["proposal_code"], a["pool_id"], a["pool"], a["amount"]) for a in awards) == [
@@ -76,7 +57,7 @@ def test_awards_and_the_schedule_csv_name_the_resource_by_id(web: Web, one_loop:
     ], awards
 
     entries = office.get(f"/api/v1/calls/{slug}/schedule", limit=50)["items"]
-    r = signed_in(web, "office@ring.example").get(f"/manage/calls/{slug}/schedule?format=csv")
+    r = oj.signed_in(web, "office@ring.example").get(f"/manage/calls/{slug}/schedule?format=csv")
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
     assert len(rows) == len(entries) == 9, (rows, entries)
     got = sorted((row["proposal"], row["resource_id"], row["resource"]) for row in rows)
@@ -92,6 +73,6 @@ def test_awards_and_the_schedule_csv_name_the_resource_by_id(web: Web, one_loop:
         ("en", "Single-bunch shifts: 4 shifts"),
         ("fr", "Single-bunch shifts: 4 postes"),
     ):
-        page = text_of(web.client(lang).get(f"/calls/{slug}/awarded").text)
+        page = oj.text_of(web.client(lang).get(f"/calls/{slug}/awarded").text)
         row = page[page.index(code2) : page.index(code2) + 200]
         assert said in row, row
