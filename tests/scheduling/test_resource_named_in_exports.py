@@ -71,7 +71,7 @@ def test_awards_and_the_schedule_csv_name_the_resource_by_id(web: Web, one_loop:
     office.post(f"/api/v1/calls/{slug}/publish")
     for lang, said in (
         ("en", "Single-bunch shifts: 4 shifts"),
-        ("fr", "Single-bunch shifts: 4 postes"),
+        ("fr", "Single-bunch shifts : 4 postes"),
     ):
         page = oj.text_of(web.client(lang).get(f"/calls/{slug}/awarded").text)
         row = page[page.index(code2) : page.index(code2) + 200]

@@ -100,7 +100,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     # resources, each resource's (700 W on each of two flights is not
                     # 1400 W: a rate such as power is not added up over resources)
                     "amount": "; ".join(
-                        f"{name}: {said(u, v)}"
+                        page._("%(resource)s: %(amount)s", resource=name, amount=said(u, v))
                         for name, u, v in sorted(
                             (name, u, v) for u, by in amounts.items() for name, v in by.items()
                         )
