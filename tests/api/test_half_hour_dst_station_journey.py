@@ -39,21 +39,23 @@ FIELDS = [
     {"key": "plan", "type": "choice", "required": True,
      "options": ["reef transect", "night dive", "deep reef"], "labels": {"en": "Dive plan"}},
 ]  # fmt: skip
-BOAT = {
-    "name": "Boat days", "unit": "day", "slot_hours": 24, "period_start": PERIOD[0],
-    "period_end": PERIOD[1], "day_start_hour": 7, "time_zone": "Australia/Lord_Howe",
-    "request_fields": FIELDS,
-    "unavailable": [{"starts_at": SURVEY[0], "ends_at": SURVEY[1], "reason": "survey"}],
-}  # fmt: skip
+# boat days from 07:00 on the island's clock, the survey day closed
+BOAT = {"name": "Boat days", "unit": "day", "slot_hours": 24, "day_start_hour": 7,
+        "period_start": PERIOD[0], "period_end": PERIOD[1], "request_fields": FIELDS,
+        "time_zone": "Australia/Lord_Howe",
+        "unavailable": [{"starts_at": SURVEY[0], "ends_at": SURVEY[1], "reason": "survey"}]}  # fmt: skip
+CALL = {"provider": "lhims", "facility": "boat", "slug": "boat-2027", "code": "LHI27",
+        "cycle": "2027", "title": "Dive boat days, spring 2027"}  # fmt: skip
+PANEL = [("reef1@panel.example", "Reef ecologist", "JPN"),
+         ("reef2@panel.example", "Fish biologist", "ZAF")]  # fmt: skip
 # (country, days asked); LDCs: KIR, SLB
 TEAMS = [("AUS", 5), ("KIR", 4), ("FJI", 6), ("SLB", 3), ("NZL", 7), ("PNG", 5)]
 
 
 def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> None:
-    _admin, office, fac = oj.open_facility(
-        web, "lhims", "Lord Howe Island Marine Station", "AUS",
-        {"name": "Dive boat", "slug": "boat", "kind": "custom"},
-    )  # fmt: skip
+    station = ("lhims", "Lord Howe Island Marine Station", "AUS")
+    boat_facility = {"name": "Dive boat", "slug": "boat", "kind": "custom"}
+    _admin, office, fac = oj.open_facility(web, *station, boat_facility)
     res = f"/api/v1/facilities/{fac['id']}/resources"
     r = office.post(res, {**BOAT, "amount": 28}, status=400)
     assert "27" in str(r["detail"]), r  # the survey day does not fit
@@ -68,13 +70,8 @@ def test_boat_days_across_a_half_hour_clock_change(web: Web, one_loop: None) -> 
         2027, 10, 5, 20, 0, tzinfo=dt.UTC
     ), survey
 
-    slug = "boat-2027"
-    reviewers = oj.open_call(web, office, {
-        "provider": "lhims", "facility": "boat", "slug": slug, "code": "LHI27",
-        "cycle": "2027", "title": "Dive boat days, spring 2027"},
-        {"award_mode": "whole"},
-        [("reef1@panel.example", "Reef ecologist", "JPN"),
-         ("reef2@panel.example", "Fish biologist", "ZAF")])  # fmt: skip
+    slug = CALL["slug"]
+    reviewers = oj.open_call(web, office, CALL, {"award_mode": "whole"}, PANEL)
     code_of: dict[str, str] = {}
     team_of: dict[str, tuple[int, str]] = {}
     for i, (iso3, days) in enumerate(TEAMS):
