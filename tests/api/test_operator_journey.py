@@ -179,6 +179,28 @@ def open_call(
     return reviewers
 
 
+def applicant_draft(web: Web, slug: str, address: str, iso3: str, title: str) -> tuple[Client, int]:
+    """An applicant of ``iso3`` registered as ``address`` (a university of that country)
+    and their draft proposal ``title`` to the call ``slug``: the client and the draft's id."""
+    ac = account(web, address, f"Team {iso3}", country_iso3=iso3,
+                 institution=f"University of {iso3}")  # fmt: skip
+    body = {"call": slug, "title": title, "abstract": "Plan.", "science_case": "Case."}
+    return ac, int(ac.post("/api/v1/proposals", body)["id"])
+
+
+def ask_for(
+    ac: Client, pid: int, pool_id: int, details: dict[str, Any], bundle: str | None = None,
+    status: int | None = None,
+) -> Any:  # fmt: skip
+    """The draft ``pid`` asks for ``pool_id`` (``details``: the amount and the resource's
+    form), at its current version, in ``bundle``; the answer (the proposal, or the
+    refusal when ``status`` is given)."""
+    version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
+    body = {"version": version, "kind": "custom", "pool_id": pool_id, "bundle": bundle,
+            "details": details}  # fmt: skip
+    return ac.post(f"/api/v1/proposals/{pid}/requests", body, status=status)
+
+
 def signed_in(web: Web, email_: str, lang: str = "en") -> Any:
     """A browser session of ``email_`` (signed in on /login), in ``lang``."""
     c = web.client(lang)

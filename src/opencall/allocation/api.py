@@ -135,7 +135,11 @@ def decisions(chair: CallListRequest = Depends(chair_list)) -> DecisionList:
 class AwardOut(BaseModel):
     proposal_code: str
     title: str
-    pool: str
+    pool_id: int = Field(
+        description="the resource awarded (``/api/v1/resources/{pool_id}``), as the "
+        "schedule's entries name it: two resources of one name or unit stay apart"
+    )
+    pool: str = Field(description="that resource's name")
     unit: str
     amount: float
     fraction: float

@@ -11,6 +11,7 @@ from opencall.calls.domain import parse_cutoffs
 from opencall.calls.presenters import joint_providers
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
+from opencall.facilities.domain import open_windows
 from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
 from opencall.web.labels import call_labels
@@ -23,6 +24,9 @@ router = APIRouter()
 # the list of calls is paged, the home page names the latest results (scale18)
 CALLS_PER_PAGE = 25
 LATEST_RESULTS = 20
+# the spans a resource runs, listed on the call's page (a weekly closure over a year gives
+# fifty; the rest are counted)
+WINDOWS_SHOWN = 12
 
 
 def labels(page: Page) -> dict[str, object]:
@@ -81,6 +85,19 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
                 b for b in queries.batches_of(page.db, call) if b.status in policies.PUBLIC_STATES
             ],
             "parent": call.parent if call.parent_id is not None else None,
+            # when each offered resource runs (its period less its closures), so that an
+            # applicant choosing between a beamline's machine modes sees each mode's blocks
+            "windows": {
+                cp.pool_id: open_windows(
+                    cp.pool.period_start,
+                    cp.pool.period_end,
+                    cp.pool.day_start_hour,
+                    cp.pool.time_zone or "",
+                    [(u.starts_at, u.ends_at) for u in cp.pool.unavailable],
+                )
+                for cp in call.pools
+            },
+            "windows_shown": WINDOWS_SHOWN,
             # the upload form's own limit (proposals' editor), said in the rules
             "max_upload_bytes": page.settings.max_upload_bytes,
             **labels(page),

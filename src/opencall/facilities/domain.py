@@ -233,6 +233,23 @@ def _utc(v: dt.datetime) -> dt.datetime:
     return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
 
+def open_windows(
+    first: dt.date | None,
+    last: dt.date | None,
+    day_start_hour: float,
+    time_zone: str,
+    closed: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """When a resource offered over a period runs: its period (:func:`period_bounds`) less
+    its unavailable periods ``closed``, as half-open UTC spans in order (a beamline's
+    single-bunch shifts: the blocks the operator left open to that machine mode); none
+    for a resource without a period."""
+    lo, hi = period_bounds(first, last, day_start_hour, time_zone)
+    if lo is None or hi is None:
+        return []
+    return sorted(intervals.subtract([(lo, hi)], [(_utc(a), _utc(b)) for a, b in closed]))
+
+
 class Unavailable(_Doc):
     """Half-open [starts_at, ends_at) in UTC, with a reason (maintenance...)."""
 

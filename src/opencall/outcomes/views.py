@@ -3,7 +3,7 @@ awarded by country group) and the applicant's own outcome page."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -77,6 +77,9 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             .where(Award.call_id == call.id)
         ):
             totals[a_pid][unit][name] += amount
+        # a unit the call offers of several resources (a beamline's two machine modes, two
+        # growth chambers): an award of it names its resource, even a proposal's only one
+        offered = Counter(cp.pool.unit for cp in call.pools)
 
         def said(unit: str, v: float) -> str:
             return f"{local_number(v, page.lang)} {unit_text(page, unit, labels.get(unit), v)}"
@@ -97,13 +100,13 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     # resources, each resource's (700 W on each of two flights is not
                     # 1400 W: a rate such as power is not added up over resources)
                     "amount": "; ".join(
-                        f"{name}: {said(u, v)}"
+                        page._("%(resource)s: %(amount)s", resource=name, amount=said(u, v))
                         for name, u, v in sorted(
                             (name, u, v) for u, by in amounts.items() for name, v in by.items()
                         )
                         if round(v, 2) > 0
                     )
-                    if any(len(by) > 1 for by in amounts.values())
+                    if any(len(by) > 1 or offered[u] > 1 for u, by in amounts.items())
                     else ", ".join(
                         said(u, v)
                         for u, v in sorted((u, sum(by.values())) for u, by in amounts.items())

@@ -73,6 +73,9 @@ def _schedule_csv(page: Page, call: Call) -> Response:
     )
     # the site's own clock beside UTC, for a resource with a time zone (Europe/Berlin)
     zones = {cp.pool_id: cp.pool.time_zone or "" for cp in call.pools}
+    # the resource booked, by id and name as the API's entries say it: a beamline's two
+    # machine modes offered as two resources are told apart without reading the label
+    names = {cp.pool_id: cp.pool.name for cp in call.pools}
 
     def local(at: dt.datetime | None, zone: str) -> str:
         return at.astimezone(wallclock.zone(zone)).isoformat() if at and zone else ""
@@ -90,6 +93,8 @@ def _schedule_csv(page: Page, call: Call) -> Response:
             "time_zone",
             "local_start",
             "local_end",
+            "resource_id",
+            "resource",
         ],  # fmt: skip
         (
             (
@@ -103,6 +108,8 @@ def _schedule_csv(page: Page, call: Call) -> Response:
                 zones.get(e.pool_id or 0, ""),
                 local(e.start, zones.get(e.pool_id or 0, "")),
                 local(e.end, zones.get(e.pool_id or 0, "")),
+                e.pool_id or "",
+                names.get(e.pool_id or 0, ""),
             )
             for e in entries
         ),
