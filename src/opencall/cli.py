@@ -412,7 +412,11 @@ def demo_build(
     seed: Annotated[int, typer.Option(help="Seed of the world.")] = 1,
     anchor: Annotated[str | None, typer.Option(help="The world's 'today' (YYYY-MM-DD).")] = None,
     if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Do nothing when data exists.")
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Do nothing when the site has any account, provider, facility or call.",
+        ),
     ] = False,
     scale: Annotated[
         str,
