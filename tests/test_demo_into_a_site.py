@@ -19,7 +19,7 @@ from opencall.calls.models import Call
 from opencall.cli import app as cli_app
 from opencall.demo import world
 from opencall.people.models import Country, User
-from tests.cli_db import cli_database
+from tests.cli_db import cli_database, create_provider
 
 
 def _admin(email: str) -> None:
@@ -57,11 +57,7 @@ def test_a_site_with_a_provider_only_gets_no_demo(
 ) -> None:
     """A provider made before its administrator has an account (invited by e-mail)."""
     with cli_database(tmp_path, monkeypatch, "provider") as (runner, factory):
-        r = runner.invoke(
-            cli_app,
-            ["providers", "create", "--name", "Cryo", "--slug", "emc", "--country", "KEN"],
-        )
-        assert r.exit_code == 0, r.output
+        create_provider(runner, "Cryo", "emc", "KEN")
         r = runner.invoke(cli_app, ["demo", "build", "--if-empty", "--scale", "0.05"])
         assert r.exit_code == 0 and "not rebuilt" in r.output, r.output
         with factory() as s:
