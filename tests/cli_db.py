@@ -28,3 +28,11 @@ def cli_database(
         yield runner, make_sessionmaker(engine)
     finally:
         engine.dispose()
+
+
+def create_provider(runner: CliRunner, name: str, slug: str, country: str) -> None:
+    """`opencall providers create` with no administrator, which must succeed."""
+    r = runner.invoke(
+        cli_app, ["providers", "create", "--name", name, "--slug", slug, "--country", country]
+    )
+    assert r.exit_code == 0, r.output

@@ -10,18 +10,14 @@ from sqlalchemy import func, select
 
 from opencall.cli import app
 from opencall.people.models import RoleGrant, RoleInvitation
-from tests.cli_db import cli_database
+from tests.cli_db import cli_database, create_provider
 
 
 def test_an_unknown_role_is_refused_with_the_roles_there_are(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with cli_database(tmp_path, monkeypatch, "roles") as (runner, factory):
-        r = runner.invoke(
-            app,
-            ["providers", "create", "--name", "Core store", "--slug", "cores", "--country", "GBR"],
-        )
-        assert r.exit_code == 0, r.output
+        create_provider(runner, "Core store", "cores", "GBR")
         r = runner.invoke(
             app,
             ["roles", "grant", "--provider", "cores", "--email", "c@cores.example.org",

@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from opencall import auditlog, migrate
 from opencall.calls.cli import providers_app, roles_app
 from opencall.calls.models import Call
-from opencall.db import make_engine, make_sessionmaker, unit_of_work
+from opencall.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
@@ -412,7 +412,11 @@ def demo_build(
     seed: Annotated[int, typer.Option(help="Seed of the world.")] = 1,
     anchor: Annotated[str | None, typer.Option(help="The world's 'today' (YYYY-MM-DD).")] = None,
     if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Do nothing when data exists.")
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Do nothing when the site has any account, provider, facility or call.",
+        ),
     ] = False,
     scale: Annotated[
         str,
@@ -1089,6 +1093,46 @@ def revoke_sessions(
         n = people_services.revoke_sessions(s, user.id, reason="admin")
         t = people_services.revoke_all_api_tokens(s, user.id) if tokens else 0
     console.print(f"{n} sessions ended" + (f", {t} tokens revoked" if tokens else ""))
+
+
+@app.command("personal-data")
+def personal_data(
+    ctx: typer.Context,
+    email: str,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Write the JSON to this file (mode 0600) instead of printing it."),
+    ] = None,
+) -> None:
+    """Everything the site holds about one account, as JSON: a person's request for their
+    data (every row that refers to the account; password and token hashes left out)."""
+    import os
+
+    from opencall.people.queries import user_by_email
+    from opencall.personal_data import person_data
+
+    c: Ctx = ctx.obj
+    with unit_of_work(c.factory) as s:
+        user = user_by_email(s, email)
+        if user is None:
+            _fail(f"no account {email!r}")
+        tables = person_data(s, user.id, user.email)
+        auditlog.record(s, "person.data_exported", "user", user.id, data={"tables": sorted(tables)})
+    text = json.dumps(
+        {"email": user.email, "exported_at": utcnow().isoformat(), "tables": tables},
+        ensure_ascii=False,
+        indent=1,
+        sort_keys=True,
+    )
+    if out is None:
+        print(text)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # whatever the umask, and over an earlier file's mode
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    rows = sum(len(v) for v in tables.values())
+    console.print(f"{rows} row(s) of {len(tables)} table(s) about {user.email} written to {out}")
 
 
 @audit_app.command("export")

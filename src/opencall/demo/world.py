@@ -33,9 +33,9 @@ from opencall.demo.accounts import (
 )
 from opencall.demo.facilities import FAST_MODES, FAST_RECEIVERS, build_facilities
 from opencall.demo.proposals import build_proposals
-from opencall.facilities.models import Facility
+from opencall.facilities.models import Facility, Provider
 from opencall.people import services as people_services
-from opencall.people.models import Country
+from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal, TeamMember
 
 __all__ = [
@@ -139,7 +139,14 @@ def build(
 
 
 def is_empty(session: Session) -> bool:
-    return not session.scalar(select(func.count(Call.id)))
+    """No account, provider, facility or call: a database that `db upgrade` made and
+    filled with its reference data only (the countries), nothing of a site's own. A site
+    with its administrator or a provider and no call yet is not empty (trialop21: the
+    demo, with its site administrator of a published password, was built into it)."""
+    return not any(
+        session.scalar(select(model.id).limit(1)) is not None
+        for model in (User, Provider, Facility, Call)
+    )
 
 
 def summary(session: Session) -> dict[str, int]:
