@@ -23,6 +23,7 @@ Contents
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1214,14 +1215,67 @@ def recoverable_cells(
     over all tables consistent with what is published. ``true`` holds every
     cell and total (keys with ``TOTAL``); ``known`` entries the reader knows however
     they are shown (taken at their value, and not audited).
+
+    The answer depends on these arguments alone, and the public pages (the figures,
+    the after-award tables, the report) audit the same tables on every view: the last
+    :data:`KEPT_AUDITS` audits are kept in the process (:func:`clear_kept_audits`), so
+    the same audit again solves nothing. Each call gets a list of its own.
     """
+    return list(
+        _kept_audit(
+            tuple(rows),
+            tuple(columns),
+            frozenset(true.items()),
+            frozenset(primary),
+            frozenset(complementary),
+            int(min_cell),
+            bool(suppress_zeros),
+            frozenset(known),
+        )
+    )
+
+
+#: how many audits :func:`recoverable_cells` keeps (a figures page audits a few tables)
+KEPT_AUDITS = 1024
+
+
+@functools.lru_cache(maxsize=KEPT_AUDITS)
+def _kept_audit(
+    rows: tuple[str, ...],
+    columns: tuple[str, ...],
+    true_items: frozenset[tuple[tuple[str, str], int]],
+    prim: frozenset[tuple[str, str]],
+    comp: frozenset[tuple[str, str]],
+    min_cell: int,
+    suppress_zeros: bool,
+    told: frozenset[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        _audit(rows, columns, dict(true_items), prim, comp, min_cell, suppress_zeros, told)
+    )
+
+
+def clear_kept_audits() -> None:
+    """Forget the audits :func:`recoverable_cells` kept."""
+    _kept_audit.cache_clear()
+
+
+def _audit(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    true: Mapping[tuple[str, str], int],
+    prim: frozenset[tuple[str, str]],
+    comp: frozenset[tuple[str, str]],
+    min_cell: int,
+    suppress_zeros: bool,
+    told: frozenset[tuple[str, str]],
+) -> list[tuple[str, str]]:
     from scipy import optimize
 
     rr = list(rows) + [TOTAL]
     cc = list(columns) + [TOTAL]
     keys = [(r, c) for r in rr for c in cc]
     index = {k: i for i, k in enumerate(keys)}
-    prim, comp, told = set(primary), set(complementary), set(known)
     hidden = [k for k in keys if (k in prim or k in comp) and k not in told]
     if not hidden:
         return []
