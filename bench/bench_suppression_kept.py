@@ -22,12 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests import factories as F
 from tests.security import test_leak_oracle as oracle
-from tests.web.conftest import sqlite_world
 
+from bench_inloop_client import advanced
 from opencall.outcomes import domain
-from opencall.scheduling import slot_services
 
 # a form's one-time key, a time written from the clock, the request id
 WHEN = re.compile(r'<time datetime=[^>]*>[^<]*</time>|name="once" value="\w+"')
@@ -51,15 +49,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=20)
     args = ap.parse_args()
-    slot_services.utcnow = lambda: F.NOW  # as the test does
-    web, w = sqlite_world("bench-kept-", oracle.build_open)
+    web, w = advanced("bench-kept-", args.stage)
     with web.one_loop():
         by = oracle.clients(web, w)
-        for stage in oracle.STAGES[: oracle.STAGES.index(args.stage) + 1]:
-            if stage in oracle.ADVANCE:
-                with web.factory() as s:
-                    oracle.ADVANCE[stage](s, w)
-                    s.commit()
         anonymous = by["anonymous"][0]
         pages = [
             f"/calls/{slug}/{p}" for slug in w.slugs.values() for p in ("figures", "after-award")

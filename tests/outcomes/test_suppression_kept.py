@@ -13,20 +13,10 @@ from scipy import optimize
 
 from opencall.outcomes import domain as d
 from opencall.outcomes.domain import TOTAL
+from tests.outcomes.test_domain import _true
 
 # a lone small cell on a row (primary), the cells that hide it (complementary)
 TABLE = {"a": {"x": 3, "y": 20, "z": 30}, "b": {"x": 40, "y": 9, "z": 6}}
-
-
-def _true(table: dict[str, dict[str, int]]) -> dict[tuple[str, str], int]:
-    rows, cols = list(table), list(next(iter(table.values())))
-    t = {(r, c): table[r][c] for r in rows for c in cols}
-    for r in rows:
-        t[(r, TOTAL)] = sum(table[r].values())
-    for c in cols:
-        t[(TOTAL, c)] = sum(table[r][c] for r in rows)
-    t[(TOTAL, TOTAL)] = sum(t[(r, TOTAL)] for r in rows)
-    return t
 
 
 @pytest.fixture

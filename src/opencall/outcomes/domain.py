@@ -1228,8 +1228,8 @@ def recoverable_cells(
             frozenset(true.items()),
             frozenset(primary),
             frozenset(complementary),
-            int(min_cell),
-            bool(suppress_zeros),
+            min_cell,
+            suppress_zeros,
             frozenset(known),
         )
     )
@@ -1250,27 +1250,10 @@ def _kept_audit(
     suppress_zeros: bool,
     told: frozenset[tuple[str, str]],
 ) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        _audit(rows, columns, dict(true_items), prim, comp, min_cell, suppress_zeros, told)
-    )
-
-
-def clear_kept_audits() -> None:
-    """Forget the audits :func:`recoverable_cells` kept."""
-    _kept_audit.cache_clear()
-
-
-def _audit(
-    rows: Sequence[str],
-    columns: Sequence[str],
-    true: Mapping[tuple[str, str], int],
-    prim: frozenset[tuple[str, str]],
-    comp: frozenset[tuple[str, str]],
-    min_cell: int,
-    suppress_zeros: bool,
-    told: frozenset[tuple[str, str]],
-) -> list[tuple[str, str]]:
+    """:func:`recoverable_cells` on its arguments frozen (``true`` as its items)."""
     from scipy import optimize
+
+    true = dict(true_items)
 
     rr = list(rows) + [TOTAL]
     cc = list(columns) + [TOTAL]
@@ -1278,7 +1261,7 @@ def _audit(
     index = {k: i for i, k in enumerate(keys)}
     hidden = [k for k in keys if (k in prim or k in comp) and k not in told]
     if not hidden:
-        return []
+        return ()
     a_eq: list[list[float]] = []
     for r in rr:  # each row adds up to its total (the total row too)
         row = [0.0] * len(keys)
@@ -1333,7 +1316,12 @@ def _audit(
             raise RuntimeError(f"suppression audit failed at {k}: {lo.message} / {hi.message}")
         if float(-hi.fun) - float(lo.fun) < 0.5:
             out.append(k)
-    return out
+    return tuple(out)
+
+
+def clear_kept_audits() -> None:
+    """Forget the audits :func:`recoverable_cells` kept."""
+    _kept_audit.cache_clear()
 
 
 def suppress_linked(
