@@ -72,20 +72,27 @@ def testclient_walk(web: Web, w: oracle.Leaky, by: dict[str, tuple[Any, Any]]) -
     ]
 
 
+def advanced(prefix: str, stage: str) -> tuple[Web, oracle.Leaky]:
+    """The leak oracle's world on SQLite (outside pytest), taken to ``stage`` as the test
+    takes it (slots booked from the factories' clock)."""
+    slot_services.utcnow = lambda: F.NOW  # as the test does
+    web, w = sqlite_world(prefix, oracle.build_open)
+    for step in oracle.STAGES[: oracle.STAGES.index(stage) + 1]:
+        if step in oracle.ADVANCE:
+            with web.factory() as s:
+                oracle.ADVANCE[step](s, w)
+                s.commit()
+    return web, w
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", default="review", choices=oracle.STAGES)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    slot_services.utcnow = lambda: F.NOW  # as the test does
-    web, w = sqlite_world("bench-inloop-", oracle.build_open)
+    web, w = advanced("bench-inloop-", args.stage)
     with web.one_loop():
         by = oracle.clients(web, w)
-        for stage in oracle.STAGES[: oracle.STAGES.index(args.stage) + 1]:
-            if stage in oracle.ADVANCE:
-                with web.factory() as s:
-                    oracle.ADVANCE[stage](s, w)
-                    s.commit()
         testclient_walk(web, w, by)  # (each persona's token used once before: see WHEN)
         rows: dict[str, list[float]] = {"testclient": [], "inloop": []}
         n = 0

@@ -23,6 +23,7 @@ Contents
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1214,17 +1215,53 @@ def recoverable_cells(
     over all tables consistent with what is published. ``true`` holds every
     cell and total (keys with ``TOTAL``); ``known`` entries the reader knows however
     they are shown (taken at their value, and not audited).
+
+    The answer depends on these arguments alone, and the public pages (the figures,
+    the after-award tables, the report) audit the same tables on every view: the last
+    :data:`KEPT_AUDITS` audits are kept in the process (:func:`clear_kept_audits`), so
+    the same audit again solves nothing. Each call gets a list of its own.
     """
+    return list(
+        _kept_audit(
+            tuple(rows),
+            tuple(columns),
+            frozenset(true.items()),
+            frozenset(primary),
+            frozenset(complementary),
+            min_cell,
+            suppress_zeros,
+            frozenset(known),
+        )
+    )
+
+
+#: how many audits :func:`recoverable_cells` keeps (a figures page audits a few tables)
+KEPT_AUDITS = 1024
+
+
+@functools.lru_cache(maxsize=KEPT_AUDITS)
+def _kept_audit(
+    rows: tuple[str, ...],
+    columns: tuple[str, ...],
+    true_items: frozenset[tuple[tuple[str, str], int]],
+    prim: frozenset[tuple[str, str]],
+    comp: frozenset[tuple[str, str]],
+    min_cell: int,
+    suppress_zeros: bool,
+    told: frozenset[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    """:func:`recoverable_cells` on its arguments frozen (``true`` as its items)."""
     from scipy import optimize
+
+    true = dict(true_items)
 
     rr = list(rows) + [TOTAL]
     cc = list(columns) + [TOTAL]
     keys = [(r, c) for r in rr for c in cc]
     index = {k: i for i, k in enumerate(keys)}
-    prim, comp, told = set(primary), set(complementary), set(known)
     hidden = [k for k in keys if (k in prim or k in comp) and k not in told]
     if not hidden:
-        return []
+        return ()
     a_eq: list[list[float]] = []
     for r in rr:  # each row adds up to its total (the total row too)
         row = [0.0] * len(keys)
@@ -1279,7 +1316,12 @@ def recoverable_cells(
             raise RuntimeError(f"suppression audit failed at {k}: {lo.message} / {hi.message}")
         if float(-hi.fun) - float(lo.fun) < 0.5:
             out.append(k)
-    return out
+    return tuple(out)
+
+
+def clear_kept_audits() -> None:
+    """Forget the audits :func:`recoverable_cells` kept."""
+    _kept_audit.cache_clear()
 
 
 def suppress_linked(
