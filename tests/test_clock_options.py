@@ -35,7 +35,13 @@ def test_second():
 def _times(tmp_path: Path, *options: str) -> dict[str, str]:
     probe = tmp_path / "test_probe.py"
     probe.write_text(PROBE)
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    # the probe needs no database; under xdist it must not take the worker's either
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTEST_ADDOPTS", "OPENCALL_TEST_POSTGRES_URL")
+        and not k.startswith("PYTEST_XDIST")
+    }
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
          "-s", "-p", "tests.conftest", "--rootdir", str(tmp_path), *options, str(probe)],
