@@ -28,7 +28,9 @@ import pytest
 # API opens "now"). A test whose data are dated absolutely runs on a pinned clock
 # (``pinned_clock``: time-machine moves datetime.now and time.time there, and lets it
 # tick). ``pytest --clock-ahead=DAYS`` runs the session with the real clock moved that
-# far ahead, to find the tests that would fail once their dates have passed.
+# far ahead, to find the tests that would fail once their dates have passed;
+# ``pytest --clock-at=2027-12-31T23:59:50`` starts it at that instant (UTC), to find the
+# tests that fail when a run crosses a midnight, a month's or a year's end.
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,10 +41,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run with the clock moved this many days ahead (tests on a pinned clock "
         "are not moved): finds tests that depend on today's date",
     )
+    parser.addoption(
+        "--clock-at",
+        default="",
+        help="run with the clock set to this instant (ISO 8601, UTC unless an offset is "
+        "given) before the test modules are imported; it ticks on from there (tests on a "
+        "pinned clock are not moved): finds the tests that fail when a run crosses a "
+        "midnight, a month's or a year's end, a leap day",
+    )
+    parser.addoption(
+        "--clock-each-test",
+        action="store_true",
+        help="with --clock-at: set the clock back to that instant at each test's setup, "
+        "so that every test crosses it",
+    )
+    parser.addoption(
+        "--reverse-in-files",
+        action="store_true",
+        help="run each file's tests in the reverse of their order (the files keep theirs): "
+        "finds a test that passes only after another of its file has run",
+    )
     _add_cpu_report_option(parser)
 
 
 _AHEAD: list[Any] = []
+#: ``--clock-at``'s instant, where every test's setup starts again
+_AT: list[dt.datetime] = []
 
 #: the names other test modules import from here, defined in :mod:`tests.fixtures`
 _FIXTURES_NAMES = frozenset(
@@ -84,12 +108,29 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.import_plugin("tests.fixtures")
     _configure_cpu_report(config)
     days = float(config.getoption("--clock-ahead", 0.0) or 0.0)
-    if days:
+    at = str(config.getoption("--clock-at", "") or "")
+    if days or at:
         import time_machine
 
-        _AHEAD.append(
-            time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days), tick=True)
-        )
+        when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        if at and config.getoption("--clock-each-test", False):
+            _AT.append(when + dt.timedelta(days=days))
+        _AHEAD.append(time_machine.travel(when + dt.timedelta(days=days), tick=True))
+        _AHEAD[-1].start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``--clock-each-test``: each test starts at ``--clock-at``'s instant (its module
+    and session fixtures were made earlier on the clock, as in a run that crosses it)."""
+    if _AT:
+        import time_machine
+
+        while _AHEAD:
+            _AHEAD.pop().stop()
+        _AHEAD.append(time_machine.travel(_AT[0], tick=True))
         _AHEAD[-1].start()
 
 
@@ -179,7 +220,7 @@ HEAVY_FILES = (
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def files(marker: str) -> set[str]:
         return {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker(marker)}
 
@@ -196,6 +237,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             heavy.get(item.nodeid.split("::", 1)[0], len(heavy)),
         )
     )
+    if config.getoption("--reverse-in-files", False):
+        by_file: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+        items[:] = [item for tests in by_file.values() for item in reversed(tests)]
 
 
 _NEXT_TEST = pytest.StashKey["pytest.Item | None"]()

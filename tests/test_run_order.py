@@ -9,6 +9,17 @@ from typing import Any
 from tests.conftest import pytest_collection_modifyitems
 
 
+class Options:
+    """The options pytest_collection_modifyitems reads (``--reverse-in-files``)."""
+
+    def __init__(self, reverse: bool = False) -> None:
+        self.reverse = reverse
+
+    def getoption(self, name: str, default: Any = None) -> Any:
+        assert name == "--reverse-in-files", name
+        return self.reverse
+
+
 class Item:
     def __init__(self, nodeid: str, *marks: str) -> None:
         self.nodeid = nodeid
@@ -28,7 +39,7 @@ def test_browser_files_first_then_slow_files_then_the_rest() -> None:
         Item("tests/d.py::t1", "slow"),
         Item("tests/e.py::t1", "browser", "slow"),
     ]
-    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    pytest_collection_modifyitems(Options(), items)  # type: ignore[arg-type]
     assert [i.nodeid for i in items] == [
         "tests/c.py::t1",
         "tests/c.py::t2",
@@ -36,6 +47,26 @@ def test_browser_files_first_then_slow_files_then_the_rest() -> None:
         "tests/b.py::t1",
         "tests/b.py::t2",
         "tests/d.py::t1",
+        "tests/a.py::t1",
+    ]
+
+
+def test_reverse_in_files_turns_each_file_round_and_keeps_the_files_order() -> None:
+    """``--reverse-in-files`` (flake21): each file's tests run last to first, to find a
+    test that passes only after another of its file; the files keep the order above."""
+    items = [
+        Item("tests/a.py::t1"),
+        Item("tests/a.py::t2"),
+        Item("tests/a.py::t3"),
+        Item("tests/b.py::t1", "browser"),
+        Item("tests/b.py::t2"),
+    ]
+    pytest_collection_modifyitems(Options(reverse=True), items)  # type: ignore[arg-type]
+    assert [i.nodeid for i in items] == [
+        "tests/b.py::t2",
+        "tests/b.py::t1",
+        "tests/a.py::t3",
+        "tests/a.py::t2",
         "tests/a.py::t1",
     ]
 
@@ -59,7 +90,7 @@ def test_the_heaviest_other_files_start_before_the_rest() -> None:
         Item(f"{heavier}::t2"),
         Item("tests/c.py::t1", "browser"),
     ]
-    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    pytest_collection_modifyitems(Options(), items)  # type: ignore[arg-type]
     assert [i.nodeid for i in items] == [
         "tests/c.py::t1",
         "tests/b.py::t1",

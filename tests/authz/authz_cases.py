@@ -14,6 +14,7 @@ the call's phase says so in ``phase`` (and why it cannot be made otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -988,18 +989,25 @@ def _expertise_saved(ctx: Ctx) -> bool:
     return bool(_count(ctx, ExpertiseProfile.user_id, col.contains(ctx.params["mark"])))
 
 
+#: the values the settings' requests take, one after another (a counter each): each
+#: request a value the earlier requests of the test did not set (a repeat would find the
+#: effect there whatever the request did; a test makes a dozen of each), and the same
+#: values on every run (flake21: they were drawn with uuid4)
+_LOADS, _YEARS, _LANG_PAIRS, _MINUTES = (itertools.count(1) for _ in range(4))
+
+
 def _load_limit(ctx: Ctx) -> int:
-    """A limit on the reviews at once no earlier request of the persona set: drawn from
-    50..100, never as few as the assigned persona already holds (a draw of 2 refused the
-    later ``_fresh_assignment`` of that persona, one run in about fifty)."""
-    ctx.params["load"] = 50 + uuid.uuid4().int % 51
+    """A limit on the reviews at once no earlier request of the persona set: 50..100,
+    never as few as the assigned persona already holds (a draw of 2 refused the later
+    ``_fresh_assignment`` of that persona, one run in about fifty)."""
+    ctx.params["load"] = 50 + next(_LOADS) % 51
     return int(ctx.params["load"])
 
 
 def _year_limit(ctx: Ctx) -> int:
-    """A limit on the reviews per year no earlier request of the persona set: drawn from
-    500..1000, never as few as the assigned persona was given this year (as above)."""
-    ctx.params["year"] = 500 + uuid.uuid4().int % 501
+    """A limit on the reviews per year no earlier request of the persona set: 500..1000,
+    never as few as the assigned persona was given this year (as above)."""
+    ctx.params["year"] = 500 + next(_YEARS) % 501
     return int(ctx.params["year"])
 
 
@@ -1009,15 +1017,15 @@ def _year_limit_set(ctx: Ctx) -> bool:
     return _own_limit_set(ctx, ReviewerYearLimit, ReviewerYearLimit.max_per_year, "year")
 
 
-#: languages a persona may declare (``_review_languages``): two drawn of these
+#: languages a persona may declare (``_review_languages``): two of these
 _LANGS = ("de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "sv", "tr", "zh", "ar")
+_PAIRS = list(itertools.combinations(sorted(_LANGS), 2))
 
 
 def _review_languages(ctx: Ctx) -> list[str]:
-    """Two review languages no earlier request of the persona likely set."""
-    n = uuid.uuid4().int
-    a, b = _LANGS[n % len(_LANGS)], _LANGS[(n // 97) % (len(_LANGS) - 1) + 1]
-    pair = sorted({a, b if b != a else "en"})
+    """Two review languages no earlier request of the persona set (the next of the 91
+    pairs; a drawn pair repeated one run in about ninety)."""
+    pair = list(_PAIRS[next(_LANG_PAIRS) % len(_PAIRS)])
     ctx.params["langs"] = ",".join(pair)
     return pair
 
@@ -1412,7 +1420,7 @@ def _until(ctx: Ctx) -> str:
     """A new deadline no other request of the matrix gives (2 to 3 days ahead)."""
     from opencall.db import utcnow
 
-    minutes = 2 * 1440 + uuid.uuid4().int % 1440
+    minutes = 2 * 1440 + next(_MINUTES) % 1440
     at = (utcnow() + dt.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
     ctx.params["until"] = at
     return at.strftime("%Y-%m-%d %H:%M")

@@ -40,7 +40,13 @@ def _world(s: Session) -> tuple[str, str]:
     return call.slug, officer.email
 
 
-def test_two_cuts_at_once_make_one_batch(web: Web, monkeypatch: Any) -> None:
+def test_two_cuts_at_once_make_one_batch(
+    pinned_clock: dt.datetime, web: Web, monkeypatch: Any
+) -> None:
+    """On the pinned clock (flake21): the call opens 30 days before the clock and the
+    factories make its proposals at ``F.NOW`` (2027-04-01), so on the real clock it
+    failed once the real date passed 2027-05-01 ("This call opens at 2027-05-06 ...
+    it is not open yet", ``pytest --clock-ahead=180``)."""
     settings = web_settings(web.factory.kw["bind"], web.tmp, inline_jobs=False)
     web = Web(create_app(settings), settings, web.factory, web.tmp)
     with web.factory() as s:

@@ -115,20 +115,31 @@ def test_the_receipt_mail_is_in_the_readers_language_and_zone(
     assert any(said in b for b in bodies), bodies
 
 
-def test_the_sites_own_clock_is_written_in_the_readers_language(web: Web, world: World) -> None:
+@pytest.mark.parametrize(
+    ("month", "offset"), [(1, "UTC+01:00"), (7, "UTC+02:00")], ids=["winter", "summer"]
+)
+def test_the_sites_own_clock_is_written_in_the_readers_language(
+    web: Web, world: World, month: int, offset: str
+) -> None:
     """A call stated in its site's zone: the page gives the site's wall clock too, written
     as the reader's language writes dates (before: "2027-01-15 17:00 Europe/Berlin
-    (UTC+01:00)" to every reader)."""
+    (UTC+01:00)" to every reader). The call closes on the 15th of January or of July of
+    next year, in Berlin's winter or summer time whatever the date of the run (flake21:
+    it closed 30 days after the real clock, and from late February to late September
+    that was summer time: "assert '(heure : Allemagne (Berlin), UTC+01:00)' in '5 juil.
+    2027, 17:22 (heure : Allemagne (Berlin), UTC+02:00)'" with --clock-ahead=180)."""
     from opencall.calls.models import Call
+    from opencall.db import utcnow
 
     slug = world.slugs["call"]
+    closes = dt.datetime(utcnow().year + 1, month, 15, 15, 0, tzinfo=dt.UTC)
     with web.factory() as s:
         call = s.scalars(select(Call).where(Call.slug == slug)).one()
         call.time_zone = "Europe/Berlin"
-        closes = call.closes_at
+        call.closes_at = closes  # still open: it opened 30 days before the clock
         s.commit()
     text = html.unescape(web.client().get(f"/calls/{slug}", headers={"Accept-Language": "fr"}).text)
     site = fmt_when(closes, "Europe/Berlin", "fr")
-    assert "(heure : Allemagne (Berlin), UTC+01:00)" in site
+    assert f"(heure : Allemagne (Berlin), {offset})" in site
     assert site in text, text
     assert closes.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") not in text

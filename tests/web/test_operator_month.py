@@ -192,34 +192,42 @@ def test_readyz_says_whether_the_database_is_there(web: Web, tmp_path: Path) -> 
             app.state.engine.dispose()
 
 
-def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> None:
+@pytest.mark.parametrize(
+    ("utc", "zone"),
+    # a zone whose day differs from UTC's: UTC-12 before noon, UTC+14 after 10:00
+    [("2027-03-01T06:00:00", "Etc/GMT+12"), ("2027-03-01T18:00:00", "Etc/GMT-14")],
+    ids=["west", "east"],
+)
+def test_the_overdue_reminder_job_judges_by_the_utc_day(
+    monkeypatch: Any, utc: str, zone: str
+) -> None:
     """The scheduled job took the server's local day (date.today()); the pages, the API
     and `postaward remind` take the UTC day. On a server whose local day is not the UTC
-    day, a loan was reminded as overdue a day early (or late)."""
+    day, a loan was reminded as overdue a day early (or late). The clock stands at a
+    fixed instant, once in a zone behind UTC and once ahead (flake21: the test took the
+    real clock and chose one zone by its hour; it skipped itself when the two days
+    agreed, as they did in the milliseconds before noon UTC, and a run crossing midnight
+    between the job and its assertion compared the job's day with the next)."""
     import datetime as dt
-    import time
+    from zoneinfo import ZoneInfo
+
+    import time_machine
 
     from opencall.results import jobs as results_jobs
 
-    now = dt.datetime.now(dt.UTC)
-    # a zone whose day differs from UTC's now: UTC-12 before noon, UTC+14 after 10:00
-    zone = "Etc/GMT+12" if now.hour < 12 else "Etc/GMT-14"
-    monkeypatch.setenv("TZ", zone)
-    time.tzset()
-    try:
-        if dt.date.today() == dt.datetime.now(dt.UTC).date():  # the minutes around a turn
-            pytest.skip("the local and the UTC day agree at this instant")
+    # a destination in a zone: time-machine sets the process's local zone (TZ) to it
+    instant = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
+    with time_machine.travel(instant, tick=False):
+        utc_day = dt.datetime.now(dt.UTC).date()
+        assert dt.date.today() != utc_day  # the server's local day is another
         seen: list[dt.date] = []
         names = ("queue_overdue_reminders", "queue_report_reminders", "queue_follow_up_reminders")
         for name in names:
             monkeypatch.setattr(results_jobs, name, lambda _s, _b, day, *_: seen.append(day) or 0)
         job = jobs.Job(kind="postaward.remind", payload={})
         results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
-        # the overdue loans, the first reports and the follow-up waves: all by the UTC day
-        assert seen == [dt.datetime.now(dt.UTC).date()] * len(names)
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    # the overdue loans, the first reports and the follow-up waves: all by the UTC day
+    assert seen == [utc_day] * len(names)
 
 
 def test_two_answers_at_once_keep_the_first(web: Web, world: World) -> None:
