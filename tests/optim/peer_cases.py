@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tests.optim import recorded
 from tests.optim import trial18 as t18
 from tests.optim import trial19 as t19
 from tests.optim import trial20 as t20
@@ -129,3 +130,16 @@ SETS: dict[str, Callable[[], list[Case]]] = {"trial19": _trial19, "trial20": _tr
 def cases(name: str) -> dict[str, Case]:
     """The cases of ``name``, by key."""
     return {c.key: c for c in SETS[name]()}
+
+
+def stale(name: str) -> list[str]:
+    """What in ``tests/optim/recorded/<name>.json`` no longer answers ``cases(name)``: a key
+    listed but not recorded or recorded but not listed, an instance whose generator now
+    gives another (its digest), a peer's answer not proved optimal. Empty when all holds."""
+    now, rec = cases(name), recorded.load(name)
+    out = [f"not recorded: {k}" for k in sorted(set(now) - set(rec))]
+    out += [f"not listed: {k}" for k in sorted(set(rec) - set(now))]
+    out += [f"another instance: {k}" for k, c in now.items()
+            if k in rec and rec[k]["digest"] != recorded.digest(c.make())]  # fmt: skip
+    out += [f"{e['status']}: {k}" for k, e in rec.items() if e["status"] != "OPTIMAL"]
+    return out

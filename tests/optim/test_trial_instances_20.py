@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import pytest
@@ -46,21 +46,16 @@ def _solved(family: str, seed: int) -> sl.SlotSchedule:
     return sl.solve_slots(pc.slot20(family, seed), time_limit_s=120)
 
 
-def _peer(key: str, problem: object) -> object:
-    """The exact peer's optimum for ``key``, recorded by ``bench/record_peers.py`` (its
-    digest checked against ``problem``: a changed generator fails here, never passes)."""
-    return recorded.answer("trial20", key, problem)
+#: the exact peer's optimum for a key of ``peer_cases.cases("trial20")``, recorded by
+#: ``bench/record_peers.py``; the instance's digest is checked first: a changed generator
+#: fails there, never passes
+_peer = partial(recorded.answer, "trial20")
 
 
 def test_the_recorded_peers_answer_these_very_instances() -> None:
     # every recorded instance is regenerated and its digest compared: a generator (trial19,
     # trial20) changed since the peers ran means the fixture is stale; record it again
-    cases = pc.cases("trial20")
-    assert sorted(recorded.load("trial20")) == sorted(cases)
-    stale = [k for k, c in cases.items()
-             if recorded.load("trial20")[k]["digest"] != recorded.digest(c.make())]  # fmt: skip
-    assert stale == [], stale
-    assert {e["status"] for e in recorded.load("trial20").values()} == {"OPTIMAL"}
+    assert pc.stale("trial20") == []
 
 
 @pytest.mark.parametrize(("family", "seed"), pc.SLOTS_20)
