@@ -4,17 +4,21 @@ across a change of the clocks; allocation in a TAC chair's fixed order with awar
 amounts held from earlier rounds; reviewer assignment where languages forbid most pairs
 and yearly limits bind (``tests/optim/trial19.py``). Each answer is held to a checker
 written from the problem statement and to an exact peer's optimum (OR-Tools CP-SAT,
-``scipy.optimize.milp``). No timing is asserted: the value and runs levels of the slot
-program now go to CP-SAT (``optim.slots.cpsat``) where the program is 0-1 with small
-denominators, and their stages say so."""
+``scipy.optimize.milp``), recorded once beside each instance's digest by
+``bench/record_peers.py`` (``tests/optim/recorded/trial19.json``, speedopt21). No timing is
+asserted: the value and runs levels of the slot program now go to CP-SAT
+(``optim.slots.cpsat``) where the program is 0-1 with small denominators, and their stages
+say so. An instance two tests solve the same way is solved once (``_solved``)."""
 
 from __future__ import annotations
 
-import dataclasses as dc
 import math
+from functools import cache, partial
 
 import numpy as np
 import pytest
+from tests.optim import peer_cases as pc
+from tests.optim import recorded
 from tests.optim import trial18 as t18
 from tests.optim import trial19 as t19
 
@@ -30,14 +34,34 @@ def _held_to_the_rules(problem: sl.SlotProblem, res: sl.SlotSchedule) -> None:
     assert set(res.starts) | set(res.unplaced) == {a.id for a in problem.awards}
 
 
+@cache
+def _solved(family: str, seed: int) -> sl.SlotSchedule:
+    """``solve_slots`` of the 19th round's instance at a 120 s limit, once per module: the
+    tests only read the schedule (the order test solves it again, fresh, to compare)."""
+    return sl.solve_slots(t19.slot_instance(seed, family), time_limit_s=120)
+
+
+#: the exact peer's optimum for a key of ``peer_cases.cases("trial19")``, recorded by
+#: ``bench/record_peers.py``; the instance's digest is checked first: a changed generator
+#: fails there, never passes
+_peer = partial(recorded.answer, "trial19")
+
+
+def test_the_recorded_peers_answer_these_very_instances() -> None:
+    # every recorded instance is regenerated and its digest compared: a generator
+    # (trial19) changed since the peers ran means the fixture is stale; record it again
+    assert pc.stale("trial19") == []
+
+
 @pytest.mark.parametrize("family", t19.FAMILIES)
 @pytest.mark.parametrize("seed", range(5))
 def test_slot_families_against_cp_sat(family: str, seed: int) -> None:
     problem = t19.slot_instance(seed, family)
     # the fewest runs by CP-SAT too, but for ``many`` (its runs level is CP-SAT's weak side:
-    # 30 awards on 10 resources ran for minutes; HiGHS proves ours)
-    best, fewest = t18.peer(problem, fewest_runs=family != "many")
-    exact = sl.solve_slots(problem, time_limit_s=120)
+    # 30 awards on 10 resources ran for minutes; HiGHS proves ours; peer_cases._trial19)
+    ans = _peer(f"slots/{family}/{seed}", problem)
+    best, fewest = ans if family != "many" else (ans, -1)
+    exact = _solved(family, seed)
     greedy = sl.solve_slots(problem, exact=False)
     for res in (exact, greedy):
         _held_to_the_rules(problem, res)
@@ -58,14 +82,14 @@ def test_levels_highs_took_its_whole_limit_on_are_proved_by_cp_sat(family: str, 
     res = sl.solve_slots(problem, time_limit_s=120)
     _held_to_the_rules(problem, res)
     assert res.method == "milp", res.stages
-    assert res.value == pytest.approx(t18.peer_value(problem))
+    assert res.value == pytest.approx(_peer(f"slots/{family}/{seed}", problem))
     assert res.stages[0].startswith("value: optimal") and res.stages[0].endswith("(cp-sat)")
 
 
 def test_cp_sat_placements_are_the_same_whatever_the_order_of_the_awards() -> None:
     # the seeded tie-break (the ids, never the positions) holds in CP-SAT's second step
     problem = t19.slot_instance(3, "many")
-    first = sl.solve_slots(problem, time_limit_s=120)
+    first = _solved("many", 3)  # as test_slot_families_against_cp_sat[3-many] solved it
     again = sl.solve_slots(problem, time_limit_s=120)
     shuffled = sl.SlotProblem(problem.resources[::-1], problem.awards[::-1])
     other = sl.solve_slots(shuffled, time_limit_s=120)
@@ -73,14 +97,7 @@ def test_cp_sat_placements_are_the_same_whatever_the_order_of_the_awards() -> No
     assert any("(cp-sat)" in s for s in first.stages), first.stages
 
 
-def _variant(factor: float, together: bool) -> sl.SlotProblem:
-    """``tight`` 4 (14 awards, windows of 0-3 spare slots) with every weight times
-    ``factor``, and with ``together`` its first two awards one together-bundle."""
-    problem = t19.slot_instance(4, "tight")
-    awards = [dc.replace(a, weight=a.weight * factor) for a in problem.awards]
-    if together:
-        awards[:2] = [dc.replace(a, proposal="zz", bundle="b", together=True) for a in awards[:2]]
-    return sl.SlotProblem(problem.resources, tuple(awards))
+_variant = pc.tight_variant
 
 
 @pytest.mark.parametrize(
@@ -105,9 +122,10 @@ def test_the_engine_of_the_value_level_and_the_optimum_either_way(
     assert res.stages[0].startswith("value: optimal") and res.stages[0].endswith(f"({engine})")
     assert all(s.endswith("(highs)") for s in res.stages[1:] if "greedy meets" not in s)
     if together:
-        assert res.value == pytest.approx(t18.peer_value(problem))
+        assert res.value == pytest.approx(_peer("tight4/x1/together", problem))
     else:  # the same placements are best whatever the factor
-        assert res.value == pytest.approx(factor * t18.peer_value(_variant(1.0, False)))
+        best = _peer("tight4/x1", _variant(1.0, False))
+        assert res.value == pytest.approx(factor * best)
 
 
 def test_scale_finds_the_least_whole_multiplier_or_none() -> None:
@@ -137,14 +155,14 @@ def test_allocation_in_the_chair_s_order_against_milp(seed: int) -> None:
     res = al.solve_allocation(problem)
     assert t19.alloc_violations(problem, res.fractions) == [], seed
     assert res.check(problem) == []
-    best = t19.alloc_peer(problem)
+    best = _peer(f"alloc/{seed}", problem)
     assert t19.alloc_objective(problem, res.fractions) >= best * (1 - 1e-4) - 1e-6, seed
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_assignment_with_languages_and_yearly_limits_against_milp(seed: int) -> None:
     problem = t19.assignment_instance(seed)
-    most, best = t19.assignment_peer(problem)
+    most, best = _peer(f"assign/{seed}", problem)
     res = asg.solve_assignment(problem)
     assert res.check(problem) == []
     assert len(res.proposals) == most, seed
