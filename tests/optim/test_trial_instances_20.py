@@ -41,9 +41,13 @@ def _held_to_the_rules(problem: sl.SlotProblem, res: sl.SlotSchedule) -> None:
 
 @cache
 def _solved(family: str, seed: int) -> sl.SlotSchedule:
-    """``solve_slots`` at a 120 s limit (the value level's engine chosen by the LP gap),
-    once per module for an instance several tests hold to their rules: they only read it."""
-    return sl.solve_slots(pc.slot20(family, seed), time_limit_s=120)
+    """``solve_slots`` (the value level's engine chosen by the LP gap), once per module for
+    an instance several tests hold to their rules: they only read it. The limit is far above
+    what the slowest of them needs (tiny 0 and near 3: 19 and 26 s of CPU to prove both
+    levels): a solve stops when it has proved them, so the margin costs nothing on a quiet
+    machine, and on a loaded one (a load of 13 on 2 cores took them past 120 s: speedopt21)
+    the proof still comes in."""
+    return sl.solve_slots(pc.slot20(family, seed), time_limit_s=600)
 
 
 #: the exact peer's optimum for a key of ``peer_cases.cases("trial20")``, recorded by
