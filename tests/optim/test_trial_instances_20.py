@@ -118,7 +118,7 @@ sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from tests.optim import peer_cases as pc
 from opencall.optim import slots as sl
 same = [(f, int(s)) for f, s in (x.split(":") for x in sys.argv[3:])]
-print(pc.placements_digest([sl.solve_slots(pc.slot20(f, s), time_limit_s=120) for f, s in same]))
+print(pc.placements_digest([sl.solve_slots(pc.slot20(f, s), time_limit_s=600) for f, s in same]))
 """
 
 
