@@ -557,8 +557,14 @@ def yield_ratio(data: Mapping[str, Any]) -> float | None:
 
 
 def _norm(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", t).strip()
+    """``text`` compared without case, accents or punctuation, in any script: letters
+    and digits of every script are kept ("张伟" and "王芳" stay two names; before
+    outcomes21 every letter outside ASCII was dropped, so that all names written in
+    Chinese, Amharic or Arabic were one name, "")."""
+    t = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", t).split())
 
 
 def acknowledges(text: str, names: Iterable[str]) -> list[str]:
