@@ -84,3 +84,25 @@ def test_participants_named_in_any_script_are_counted_each(db: Session) -> None:
     assert [
         (p.id, [(rec.data["participant"], months) for rec, months, _ in due]) for p, due in chased
     ] == [(award.id, [("ታደሰ ወልዴ", 6)])]
+
+
+def test_a_name_in_a_script_without_spaces_is_one_name_however_spaced() -> None:
+    """Chinese and Japanese names are written without spaces; a PI who types "王 芳"
+    in one report and "王芳" in the next names one trainee (her later report counts,
+    and answers her wave). Latin names keep their spaces ("Wang Fang" is not
+    "Wangfang")."""
+    recs = [
+        ("course", {"participant": "王芳", "attended": True, "completed": True,
+                    "completed_on": COMPLETED}),
+        ("followup", {"participant": "王 芳", "followed_up_on": "2028-01-05",
+                      "people_trained": 10}),
+        ("followup", {"participant": "王芳", "followed_up_on": "2028-07-05",
+                      "people_trained": 15}),
+        ("followup", {"participant": "Wang Fang", "followed_up_on": "2028-07-05",
+                      "people_trained": 1}),
+        ("followup", {"participant": "Wangfang", "followed_up_on": "2028-07-05",
+                      "people_trained": 2}),
+    ]  # fmt: skip
+    fu = d.follow_up_figures(recs)
+    assert (fu["participants"], fu["people_trained"]) == (3, 18)
+    assert d.wave_response(recs, dt.date(2028, 8, 1))[6] == (1, 1)

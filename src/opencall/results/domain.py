@@ -566,11 +566,27 @@ def _norm(text: str) -> str:
     """``text`` compared without case, accents or punctuation, in any script: letters
     and digits of every script are kept ("张伟" and "王芳" stay two names; before
     outcomes21 every letter outside ASCII was dropped, so that all names written in
-    Chinese, Amharic or Arabic were one name, "")."""
+    Chinese, Amharic or Arabic were one name, ""); in a script written without spaces
+    (Chinese, Japanese) a space typed between letters is ignored: "王 芳" is "王芳"."""
     t = "".join(
         c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
     ).casefold()
-    return " ".join(re.sub(r"[\W_]+", " ", t).split())
+    words = re.sub(r"[\W_]+", " ", t).split()
+    if not words:
+        return ""
+    # a script written without spaces (Chinese, Japanese): "王 芳" is "王芳"
+    out = [words[0]]
+    for w in words[1:]:
+        if _unspaced(out[-1][-1]) and _unspaced(w[0]):
+            out[-1] += w
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def _unspaced(ch: str) -> bool:
+    """A letter of a script whose words are not spaced (East Asian wide characters)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
 def acknowledges(text: str, names: Iterable[str]) -> list[str]:
