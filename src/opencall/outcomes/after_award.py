@@ -282,6 +282,9 @@ class FollowUpRow:
     #: participants with a follow-up report, and women among the people they trained
     participants: int = 0
     people_trained_women: float = 0.0
+    #: the people trained in the reports that counted the women among them (outcomes21:
+    #: "of them, women" is a share of these; a report may leave women uncounted)
+    people_trained_gender_counted: float = 0.0
     #: demonstration sites still running a year and three years after the award, and
     #: the participants reporting then (``results.domain.SITES_RUNNING_AFTER_YEARS``)
     sites_running_1y: float = 0.0
@@ -626,6 +629,9 @@ def follow_up(
                 median_yield_ratio=float(np.median(ratios)) if ratios else None,
                 participants=sum(int(f.get("participants", 0)) for f in reports),
                 people_trained_women=sum(float(f.get("people_trained_women", 0)) for f in reports),
+                people_trained_gender_counted=sum(
+                    float(f.get("people_trained_gender_counted", 0)) for f in reports
+                ),
                 sites_running_1y=sum(float(f.get("sites_running_1y", 0)) for f in reports),
                 reporting_1y=sum(int(f.get("reporting_1y", 0)) for f in reports),
                 sites_running_3y=sum(float(f.get("sites_running_3y", 0)) for f in reports),

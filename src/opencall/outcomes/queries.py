@@ -1083,7 +1083,8 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     ``after_award:<stage>`` (count of the awarded in ``applied``, share and interval),
     ``use:<figure>`` (``results.domain.use_figures`` summed: awarded and used by unit,
     hours lost, loans, samples, participants), ``results:<kind>``, and
-    ``follow_up:<figure>`` (people trained, women among them, sites set up and
+    ``follow_up:<figure>`` (people trained, women among them and the people trained
+    in the reports that counted women, ``people_trained_gender_counted``, sites set up and
     running, the participants reporting then, the median yield ratio), each group's total
     in ``count``; ``follow_up_response:<months>`` (a course's participants who answered
     that follow-up wave in ``count``, those due by the report's day in ``applied``, the
@@ -1160,7 +1161,7 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
             ]  # fmt: skip
         for f in (aa.get("follow_up") or {}).get(by, []):
             for key in ("reporting", "participants", "people_trained", "people_trained_women",
-                        "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
+                        "people_trained_gender_counted", "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
                         "reporting_3y", "area_ha", "yields", "median_yield_ratio"):  # fmt: skip
                 out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
         for f in (aa.get("follow_up_response") or {}).get(by, []):

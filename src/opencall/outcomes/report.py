@@ -5,7 +5,7 @@ the PDF, in the reader's language (used by the report page, its downloads and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
@@ -687,6 +687,17 @@ def access_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+def women_trained(tr: Tr, f: Mapping[str, Any]) -> str:
+    """The women among the people trained, with the people trained in the reports that
+    counted them where some did not (outcomes21: "18 (of 30 counted)", not 18 beside 70
+    people trained of whom 40 were never counted by gender)."""
+    women = _amount(f["people_trained_women"], tr)
+    counted = f.get("people_trained_gender_counted")
+    if counted is None or counted >= f["people_trained"]:
+        return women
+    return tr(N_("%(women)s (of %(counted)s counted)"), women=women, counted=_amount(counted, tr))
+
+
 def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """One grouping's course follow-up (``after_award.follow_up``): people trained, women
     among them, demonstration sites set up and still running a year and three years after
@@ -696,7 +707,7 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         ratio = f["median_yield_ratio"]
         rows.append(
             [_group(tr, f["group"]), str(f["awarded"]), str(f["reporting"]),
-             _amount(f["people_trained"], tr), _amount(f["people_trained_women"], tr),
+             _amount(f["people_trained"], tr), women_trained(tr, f),
              _amount(f["demo_sites"], tr), f"{_amount(f['sites_running_1y'], tr)} ({f['reporting_1y']})",
              f"{_amount(f['sites_running_3y'], tr)} ({f['reporting_3y']})", _amount(f["area_ha"], tr),
              _dec(ratio, _lang(tr))]

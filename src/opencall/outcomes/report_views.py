@@ -17,6 +17,7 @@ from opencall.outcomes.report import (
     report_document,
     report_pdf,
     trend_programmes_note,
+    women_trained,
 )
 from opencall.web.pages import Page, attachment_response, get_page
 
@@ -51,6 +52,8 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "trend_begun": trend_programmes_note(page._, data),
             # readable group names for the sections included in the page
             "group_label": lambda g: _group(page._, g),
+            # the women among the people trained, "of" those counted where some were not
+            "women_trained": lambda f: women_trained(page._, f),
         },
     )
 

@@ -18,7 +18,8 @@ from opencall.errors import DomainError
 from opencall.people.queries import grants_in_scope_query
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_for_write
-from opencall.results.models import PostAwardRecord, ReportReminder
+from opencall.results.models import ReportReminder
+from opencall.results.queries import reported_clause
 from opencall.reviews.policies import withheld
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, Translator
@@ -73,8 +74,10 @@ def decline_award(
         raise DomainError("Only a released award can be declined.")
     if call.status == "archived":
         raise DomainError("The call is archived: its awards can no longer be declined.")
+    # a record of use or a result (outcomes21: a dataset listed as the first report was
+    # lost from every count by a decline): the team reported (``reported_clause``)
     in_use = session.scalar(
-        select(PostAwardRecord.id).where(PostAwardRecord.proposal_id == proposal.id).limit(1)
+        select(Proposal.id).where(Proposal.id == proposal.id, reported_clause()).limit(1)
     )
     if in_use is not None:
         raise DomainError(

@@ -374,7 +374,8 @@ def follow_up_figures(
 ) -> dict[str, Any]:
     """An award's course follow-up: people trained (women among them where reported),
     demonstration sites set up and area (ha), summed over its participants' latest
-    reports (:func:`latest_follow_ups`), the yield ratios against the local baseline
+    reports (:func:`latest_follow_ups`; ``people_trained_gender_counted``: the people
+    trained in the reports that counted women among them), the yield ratios against the local baseline
     reported there (``yield_ratios``), and, given the award's date, the sites still
     running ``SITES_RUNNING_AFTER_YEARS`` after it (``sites_running_1y``, ...: from each
     participant's latest report dated that long after the award; ``reporting_1y``, ...:
@@ -386,11 +387,16 @@ def follow_up_figures(
     out["reports"] = sum(1 for k, _ in records if k == "followup")
     out["participants"] = len(reports)
     out["people_trained_women"] = 0.0
+    # the people trained in the reports that counted the women among them (outcomes21):
+    # the share of women is of these, not of every person trained
+    out["people_trained_gender_counted"] = 0.0
     out["yield_ratios"] = []
     for dd in reports:
         for f in FOLLOW_UP_FIGURES:
             out[f] += float(dd.get(f) or 0)
         out["people_trained_women"] += float(dd.get("people_trained_women") or 0)
+        if dd.get("people_trained_women") is not None:
+            out["people_trained_gender_counted"] += float(dd.get("people_trained") or 0)
         r = yield_ratio(dd)
         if r is not None:
             out["yield_ratios"].append(round(r, 3))
@@ -557,8 +563,30 @@ def yield_ratio(data: Mapping[str, Any]) -> float | None:
 
 
 def _norm(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", t).strip()
+    """``text`` compared without case, accents or punctuation, in any script: letters
+    and digits of every script are kept ("张伟" and "王芳" stay two names; before
+    outcomes21 every letter outside ASCII was dropped, so that all names written in
+    Chinese, Amharic or Arabic were one name, ""); in a script written without spaces
+    (Chinese, Japanese) a space typed between letters is ignored: "王 芳" is "王芳"."""
+    t = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).casefold()
+    words = re.sub(r"[\W_]+", " ", t).split()
+    if not words:
+        return ""
+    # a script written without spaces (Chinese, Japanese): "王 芳" is "王芳"
+    out = [words[0]]
+    for w in words[1:]:
+        if _unspaced(out[-1][-1]) and _unspaced(w[0]):
+            out[-1] += w
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def _unspaced(ch: str) -> bool:
+    """A letter of a script whose words are not spaced (East Asian wide characters)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
 def acknowledges(text: str, names: Iterable[str]) -> list[str]:
