@@ -14,8 +14,6 @@ import opencall.db
 
 revision = "3207fae640c7"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -16,8 +16,6 @@ import opencall.db
 
 revision = "auth_01"
 down_revision = "crowd_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "chair_01"
 down_revision = "res_02"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,8 +11,6 @@ from alembic import op
 
 revision = "crowd_01"
 down_revision = "lead_03"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

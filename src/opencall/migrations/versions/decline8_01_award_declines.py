@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "decline8_01"
 down_revision = "grid8_01"
-branch_labels = None
-depends_on = None
 
 JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
 

@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "lead_01"
 down_revision = "3207fae640c7"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "lead_02"
 down_revision = "lead_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

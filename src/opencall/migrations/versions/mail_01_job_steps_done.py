@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "mail_01"
 down_revision = "res_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

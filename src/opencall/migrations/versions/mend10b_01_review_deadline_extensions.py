@@ -14,8 +14,6 @@ import opencall.db
 
 revision = "mend10b_01"
 down_revision = "decline8_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

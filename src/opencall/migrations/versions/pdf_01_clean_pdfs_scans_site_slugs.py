@@ -23,8 +23,6 @@ import opencall.db
 
 revision = "pdf_01"
 down_revision = "auth_01"
-branch_labels = None
-depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 

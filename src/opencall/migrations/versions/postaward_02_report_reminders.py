@@ -11,8 +11,6 @@ from alembic import op
 
 revision = "postaward_02"
 down_revision = "res_05"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

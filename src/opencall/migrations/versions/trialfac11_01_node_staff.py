@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "trialfac11_01"
 down_revision = "out10b_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

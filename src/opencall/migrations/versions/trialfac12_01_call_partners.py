@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "trialfac12_01"
 down_revision = "msgid11_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "trialout10_01"
 down_revision = "trialcrowd10_01"
-branch_labels = None
-depends_on = None
 
 JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
 
