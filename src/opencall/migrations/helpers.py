@@ -4,7 +4,8 @@ A migration in ``versions/`` imports what it needs from here; each helper emits 
 the operations the migrations wrote out before, so a revision's schema is unchanged
 (``bench/migration_schemas.py`` dumps every revision's schema, up and down, on SQLite and
 PostgreSQL, to show it). Keep these stable: a helper changed here changes every old
-revision that calls it. A new shape goes in as a new helper.
+revision that calls it. A new shape goes in as a new helper; a new migration may call
+any of these or write its operations out, as it likes.
 
 Columns (batch mode, so SQLite rebuilds the table where it cannot ``ALTER``; on
 PostgreSQL the batch runs plain ``ALTER TABLE``):
@@ -19,10 +20,18 @@ PostgreSQL the batch runs plain ``ALTER TABLE``):
 
   ``downgrade`` drops the columns in reverse order.
 
-Tables (:func:`opencall.db.UTCDateTime` columns, the metadata's naming convention):
+Tables (names as the metadata's naming convention gives them, ``opencall.db.NAMING_CONVENTION``):
 
-- :func:`cascade_fk`: an integer column referring to ``table.id``, its rows deleted
-  with the referred row, the foreign key named as the convention names it.
+- :func:`int_columns`: not-null integer columns (an ``id``, the ``call_id`` and
+  ``proposal_id`` a row belongs to), to unpack into ``op.create_table``.
+- :func:`utc_column`: a timestamp column (``UTCDateTime(timezone=True)``).
+- :func:`named_fks`: foreign keys ``column=referred`` (or ``column=(referred,
+  ondelete)``) to ``referred.id``, each named ``fk_<table>_<column>_<referred>``, to
+  unpack into ``op.create_table(..., *named_fks(table, call_id="calls"), ...)``.
+- :func:`batch_indexes` / :func:`drop_batch_indexes`: the one-column indexes
+  ``ix_<table>_<column>`` (not unique) created, or dropped, in one batch.
+- :func:`cascade_fk`: the foreign key of ``table.column`` to ``referred.id``, its rows
+  deleted with the referred row, named ``fk_<table>_<column>_<referred>``.
 - :func:`user_row_table`: a table of one row per user (``user_id`` primary key, deleted
   with the user) holding the given columns and ``updated_at``.
 - :func:`sent_reminders_table`: the rows of reminders sent, one per (``owner_id``,
@@ -44,12 +53,17 @@ from opencall.db import UTCDateTime
 __all__ = [
     "add_columns",
     "added_columns",
+    "batch_indexes",
     "cascade_fk",
     "created_index",
+    "drop_batch_indexes",
     "drop_columns",
     "dropped_index",
+    "int_columns",
+    "named_fks",
     "sent_reminders_table",
     "user_row_table",
+    "utc_column",
 ]
 
 
@@ -131,3 +145,42 @@ def dropped_index(table: str, name: str) -> None:
     """``batch.drop_index(name)`` on ``table``."""
     with op.batch_alter_table(table, schema=None) as batch:
         batch.drop_index(name)
+
+
+def named_fks(table: str, **refs: str | tuple[str, str]) -> list[sa.ForeignKeyConstraint]:
+    """A foreign key per keyword, in order: ``column="referred"`` refers to
+    ``referred.id``, ``column=("referred", "CASCADE")`` with that ``ondelete``; each named
+    ``fk_<table>_<column>_<referred>`` (``op.f``: the name taken as it is)."""
+    out = []
+    for column, ref in refs.items():
+        referred, ondelete = (ref, None) if isinstance(ref, str) else ref
+        name = op.f(f"fk_{table}_{column}_{referred}")
+        fk = sa.ForeignKeyConstraint([column], [f"{referred}.id"], name=name, ondelete=ondelete)
+        out.append(fk)
+    return out
+
+
+def batch_indexes(table: str, *columns: str) -> None:
+    """In one batch on ``table``, an index ``ix_<table>_<column>`` (not unique) on each
+    of ``columns``, in order."""
+    with op.batch_alter_table(table, schema=None) as batch:
+        for column in columns:
+            batch.create_index(batch.f(f"ix_{table}_{column}"), [column], unique=False)
+
+
+def drop_batch_indexes(table: str, *columns: str) -> None:
+    """In one batch on ``table``, drop the indexes ``ix_<table>_<column>`` of
+    ``columns``, in order."""
+    with op.batch_alter_table(table, schema=None) as batch:
+        for column in columns:
+            batch.drop_index(batch.f(f"ix_{table}_{column}"))
+
+
+def int_columns(*names: str) -> list[sa.Column[Any]]:
+    """``sa.Column(name, sa.Integer(), nullable=False)`` for each of ``names``, in order."""
+    return [sa.Column(name, sa.Integer(), nullable=False) for name in names]
+
+
+def utc_column(name: str, *, nullable: bool) -> sa.Column[Any]:
+    """``sa.Column(name, UTCDateTime(timezone=True), nullable=nullable)``."""
+    return sa.Column(name, UTCDateTime(timezone=True), nullable=nullable)
