@@ -93,9 +93,10 @@ def test_a_table_made_with_the_helpers_equals_the_one_written_out(migrating) -> 
     def with_helpers() -> None:
         op.create_table(
             "helped_one",
-            *helpers.int_columns("id", "call_id"),
+            sa.Column("id", sa.Integer(), nullable=False),
+            sa.Column("call_id", sa.Integer(), nullable=False),
             sa.Column("created_by", sa.Integer(), nullable=True),
-            helpers.utc_column("created_at", nullable=False),
+            sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
             *helpers.named_fks("helped_one", call_id=("calls", "CASCADE"), created_by="users"),
             sa.PrimaryKeyConstraint("id", name=op.f("pk_helped_one")),
         )

@@ -22,9 +22,6 @@ PostgreSQL the batch runs plain ``ALTER TABLE``):
 
 Tables (names as the metadata's naming convention gives them, ``opencall.db.NAMING_CONVENTION``):
 
-- :func:`int_columns`: not-null integer columns (an ``id``, the ``call_id`` and
-  ``proposal_id`` a row belongs to), to unpack into ``op.create_table``.
-- :func:`utc_column`: a timestamp column (``UTCDateTime(timezone=True)``).
 - :func:`named_fks`: foreign keys ``column=referred`` (or ``column=(referred,
   ondelete)``) to ``referred.id``, each named ``fk_<table>_<column>_<referred>``, to
   unpack into ``op.create_table(..., *named_fks(table, call_id="calls"), ...)``.
@@ -59,11 +56,9 @@ __all__ = [
     "drop_batch_indexes",
     "drop_columns",
     "dropped_index",
-    "int_columns",
     "named_fks",
     "sent_reminders_table",
     "user_row_table",
-    "utc_column",
 ]
 
 
@@ -174,13 +169,3 @@ def drop_batch_indexes(table: str, *columns: str) -> None:
     with op.batch_alter_table(table, schema=None) as batch:
         for column in columns:
             batch.drop_index(batch.f(f"ix_{table}_{column}"))
-
-
-def int_columns(*names: str) -> list[sa.Column[Any]]:
-    """``sa.Column(name, sa.Integer(), nullable=False)`` for each of ``names``, in order."""
-    return [sa.Column(name, sa.Integer(), nullable=False) for name in names]
-
-
-def utc_column(name: str, *, nullable: bool) -> sa.Column[Any]:
-    """``sa.Column(name, UTCDateTime(timezone=True), nullable=nullable)``."""
-    return sa.Column(name, UTCDateTime(timezone=True), nullable=nullable)
