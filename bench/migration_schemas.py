@@ -146,18 +146,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--postgres", default="", help="URL of an empty database (optional)")
     parser.add_argument(
-        "--compare", type=Path, default=None, help="a folder of earlier dumps to compare with"
+        "--compare",
+        type=Path,
+        default=None,
+        help="a folder of earlier dumps to compare the new ones with",
     )
     args = parser.parse_args()
-    if args.compare is not None:
-        same = True
-        for name in ("sqlite.txt", "postgresql.txt"):
-            a, b = args.compare / name, args.out / name
-            if a.exists() and b.exists():
-                identical = a.read_bytes() == b.read_bytes()
-                print(f"{name}: byte-identical {identical}")
-                same = same and identical
-        raise SystemExit(0 if same else 1)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'walk.sqlite3'}")
@@ -171,6 +165,15 @@ def main() -> None:
         (args.out / "postgresql.txt").write_text(walk(engine))
         engine.dispose()
     print(f"dumps in {args.out}")
+    if args.compare is not None:
+        same = True
+        for name in ("sqlite.txt", "postgresql.txt"):
+            a, b = args.compare / name, args.out / name
+            if a.exists() and b.exists():
+                identical = a.read_bytes() == b.read_bytes()
+                print(f"{name}: byte-identical {identical}")
+                same = same and identical
+        raise SystemExit(0 if same else 1)
 
 
 if __name__ == "__main__":
