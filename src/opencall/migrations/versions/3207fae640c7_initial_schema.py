@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "3207fae640c7"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -51,10 +50,7 @@ def upgrade() -> None:
         sa.Column("lease_until", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
-    with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_jobs_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_jobs_kind"), ["kind"], unique=False)
-        batch_op.create_index(batch_op.f("ix_jobs_status"), ["status"], unique=False)
+    batch_indexes("jobs", "call_id", "kind", "status")
 
     op.create_table(
         "login_attempts",
@@ -64,8 +60,7 @@ def upgrade() -> None:
         sa.Column("at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
-    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_login_attempts_email"), ["email"], unique=False)
+    batch_indexes("login_attempts", "email")
 
     op.create_table(
         "institutions",
@@ -85,8 +80,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("ror_id", name=op.f("uq_institutions_ror_id")),
     )
-    with op.batch_alter_table("institutions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_institutions_name_key"), ["name_key"], unique=False)
+    batch_indexes("institutions", "name_key")
 
     op.create_table(
         "providers",
@@ -110,16 +104,11 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("attributes", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["provider_id"], ["providers.id"], name=op.f("fk_facilities_provider_id_providers")
-        ),
+        *named_fks("facilities", provider_id="providers"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_facilities")),
         sa.UniqueConstraint("provider_id", "slug", name=op.f("uq_facilities_provider_id_slug")),
     )
-    with op.batch_alter_table("facilities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_facilities_provider_id"), ["provider_id"], unique=False
-        )
+    batch_indexes("facilities", "provider_id")
 
     op.create_table(
         "users",
@@ -138,18 +127,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["country_iso3"], ["countries.iso3"], name=op.f("fk_users_country_iso3_countries")
         ),
-        sa.ForeignKeyConstraint(
-            ["institution_id"],
-            ["institutions.id"],
-            name=op.f("fk_users_institution_id_institutions"),
-        ),
+        *named_fks("users", institution_id="institutions"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_users_institution_id"), ["institution_id"], unique=False
-        )
+    batch_indexes("users", "institution_id")
 
     op.create_table(
         "api_tokens",
@@ -160,14 +142,11 @@ def upgrade() -> None:
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
-        ),
+        *named_fks("api_tokens", user_id=("users", "CASCADE")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
-    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+    batch_indexes("api_tokens", "user_id")
 
     op.create_table(
         "audit_events",
@@ -182,19 +161,11 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_audit_events_actor_id_users"),
-            ondelete="SET NULL",
-        ),
+        *named_fks("audit_events", actor_id=("users", "SET NULL")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
         sa.UniqueConstraint("hash", name=op.f("uq_audit_events_hash")),
     )
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_events_actor_id"), ["actor_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_events_call_id"), ["call_id"], unique=False)
+    batch_indexes("audit_events", "action", "actor_id", "call_id")
 
     op.create_table(
         "calls",
@@ -222,19 +193,11 @@ def upgrade() -> None:
         sa.Column("decisions_released_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("published_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["facility_id"], ["facilities.id"], name=op.f("fk_calls_facility_id_facilities")
-        ),
-        sa.ForeignKeyConstraint(
-            ["provider_id"], ["providers.id"], name=op.f("fk_calls_provider_id_providers")
-        ),
+        *named_fks("calls", facility_id="facilities", provider_id="providers"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
         sa.UniqueConstraint("provider_id", "slug", name=op.f("uq_calls_provider_id_slug")),
     )
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_calls_facility_id"), ["facility_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_calls_provider_id"), ["provider_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_calls_status"), ["status"], unique=False)
+    batch_indexes("calls", "facility_id", "provider_id", "status")
 
     op.create_table(
         "capacity_pools",
@@ -245,18 +208,11 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(length=20), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("attributes", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["facility_id"],
-            ["facilities.id"],
-            name=op.f("fk_capacity_pools_facility_id_facilities"),
-        ),
+        *named_fks("capacity_pools", facility_id="facilities"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_capacity_pools")),
         sa.UniqueConstraint("facility_id", "name", name=op.f("uq_capacity_pools_facility_id_name")),
     )
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_capacity_pools_facility_id"), ["facility_id"], unique=False
-        )
+    batch_indexes("capacity_pools", "facility_id")
 
     op.create_table(
         "declared_relations",
@@ -266,18 +222,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("year", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_declared_relations_user_id_users")
-        ),
+        *named_fks("declared_relations", user_id="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_declared_relations")),
     )
-    with op.batch_alter_table("declared_relations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_declared_relations_other_email"), ["other_email"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_declared_relations_user_id"), ["user_id"], unique=False
-        )
+    batch_indexes("declared_relations", "other_email", "user_id")
 
     op.create_table(
         "email_tokens",
@@ -289,12 +237,7 @@ def upgrade() -> None:
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_email_tokens_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("email_tokens", user_id=("users", "CASCADE")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_email_tokens_token_hash")),
     )
@@ -305,18 +248,11 @@ def upgrade() -> None:
         sa.Column("pool_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("max_per_request", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_call_pools_call_id_calls"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["pool_id"], ["capacity_pools.id"], name=op.f("fk_call_pools_pool_id_capacity_pools")
-        ),
+        *named_fks("call_pools", call_id=("calls", "CASCADE"), pool_id="capacity_pools"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_pools")),
         sa.UniqueConstraint("call_id", "pool_id", name=op.f("uq_call_pools_call_id_pool_id")),
     )
-    with op.batch_alter_table("call_pools", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_call_pools_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_call_pools_pool_id"), ["pool_id"], unique=False)
+    batch_indexes("call_pools", "call_id", "pool_id")
 
     op.create_table(
         "proposals",
@@ -336,23 +272,18 @@ def upgrade() -> None:
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("submitted_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["call_id"], ["calls.id"], name=op.f("fk_proposals_call_id_calls")),
+        *named_fks("proposals", call_id="calls"),
         sa.ForeignKeyConstraint(
             ["current_revision_id"],
             ["proposal_revisions.id"],
             name=op.f("fk_proposals_current_revision_id_proposal_revisions"),
             use_alter=True,
         ),
-        sa.ForeignKeyConstraint(
-            ["pi_user_id"], ["users.id"], name=op.f("fk_proposals_pi_user_id_users")
-        ),
+        *named_fks("proposals", pi_user_id="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
         sa.UniqueConstraint("call_id", "code", name=op.f("uq_proposals_call_id_code")),
     )
-    with op.batch_alter_table("proposals", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_proposals_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposals_pi_user_id"), ["pi_user_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposals_status"), ["status"], unique=False)
+    batch_indexes("proposals", "call_id", "pi_user_id", "status")
 
     op.create_table(
         "role_grants",
@@ -362,17 +293,11 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.Integer(), nullable=True),
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_role_grants_call_id_calls"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["provider_id"],
-            ["providers.id"],
-            name=op.f("fk_role_grants_provider_id_providers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_role_grants_user_id_users"), ondelete="CASCADE"
+        *named_fks(
+            "role_grants",
+            call_id=("calls", "CASCADE"),
+            provider_id=("providers", "CASCADE"),
+            user_id=("users", "CASCADE"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role_grants")),
         sa.UniqueConstraint(
@@ -383,8 +308,7 @@ def upgrade() -> None:
             name=op.f("uq_role_grants_user_id_role_provider_id_call_id"),
         ),
     )
-    with op.batch_alter_table("role_grants", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_role_grants_user_id"), ["user_id"], unique=False)
+    batch_indexes("role_grants", "user_id")
 
     op.create_table(
         "solver_runs",
@@ -403,16 +327,10 @@ def upgrade() -> None:
         sa.Column("summary", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_solver_runs_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_solver_runs_created_by_users")
-        ),
+        *named_fks("solver_runs", call_id="calls", created_by="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_solver_runs")),
     )
-    with op.batch_alter_table("solver_runs", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_solver_runs_call_id"), ["call_id"], unique=False)
+    batch_indexes("solver_runs", "call_id")
 
     op.create_table(
         "affinity_scores",
@@ -422,31 +340,19 @@ def upgrade() -> None:
         sa.Column("reviewer_id", sa.Integer(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_affinity_scores_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_affinity_scores_proposal_id_proposals")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reviewer_id"], ["users.id"], name=op.f("fk_affinity_scores_reviewer_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_affinity_scores_run_id_solver_runs")
+        *named_fks(
+            "affinity_scores",
+            call_id="calls",
+            proposal_id="proposals",
+            reviewer_id="users",
+            run_id="solver_runs",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_affinity_scores")),
         sa.UniqueConstraint(
             "proposal_id", "reviewer_id", name=op.f("uq_affinity_scores_proposal_id_reviewer_id")
         ),
     )
-    with op.batch_alter_table("affinity_scores", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_affinity_scores_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_affinity_scores_proposal_id"), ["proposal_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_affinity_scores_reviewer_id"), ["reviewer_id"], unique=False
-        )
+    batch_indexes("affinity_scores", "call_id", "proposal_id", "reviewer_id")
 
     op.create_table(
         "attachments",
@@ -461,21 +367,10 @@ def upgrade() -> None:
         sa.Column("storage_key", sa.String(length=200), nullable=False),
         sa.Column("uploaded_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_attachments_proposal_id_proposals"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["uploaded_by"], ["users.id"], name=op.f("fk_attachments_uploaded_by_users")
-        ),
+        *named_fks("attachments", proposal_id=("proposals", "CASCADE"), uploaded_by="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
     )
-    with op.batch_alter_table("attachments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_attachments_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("attachments", "proposal_id")
 
     op.create_table(
         "conflicts",
@@ -486,13 +381,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=30), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["call_id"], ["calls.id"], name=op.f("fk_conflicts_call_id_calls")),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_conflicts_proposal_id_proposals")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reviewer_id"], ["users.id"], name=op.f("fk_conflicts_reviewer_id_users")
-        ),
+        *named_fks("conflicts", call_id="calls", proposal_id="proposals", reviewer_id="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conflicts")),
         sa.UniqueConstraint(
             "proposal_id",
@@ -501,10 +390,7 @@ def upgrade() -> None:
             name=op.f("uq_conflicts_proposal_id_reviewer_id_source"),
         ),
     )
-    with op.batch_alter_table("conflicts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_conflicts_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_conflicts_proposal_id"), ["proposal_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_conflicts_reviewer_id"), ["reviewer_id"], unique=False)
+    batch_indexes("conflicts", "call_id", "proposal_id", "reviewer_id")
 
     op.create_table(
         "decisions",
@@ -518,24 +404,19 @@ def upgrade() -> None:
         sa.Column("override_reason", sa.Text(), nullable=False),
         sa.Column("overridden_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["call_id"], ["calls.id"], name=op.f("fk_decisions_call_id_calls")),
-        sa.ForeignKeyConstraint(
-            ["overridden_by"], ["users.id"], name=op.f("fk_decisions_overridden_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_decisions_proposal_id_proposals")
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_decisions_run_id_solver_runs")
+        *named_fks(
+            "decisions",
+            call_id="calls",
+            overridden_by="users",
+            proposal_id="proposals",
+            run_id="solver_runs",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
         sa.UniqueConstraint(
             "call_id", "proposal_id", name=op.f("uq_decisions_call_id_proposal_id")
         ),
     )
-    with op.batch_alter_table("decisions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_decisions_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_decisions_proposal_id"), ["proposal_id"], unique=False)
+    batch_indexes("decisions", "call_id", "proposal_id")
 
     op.create_table(
         "proposal_revisions",
@@ -546,14 +427,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_proposal_revisions_created_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_proposal_revisions_proposal_id_proposals"),
-        ),
+        *named_fks("proposal_revisions", created_by="users", proposal_id="proposals"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposal_revisions")),
         sa.UniqueConstraint(
             "proposal_id",
@@ -564,10 +438,7 @@ def upgrade() -> None:
             "proposal_id", "number", name=op.f("uq_proposal_revisions_proposal_id_number")
         ),
     )
-    with op.batch_alter_table("proposal_revisions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_proposal_revisions_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("proposal_revisions", "proposal_id")
 
     op.create_table(
         "ranked_proposals",
@@ -583,28 +454,15 @@ def upgrade() -> None:
         sa.Column("rank_lo", sa.Integer(), nullable=False),
         sa.Column("rank_hi", sa.Integer(), nullable=False),
         sa.Column("discuss", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_ranked_proposals_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_ranked_proposals_proposal_id_proposals"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_ranked_proposals_run_id_solver_runs")
+        *named_fks(
+            "ranked_proposals", call_id="calls", proposal_id="proposals", run_id="solver_runs"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ranked_proposals")),
         sa.UniqueConstraint(
             "run_id", "proposal_id", name=op.f("uq_ranked_proposals_run_id_proposal_id")
         ),
     )
-    with op.batch_alter_table("ranked_proposals", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ranked_proposals_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_ranked_proposals_proposal_id"), ["proposal_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_ranked_proposals_run_id"), ["run_id"], unique=False)
+    batch_indexes("ranked_proposals", "call_id", "proposal_id", "run_id")
 
     op.create_table(
         "requests",
@@ -615,19 +473,10 @@ def upgrade() -> None:
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("details", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["pool_id"], ["capacity_pools.id"], name=op.f("fk_requests_pool_id_capacity_pools")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_requests_proposal_id_proposals"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("requests", pool_id="capacity_pools", proposal_id=("proposals", "CASCADE")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_requests")),
     )
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_requests_proposal_id"), ["proposal_id"], unique=False)
+    batch_indexes("requests", "proposal_id")
 
     op.create_table(
         "review_assignments",
@@ -640,35 +489,19 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_review_assignments_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_review_assignments_proposal_id_proposals"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["reviewer_id"], ["users.id"], name=op.f("fk_review_assignments_reviewer_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_review_assignments_run_id_solver_runs")
+        *named_fks(
+            "review_assignments",
+            call_id="calls",
+            proposal_id="proposals",
+            reviewer_id="users",
+            run_id="solver_runs",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_assignments")),
         sa.UniqueConstraint(
             "proposal_id", "reviewer_id", name=op.f("uq_review_assignments_proposal_id_reviewer_id")
         ),
     )
-    with op.batch_alter_table("review_assignments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_review_assignments_call_id"), ["call_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_review_assignments_proposal_id"), ["proposal_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_review_assignments_reviewer_id"), ["reviewer_id"], unique=False
-        )
+    batch_indexes("review_assignments", "call_id", "proposal_id", "reviewer_id")
 
     op.create_table(
         "team_members",
@@ -689,28 +522,16 @@ def upgrade() -> None:
             ["countries.iso3"],
             name=op.f("fk_team_members_country_iso3_countries"),
         ),
-        sa.ForeignKeyConstraint(
-            ["institution_id"],
-            ["institutions.id"],
-            name=op.f("fk_team_members_institution_id_institutions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_team_members_proposal_id_proposals"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_team_members_user_id_users")
+        *named_fks(
+            "team_members",
+            institution_id="institutions",
+            proposal_id=("proposals", "CASCADE"),
+            user_id="users",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_members")),
         sa.UniqueConstraint("proposal_id", "email", name=op.f("uq_team_members_proposal_id_email")),
     )
-    with op.batch_alter_table("team_members", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_team_members_proposal_id"), ["proposal_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_team_members_user_id"), ["user_id"], unique=False)
+    batch_indexes("team_members", "proposal_id", "user_id")
 
     op.create_table(
         "technical_reviews",
@@ -722,21 +543,11 @@ def upgrade() -> None:
         sa.Column("notes_to_panel", sa.Text(), nullable=False),
         sa.Column("notes_to_applicants", sa.Text(), nullable=False),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_technical_reviews_proposal_id_proposals"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["reviewer_id"], ["users.id"], name=op.f("fk_technical_reviews_reviewer_id_users")
-        ),
+        *named_fks("technical_reviews", proposal_id="proposals", reviewer_id="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_technical_reviews")),
         sa.UniqueConstraint("proposal_id", name=op.f("uq_technical_reviews_proposal_id")),
     )
-    with op.batch_alter_table("technical_reviews", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_technical_reviews_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("technical_reviews", "proposal_id")
 
     op.create_table(
         "awards",
@@ -749,27 +560,18 @@ def upgrade() -> None:
         sa.Column("fraction", sa.Float(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["call_id"], ["calls.id"], name=op.f("fk_awards_call_id_calls")),
-        sa.ForeignKeyConstraint(
-            ["pool_id"], ["capacity_pools.id"], name=op.f("fk_awards_pool_id_capacity_pools")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_awards_proposal_id_proposals")
-        ),
-        sa.ForeignKeyConstraint(
-            ["request_id"], ["requests.id"], name=op.f("fk_awards_request_id_requests")
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_awards_run_id_solver_runs")
+        *named_fks(
+            "awards",
+            call_id="calls",
+            pool_id="capacity_pools",
+            proposal_id="proposals",
+            request_id="requests",
+            run_id="solver_runs",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_awards")),
         sa.UniqueConstraint("request_id", "pool_id", name=op.f("uq_awards_request_id_pool_id")),
     )
-    with op.batch_alter_table("awards", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_awards_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_awards_pool_id"), ["pool_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_awards_proposal_id"), ["proposal_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_awards_request_id"), ["request_id"], unique=False)
+    batch_indexes("awards", "call_id", "pool_id", "proposal_id", "request_id")
 
     op.create_table(
         "reviews",
@@ -781,11 +583,7 @@ def upgrade() -> None:
         sa.Column("comments_to_panel", sa.Text(), nullable=False),
         sa.Column("submitted_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["assignment_id"],
-            ["review_assignments.id"],
-            name=op.f("fk_reviews_assignment_id_review_assignments"),
-        ),
+        *named_fks("reviews", assignment_id="review_assignments"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
         sa.UniqueConstraint("assignment_id", name=op.f("uq_reviews_assignment_id")),
     )
@@ -803,32 +601,17 @@ def upgrade() -> None:
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("details", sa.JSON().with_variant(sa.JSON(), "postgresql"), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["award_id"], ["awards.id"], name=op.f("fk_schedule_entries_award_id_awards")
-        ),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_schedule_entries_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["pool_id"],
-            ["capacity_pools.id"],
-            name=op.f("fk_schedule_entries_pool_id_capacity_pools"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_schedule_entries_proposal_id_proposals"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["solver_runs.id"], name=op.f("fk_schedule_entries_run_id_solver_runs")
+        *named_fks(
+            "schedule_entries",
+            award_id="awards",
+            call_id="calls",
+            pool_id="capacity_pools",
+            proposal_id="proposals",
+            run_id="solver_runs",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_entries")),
     )
-    with op.batch_alter_table("schedule_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_schedule_entries_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_schedule_entries_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("schedule_entries", "call_id", "proposal_id")
 
     # ### end Alembic commands ###
     # the proposals <-> revisions cycle: create_table skips use_alter keys
@@ -850,135 +633,85 @@ def downgrade() -> None:
             type_="foreignkey",
         )
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("schedule_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_schedule_entries_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_schedule_entries_call_id"))
+    drop_batch_indexes("schedule_entries", "proposal_id", "call_id")
 
     op.drop_table("schedule_entries")
     op.drop_table("reviews")
-    with op.batch_alter_table("awards", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_awards_request_id"))
-        batch_op.drop_index(batch_op.f("ix_awards_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_awards_pool_id"))
-        batch_op.drop_index(batch_op.f("ix_awards_call_id"))
+    drop_batch_indexes("awards", "request_id", "proposal_id", "pool_id", "call_id")
 
     op.drop_table("awards")
-    with op.batch_alter_table("technical_reviews", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_technical_reviews_proposal_id"))
+    drop_batch_indexes("technical_reviews", "proposal_id")
 
     op.drop_table("technical_reviews")
-    with op.batch_alter_table("team_members", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_team_members_user_id"))
-        batch_op.drop_index(batch_op.f("ix_team_members_proposal_id"))
+    drop_batch_indexes("team_members", "user_id", "proposal_id")
 
     op.drop_table("team_members")
-    with op.batch_alter_table("review_assignments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_review_assignments_reviewer_id"))
-        batch_op.drop_index(batch_op.f("ix_review_assignments_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_review_assignments_call_id"))
+    drop_batch_indexes("review_assignments", "reviewer_id", "proposal_id", "call_id")
 
     op.drop_table("review_assignments")
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_requests_proposal_id"))
+    drop_batch_indexes("requests", "proposal_id")
 
     op.drop_table("requests")
-    with op.batch_alter_table("ranked_proposals", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ranked_proposals_run_id"))
-        batch_op.drop_index(batch_op.f("ix_ranked_proposals_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_ranked_proposals_call_id"))
+    drop_batch_indexes("ranked_proposals", "run_id", "proposal_id", "call_id")
 
     op.drop_table("ranked_proposals")
-    with op.batch_alter_table("proposal_revisions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_proposal_revisions_proposal_id"))
+    drop_batch_indexes("proposal_revisions", "proposal_id")
 
     op.drop_table("proposal_revisions")
-    with op.batch_alter_table("decisions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_decisions_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_decisions_call_id"))
+    drop_batch_indexes("decisions", "proposal_id", "call_id")
 
     op.drop_table("decisions")
-    with op.batch_alter_table("conflicts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conflicts_reviewer_id"))
-        batch_op.drop_index(batch_op.f("ix_conflicts_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_conflicts_call_id"))
+    drop_batch_indexes("conflicts", "reviewer_id", "proposal_id", "call_id")
 
     op.drop_table("conflicts")
-    with op.batch_alter_table("attachments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_attachments_proposal_id"))
+    drop_batch_indexes("attachments", "proposal_id")
 
     op.drop_table("attachments")
-    with op.batch_alter_table("affinity_scores", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_affinity_scores_reviewer_id"))
-        batch_op.drop_index(batch_op.f("ix_affinity_scores_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_affinity_scores_call_id"))
+    drop_batch_indexes("affinity_scores", "reviewer_id", "proposal_id", "call_id")
 
     op.drop_table("affinity_scores")
-    with op.batch_alter_table("solver_runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_solver_runs_call_id"))
+    drop_batch_indexes("solver_runs", "call_id")
 
     op.drop_table("solver_runs")
-    with op.batch_alter_table("role_grants", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_role_grants_user_id"))
+    drop_batch_indexes("role_grants", "user_id")
 
     op.drop_table("role_grants")
-    with op.batch_alter_table("proposals", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_proposals_status"))
-        batch_op.drop_index(batch_op.f("ix_proposals_pi_user_id"))
-        batch_op.drop_index(batch_op.f("ix_proposals_call_id"))
+    drop_batch_indexes("proposals", "status", "pi_user_id", "call_id")
 
     op.drop_table("proposals")
-    with op.batch_alter_table("call_pools", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_call_pools_pool_id"))
-        batch_op.drop_index(batch_op.f("ix_call_pools_call_id"))
+    drop_batch_indexes("call_pools", "pool_id", "call_id")
 
     op.drop_table("call_pools")
     op.drop_table("email_tokens")
-    with op.batch_alter_table("declared_relations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_declared_relations_user_id"))
-        batch_op.drop_index(batch_op.f("ix_declared_relations_other_email"))
+    drop_batch_indexes("declared_relations", "user_id", "other_email")
 
     op.drop_table("declared_relations")
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_capacity_pools_facility_id"))
+    drop_batch_indexes("capacity_pools", "facility_id")
 
     op.drop_table("capacity_pools")
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_calls_status"))
-        batch_op.drop_index(batch_op.f("ix_calls_provider_id"))
-        batch_op.drop_index(batch_op.f("ix_calls_facility_id"))
+    drop_batch_indexes("calls", "status", "provider_id", "facility_id")
 
     op.drop_table("calls")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_events_call_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_events_action"))
+    drop_batch_indexes("audit_events", "call_id", "actor_id", "action")
 
     op.drop_table("audit_events")
-    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+    drop_batch_indexes("api_tokens", "user_id")
 
     op.drop_table("api_tokens")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_users_institution_id"))
+    drop_batch_indexes("users", "institution_id")
 
     op.drop_table("users")
-    with op.batch_alter_table("facilities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_facilities_provider_id"))
+    drop_batch_indexes("facilities", "provider_id")
 
     op.drop_table("facilities")
     op.drop_table("providers")
-    with op.batch_alter_table("institutions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_institutions_name_key"))
+    drop_batch_indexes("institutions", "name_key")
 
     op.drop_table("institutions")
-    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_login_attempts_email"))
+    drop_batch_indexes("login_attempts", "email")
 
     op.drop_table("login_attempts")
-    with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_jobs_status"))
-        batch_op.drop_index(batch_op.f("ix_jobs_kind"))
-        batch_op.drop_index(batch_op.f("ix_jobs_call_id"))
+    drop_batch_indexes("jobs", "status", "kind", "call_id")
 
     op.drop_table("jobs")
     op.drop_table("countries")

@@ -13,11 +13,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "auth_01"
 down_revision = "crowd_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -32,17 +31,11 @@ def upgrade() -> None:
         sa.Column("revoked_reason", sa.String(length=30), nullable=False),
         sa.Column("client", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_sessions_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("user_sessions", user_id=("users", "CASCADE")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),
     )
-    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
+    batch_indexes("user_sessions", "user_id")
     op.create_table(
         "email_sends",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -90,6 +83,5 @@ def downgrade() -> None:
     with op.batch_alter_table("email_sends", schema=None) as batch_op:
         batch_op.drop_index("ix_email_sends_email_at")
     op.drop_table("email_sends")
-    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
+    drop_batch_indexes("user_sessions", "user_id")
     op.drop_table("user_sessions")

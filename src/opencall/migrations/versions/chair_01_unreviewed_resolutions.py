@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, named_fks
 
 revision = "chair_01"
 down_revision = "res_02"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -27,29 +26,15 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_unreviewed_resolutions_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["decided_by"], ["users.id"], name=op.f("fk_unreviewed_resolutions_decided_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_unreviewed_resolutions_proposal_id_proposals"),
+        *named_fks(
+            "unreviewed_resolutions", call_id="calls", decided_by="users", proposal_id="proposals"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unreviewed_resolutions")),
         sa.UniqueConstraint(
             "call_id", "proposal_id", name=op.f("uq_unreviewed_resolutions_call_id_proposal_id")
         ),
     )
-    with op.batch_alter_table("unreviewed_resolutions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_unreviewed_resolutions_call_id"), ["call_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_unreviewed_resolutions_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("unreviewed_resolutions", "call_id", "proposal_id")
 
 
 def downgrade() -> None:

@@ -18,8 +18,6 @@ from opencall.proposals.domain import revision_facts
 
 revision = "confscale_01"
 down_revision = "rolling_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from opencall.migrations.helpers import named_fks
+
 revision = "crowd_01"
 down_revision = "lead_03"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -21,12 +21,7 @@ def upgrade() -> None:
         "proposal_counters",
         sa.Column("call_id", sa.Integer(), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"],
-            ["calls.id"],
-            name=op.f("fk_proposal_counters_call_id_calls"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("proposal_counters", call_id=("calls", "CASCADE")),
         sa.PrimaryKeyConstraint("call_id", name=op.f("pk_proposal_counters")),
     )
 

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "decline8_01"
 down_revision = "grid8_01"
-branch_labels = None
-depends_on = None
 
 JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
 
@@ -31,27 +30,13 @@ def upgrade() -> None:
         sa.Column("entries_released", sa.Integer(), nullable=False),
         sa.Column("declined_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_award_declines_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_award_declines_proposal_id_proposals")
-        ),
-        sa.ForeignKeyConstraint(
-            ["declined_by"], ["users.id"], name=op.f("fk_award_declines_declined_by_users")
-        ),
+        *named_fks("award_declines", call_id="calls", proposal_id="proposals", declined_by="users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_award_declines")),
         sa.UniqueConstraint("proposal_id", name=op.f("uq_award_declines_proposal_id")),
     )
-    with op.batch_alter_table("award_declines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_award_declines_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_award_declines_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("award_declines", "call_id", "proposal_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("award_declines", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_declines_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_award_declines_call_id"))
+    drop_batch_indexes("award_declines", "proposal_id", "call_id")
     op.drop_table("award_declines")

@@ -20,8 +20,6 @@ from opencall.optim.messages import is_message, render
 
 revision = "dive0_01"
 down_revision = "confscale_01"
-branch_labels = None
-depends_on = None
 
 PARTIAL = "berths on leg %(leg)s, %(done)s of %(n)s dives; %(missing)s"
 DIVE = "dive %(k)s at %(site)s: %(why)s"

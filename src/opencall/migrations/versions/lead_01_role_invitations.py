@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "lead_01"
 down_revision = "3207fae640c7"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -32,42 +31,19 @@ def upgrade() -> None:
         sa.Column("accepted_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("accepted_by", sa.Integer(), nullable=True),
         sa.Column("revoked_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["accepted_by"],
-            ["users.id"],
-            name=op.f("fk_role_invitations_accepted_by_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["call_id"],
-            ["calls.id"],
-            name=op.f("fk_role_invitations_call_id_calls"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["invited_by"],
-            ["users.id"],
-            name=op.f("fk_role_invitations_invited_by_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["provider_id"],
-            ["providers.id"],
-            name=op.f("fk_role_invitations_provider_id_providers"),
-            ondelete="CASCADE",
+        *named_fks(
+            "role_invitations",
+            accepted_by=("users", "SET NULL"),
+            call_id=("calls", "CASCADE"),
+            invited_by=("users", "SET NULL"),
+            provider_id=("providers", "CASCADE"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_role_invitations_token_hash")),
     )
-    with op.batch_alter_table("role_invitations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_role_invitations_email"), ["email"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_role_invitations_provider_id"), ["provider_id"], unique=False
-        )
+    batch_indexes("role_invitations", "email", "provider_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("role_invitations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_role_invitations_provider_id"))
-        batch_op.drop_index(batch_op.f("ix_role_invitations_email"))
+    drop_batch_indexes("role_invitations", "provider_id", "email")
     op.drop_table("role_invitations")

@@ -13,8 +13,6 @@ import opencall.db
 
 revision = "lead_03"
 down_revision = "lead_02"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import named_fks
 
 revision = "mail_01"
 down_revision = "res_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -23,12 +22,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("done_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["job_id"],
-            ["jobs.id"],
-            name=op.f("fk_job_steps_done_job_id_jobs"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("job_steps_done", job_id=("jobs", "CASCADE")),
         sa.PrimaryKeyConstraint("job_id", "key", name=op.f("pk_job_steps_done")),
     )
 

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "mend10b_01"
 down_revision = "decline8_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -27,35 +26,17 @@ def upgrade() -> None:
         sa.Column("until", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("granted_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_review_deadline_extensions_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reviewer_id"],
-            ["users.id"],
-            name=op.f("fk_review_deadline_extensions_reviewer_id_users"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["granted_by"],
-            ["users.id"],
-            name=op.f("fk_review_deadline_extensions_granted_by_users"),
+        *named_fks(
+            "review_deadline_extensions", call_id="calls", reviewer_id="users", granted_by="users"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_deadline_extensions")),
         sa.UniqueConstraint(
             "call_id", "reviewer_id", name=op.f("uq_review_deadline_extensions_call_id_reviewer_id")
         ),
     )
-    with op.batch_alter_table("review_deadline_extensions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_review_deadline_extensions_call_id"), ["call_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_review_deadline_extensions_reviewer_id"), ["reviewer_id"], unique=False
-        )
+    batch_indexes("review_deadline_extensions", "call_id", "reviewer_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("review_deadline_extensions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_review_deadline_extensions_reviewer_id"))
-        batch_op.drop_index(batch_op.f("ix_review_deadline_extensions_call_id"))
+    drop_batch_indexes("review_deadline_extensions", "reviewer_id", "call_id")
     op.drop_table("review_deadline_extensions")

@@ -7,19 +7,14 @@ Revises: trialout11_01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "msgid11_01"
 down_revision = "trialout11_01"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("decisions") as batch:
-        batch.add_column(sa.Column("explanation_msg", sa.JSON(), nullable=True))
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("decisions") as batch:
-        batch.drop_column("explanation_msg")
+upgrade, downgrade = added_columns(
+    "decisions",
+    sa.Column("explanation_msg", sa.JSON(), nullable=True),
+)

@@ -13,8 +13,6 @@ from alembic import op
 
 revision = "outcomes19_01"
 down_revision = "trialrev18_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -16,8 +16,6 @@ from alembic import op
 
 revision = "outscale14_01"
 down_revision = "trialrev14_01"
-branch_labels = None
-depends_on = None
 
 #: records read and written back at a time
 BATCH = 5000

@@ -20,11 +20,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "pdf_01"
 down_revision = "auth_01"
-branch_labels = None
-depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -83,34 +82,19 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", opencall.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["attachment_id"],
-            ["attachments.id"],
-            name=op.f("fk_anonymity_scans_attachment_id_attachments"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_anonymity_scans_proposal_id_proposals"),
-            ondelete="CASCADE",
+        *named_fks(
+            "anonymity_scans",
+            attachment_id=("attachments", "SET NULL"),
+            proposal_id=("proposals", "CASCADE"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_anonymity_scans")),
         sa.UniqueConstraint("proposal_id", "key", name=op.f("uq_anonymity_scans_proposal_id_key")),
     )
-    with op.batch_alter_table("anonymity_scans", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_anonymity_scans_attachment_id"), ["attachment_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_anonymity_scans_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("anonymity_scans", "attachment_id", "proposal_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("anonymity_scans", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_anonymity_scans_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_anonymity_scans_attachment_id"))
+    drop_batch_indexes("anonymity_scans", "proposal_id", "attachment_id")
     op.drop_table("anonymity_scans")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_column("clean_size")

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "postaward_01"
 down_revision = "pdf_01"
-branch_labels = None
-depends_on = None
 
 JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
 
@@ -33,27 +32,16 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["award_id"], ["awards.id"], name=op.f("fk_postaward_records_award_id_awards")
-        ),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_postaward_records_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_postaward_records_created_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_postaward_records_proposal_id_proposals"),
+        *named_fks(
+            "postaward_records",
+            award_id="awards",
+            call_id="calls",
+            created_by="users",
+            proposal_id="proposals",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_postaward_records")),
     )
-    with op.batch_alter_table("postaward_records", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_postaward_records_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_postaward_records_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("postaward_records", "call_id", "proposal_id")
     op.create_table(
         "research_outputs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,32 +60,16 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_research_outputs_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_research_outputs_created_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_research_outputs_proposal_id_proposals"),
+        *named_fks(
+            "research_outputs", call_id="calls", created_by="users", proposal_id="proposals"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_research_outputs")),
     )
-    with op.batch_alter_table("research_outputs", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_research_outputs_call_id"), ["call_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_research_outputs_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("research_outputs", "call_id", "proposal_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("research_outputs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_research_outputs_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_research_outputs_call_id"))
+    drop_batch_indexes("research_outputs", "proposal_id", "call_id")
     op.drop_table("research_outputs")
-    with op.batch_alter_table("postaward_records", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_postaward_records_proposal_id"))
-        batch_op.drop_index(batch_op.f("ix_postaward_records_call_id"))
+    drop_batch_indexes("postaward_records", "proposal_id", "call_id")
     op.drop_table("postaward_records")

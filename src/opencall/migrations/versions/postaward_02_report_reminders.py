@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from opencall.migrations.helpers import batch_indexes, named_fks
+
 revision = "postaward_02"
 down_revision = "res_05"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -24,24 +24,11 @@ def upgrade() -> None:
         sa.Column("reminders_sent", sa.Integer(), nullable=False),
         sa.Column("first_reminded_on", sa.Date(), nullable=False),
         sa.Column("last_reminded_on", sa.Date(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_postaward_report_reminders_call_id_calls")
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_postaward_report_reminders_proposal_id_proposals"),
-        ),
+        *named_fks("postaward_report_reminders", call_id="calls", proposal_id="proposals"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_postaward_report_reminders")),
         sa.UniqueConstraint("proposal_id", name=op.f("uq_postaward_report_reminders_proposal_id")),
     )
-    with op.batch_alter_table("postaward_report_reminders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_postaward_report_reminders_call_id"), ["call_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_postaward_report_reminders_proposal_id"), ["proposal_id"], unique=False
-        )
+    batch_indexes("postaward_report_reminders", "call_id", "proposal_id")
 
 
 def downgrade() -> None:

@@ -8,25 +8,17 @@ Revises: scale_01
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-import opencall.db
+from opencall.migrations.helpers import sent_reminders_table
 
 revision = "remind_02"
 down_revision = "scale_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "review_reminders",
-        sa.Column("assignment_id", sa.Integer(), nullable=False),
-        sa.Column("days", sa.Integer(), nullable=False),
-        sa.Column("sent_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["assignment_id"], ["review_assignments.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("assignment_id", "days"),
+    sent_reminders_table(
+        "review_reminders", "assignment_id", "review_assignments", ondelete="CASCADE"
     )
 
 

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "res_01"
 down_revision = "postaward_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -35,18 +34,10 @@ def upgrade() -> None:
         sa.Column("starts_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["pool_id"],
-            ["capacity_pools.id"],
-            name=op.f("fk_pool_unavailability_pool_id_capacity_pools"),
-            ondelete="CASCADE",
-        ),
+        *named_fks("pool_unavailability", pool_id=("capacity_pools", "CASCADE")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pool_unavailability")),
     )
-    with op.batch_alter_table("pool_unavailability", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_pool_unavailability_pool_id"), ["pool_id"], unique=False
-        )
+    batch_indexes("pool_unavailability", "pool_id")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("bundle", sa.String(length=40), nullable=True))
 
@@ -54,8 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_column("bundle")
-    with op.batch_alter_table("pool_unavailability", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_pool_unavailability_pool_id"))
+    drop_batch_indexes("pool_unavailability", "pool_id")
     op.drop_table("pool_unavailability")
     with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
         batch_op.drop_column("request_fields")

@@ -7,21 +7,14 @@ Revises: mail_01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "res_02"
 down_revision = "mail_01"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("whole_units", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("whole_units")
+upgrade, downgrade = added_columns(
+    "capacity_pools",
+    sa.Column("whole_units", sa.Boolean(), nullable=False, server_default=sa.false()),
+)

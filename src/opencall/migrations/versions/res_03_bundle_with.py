@@ -8,25 +8,20 @@ Revises: res_02
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import add_columns, drop_columns
 
 revision = "res_03"
 down_revision = "chair_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("bundle_with", sa.JSON(), nullable=False, server_default="[]")
-        )
-    with op.batch_alter_table("call_pools", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("min_per_request", sa.Float(), nullable=True))
+    add_columns(
+        "capacity_pools", sa.Column("bundle_with", sa.JSON(), nullable=False, server_default="[]")
+    )
+    add_columns("call_pools", sa.Column("min_per_request", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("call_pools", schema=None) as batch_op:
-        batch_op.drop_column("min_per_request")
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("bundle_with")
+    drop_columns("call_pools", "min_per_request")
+    drop_columns("capacity_pools", "bundle_with")

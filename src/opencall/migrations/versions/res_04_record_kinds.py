@@ -8,21 +8,14 @@ Revises: res_03
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "res_04"
 down_revision = "res_03"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("record_kinds", sa.JSON(), nullable=False, server_default="[]")
-        )
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("record_kinds")
+upgrade, downgrade = added_columns(
+    "capacity_pools",
+    sa.Column("record_kinds", sa.JSON(), nullable=False, server_default="[]"),
+)

@@ -8,21 +8,14 @@ Revises: res_04
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "res_05"
 down_revision = "res_04"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("day_start_hour", sa.Float(), nullable=False, server_default="0")
-        )
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("day_start_hour")
+upgrade, downgrade = added_columns(
+    "capacity_pools",
+    sa.Column("day_start_hour", sa.Float(), nullable=False, server_default="0"),
+)

@@ -13,8 +13,6 @@ from alembic import op
 
 revision = "rolling_01"
 down_revision = "tzfac_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -12,8 +12,6 @@ from alembic import op
 
 revision = "scale_01"
 down_revision = "remind_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,19 +8,15 @@ Revises: mend10b_01
 
 from __future__ import annotations
 
-from alembic import op
+from opencall.migrations.helpers import created_index, dropped_index
 
 revision = "trialcrowd10_01"
 down_revision = "mend10b_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
-        batch_op.create_index("ix_login_attempts_ok_at", ["ok", "at"], unique=False)
+    created_index("login_attempts", "ix_login_attempts_ok_at", ["ok", "at"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
-        batch_op.drop_index("ix_login_attempts_ok_at")
+    dropped_index("login_attempts", "ix_login_attempts_ok_at")

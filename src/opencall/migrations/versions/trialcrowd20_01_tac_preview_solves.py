@@ -16,8 +16,6 @@ import opencall.db
 
 revision = "trialcrowd20_01"
 down_revision = "trialfac20_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "trialfac11_01"
 down_revision = "out10b_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -25,31 +24,18 @@ def upgrade() -> None:
         sa.Column("pool_id", sa.Integer(), nullable=False),
         sa.Column("granted_by", sa.Integer(), nullable=True),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_node_staff_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["pool_id"],
-            ["capacity_pools.id"],
-            name=op.f("fk_node_staff_pool_id_capacity_pools"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["granted_by"],
-            ["users.id"],
-            name=op.f("fk_node_staff_granted_by_users"),
-            ondelete="SET NULL",
+        *named_fks(
+            "node_staff",
+            user_id=("users", "CASCADE"),
+            pool_id=("capacity_pools", "CASCADE"),
+            granted_by=("users", "SET NULL"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_node_staff")),
         sa.UniqueConstraint("user_id", "pool_id", name=op.f("uq_node_staff_user_id_pool_id")),
     )
-    with op.batch_alter_table("node_staff", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_node_staff_user_id"), ["user_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_node_staff_pool_id"), ["pool_id"], unique=False)
+    batch_indexes("node_staff", "user_id", "pool_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("node_staff", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_node_staff_pool_id"))
-        batch_op.drop_index(batch_op.f("ix_node_staff_user_id"))
+    drop_batch_indexes("node_staff", "pool_id", "user_id")
     op.drop_table("node_staff")

@@ -10,21 +10,14 @@ Revises: trialrev15_01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "trialfac15_01"
 down_revision = "trialrev15_01"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("country_rules", sa.JSON(), nullable=False, server_default="{}")
-        )
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("country_rules")
+upgrade, downgrade = added_columns(
+    "capacity_pools",
+    sa.Column("country_rules", sa.JSON(), nullable=False, server_default="{}"),
+)

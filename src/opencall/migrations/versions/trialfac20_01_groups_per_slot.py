@@ -9,21 +9,14 @@ Revises: trialop19b_01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "trialfac20_01"
 down_revision = "trialop19b_01"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("groups_per_slot", sa.Integer(), nullable=False, server_default="1")
-        )
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("groups_per_slot")
+upgrade, downgrade = added_columns(
+    "capacity_pools",
+    sa.Column("groups_per_slot", sa.Integer(), nullable=False, server_default="1"),
+)

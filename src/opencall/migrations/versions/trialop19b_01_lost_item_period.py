@@ -17,8 +17,6 @@ from alembic import op
 
 revision = "trialop19b_01"
 down_revision = "outcomes19_01"
-branch_labels = None
-depends_on = None
 
 _FK = "fk_pool_unavailability_lost_record_id_postaward_records"
 _IX = "ix_pool_unavailability_lost_record_id"

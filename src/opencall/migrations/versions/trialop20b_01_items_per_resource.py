@@ -15,8 +15,6 @@ from opencall.db import UTCDateTime
 
 revision = "trialop20b_01"
 down_revision = "trialcrowd20_01"
-branch_labels = None
-depends_on = None
 
 
 def _fk(column: str, table: str, *, nullable: bool) -> sa.Column[int]:

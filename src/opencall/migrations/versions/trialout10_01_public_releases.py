@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import opencall.db
+from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "trialout10_01"
 down_revision = "trialcrowd10_01"
-branch_labels = None
-depends_on = None
 
 JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
 
@@ -28,19 +27,15 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("body", JSON, nullable=False),
         sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.id"], name=op.f("fk_public_releases_call_id_calls")
-        ),
+        *named_fks("public_releases", call_id="calls"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_public_releases")),
         sa.UniqueConstraint(
             "call_id", "page", "number", name=op.f("uq_public_releases_call_id_page_number")
         ),
     )
-    with op.batch_alter_table("public_releases", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_public_releases_call_id"), ["call_id"], unique=False)
+    batch_indexes("public_releases", "call_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("public_releases", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_public_releases_call_id"))
+    drop_batch_indexes("public_releases", "call_id")
     op.drop_table("public_releases")

@@ -8,21 +8,15 @@ Revises: trialfac11_01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import added_columns
 
 revision = "trialout11_01"
 down_revision = "trialfac11_01"
-branch_labels = None
-depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("research_outputs") as batch:
-        batch.add_column(sa.Column("number", sa.String(40), nullable=False, server_default=""))
-        batch.add_column(sa.Column("orcids", sa.JSON(), nullable=False, server_default="[]"))
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("research_outputs") as batch:
-        batch.drop_column("orcids")
-        batch.drop_column("number")
+upgrade, downgrade = added_columns(
+    "research_outputs",
+    sa.Column("number", sa.String(40), nullable=False, server_default=""),
+    sa.Column("orcids", sa.JSON(), nullable=False, server_default="[]"),
+)

@@ -11,8 +11,6 @@ from alembic import op
 
 revision = "trialrev14_01"
 down_revision = "mend13_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

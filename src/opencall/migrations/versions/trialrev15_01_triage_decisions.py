@@ -15,8 +15,6 @@ import opencall.db
 
 revision = "trialrev15_01"
 down_revision = "outscale14_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,23 +11,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import opencall.db
+from opencall.migrations.helpers import user_row_table
 
 revision = "trialrev17_01"
 down_revision = "trialfac15_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "reviewer_load_limits",
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("max_at_once", sa.Integer(), nullable=False),
-        sa.Column("updated_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("user_id"),
-    )
+    user_row_table("reviewer_load_limits", sa.Column("max_at_once", sa.Integer(), nullable=False))
 
 
 def downgrade() -> None:

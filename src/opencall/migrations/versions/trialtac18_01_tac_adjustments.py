@@ -15,8 +15,6 @@ import opencall.db
 
 revision = "trialtac18_01"
 down_revision = "trialfac17_01"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,27 +11,20 @@ Revises: remind_02
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from opencall.migrations.helpers import add_columns, drop_columns
 
 revision = "tzfac_01"
 down_revision = "remind_02"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("time_zone", sa.String(64), nullable=False, server_default="")
-        )
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("time_zone", sa.String(64), nullable=False, server_default="")
-        )
+    add_columns(
+        "capacity_pools", sa.Column("time_zone", sa.String(64), nullable=False, server_default="")
+    )
+    add_columns("calls", sa.Column("time_zone", sa.String(64), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.drop_column("time_zone")
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.drop_column("time_zone")
+    drop_columns("calls", "time_zone")
+    drop_columns("capacity_pools", "time_zone")
