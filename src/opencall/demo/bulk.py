@@ -365,7 +365,7 @@ class _ProposalWriter:
         self.waiting: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.revision: dict[str, Any] = {}
 
-    def _scan(self, draft: _Draft, actor_id: int) -> None:
+    def _scan(self, draft: _Draft, actor_id: int | None) -> None:
         """request_anonymity_scans: a queued scan (and its job) for a version not seen yet;
         a version saved over before its scan ran hands its job to the new one and its row
         is dropped (``proposals.services.scans._retarget``: nothing runs while the world
@@ -509,6 +509,7 @@ class _ProposalWriter:
             call_id=self.call.id,
             data={"kind": kind, "amount": amount},
         )
+        self._scan(draft, None)  # its details are scanned with the text (trialrev21)
 
     def submit(self, draft: _Draft, pi: _Person, when: dt.datetime) -> None:
         problems = prop_services.submission_problems(cast(Proposal, draft))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,10 +91,36 @@ def team_identities(proposal: Proposal) -> list[TeamIdentity]:
     ]
 
 
+#: where a finding in a request's details lies (the editor says "Requests")
+REQUESTS_WHERE = "requests"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The text held in a request's details, in order: every string, in lists and
+    mappings too (a target's or a dive site's name, a berth's purpose, a site's place,
+    a custom resource's fields); numbers and flags hold none."""
+    if isinstance(value, str):
+        if value.strip():
+            yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def request_texts(proposal: Proposal) -> list[str]:
+    """The text of the proposal's requests' details, as reviewers read it on the review
+    page (trialrev21: in a dual-anonymous call too, so it is scanned as the text is)."""
+    return [t for r in proposal.requests for t in _strings(r.details or {})]
+
+
 def anonymity_findings(proposal: Proposal) -> list[tuple[str, Finding]]:
-    """Where a proposal's text (title, abstract, science case, keywords) identifies its
-    team, as (where, finding) pairs: the names, institutions and e-mails of every
-    member (accepted or invited), web addresses and self-identifying phrases.
+    """Where a proposal's text (title, abstract, science case, keywords, and the text of
+    its requests' details: ``REQUESTS_WHERE``) identifies its team, as (where, finding)
+    pairs: the names, institutions and e-mails of every member (accepted or invited),
+    web addresses and self-identifying phrases.
 
     Run by the ``proposal.anonymity_scan`` job; pages read the cached result
     (:func:`cached_findings`) and never scan.
@@ -104,6 +130,10 @@ def anonymity_findings(proposal: Proposal) -> list[tuple[str, Finding]]:
     for where in TEXT_FIELDS:
         for f in scan_text(getattr(proposal, where) or "", team):
             out.append((where, f))
+    # each value on its own: a match never spans two fields
+    for text in dict.fromkeys(request_texts(proposal)):
+        for f in scan_text(text, team):
+            out.append((REQUESTS_WHERE, f))
     return out
 
 
@@ -116,9 +146,14 @@ def _team_doc(proposal: Proposal) -> list[list[str]]:
 
 
 def text_scan_key(proposal: Proposal) -> str:
-    """Identifies what a text scan read: the text fields and the team."""
+    """Identifies what a text scan read: the text fields, the requests' text and the
+    team (a proposal whose requests hold no text keeps the key it had before the
+    requests were read)."""
     text = {k: getattr(proposal, k) or "" for k in TEXT_FIELDS}
-    return _digest({"v": 1, "text": text, "team": _team_doc(proposal)})
+    doc: dict[str, Any] = {"v": 1, "text": text, "team": _team_doc(proposal)}
+    if requests := request_texts(proposal):
+        doc["requests"] = requests
+    return _digest(doc)
 
 
 def attachment_scan_key(proposal: Proposal, attachment: Attachment) -> str:

@@ -15,7 +15,9 @@ from opencall.calls.access import call_list, signed_in_call_api
 from opencall.calls.models import Call
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import local_number
 from opencall.people.models import User
+from opencall.proposals.labels import ROWS, SCALARS
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews.models import Conflict, ReviewAssignment
@@ -163,6 +165,47 @@ def with_units(page: Page, content: dict[str, Any]) -> dict[str, Any]:
                 f.key: f.label(page.lang) for f in fac_domain.parse_fields(pool.request_fields)
             }
         details = r.get("details") or {}
-        rows = [(labels.get(k, k), v) for k, v in details.items()]
+        if r.get("kind") in SCALARS and not labels:
+            rows = _builtin_rows(page, r["kind"], details)
+        else:
+            rows = [(labels.get(k, k), v) for k, v in details.items()]
         requests.append({**r, "unit": unit, "rows": rows})
     return {**content, "requests": requests}
+
+
+def _shown(page: Page, value: Any) -> str:
+    """A detail's value as its reader writes it: a number in their digits and signs,
+    a flag as yes or no, text as typed."""
+    if isinstance(value, bool):
+        return page._("yes") if value else page._("no")
+    if isinstance(value, int | float):
+        return local_number(value, page.lang, decimals=6)
+    return str(value)
+
+
+def _builtin_rows(page: Page, kind: str, details: dict[str, Any]) -> list[tuple[str, str]]:
+    """A built-in kind's details under the labels of the applicant's form, in the
+    reader's language (trialrev21: they were shown under their keys, a seat's site as a
+    Python mapping and a dive's sites as a list): the scalar fields, a site's
+    (``site.place``) one by one, none left blank; then a line for each row of its table
+    (a dive's sites), its first column first and the others named."""
+    rows: list[tuple[str, str]] = []
+    for col in SCALARS[kind]:
+        value: Any = details
+        for part in col.name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None and value != "":
+            rows.append((page._(col.label), _shown(page, value)))
+    if kind in ROWS and kind != "fast":  # FAST's targets: their own table (_request_details)
+        rows_name, _model, cols = ROWS[kind]
+        first, rest = cols[0], cols[1:]
+        for i, line in enumerate(details.get(rows_name) or [], start=1):
+            if not isinstance(line, dict):
+                continue
+            parts = [_shown(page, line.get(first.name, ""))] + [
+                f"{page._(c.label)}: {_shown(page, line[c.name])}"
+                for c in rest
+                if line.get(c.name) is not None
+            ]
+            rows.append((f"{page._(first.label)} {i}", " · ".join(parts)))
+    return rows

@@ -20,6 +20,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import error_text, first_error
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.services.scans import request_anonymity_scans
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -207,3 +208,5 @@ def remove_from_draft(
         data={"sha256": row.sha256} if isinstance(row, Attachment) else None,
         refresh=COLLECTIONS,
     )
+    if isinstance(row, Request):  # its text left the version the scan reads (trialrev21)
+        request_anonymity_scans(session, proposal, actor_id=actor_id)

@@ -24,6 +24,7 @@ from opencall.proposals.services.editing import (
     save_edit,
     validated,
 )
+from opencall.proposals.services.scans import request_anonymity_scans
 
 
 def fractional_requests(session: Session, pool: CapacityPool) -> list[str]:
@@ -412,6 +413,8 @@ def add_request(
         data={"kind": kind, "amount": amount},
         refresh=[REQUESTS],
     )
+    # reviewers read its details (trialrev21): scanned with the text in a dual-anonymous call
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
     return req
 
 
@@ -443,4 +446,5 @@ def update_request(
         "request.edited",
         actor_id=actor_id,
     )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
     return request

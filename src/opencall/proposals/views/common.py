@@ -24,6 +24,9 @@ STATUS = {
 MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
 ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}
 WHERE_LABELS = {k: FIELD_LABELS[k] for k in ("title", "abstract", "science_case", "keywords")}
+# a finding in a request's details (queries.REQUESTS_WHERE): shown to reviewers as typed,
+# as the text fields are (trialrev21)
+REQUESTS_WHERE_LABEL = N_("Requests")
 # where in a PDF an anonymity finding lies (metadata and the rest are removed from
 # the copy reviewers receive; the page text is not)
 PDF_WHERE = {

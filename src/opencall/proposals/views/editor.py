@@ -23,6 +23,7 @@ from opencall.proposals.models import Proposal
 from opencall.proposals.views.common import (
     MSG_STALE,
     PDF_WHERE,
+    REQUESTS_WHERE_LABEL,
     SCAN_NOTES,
     TEXT_LIMITS,
     WHERE_LABELS,
@@ -233,8 +234,10 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         cached = queries.cached_findings(page.db, proposal)
         scan_pending = cached.pending > 0
         for where, finding in cached.findings:
-            label = WHERE_LABELS.get(where) or PDF_WHERE.get(
-                finding["where"], PDF_WHERE["pdf_text"]
+            label = (
+                WHERE_LABELS.get(where)
+                or (REQUESTS_WHERE_LABEL if where == queries.REQUESTS_WHERE else None)
+                or PDF_WHERE.get(finding["where"], PDF_WHERE["pdf_text"])
             )
             findings.append(
                 {
@@ -243,7 +246,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
                     "kind": page._(queries.FINDING_LABELS.get(finding["kind"], finding["kind"])),
                     "text": finding["text"],
                     "removed": finding["where"] not in WHERE_LABELS
-                    and finding["where"] != "pdf_text",
+                    and finding["where"] not in ("pdf_text", queries.REQUESTS_WHERE),
                 }
             )
         for _where, note in cached.notes:

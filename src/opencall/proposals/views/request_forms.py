@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
@@ -17,13 +17,12 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number, plain_number, whole_number
 from opencall.people.forms import country_options
 from opencall.proposals import services
+from opencall.proposals.labels import ROWS, SCALARS
 from opencall.proposals.models import Request
 from opencall.proposals.schemas import (
     MAX_FIELD_CHARS,
     MAX_ROWS,
     POOL_TYPE_FOR_KIND,
-    DiveSite,
-    FastTarget,
 )
 from opencall.proposals.views.common import (
     MSG_ABOVE,
@@ -37,66 +36,6 @@ from opencall.web.i18n import N_
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import MAX_ID, Page
 
-
-@dataclass(frozen=True)
-class Col:
-    name: str
-    label: str
-    kind: str = "text"  # text | number | check | select
-
-
-# What each request kind asks for: scalar fields, then an optional table of rows.
-SCALARS: dict[str, list[Col]] = {
-    "fast": [
-        Col("receiver", N_("Receiver"), "select"),
-        Col("mode", N_("Observing mode"), "select"),
-    ],
-    "berth": [Col("berths", N_("Berths"), "number"), Col("purpose", N_("Purpose"))],
-    "dive": [],
-    "sample": [
-        Col("sample_type", N_("Sample type"), "select"),
-        Col("mass_mg", N_("Mass (mg)"), "number"),
-        Col("techniques", N_("Techniques")),
-        Col("destructive", N_("Destructive analysis"), "check"),
-    ],
-    "seat": [
-        Col("technology", N_("Technology"), "select"),
-        Col("seats", N_("Seats"), "number"),
-        Col("site.place", N_("Place where it will be used")),
-        Col("site.country_iso3", N_("Country"), "select"),
-        Col("site.mean_temp_c", N_("Mean temperature (°C)"), "number"),
-        Col("site.annual_rain_mm", N_("Annual rainfall (mm)"), "number"),
-        Col("site.altitude_m", N_("Altitude (m)"), "number"),
-        Col("site.water_temp_c", N_("Water temperature (°C), for aquaculture"), "number"),
-    ],
-}
-SCALARS["package"] = [
-    Col("technology", N_("Technology"), "select"),
-    Col("packages", N_("Packages"), "number"),
-    *SCALARS["seat"][2:],
-]
-ROWS: dict[str, tuple[str, type[BaseModel], list[Col]]] = {
-    "fast": (
-        "targets",
-        FastTarget,
-        [
-            Col("name", N_("Target")),
-            Col("ra_deg", N_("RA (h:m:s or degrees)")),
-            Col("dec_deg", N_("Dec (d:m:s or degrees)")),
-            Col("hours", N_("Hours"), "number"),
-        ],
-    ),
-    "dive": (
-        "sites",
-        DiveSite,
-        [
-            Col("name", N_("Site")),
-            Col("lat", N_("Latitude (°)"), "number"),
-            Col("lon", N_("Longitude (°)"), "number"),
-            Col("depth_m", N_("Depth (m)"), "number"),
-        ],
-    ),
-}
 BLANK_ROWS = 3
 
 

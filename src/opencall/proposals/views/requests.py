@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import services
+from opencall.proposals.labels import ROWS
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.views.editor import editable_for, editor, save_change, stale, try_change
 from opencall.proposals.views.request_forms import (
-    ROWS,
     custom_field_name,
     domain_field,
     parse_custom_form,

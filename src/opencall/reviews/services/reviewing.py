@@ -18,11 +18,15 @@ from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as q
 from opencall.reviews.models import Review, ReviewAssignment, ReviewDeadlineExtension
+from opencall.reviews.policies import REVIEW_STATES as REVIEW_OPEN
 from opencall.reviews.policies import withheld
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
 from opencall.reviews.services.common import REVIEW_STATE, lock_answer
+from opencall.web.i18n import N_
 from opencall.web.pages import fmt_when
+
+MSG_REVIEW_OVER = N_("The review of this call is over: this invitation can no longer be answered.")
 
 #: the longest reason a reviewer gives for declining (the form's ``maxlength``)
 DECLINE_REASON_MAX = 2000
@@ -50,6 +54,12 @@ def respond_to_assignment(
         raise DomainError("Not found", code="not_found")
     if assignment.status != "assigned":
         raise DomainError("This invitation was already %(status)s.", status=assignment.status)
+    call = session.get(Call, assignment.call_id)
+    if call is None or call.status not in REVIEW_OPEN:
+        # the call has moved on to its ranking (or beyond): no review can be written
+        # there, so the invitation is not answered either (trialrev21; the chair
+        # reopening the review makes it answerable again)
+        raise DomainError(MSG_REVIEW_OVER)
     assignment.status = "accepted" if accept else "declined"
     _audit_assignment(
         session,

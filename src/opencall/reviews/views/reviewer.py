@@ -165,6 +165,9 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
         if a.proposal_id in conflicted:
             continue
         p = props[a.proposal_id]
+        if a.status == "assigned" and p.call.status not in policies.REVIEW_STATES:
+            # an invitation of a call past its review cannot be answered (trialrev21)
+            continue
         due = review_deadline(p.call, page.received_at, extended.get(p.call_id))
         rows.append({"a": a, "p": p, "call": p.call, "deadline": due})
     technical = policies.technical_review_calls_of(page.db, user)
