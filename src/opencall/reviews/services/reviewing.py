@@ -23,10 +23,7 @@ from opencall.reviews.policies import withheld
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
 from opencall.reviews.services.common import REVIEW_STATE, lock_answer
-from opencall.web.i18n import N_
 from opencall.web.pages import fmt_when
-
-MSG_REVIEW_OVER = N_("The review of this call is over: this invitation can no longer be answered.")
 
 #: the longest reason a reviewer gives for declining (the form's ``maxlength``)
 DECLINE_REASON_MAX = 2000
@@ -59,7 +56,9 @@ def respond_to_assignment(
         # the call has moved on to its ranking (or beyond): no review can be written
         # there, so the invitation is not answered either (trialrev21; the chair
         # reopening the review makes it answerable again)
-        raise DomainError(MSG_REVIEW_OVER)
+        raise DomainError(
+            "The review of this call is over: this invitation can no longer be answered."
+        )
     assignment.status = "accepted" if accept else "declined"
     _audit_assignment(
         session,
