@@ -230,6 +230,14 @@ HTML: list[Case] = [
     Case("POST", "/manage/calls/{slug}/transition", OFFICE, S),
     Case(
         "POST",
+        "/manage/calls/{slug}/submission-extension",
+        STAFF,
+        S,
+        data={"proposal": "X", "until": "2099-01-01", "reason": "Power cut"},
+        phase=EXTENSION_OVER,
+    ),
+    Case(
+        "POST",
         "/manage/calls/{slug}/steps/{step}",
         STAFF,
         lambda f, c: {**S(f, c), "step": "allocation"},

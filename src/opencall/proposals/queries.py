@@ -349,3 +349,14 @@ def extended_proposal_ids(session: Session, call: Call, now: dt.datetime) -> dic
         )
     )
     return {pid: until for pid, until in rows}
+
+
+def submission_extensions_of(session: Session, call: Call) -> list[tuple[str, dt.datetime, str]]:
+    """The extensions granted in ``call``, as (proposal code, until, reason), by code."""
+    rows = session.execute(
+        select(Proposal.code, SubmissionExtension.until, SubmissionExtension.reason)
+        .join(Proposal, Proposal.id == SubmissionExtension.proposal_id)
+        .where(SubmissionExtension.call_id == call.id)
+        .order_by(Proposal.code)
+    )
+    return [(code, until, reason) for code, until, reason in rows]
