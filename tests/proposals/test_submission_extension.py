@@ -121,3 +121,23 @@ def test_an_extension_ends_with_the_call_in_review(db: Session) -> None:
         )
     assert f.table_counts(db) == before
     assert db.scalar(select(SubmissionExtension)) is None
+
+
+def test_a_proposal_submitted_before_the_close_may_be_improved_under_its_extension(
+    db: Session,
+) -> None:
+    """Submitted in time, then the PI's city lost power: the close does not freeze it, its
+    PI submits a better version before their own deadline, and that version is reviewed."""
+    call, office, late, other = _two(db)
+    until = call.closes_at + dt.timedelta(days=3)
+    ps.submit(db, late, now=f.NOW)
+    ps.submit(db, other, now=f.NOW)
+    ps.grant_submission_extension(db, late, until, reason="Power cut", actor_id=office.id)
+    cycle.transition_call(db, call, "closed", now=call.closes_at)
+    assert other.status == "under_review" and late.status == "submitted"
+    after = call.closes_at + dt.timedelta(days=1)
+    ps.update_proposal(db, late, {"title": "The better version"}, now=after)
+    rev = ps.submit(db, late, now=after)
+    assert rev.number == 2
+    cycle.transition_call(db, call, "review", now=until)
+    assert late.status == "under_review" and late.title == "The better version"
