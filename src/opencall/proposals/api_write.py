@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opencall.calls import policies as call_policies
-from opencall.calls.presenters import parse_when
 from opencall.calls.queries import call_by_slug
+from opencall.calls.schemas import day_ends
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import BoundedDateTime
@@ -623,13 +623,7 @@ class ExtensionIn(BaseModel):
     )
     reason: str = Field(min_length=1, max_length=2000, description="why (logged)")
 
-    @field_validator("until", mode="before")
-    @classmethod
-    def _a_day_ends(cls, v: Any) -> Any:
-        """A date alone ("2027-03-15") ends with that day, as for a reviewer's extension."""
-        if isinstance(v, str):
-            return parse_when(v[:40], "", end_of_day=True) or v
-        return v
+    _a_day_ends = field_validator("until", mode="before")(day_ends)
 
 
 class ExtensionOut(BaseModel):

@@ -18,13 +18,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, SubmissionExtension
 from opencall.proposals.queries import extended_proposal_ids, submission_extension
 from opencall.proposals.services.closing import freeze_proposals
+from opencall.proposals.services.editing import audit
 from opencall.web.pages import fmt_when
 
 #: the call states in which an extension is granted: it takes proposals, or it closed and
@@ -80,13 +80,11 @@ def grant_submission_extension(
     ext.reason = reason[:2000]
     ext.granted_by = actor_id
     session.flush()
-    auditlog.record(
+    audit(
         session,
+        proposal,
         "proposal.deadline_extended",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=call.id,
         reason=reason[:2000],
         data={"until": until.isoformat()},
     )
