@@ -101,6 +101,12 @@ TRIAGE_OVER = (
     "with 400; tests/reviews/test_triage.py sets aside and returns in phase"
 )
 
+EXTENSION_OVER = (
+    "the cycle's call is in review, so a submission deadline is no longer extended and "
+    "the staff are refused with 400; tests/proposals/test_submission_extension.py extends "
+    "one while the call is open and closed"
+)
+
 
 def S(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
     return {"slug": c.slug}
@@ -223,6 +229,14 @@ HTML: list[Case] = [
     Case("POST", "/technical/proposals/{proposal_id}", {"technical"}, P),
     Case("GET", "/manage/calls/{slug}", STAFF, S),
     Case("POST", "/manage/calls/{slug}/transition", OFFICE, S),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/submission-extension",
+        STAFF,
+        S,
+        data={"proposal": "X", "until": "2099-01-01", "reason": "Power cut"},
+        phase=EXTENSION_OVER,
+    ),
     Case(
         "POST",
         "/manage/calls/{slug}/steps/{step}",
@@ -447,6 +461,15 @@ API: list[Case] = [
         api=True,
     ),
     Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
+    Case(
+        "PUT",
+        "/api/v1/proposals/{proposal_id}/deadline",
+        STAFF,
+        P,
+        api=True,
+        json={"until": "2099-01-01T00:00:00Z", "reason": "Power cut"},
+        phase=EXTENSION_OVER,
+    ),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/declined", STAFF, S, api=True),

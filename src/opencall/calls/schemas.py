@@ -63,6 +63,16 @@ def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.date
     return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
 
 
+def day_ends(v: Any) -> Any:
+    """An extension's ``until`` as the JSON API reads it: a date alone ("2027-03-15") is
+    read as the staff's pages read it (:func:`parse_when`, on UTC's clock as every time the
+    API takes without an offset), the end of that day, not its first second; anything else
+    is left to pydantic. Shared by the reviewers' and the applicants' extensions."""
+    if isinstance(v, str):
+        return parse_when(v[:40], "", end_of_day=True) or v
+    return v
+
+
 class ReviewSettings(_Doc):
     mode: Literal["panel", "distributed"] = "panel"
     reviewers_per_proposal: int = Field(default=3, ge=1, le=20)

@@ -14,7 +14,10 @@ allocation a batch of a continuous call: every earlier batch has released
            its decisions, and its offer becomes the capacity left
 published  the decisions must have been released; ``call.published``
            is audited and the results become public
-others     none (review, ranking, allocation, scheduling, archived)
+review     (from closed) no proposal's submission deadline extension still
+           runs, and the proposals submitted under one are frozen as at the
+           close (``proposals.services.freeze_late_submissions``)
+others     none (ranking, allocation, scheduling, archived)
 ========== ==============================================================
 
 Freezing the ranking (``reviews.services.freeze_ranking``) and releasing the
@@ -66,6 +69,9 @@ STEPS: dict[str, Step] = {
     "scheduling": Step("schedule.run", ("scheduling",)),
 }
 STEP_OF_KIND = {step.kind: name for name, step in STEPS.items()}
+#: the steps run while the call may still wait for a proposal under a submission
+#: deadline extension (trialop21b): refused until it ends, then it is frozen first
+PROPOSAL_READERS = frozenset(STEPS[name].kind for name in ("conflicts", "affinity", "assignment"))
 
 
 def may_run(call: Call, step: str) -> bool:
@@ -93,6 +99,9 @@ def step_call(session: Session, job: Job) -> Call:
     since the step was queued and the step may no longer run."""
     call = job_call(session, job)
     require_step(call, STEP_OF_KIND[job.kind])
+    if job.kind in PROPOSAL_READERS:
+        # a step that reads the proposals waits for every extended deadline to end
+        proposal_services.freeze_late_submissions(session, call, actor_id=job.created_by)
     return call
 
 
@@ -138,6 +147,9 @@ def transition_call(
             batches.cut(session, call, actor_id=actor_id, now=now, final=True)
         proposal_services.close_call(session, call, actor_id=actor_id, reason=reason, now=now)
         return call
+    if target == "review" and call.status == "closed":
+        # every proposal in: a submission deadline extension has ended (trialop21b)
+        proposal_services.freeze_late_submissions(session, call, actor_id=actor_id, now=now)
     if target == "allocation" and call.parent_id is not None:
         batches.before_allocation(session, call)
     if target == "published":

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from opencall.proposals import policies, services
 from opencall.proposals.models import Proposal
 from opencall.proposals.presenters import BatchOut, batch_out
-from opencall.proposals.queries import member_proposals_query
+from opencall.proposals.queries import member_proposals_query, submission_due
 from opencall.web.api import (
     NOT_FOUND,
     Api,
@@ -41,6 +41,10 @@ class ProposalOut(BaseModel):
 
 class ProposalDetail(ProposalOut):
     content: dict[str, Any]
+    deadline: dt.datetime = Field(
+        description="when this proposal may last be submitted (UTC): its call's deadline, "
+        "or later where the user office extended it for this proposal alone"
+    )
 
 
 class ProposalList(Paged[ProposalOut]):
@@ -76,4 +80,6 @@ def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) 
 def proposal(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalDetail:
     user = api.require_user()
     p = api.get_visible(Proposal, proposal_id, lambda row: policies.may_see_proposal(user, row))
-    return ProposalDetail(**_out(p), content=services.snapshot(p))
+    return ProposalDetail(
+        **_out(p), content=services.snapshot(p), deadline=submission_due(api.db, p)
+    )

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opencall.calls import policies as call_policies
 from opencall.calls.queries import call_by_slug
+from opencall.calls.schemas import day_ends
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import BoundedDateTime
 from opencall.proposals import notify, policies, services
 from opencall.proposals.domain import COUNTED
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
@@ -610,3 +612,41 @@ def withdraw(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Prop
     """Withdraw the proposal (the PI)."""
     p = _pi(api, proposal_id)
     return _change(api, p, services.withdraw)
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: BoundedDateTime = Field(
+        description="the proposal's own submission deadline (UTC when no offset; a date "
+        "alone ends with that day, 23:59:59 UTC)"
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="why (logged)")
+
+    _a_day_ends = field_validator("until", mode="before")(day_ends)
+
+
+class ExtensionOut(BaseModel):
+    proposal_id: int
+    until: dt.datetime
+
+
+@router.put("/proposals/{proposal_id}/deadline", response_model=ExtensionOut, responses=ERRORS)
+def extend_deadline(
+    body: ExtensionIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> ExtensionOut:
+    """The user office extends one proposal's submission deadline (a power cut, a visa
+    office closed; later than the call's deadline and than now, with the reason, audited):
+    its PI may still edit and submit it until then, while the call is closed to everyone
+    else. Only the call's managers; anyone else gets 404."""
+    user = api.require_user()
+    p = api.get_visible(
+        Proposal, proposal_id, lambda row: call_policies.may_manage_call(api.db, user, row.call)
+    )
+    received = serving.received_at(api.request.scope) or utcnow()
+    with api.refusing(commit=True):
+        ext = services.grant_submission_extension(
+            api.db, p, body.until, reason=body.reason, actor_id=api.actor_id, now=received
+        )
+        out = ExtensionOut(proposal_id=p.id, until=ext.until)
+    return out

@@ -255,3 +255,20 @@ class AnonymityScan(Base):
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SubmissionExtension(Base, PerProposal):
+    """One proposal's own submission deadline (trialop21b), later than its call's: the user
+    office grants it, with a reason (a power cut, a visa office closed), audited as
+    ``proposal.deadline_extended``. Its PI may edit and submit it until ``until`` while the
+    call is otherwise closed; the close leaves it open until then, and review waits for it
+    (``proposals.services.extensions``). One per proposal."""
+
+    __tablename__ = "submission_extensions"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

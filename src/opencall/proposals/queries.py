@@ -19,6 +19,7 @@ from opencall.proposals.models import (
     AnonymityScan,
     Attachment,
     Proposal,
+    SubmissionExtension,
     TeamMember,
     TriageDecision,
 )
@@ -357,3 +358,40 @@ def pi_countries(session: Session, proposals: Any) -> dict[int, str | None]:
     ):
         pi_country.setdefault(pid, iso3)
     return pi_country
+
+
+# ----------------------------------------------------------------------------- extensions
+
+
+def submission_extension(session: Session, proposal: Proposal) -> SubmissionExtension | None:
+    """The proposal's own submission deadline granted by the user office, if any."""
+    return session.scalar(
+        select(SubmissionExtension).where(SubmissionExtension.proposal_id == proposal.id)
+    )
+
+
+def submission_due(session: Session, proposal: Proposal) -> dt.datetime:
+    """When ``proposal`` may last be submitted: its extension's end, else its call's deadline."""
+    ext = submission_extension(session, proposal)
+    return ext.until if ext is not None else proposal.call.closes_at
+
+
+def extended_proposal_ids(session: Session, call: Call, now: dt.datetime) -> dict[int, dt.datetime]:
+    """The proposals of ``call`` whose extension still runs at ``now`` (id: its end)."""
+    rows = session.execute(
+        select(SubmissionExtension.proposal_id, SubmissionExtension.until).where(
+            SubmissionExtension.call_id == call.id, SubmissionExtension.until > now
+        )
+    )
+    return {pid: until for pid, until in rows}
+
+
+def submission_extensions_of(session: Session, call: Call) -> list[tuple[str, dt.datetime, str]]:
+    """The extensions granted in ``call``, as (proposal code, until, reason), by code."""
+    rows = session.execute(
+        select(Proposal.code, SubmissionExtension.until, SubmissionExtension.reason)
+        .join(Proposal, Proposal.id == SubmissionExtension.proposal_id)
+        .where(SubmissionExtension.call_id == call.id)
+        .order_by(Proposal.code)
+    )
+    return [(code, until, reason) for code, until, reason in rows]

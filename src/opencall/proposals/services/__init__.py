@@ -13,7 +13,8 @@ names, and callers import ``opencall.proposals.services``:
 - ``attachments``: the PDF (checked and rewritten on upload), and ``blobs``, where
   the files are kept;
 - ``scans``: the cached anonymity scans and their job;
-- ``closing``: the close of a call (its proposals frozen at their last revision).
+- ``closing``: the close of a call (its proposals frozen at their last revision);
+- ``extensions``: one applicant's own, later submission deadline (trialop21b).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ from opencall.proposals.services.editing import (
     lock_call_for_close,
     lock_for_write,
     remove_from_draft,
+)
+from opencall.proposals.services.extensions import (
+    freeze_late_submissions,
+    grant_submission_extension,
+    require_submissions_in,
 )
 from opencall.proposals.services.language import set_language
 from opencall.proposals.services.lifecycle import (
@@ -113,6 +119,9 @@ __all__ = [
     "clean_attachment_path",
     "clean_stored_attachments",
     "close_call",
+    "freeze_late_submissions",
+    "grant_submission_extension",
+    "require_submissions_in",
     "close_call_proposals",
     "create_proposal",
     "invitation_made",

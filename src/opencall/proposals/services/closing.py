@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls.models import Call
+from opencall.db import utcnow
 from opencall.proposals.domain import check_proposal_transition
 from opencall.proposals.models import AnonymityScan, Proposal, ProposalRevision, Request
-from opencall.proposals.queries import REVISION_TEXT
+from opencall.proposals.queries import REVISION_TEXT, extended_proposal_ids
 from opencall.proposals.services.editing import lock_call_for_close
 from opencall.proposals.services.scans import request_anonymity_scans
 
@@ -42,21 +43,40 @@ def _restore_revision(session: Session, proposal: Proposal) -> None:
     session.refresh(proposal)
 
 
-def close_call_proposals(session: Session, call: Call, *, actor_id: int | None = None) -> int:
+def close_call_proposals(
+    session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> int:
     """At close: submitted proposals move to review, and their last revision is what counts.
 
     Edits made after the last submission were never submitted: the proposal's text and
     requests are restored to the frozen revision, so that everything downstream (awards
     on request rows, the schedule, the public list) reads what was reviewed.
+
+    A proposal whose own deadline the user office extended past ``now``
+    (``SubmissionExtension``) is left open to its PI; it is frozen when its extension
+    has ended (``extensions.freeze_late_submissions``, before review).
     """
-    n = 0
-    props = list(
-        session.scalars(
+    extended = extended_proposal_ids(session, call, now or utcnow())
+    props = [
+        p
+        for p in session.scalars(
             select(Proposal).where(Proposal.call_id == call.id, Proposal.status == "submitted")
         )
-    )
-    # their revisions and scans in one query each (not one per proposal); the revisions
-    # stay in the identity map, where _restore_revision's session.get finds them
+        if p.id not in extended
+    ]
+    return freeze_proposals(session, call, props, actor_id=actor_id)
+
+
+def freeze_proposals(
+    session: Session, call: Call, props: list[Proposal], *, actor_id: int | None = None
+) -> int:
+    """Move the submitted proposals ``props`` of ``call`` to review, restored to their
+    last submitted revision, their anonymity scans queued; audited as
+    ``call.proposals_frozen``."""
+    n = 0
+    # their revisions and scans in one query each (not one per proposal; those of the
+    # call's submitted proposals, a few more than ``props`` where some are extended); the
+    # revisions stay in the identity map, where _restore_revision's session.get finds them
     revisions = list(
         session.scalars(
             select(ProposalRevision)
@@ -71,7 +91,8 @@ def close_call_proposals(session: Session, call: Call, *, actor_id: int | None =
             .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
             .where(Proposal.call_id == call.id, Proposal.status == "submitted")
         ):
-            scans[sc.proposal_id].append(sc)
+            if sc.proposal_id in scans:
+                scans[sc.proposal_id].append(sc)
     for p in props:
         check_proposal_transition(p.status, "under_review")
         _restore_revision(session, p)
@@ -109,4 +130,4 @@ def close_call(
     lock_call_for_close(session, call)
 
     change_status(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
-    return close_call_proposals(session, call, actor_id=actor_id)
+    return close_call_proposals(session, call, actor_id=actor_id, now=now)

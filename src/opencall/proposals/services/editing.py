@@ -9,17 +9,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from opencall import auditlog
-from opencall.calls.domain import require_open
+from opencall.calls.domain import is_open_at, require_open
 from opencall.calls.models import Call
 from opencall.db import begin_write as begin_write
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import error_text, first_error
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.queries import submission_extension
 from opencall.proposals.services.scans import request_anonymity_scans
 
 M = TypeVar("M", bound=BaseModel)
@@ -83,7 +84,26 @@ def require_editable(
             code="locked",
             status=proposal.status,
         )
-    require_call_open(proposal.call, now)
+    require_proposal_open(proposal, now)
+
+
+def require_proposal_open(proposal: Proposal, now: dt.datetime | None = None) -> None:
+    """Refused unless ``proposal``'s PI may edit and submit it at ``now``: its call takes
+    proposals, or the user office extended this proposal's own deadline past ``now``
+    (``SubmissionExtension``) and its call has not moved on from closed to review."""
+    now = now or utcnow()
+    call = proposal.call
+    session = object_session(proposal)
+    ext = submission_extension(session, proposal) if session is not None else None
+    if ext is None or is_open_at(call.status, call.opens_at, call.closes_at, now):
+        require_call_open(call, now)
+        return
+    if (
+        call.status in ("open", "closed")
+        and call.opens_at <= now.replace(microsecond=0) < ext.until
+    ):
+        return
+    require_open(call.status, call.opens_at, ext.until, now)
 
 
 def require_call_open(call: Call, now: dt.datetime | None = None) -> None:

@@ -37,7 +37,7 @@ from opencall.proposals.models import (
     RevisionFact,
     TeamMember,
 )
-from opencall.proposals.queries import snapshot
+from opencall.proposals.queries import snapshot, submission_due
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
     COLLECTIONS,
@@ -46,6 +46,7 @@ from opencall.proposals.services.editing import (
     lock_for_write,
     require_call_open,
     require_editable,
+    require_proposal_open,
     touch,
     validated,
 )
@@ -593,13 +594,13 @@ def submit(
             return counted
         check_proposal_transition(proposal.status, "submitted")
     call = proposal.call
-    if not is_open_at(call.status, call.opens_at, call.closes_at, now):
+    if not is_open_at(call.status, call.opens_at, submission_due(session, proposal), now):
         counted = _counted_retry(session, proposal)
         if counted is not None:
             # a retry, after the deadline, of the submission that counts (a slow link sent
             # it again, or its answer was lost): answered with that revision, no change
             return counted
-    require_call_open(proposal.call, now)
+    require_proposal_open(proposal, now)
     # re-validate every request against the call as it is now
     for r in proposal.requests:
         validate_request(session, proposal.call, r.kind, r.pool_id, r.details)
@@ -670,7 +671,7 @@ def withdraw(
     lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "withdrawn")
     if proposal.status == "submitted":
-        require_call_open(proposal.call, now)
+        require_proposal_open(proposal, now)
     before = proposal.status
     proposal.status = "withdrawn"
     session.flush()
@@ -694,8 +695,7 @@ def reopen(
 ) -> Proposal:
     lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "draft")
-    call = proposal.call
-    require_call_open(call, now)
+    require_proposal_open(proposal, now)
     proposal.status = "draft"
     session.flush()
     audit(session, proposal, "proposal.reopened", actor_id=actor_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencall.facilities.labels import unit_labels
-from opencall.proposals.queries import batch_info
+from opencall.proposals.queries import batch_info, submission_due
 from opencall.web.i18n import N_
 from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
@@ -80,6 +80,9 @@ def label_helpers(page: Page) -> dict[str, Any]:
         **unit_labels(page),
         # a continuous call: the review batch a proposal is in, or enters next
         "batch_of": batch_info,
+        # the proposal's own deadline: its call's, or later where the user office
+        # extended it for this proposal alone (trialop21b)
+        "due_of": lambda p: submission_due(page.db, p),
     }
 
 

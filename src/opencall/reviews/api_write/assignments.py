@@ -5,14 +5,13 @@ left short of suitable reviewers; and a reviewer's review deadline extended."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
-from opencall.calls.presenters import parse_when
+from opencall.calls.schemas import day_ends
 from opencall.db import utcnow
 from opencall.inputs import BoundedDateTime
 from opencall.people.models import User
@@ -167,15 +166,7 @@ class ExtensionIn(BaseModel):
     )
     reason: str = Field("", max_length=2000, description="why (logged)")
 
-    @field_validator("until", mode="before")
-    @classmethod
-    def _a_day_ends(cls, v: Any) -> Any:
-        """A date alone ("2027-03-15") is read as the chair's page reads it (the same
-        ``parse_when``, on UTC's clock as every time the API takes without an offset): the
-        end of that day, not its first second; anything else is left to pydantic."""
-        if isinstance(v, str):
-            return parse_when(v[:40], "", end_of_day=True) or v
-        return v
+    _a_day_ends = field_validator("until", mode="before")(day_ends)
 
 
 class ExtensionOut(BaseModel):

@@ -14,12 +14,16 @@ from opencall.calls.access import staff_call
 from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
+from opencall.calls.presenters import date_error, parse_when
 from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import calendar_date, local_number, whole_number
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import submission_extensions_of
+from opencall.proposals.services import grant_submission_extension
+from opencall.proposals.services.extensions import EXTENDABLE_CALL
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEP_LABELS, labels
@@ -29,6 +33,8 @@ from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
+
+MSG_NO_SUCH_PROPOSAL = N_("This call has no proposal %(code)s.")
 
 
 @router.get("/manage/calls/{slug}", response_class=HTMLResponse)
@@ -106,9 +112,41 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
                 for pl in spare_pools
             ],
             "rs": review_settings(call.review_settings),
+            # one applicant's own submission deadline (trialop21b): granted by the staff
+            # while the call is open or closed, shown to them (never to reviewers)
+            "extendable": call.mode == "deadline" and call.status in EXTENDABLE_CALL,
+            "extensions": submission_extensions_of(page.db, call),
             **labels(page),
         },
     )
+
+
+@router.post("/manage/calls/{slug}/submission-extension", response_class=HTMLResponse)
+def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Extend one proposal's submission deadline (named by its code; the new deadline on
+    the call's clock, a day alone ending with it), audited with the reason given."""
+    call = staff_call(page, slug)
+    code = page.form.get("proposal", "").strip()[:30]
+    proposal = page.db.scalar(
+        select(Proposal).where(Proposal.call_id == call.id, Proposal.code == code)
+    )
+    if proposal is None:
+        return cockpit_error(page, call, page._(MSG_NO_SUCH_PROPOSAL, code=code))
+    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "", end_of_day=True)
+    if until is None:
+        return cockpit_error(page, call, date_error(page, call.time_zone or ""))
+    with page.attempt() as refused:
+        grant_submission_extension(
+            page.db,
+            proposal,
+            until,
+            reason=page.form.get("reason", "")[:2000],
+            actor_id=page.user.id,
+            now=page.received_at,
+        )
+    if refused:
+        return cockpit_error(page, call, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}", "saved")
 
 
 @router.post("/manage/calls/{slug}/transition", response_class=HTMLResponse)
