@@ -108,7 +108,11 @@ class TeamMember(Base):
     """A member of a team, with a snapshot of their institution and country."""
 
     __tablename__ = "team_members"
-    __table_args__ = (UniqueConstraint("proposal_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "email"),
+        # the invitations waiting for an address (the dashboard: open_invitations)
+        Index("ix_team_members_status_email", "status", "email"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     proposal_id: Mapped[int] = mapped_column(

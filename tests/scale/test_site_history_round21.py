@@ -1,0 +1,144 @@
+"""A site after many years, round 21 (scale21): rows read that grow with the site.
+
+Counted, never timed: the rows of a table a page's statements read, by the database's
+own plan. PostgreSQL: ``EXPLAIN ANALYZE`` of each statement the page ran, the table
+analysed and sequential scans disabled (``enable_seqscan = off``: the planner then takes an index
+wherever one serves, so a small world shows what a large one would), the rows each scan
+of the table returned plus those its filter removed. SQLite: ``EXPLAIN QUERY PLAN``, a
+``SCAN`` of the table (every row) or a ``SEARCH`` (by an index), and for a scan the
+table's rows.
+
+* The applicant's dashboard lists the invitations waiting for the reader's address
+  (``proposals.services.team.open_invitations``: the address and its aliases, status
+  ``invited``). No index served it: every team member of every proposal of the site's
+  history was read to find the one or two invitations. Now ``team_members`` has an index
+  on ``(status, email)`` (migration ``scale21_01``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.proposals.models import TeamMember
+from tests import factories as F
+from tests.web.conftest import Web
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@contextmanager
+def selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements run meanwhile (text and parameters)."""
+    seen: list[tuple[str, Any]] = []
+
+    def on(_conn: Any, _cursor: Any, sql: str, params: Any, *_a: Any) -> None:
+        if re.match(r"\s*(SELECT|WITH)\b", sql, re.I):
+            seen.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", on)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on)
+
+
+def _pg_rows_read(node: dict[str, Any], table: str) -> int:
+    here = 0
+    if node.get("Relation Name") == table:
+        per_loop = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+        here = int(per_loop * node.get("Actual Loops", 1))
+    return here + sum(_pg_rows_read(n, table) for n in node.get("Plans", []))
+
+
+def rows_read(engine: Engine, statements: list[tuple[str, Any]], table: str) -> int:
+    """The rows of ``table`` the statements read, by their plans (see the module's doc)."""
+    total = 0
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            cur.execute(f"ANALYZE {table}")  # the planner knows the table's values
+            cur.execute("SET LOCAL enable_seqscan = off")
+            for sql, params in statements:
+                if table not in sql:
+                    continue
+                cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+                total += _pg_rows_read(cur.fetchone()[0][0]["Plan"], table)
+        else:
+            size = conn.scalar(select(func.count()).select_from(TeamMember.__table__))
+            assert table == TeamMember.__tablename__
+            for sql, params in statements:
+                if table not in sql:
+                    continue
+                cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+                for row in cur.fetchall():
+                    if re.match(rf"SCAN {table}\b", row[-1]):
+                        total += int(size or 0)
+        cur.close()
+        raw.rollback()
+    return total
+
+
+def history_of_teams(factory: sessionmaker[Session], proposals: int, members: int) -> None:
+    """``proposals`` more proposals of other people, each with ``members`` accepted team
+    members: the teams of the site's years."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        for _ in range(proposals):
+            p = F.full_proposal(s, call)
+            for j in range(members):
+                s.add(
+                    TeamMember(
+                        proposal_id=p.id,
+                        role="coi",
+                        email=f"member{p.id}-{j}@history.example",
+                        name=f"Member {j}",
+                        status="accepted",
+                    )
+                )
+        s.commit()
+
+
+def test_the_dashboard_reads_the_invitations_not_every_team(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """The dashboard names the invitation waiting for the reader; to find it, it read
+    every team member of the site (on PostgreSQL as on SQLite, no index served the
+    address and the status)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi = F.user(s)
+        other = F.user(s)
+        mine = F.full_proposal(s, call, pi)
+        theirs = F.full_proposal(s, call, other)
+        theirs.title = "An invitation waiting"
+        s.add(
+            TeamMember(
+                proposal_id=theirs.id,
+                role="coi",
+                email=pi.email,
+                name=pi.name,
+                status="invited",
+            )
+        )
+        s.commit()
+        email, mine_title = pi.email, mine.title
+    history_of_teams(factory, proposals=3, members=20)
+    c = web.login(email)
+    c.get("/dashboard")  # warm
+    engine = web.app.state.engine
+    with selects(engine) as seen:
+        r = c.get("/dashboard")
+    assert r.status_code == 200
+    assert "An invitation waiting" in r.text and mine_title in r.text
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(TeamMember)) > 60
+    # the reader's own team (one member) and the one invitation; not the site's 60 others
+    assert rows_read(engine, seen, "team_members") <= 4
