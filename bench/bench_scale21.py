@@ -81,11 +81,40 @@ def seq_scans(engine: Any, detail: list[tuple[int, str, Any]], above: int) -> li
     return found
 
 
+def rows_of(engine: Any, detail: list[tuple[int, str, Any]], table: str) -> int:
+    """PostgreSQL: the rows of ``table`` the statements read, by ``EXPLAIN ANALYZE``
+    (each scan's rows returned and removed by its filter, times its loops)."""
+
+    def read(node: dict[str, Any]) -> int:
+        here = 0
+        if node.get("Relation Name") == table:
+            per_loop = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+            here = int(per_loop * node.get("Actual Loops", 1))
+        return here + sum(read(n) for n in node.get("Plans", []))
+
+    total = 0
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        for _n, sql, params in detail:
+            if table in sql:
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+                    total += read(cur.fetchone()[0][0]["Plan"])
+        raw.rollback()
+    return total
+
+
 def walk(
-    app: Any, client: Any, starts: list[str], limit: int, per_shape: int, explain: int = 0
+    app: Any,
+    client: Any,
+    starts: list[str],
+    limit: int,
+    per_shape: int,
+    explain: int = 0,
+    table: str = "",
 ) -> list[dict]:
     counts = Counts()
-    if explain:
+    if explain or table:
         counts.detail = []
     engine = app.state.engine
     event.listen(engine, "after_cursor_execute", counts.on)
@@ -120,7 +149,9 @@ def walk(
                     "most_repeated": [repeated[0][1], repeated[0][0]] if repeated else None,
                 }
             )
-            if counts.detail:
+            if counts.detail and table:
+                out[-1][f"{table}_rows"] = rows_of(engine, counts.detail, table)
+            if counts.detail and explain:
                 out[-1]["seq_scans"] = seq_scans(engine, counts.detail, explain)
                 out[-1]["largest"] = max(n for n, _s, _p in counts.detail)
             if "text/html" not in r.headers.get("content-type", ""):
@@ -150,6 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--as", dest="who", default="", help="only these readers (comma-separated; - for nobody)"
     )
+    parser.add_argument("--rows-of", default="", help="PostgreSQL: rows of this table read a page")
     parser.add_argument("--only", default="", help="start from these paths only (comma-separated)")
     args = parser.parse_args()
     from fastapi.testclient import TestClient
@@ -176,7 +208,7 @@ def main() -> None:
                 starts += route_paths(app, values(s))
             if who is not None:
                 with_token(s, c, who)
-        for row in walk(app, c, starts, args.limit, args.per_shape, args.explain):
+        for row in walk(app, c, starts, args.limit, args.per_shape, args.explain, args.rows_of):
             line = json.dumps({"reader": who, **row})
             print(line, flush=True)
             if sink:

@@ -1,7 +1,8 @@
 """team_members: an index on (status, email). The applicant's dashboard lists the
 invitations waiting for the reader's address (status "invited", the address or its
 aliases by LIKE); no index served it and every team member of the site's history was
-read (scale21)
+read. The address's operators are PostgreSQL's pattern ones, so that the LIKE on its
+prefix ("pi@x.org", "pi+%@x.org") is a range of the index in any collation (scale21)
 
 Revision ID: scale21_01
 Revises: trialop20b_01
@@ -19,7 +20,12 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("team_members", schema=None) as batch_op:
-        batch_op.create_index("ix_team_members_status_email", ["status", "email"], unique=False)
+        batch_op.create_index(
+            "ix_team_members_status_email",
+            ["status", "email"],
+            unique=False,
+            postgresql_ops={"email": "varchar_pattern_ops"},
+        )
 
 
 def downgrade() -> None:
