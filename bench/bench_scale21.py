@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
-from urllib.parse import urljoin
 
 from sqlalchemy import event
 
 from bench_crowd import cpu, demo_reviewer, login  # this folder is on sys.path when run
-from get_walk import HREF, READERS, SKIP, route_paths, shape, values, with_token
+from get_walk import READERS, crawl, route_paths, shape, values, with_token
 from opencall.app import create_app
 from opencall.settings import Settings
 
@@ -119,48 +118,36 @@ def walk(
     engine = app.state.engine
     event.listen(engine, "after_cursor_execute", counts.on)
     out: list[dict] = []
-    queue = deque(starts)
-    seen: set[str] = set()
-    shapes: Counter[str] = Counter()
+
+    def read(path: str) -> Any:
+        client.get(path)
+        counts.statements = counts.rows = 0
+        counts.per.clear()
+        if counts.detail is not None:
+            counts.detail.clear()
+        t = cpu()
+        r = client.get(path)
+        repeated = counts.per.most_common(1)
+        out.append(
+            {
+                "path": path,
+                "shape": shape(path),
+                "status": r.status_code,
+                "statements": counts.statements,
+                "rows": counts.rows,
+                "bytes": len(r.content),
+                "cpu": round(cpu() - t, 4),
+                "most_repeated": [repeated[0][1], repeated[0][0]] if repeated else None,
+            }
+        )
+        if counts.detail and table:
+            out[-1][f"{table}_rows"] = rows_of(engine, counts.detail, table)
+        if counts.detail and explain:
+            out[-1]["seq_scans"] = seq_scans(engine, counts.detail, explain)
+        return r
+
     try:
-        while queue and len(seen) < limit:
-            path = queue.popleft()
-            if path in seen or shapes[shape(path)] >= per_shape:
-                continue
-            seen.add(path)
-            shapes[shape(path)] += 1
-            client.get(path)
-            counts.statements = counts.rows = 0
-            counts.per.clear()
-            if counts.detail is not None:
-                counts.detail.clear()
-            t = cpu()
-            r = client.get(path)
-            repeated = counts.per.most_common(1)
-            out.append(
-                {
-                    "path": path,
-                    "shape": shape(path),
-                    "status": r.status_code,
-                    "statements": counts.statements,
-                    "rows": counts.rows,
-                    "bytes": len(r.content),
-                    "cpu": round(cpu() - t, 4),
-                    "most_repeated": [repeated[0][1], repeated[0][0]] if repeated else None,
-                }
-            )
-            if counts.detail and table:
-                out[-1][f"{table}_rows"] = rows_of(engine, counts.detail, table)
-            if counts.detail and explain:
-                out[-1]["seq_scans"] = seq_scans(engine, counts.detail, explain)
-                out[-1]["largest"] = max(n for n, _s, _p in counts.detail)
-            if "text/html" not in r.headers.get("content-type", ""):
-                continue
-            for href in HREF.findall(r.text):
-                href = href.replace("&amp;", "&")
-                if href.startswith(SKIP) or not href.startswith("/"):
-                    continue
-                queue.append(urljoin(path, href))
+        crawl(starts, limit, per_shape, read)
     finally:
         event.remove(engine, "after_cursor_execute", counts.on)
     return out

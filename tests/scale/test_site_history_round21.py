@@ -19,35 +19,19 @@ table's rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.proposals.models import TeamMember
 from tests import factories as F
+from tests.scale.test_site_history_round20 import statements
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements run meanwhile (text and parameters)."""
-    seen: list[tuple[str, Any]] = []
-
-    def on(_conn: Any, _cursor: Any, sql: str, params: Any, *_a: Any) -> None:
-        if re.match(r"\s*(SELECT|WITH)\b", sql, re.I):
-            seen.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", on)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on)
+SELECT = re.compile(r"\s*(SELECT|WITH)\b", re.I)
 
 
 def _pg_rows_read(node: dict[str, Any], table: str) -> int:
@@ -58,8 +42,8 @@ def _pg_rows_read(node: dict[str, Any], table: str) -> int:
     return here + sum(_pg_rows_read(n, table) for n in node.get("Plans", []))
 
 
-def rows_read(engine: Engine, statements: list[tuple[str, Any]], table: str) -> int:
-    """The rows of ``table`` the statements read, by their plans (see the module's doc)."""
+def rows_read(engine: Engine, seen: list[tuple[str, Any]], table: str) -> int:
+    """The rows of ``table`` the SELECT statements ``seen`` read, by their plans (see the module's doc)."""
     total = 0
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
@@ -68,16 +52,16 @@ def rows_read(engine: Engine, statements: list[tuple[str, Any]], table: str) -> 
         if engine.dialect.name == "postgresql":
             cur.execute(f"ANALYZE {table}")  # the planner knows the table's values
             cur.execute("SET LOCAL enable_seqscan = off")
-            for sql, params in statements:
-                if table not in sql:
+            for sql, params in seen:
+                if table not in sql or not SELECT.match(sql):
                     continue
                 cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
                 total += _pg_rows_read(cur.fetchone()[0][0]["Plan"], table)
         else:
             size = conn.scalar(select(func.count()).select_from(TeamMember.__table__))
             assert table == TeamMember.__tablename__
-            for sql, params in statements:
-                if table not in sql:
+            for sql, params in seen:
+                if table not in sql or not SELECT.match(sql):
                     continue
                 cur.execute("EXPLAIN QUERY PLAN " + sql, params)
                 for row in cur.fetchall():
@@ -98,23 +82,16 @@ def history_of_teams(
         call = F.fast_call(s, pools=1)
         for _ in range(proposals):
             p = F.full_proposal(s, call)
-            for j in range(members):
+            team = [(f"member{p.id}-{j}", "accepted") for j in range(members)]
+            team += [(f"invited{p.id}-{j}", "invited") for j in range(invited)]
+            for name, status in team:  # the invitations to others never answered
                 s.add(
                     TeamMember(
                         proposal_id=p.id,
                         role="coi",
-                        email=f"member{p.id}-{j}@history.example",
-                        name=f"Member {j}",
-                        status="accepted",
-                    )
-                )
-            for j in range(invited):  # invitations to others, never answered
-                s.add(
-                    TeamMember(
-                        proposal_id=p.id,
-                        role="coi",
-                        email=f"invited{p.id}-{j}@history.example",
-                        name=f"Invited {j}",
+                        email=f"{name}@history.example",
+                        name=name,
+                        status=status,
                     )
                 )
         s.commit()
@@ -148,7 +125,7 @@ def test_the_dashboard_reads_the_invitations_not_every_team(
     c = web.login(email)
     c.get("/dashboard")  # warm
     engine = web.app.state.engine
-    with selects(engine) as seen:
+    with statements(engine) as seen:
         r = c.get("/dashboard")
     assert r.status_code == 200
     assert "An invitation waiting" in r.text and mine_title in r.text
