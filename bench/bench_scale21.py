@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench_crowd import cpu, demo_reviewer, login  # this folder is on sys.path when run
-from get_walk import READERS, crawl, route_paths, shape, values, with_token
+from bench_crowd import cpu  # this folder is on sys.path when run
+from get_walk import crawl, reader_client, readers, route_paths, shape, values, with_token
 from opencall.app import create_app
 from opencall.settings import Settings
 
@@ -103,15 +103,9 @@ def rows_of(engine: Any, detail: list[tuple[int, str, Any]], table: str) -> int:
     return total
 
 
-def walk(
-    app: Any,
-    client: Any,
-    starts: list[str],
-    limit: int,
-    per_shape: int,
-    explain: int = 0,
-    table: str = "",
-) -> list[dict]:
+def measured(app: Any, client: Any, starts: list[str], opts: argparse.Namespace) -> list[dict]:
+    """Each page of the crawl read twice, the second reading counted (see the module's doc)."""
+    explain, table = opts.explain, opts.rows_of
     counts = Counts()
     if explain or table:
         counts.detail = []
@@ -147,7 +141,7 @@ def walk(
         return r
 
     try:
-        crawl(starts, limit, per_shape, read)
+        crawl(starts, opts.limit, opts.per_shape, read)
     finally:
         event.remove(engine, "after_cursor_execute", counts.on)
     return out
@@ -171,22 +165,13 @@ def main() -> None:
     parser.add_argument("--rows-of", default="", help="PostgreSQL: rows of this table read a page")
     parser.add_argument("--only", default="", help="start from these paths only (comma-separated)")
     args = parser.parse_args()
-    from fastapi.testclient import TestClient
-
     app = create_app(Settings(database_url=args.database_url))
-    readers: list[str | None] = [None, *READERS]
-    with app.state.sessions() as s:
-        if (rev := demo_reviewer(s)) is not None:
-            readers.append(rev)
+    who_reads = readers(app)
     if args.who:
-        readers = [None if w == "-" else w for w in args.who.split(",")]
+        who_reads = [None if w == "-" else w for w in args.who.split(",")]
     sink = open(args.out, "w") if args.out else None
-    for who in readers:
-        c = (
-            TestClient(app, base_url="http://testserver", follow_redirects=False)
-            if who is None
-            else login(app, who)
-        )
+    for who in who_reads:
+        c = reader_client(app, who)
         starts = ["/", "/calls", "/me", "/manage", "/review", "/proposals", "/dashboard"]
         with app.state.sessions() as s:
             if args.only:
@@ -195,7 +180,7 @@ def main() -> None:
                 starts += route_paths(app, values(s))
             if who is not None:
                 with_token(s, c, who)
-        for row in walk(app, c, starts, args.limit, args.per_shape, args.explain, args.rows_of):
+        for row in measured(app, c, starts, args):
             line = json.dumps({"reader": who, **row})
             print(line, flush=True)
             if sink:

@@ -177,6 +177,24 @@ def route_paths(app: Any, known: dict[str, list[str]]) -> list[str]:
     return out
 
 
+def readers(app: Any) -> list[str | None]:
+    """Nobody, the demo's staff and applicant, and its first reviewer."""
+    out: list[str | None] = [None, *READERS]
+    with app.state.sessions() as s:
+        if (rev := demo_reviewer(s)) is not None:
+            out.append(rev)
+    return out
+
+
+def reader_client(app: Any, who: str | None) -> Any:
+    """A client of the app signed in as ``who`` (None: nobody)."""
+    from fastapi.testclient import TestClient
+
+    if who is None:
+        return TestClient(app, base_url="http://testserver", follow_redirects=False)
+    return login(app, who)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -185,18 +203,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="print the N pages of most statements")
     args = parser.parse_args()
     app = create_app(Settings(database_url=args.database_url))
-    from fastapi.testclient import TestClient
-
-    readers: list[str | None] = [None, *READERS]
-    with app.state.sessions() as s:
-        if (rev := demo_reviewer(s)) is not None:
-            readers.append(rev)
-    for who in readers:
-        c = (
-            TestClient(app, base_url="http://testserver", follow_redirects=False)
-            if who is None
-            else login(app, who)
-        )
+    for who in readers(app):
+        c = reader_client(app, who)
         starts = ["/", "/calls", "/me", "/manage", "/review", "/proposals"]
         with app.state.sessions() as s:
             starts += route_paths(app, values(s))
