@@ -61,6 +61,30 @@ def writes_of(engine: Any) -> tuple[list[str], Any]:
     return got, on
 
 
+def crawl(starts: list[str], limit: int, per_shape: int, read: Any) -> int:
+    """Read the pages from ``starts`` by their links (same site, GET, at most ``limit``
+    pages, each path shape at most ``per_shape`` times): ``read(path)`` reads one and
+    answers its response. Returns the number of pages read."""
+    queue = deque(starts)
+    seen: set[str] = set()
+    shapes: Counter[str] = Counter()
+    while queue and len(seen) < limit:
+        path = queue.popleft()
+        if path in seen or shapes[shape(path)] >= per_shape:
+            continue
+        seen.add(path)
+        shapes[shape(path)] += 1
+        r = read(path)
+        if "text/html" not in r.headers.get("content-type", ""):
+            continue
+        for href in HREF.findall(r.text):
+            href = href.replace("&amp;", "&")
+            if href.startswith(SKIP) or not href.startswith("/"):
+                continue
+            queue.append(urljoin(path, href))
+    return len(seen)
+
+
 def walk(
     app: Any,
     client: Any,
@@ -75,41 +99,25 @@ def walk(
     engine = app.state.engine
     got, on = writes_of(engine)
     found: list[dict] = []
-    queue = deque(starts)
-    seen: set[str] = set()
-    shapes: Counter[str] = Counter()
+
+    def read(path: str) -> Any:
+        for reading in (1, 2):
+            got.clear()
+            before = STATEMENTS[0]
+            r = client.get(path)
+            if reading == 2:
+                counts[path] = STATEMENTS[0] - before
+            if got:
+                found.append(
+                    {"path": path, "reading": reading, "status": r.status_code, "writes": list(got)}
+                )
+        return r
+
     try:
-        while queue and len(seen) < limit:
-            path = queue.popleft()
-            if path in seen or shapes[shape(path)] >= per_shape:
-                continue
-            seen.add(path)
-            shapes[shape(path)] += 1
-            for reading in (1, 2):
-                got.clear()
-                before = STATEMENTS[0]
-                r = client.get(path)
-                if reading == 2:
-                    counts[path] = STATEMENTS[0] - before
-                if got:
-                    found.append(
-                        {
-                            "path": path,
-                            "reading": reading,
-                            "status": r.status_code,
-                            "writes": list(got),
-                        }
-                    )
-            if "text/html" not in r.headers.get("content-type", ""):
-                continue
-            for href in HREF.findall(r.text):
-                href = href.replace("&amp;", "&")
-                if href.startswith(SKIP) or not href.startswith("/"):
-                    continue
-                queue.append(urljoin(path, href))
+        walked = crawl(starts, limit, per_shape, read)
     finally:
         event.remove(engine, "before_cursor_execute", on)
-    found.append({"walked": len(seen)})
+    found.append({"walked": walked})
     return found
 
 
@@ -169,6 +177,24 @@ def route_paths(app: Any, known: dict[str, list[str]]) -> list[str]:
     return out
 
 
+def readers(app: Any) -> list[str | None]:
+    """Nobody, the demo's staff and applicant, and its first reviewer."""
+    out: list[str | None] = [None, *READERS]
+    with app.state.sessions() as s:
+        if (rev := demo_reviewer(s)) is not None:
+            out.append(rev)
+    return out
+
+
+def reader_client(app: Any, who: str | None) -> Any:
+    """A client of the app signed in as ``who`` (None: nobody)."""
+    from fastapi.testclient import TestClient
+
+    if who is None:
+        return TestClient(app, base_url="http://testserver", follow_redirects=False)
+    return login(app, who)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -177,18 +203,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="print the N pages of most statements")
     args = parser.parse_args()
     app = create_app(Settings(database_url=args.database_url))
-    from fastapi.testclient import TestClient
-
-    readers: list[str | None] = [None, *READERS]
-    with app.state.sessions() as s:
-        if (rev := demo_reviewer(s)) is not None:
-            readers.append(rev)
-    for who in readers:
-        c = (
-            TestClient(app, base_url="http://testserver", follow_redirects=False)
-            if who is None
-            else login(app, who)
-        )
+    for who in readers(app):
+        c = reader_client(app, who)
         starts = ["/", "/calls", "/me", "/manage", "/review", "/proposals"]
         with app.state.sessions() as s:
             starts += route_paths(app, values(s))

@@ -108,7 +108,18 @@ class TeamMember(Base):
     """A member of a team, with a snapshot of their institution and country."""
 
     __tablename__ = "team_members"
-    __table_args__ = (UniqueConstraint("proposal_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "email"),
+        # the invitations waiting for an address (the dashboard: open_invitations, a
+        # LIKE on the address's prefix: PostgreSQL's pattern operators serve it in any
+        # collation; SQLite's LIKE ignores case, so there the status alone serves)
+        Index(
+            "ix_team_members_status_email",
+            "status",
+            "email",
+            postgresql_ops={"email": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     proposal_id: Mapped[int] = mapped_column(

@@ -1,0 +1,142 @@
+"""A site after many years, round 21 (scale21): rows read that grow with the site.
+
+Counted, never timed: the rows of a table a page's statements read, by the database's
+own plan. PostgreSQL: ``EXPLAIN ANALYZE`` of each statement the page ran, the table
+analysed and sequential scans disabled (``enable_seqscan = off``: the planner then takes an index
+wherever one serves, so a small world shows what a large one would), the rows each scan
+of the table returned plus those its filter removed. SQLite: ``EXPLAIN QUERY PLAN``, a
+``SCAN`` of the table counts its every row, a ``SEARCH`` (by an index) none: there the
+check is that no statement reads the whole table.
+
+* The applicant's dashboard lists the invitations waiting for the reader's address
+  (``proposals.services.team.open_invitations``: the address and its aliases, status
+  ``invited``). No index served it: every team member of every proposal of the site's
+  history was read to find the one or two invitations. Now ``team_members`` has an index
+  on ``(status, email)``, the address with PostgreSQL's pattern operators (migration
+  ``scale21_01``): there the invitations to the reader's address alone are read; on
+  SQLite (whose LIKE ignores case) those waiting for any address."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.proposals.models import TeamMember
+from tests import factories as F
+from tests.scale.test_site_history_round20 import statements
+from tests.web.conftest import Web
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+SELECT = re.compile(r"\s*(SELECT|WITH)\b", re.I)
+
+
+def _pg_rows_read(node: dict[str, Any], table: str) -> int:
+    here = 0
+    if node.get("Relation Name") == table:
+        per_loop = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+        here = int(per_loop * node.get("Actual Loops", 1))
+    return here + sum(_pg_rows_read(n, table) for n in node.get("Plans", []))
+
+
+def rows_read(engine: Engine, seen: list[tuple[str, Any]], table: str) -> int:
+    """The rows of ``table`` the SELECT statements ``seen`` read, by their plans (see the module's doc)."""
+    total = 0
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            cur.execute(f"ANALYZE {table}")  # the planner knows the table's values
+            cur.execute("SET LOCAL enable_seqscan = off")
+            for sql, params in seen:
+                if table not in sql or not SELECT.match(sql):
+                    continue
+                cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+                total += _pg_rows_read(cur.fetchone()[0][0]["Plan"], table)
+        else:
+            size = conn.scalar(select(func.count()).select_from(TeamMember.__table__))
+            assert table == TeamMember.__tablename__
+            for sql, params in seen:
+                if table not in sql or not SELECT.match(sql):
+                    continue
+                cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+                for row in cur.fetchall():
+                    if re.match(rf"SCAN {table}\b", row[-1]):
+                        total += int(size or 0)
+        cur.close()
+        raw.rollback()
+    return total
+
+
+def history_of_teams(
+    factory: sessionmaker[Session], proposals: int, members: int, invited: int
+) -> None:
+    """``proposals`` more proposals of other people, each with ``members`` accepted team
+    members and ``invited`` invitations to others never answered: the teams of the
+    site's years."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        for _ in range(proposals):
+            p = F.full_proposal(s, call)
+            team = [(f"member{p.id}-{j}", "accepted") for j in range(members)]
+            team += [(f"invited{p.id}-{j}", "invited") for j in range(invited)]
+            for name, status in team:  # the invitations to others never answered
+                s.add(
+                    TeamMember(
+                        proposal_id=p.id,
+                        role="coi",
+                        email=f"{name}@history.example",
+                        name=name,
+                        status=status,
+                    )
+                )
+        s.commit()
+
+
+def test_the_dashboard_reads_the_invitations_not_every_team(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """The dashboard names the invitation waiting for the reader; to find it, it read
+    every team member of the site (on PostgreSQL as on SQLite, no index served the
+    address and the status)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi = F.user(s)
+        other = F.user(s)
+        mine = F.full_proposal(s, call, pi)
+        theirs = F.full_proposal(s, call, other)
+        theirs.title = "An invitation waiting"
+        s.add(
+            TeamMember(
+                proposal_id=theirs.id,
+                role="coi",
+                email=pi.email,
+                name=pi.name,
+                status="invited",
+            )
+        )
+        s.commit()
+        email, mine_title = pi.email, mine.title
+    history_of_teams(factory, proposals=3, members=20, invited=5)
+    c = web.login(email)
+    c.get("/dashboard")  # warm
+    engine = web.app.state.engine
+    with statements(engine) as seen:
+        r = c.get("/dashboard")
+    assert r.status_code == 200
+    assert "An invitation waiting" in r.text and mine_title in r.text
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(TeamMember)) > 75
+    read = rows_read(engine, seen, "team_members")
+    if engine.dialect.name == "postgresql":
+        # the reader's own team (one member) and the invitation to the reader's address;
+        # not the site's 75 others, nor its 15 invitations to other addresses
+        assert read <= 4
+    else:
+        # SQLite's LIKE ignores case, so no index on the address serves it; the status
+        # does: no statement scans the whole table (a SEARCH by an index counts none)
+        assert read == 0
