@@ -543,6 +543,7 @@ def create_resource(
     actor_id: int | None = None,
     groups_per_slot: Any = 1,
     items: Any = 1,
+    exclusive_group: Any = "",
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
@@ -577,13 +578,18 @@ def create_resource(
     values["record_kinds"] = check_record_kinds(record_kinds or [])
     values["country_rules"] = check_country_rules(session, country_rules)
     values["items"] = check_items(items)
+    values["exclusive_group"] = check_exclusive_group(
+        exclusive_group, values["slot_hours"], values["groups_per_slot"]
+    )
     domain.check_country_field(values["country_rules"], values["request_fields"] or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
         for u in cal.unavailable
     ]
-    data = {"amount": pool.amount, "unit": pool.unit}
+    data: dict[str, Any] = {"amount": pool.amount, "unit": pool.unit}
+    if pool.exclusive_group:
+        data["exclusive_group"] = pool.exclusive_group
     return auditlog.record_new(
         session, pool, "pool.created", "capacity_pool", actor_id=actor_id, data=data
     )
@@ -682,6 +688,7 @@ def update_resource(
         "country_rules",
         "groups_per_slot",
         "items",
+        "exclusive_group",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -715,6 +722,7 @@ def update_resource(
     record_kinds = changes.pop("record_kinds", None)
     country_rules = changes.pop("country_rules", None)
     items = changes.pop("items", None)
+    group = changes.pop("exclusive_group", None)
     short_before = _short_before(pool, current)
     current.update(changes)
     # the bookings a slot holds first: lowering the groups lowers the places too, and the
@@ -738,6 +746,14 @@ def update_resource(
     if items is not None:
         values["items"] = check_items(items)
         changes["items"] = values["items"]
+    # kept through a change of the slots or groups only while it still holds
+    values["exclusive_group"] = check_exclusive_group(
+        pool.exclusive_group if group is None else group,
+        values["slot_hours"],
+        values["groups_per_slot"],
+    )
+    if group is not None:
+        changes["exclusive_group"] = values["exclusive_group"]
     domain.check_country_field(
         values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []
     )
@@ -785,7 +801,8 @@ def update_resource(
         "capacity_pool",
         pool.id,
         actor_id=actor_id,
-        data={"fields": sorted(changes)},
+        data={"fields": sorted(changes)}
+        | ({"exclusive_group": values["exclusive_group"]} if group is not None else {}),
     )
     return pool
 
@@ -1065,6 +1082,45 @@ def item_lost(
 
 #: the most items one resource may list (a count, not a catalogue)
 MAX_ITEMS = 10_000
+
+
+def check_exclusive_group(value: Any, slot_hours: float | None, groups: int) -> str:
+    """``CapacityPool.exclusive_group``: the name of the instrument the resource shares with
+    the facility's other resources of that name (at most one in use at once), "" none; only
+    a resource offered in slots, one group a slot, belongs to one (trialfac21b)."""
+    name = " ".join(str(value or "").split())
+    if len(name) > 80:
+        raise DomainError(
+            "The name of a shared instrument is at most %(limit)s characters.",
+            field="exclusive_group",
+            limit="80",
+        )
+    if name and (slot_hours is None or groups > 1):
+        raise DomainError(
+            "Only a resource offered in slots, one group a slot, can share an instrument "
+            "with other resources.",
+            field="exclusive_group",
+        )
+    return name
+
+
+def instrument_siblings(session: Session, pool: CapacityPool) -> list[CapacityPool]:
+    """The facility's other resources that share ``pool``'s instrument (its
+    ``exclusive_group``): never in use at the same time as it; [] without a group."""
+    if not pool.exclusive_group or (pool.groups_per_slot or 1) > 1:
+        return []
+    return list(
+        session.scalars(
+            select(CapacityPool)
+            .where(
+                CapacityPool.facility_id == pool.facility_id,
+                CapacityPool.exclusive_group == pool.exclusive_group,
+                CapacityPool.id != pool.id,
+                CapacityPool.groups_per_slot <= 1,
+            )
+            .order_by(CapacityPool.id)
+        )
+    )
 
 
 def check_items(value: Any) -> int:
