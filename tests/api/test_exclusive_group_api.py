@@ -38,6 +38,10 @@ def test_two_modes_share_one_beamline_through_the_api(web: Web) -> None:
     )
     assert single["exclusive_group"] == "CATERETE beamline"
     # an edit of something else keeps the group
+    # the capacity: 21 shifts each, the same 21 shifts of the beamline, counted once
+    cal = office.get(f"/api/v1/resources/{multi['id']}")["calendar"]
+    assert (cal["slot_capacity"], cal["instrument_hours"]) == (21, 21 * 8), cal
+    assert single["calendar"]["instrument_hours"] == 21 * 8
     single = office.send("PATCH", f"/api/v1/resources/{single['id']}", {"amount": 20})
     assert office.get(f"/api/v1/resources/{single['id']}")["exclusive_group"] == "CATERETE beamline"
     # where it means nothing: no slots, or a slot shared by several groups
@@ -57,3 +61,4 @@ def test_two_modes_share_one_beamline_through_the_api(web: Web) -> None:
     assert ("pool.edited", "CATERETE beamline") in said, said
     cleared = office.send("PATCH", f"/api/v1/resources/{single['id']}", {"exclusive_group": ""})
     assert cleared["exclusive_group"] == ""
+    assert cleared["calendar"]["instrument_hours"] is None

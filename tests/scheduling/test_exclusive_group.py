@@ -104,3 +104,17 @@ def test_two_calls_never_book_both_modes_on_one_day(db: Session) -> None:
         slot_services.schedule_slots(db, call, Solve(0, None))
     free = [t for t, _pool in _booked(db, m2, s2)]
     assert len(set(free)) < len(free)
+
+
+def test_the_calendars_say_when_the_instrument_is_in_use_in_the_other_mode(db: Session) -> None:
+    first, multi, single = _modes(db, "beamline")
+    _award(db, first, multi, 2.0)
+    slot_services.schedule_slots(db, first, Solve(0, None))
+    second, _ = F.samples_call(db)
+    _award(db, second, single, 1.0)
+    rows = slot_services.calendar(db, second, single)
+    busy = [r.start for r in rows if r.instrument]
+    assert busy == [t for t, _pool in _booked(db, multi)], rows
+    assert {r.instrument for r in rows if r.instrument} == {"Multibunch"}
+    # the multibunch calendar names no other resource: nothing booked in single-bunch yet
+    assert not any(r.instrument for r in slot_services.calendar(db, first, multi))

@@ -306,6 +306,12 @@ class CalendarOut(BaseModel):
     )
     unavailable: list[UnavailableOut]
     items: int = Field(default=1, description=ITEMS_DOC)
+    instrument_hours: float | None = Field(
+        default=None,
+        description="with an exclusive_group of two resources or more: the hours in which "
+        "the shared instrument is open on one of them at least, an overlap counted once "
+        "(slot_capacity counts each resource's own slots); null otherwise",
+    )
     items_out: list[ItemOutOut] = Field(
         default_factory=list,
         description="items out of service (lost on a loan): each closes its share of the "
@@ -417,6 +423,7 @@ def calendar_out(pool: CapacityPool, api: Api | None = None) -> CalendarOut:
             for u in pool.unavailable
         ],
         items=pool.items or 1,
+        instrument_hours=services.instrument_hours(pool) if pool.exclusive_group else None,
         items_out=[
             ItemOutOut(
                 item=u.item,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from opencall import auditlog
 from opencall.db import utcnow
@@ -1121,6 +1121,48 @@ def instrument_siblings(session: Session, pool: CapacityPool) -> list[CapacityPo
             .order_by(CapacityPool.id)
         )
     )
+
+
+def _open_slots(pool: CapacityPool) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots of ``pool``'s grid outside its unavailable periods."""
+    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
+    cal = _calendar_doc(
+        pool.period_start,
+        pool.period_end,
+        pool.slot_hours,
+        unavailable,
+        pool.day_start_hour,
+        pool.time_zone or "",
+    )
+    down = [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    return [(t0, t1) for t0, t1 in cal.grid() if not any(a < t1 and t0 < b for a, b in down)]
+
+
+def instrument_hours(pool: CapacityPool) -> float | None:
+    """The hours in which the instrument ``pool`` shares with its exclusive group is open on
+    one of the group's resources at least: their open slots, an overlap counted once (a
+    shift open in both machine modes is one shift of the beamline). None without a group
+    of two resources or more (trialfac21b)."""
+    session = object_session(pool)
+    if session is None or not pool.exclusive_group:
+        return None
+    siblings = instrument_siblings(session, pool)
+    if not siblings or pool.slot_hours is None:
+        return None
+    spans = sorted(s for p in [pool, *siblings] if p.slot_hours for s in _open_slots(p))
+    total = dt.timedelta()
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    for t0, t1 in spans:
+        if end is None or t0 > end:
+            if start is not None and end is not None:
+                total += end - start
+            start, end = t0, t1
+        else:
+            end = max(end, t1)
+    if start is not None and end is not None:
+        total += end - start
+    return total.total_seconds() / 3600.0
 
 
 def check_items(value: Any) -> int:

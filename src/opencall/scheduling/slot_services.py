@@ -518,6 +518,33 @@ class CalendarRow:
     #: the item whose loss made the slot unavailable (its reason said in the reader's
     #: language, ``facilities.labels.unavailable_reason``), "" for none
     lost_item: str = ""
+    #: the other resource of its exclusive group booked at an overlapping time (the one
+    #: instrument in use there, trialfac21b; any call, nothing of it said), "" none
+    instrument: str = ""
+
+
+def instrument_busy(
+    session: Session, pool: CapacityPool
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The booked slots of the other resources of ``pool``'s exclusive group, in any call,
+    with their resource's name: the times ``pool``'s instrument is in use elsewhere."""
+    names = {p.id: p.name for p in fac_services.instrument_siblings(session, pool)}
+    if not names:
+        return []
+    rows = session.execute(
+        select(ScheduleEntry.start, ScheduleEntry.end, ScheduleEntry.pool_id)
+        .where(
+            ScheduleEntry.pool_id.in_(names),
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.end.is_not(None),
+        )
+        .order_by(ScheduleEntry.start)
+    )
+    return [
+        (t0, t1, names[pid])
+        for t0, t1, pid in rows
+        if t0 is not None and t1 is not None and pid is not None
+    ]
 
 
 def calendar(
@@ -541,6 +568,8 @@ def calendar(
         if e.start is not None:
             placed.setdefault(e.start, []).append(e)
     lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
+    elsewhere = instrument_busy(session, pool)
+    in_use = sl.PeriodIndex((t0, t1) for t0, t1, _name in elsewhere)
     return [
         CalendarRow(
             s.start,
@@ -550,6 +579,9 @@ def calendar(
             other_call=theirs.overlaps(s.start, s.end),
             lost_item=next((i for t0, t1, i in lost if t0 < s.end and s.start < t1), "")
             if s.reason and lost
+            else "",
+            instrument=next(n for t0, t1, n in elsewhere if t0 < s.end and s.start < t1)
+            if elsewhere and in_use.overlaps(s.start, s.end)
             else "",
         )
         for s in grid
