@@ -13,6 +13,8 @@ import itertools
 import random
 
 import pytest
+from tests.optim.test_slots_changeover import best_value_under
+from tests.optim.test_slots_groups import shared_violations
 
 from opencall.optim import slots as sl
 
@@ -80,53 +82,25 @@ def test_a_same_time_bundle_on_one_instrument_is_left_out() -> None:
 
 
 def _violations(problem: sl.SlotProblem, starts: dict) -> list[str]:
-    """The rules from the raw data: slots on the grid, open, distinct per resource and
-    award, bundles whole, and no two overlapping slots on resources of one group."""
-    out = []
+    """Every rule from the raw data (``shared_violations``), and no two overlapping slots
+    on two resources of one group."""
+    out = shared_violations(problem, starts)
     res = {r.id: r for r in problem.resources}
     group = {rid: i for i, g in enumerate(problem.exclusive) for rid in g}
-    used: list[tuple[str, dt.datetime, dt.datetime]] = []
-    for a in problem.awards:
-        ts = sorted(starts.get(a.id, ()))
-        if not ts:
-            continue
-        r = res[a.resource]
-        length = dt.timedelta(hours=r.slot_hours)
-        if len(set(ts)) != a.slots:
-            out.append(f"{a.id} count")
-        for t in ts:
-            if (t - r.start) % length or t < r.start or t + length > r.end:
-                out.append(f"{a.id} off grid")
-            if any(t < u1 and u0 < t + length for u0, u1, _ in r.unavailable):
-                out.append(f"{a.id} unavailable")
-            used.append((a.resource, t, t + length))
+    used = [
+        (a.resource, t, t + dt.timedelta(hours=res[a.resource].slot_hours))
+        for a in problem.awards
+        for t in starts.get(a.id, ())
+    ]
     for (r1, a0, a1), (r2, b0, b1) in itertools.combinations(used, 2):
-        same = r1 == r2 and a0 == b0
-        exclusive = r1 != r2 and r1 in group and group.get(r2) == group[r1]
-        if (same or exclusive) and a0 < b1 and b0 < a1:
+        if r1 != r2 and r1 in group and group.get(r2) == group[r1] and a0 < b1 and b0 < a1:
             out.append(f"{r1} {a0} and {r2} {b0} at once")
-    for key in {(a.proposal, a.bundle) for a in problem.awards if a.bundle}:
-        flags = {bool(starts.get(a.id)) for a in problem.awards if (a.proposal, a.bundle) == key}
-        if len(flags) > 1:
-            out.append(f"bundle {key} split")
     return out
 
 
 def _brute_value(problem: sl.SlotProblem) -> float:
     """The most value over every placement that breaks no rule (``_violations``)."""
-    res = {r.id: r for r in problem.resources}
-    options = []
-    for a in problem.awards:
-        r = res[a.resource]
-        grid = [s.start for s in sl.slot_grid(r) if not s.reason]
-        options.append([(), *itertools.combinations(grid, a.slots)])
-    best = 0.0
-    for choice in itertools.product(*options):
-        starts = {a.id: list(c) for a, c in zip(problem.awards, choice, strict=True) if c}
-        value = sum(a.weight * a.slots for a in problem.awards if a.id in starts)
-        if value > best and not _violations(problem, starts):
-            best = value
-    return best
+    return best_value_under(problem, _violations)
 
 
 def _instance(rng: random.Random) -> sl.SlotProblem:

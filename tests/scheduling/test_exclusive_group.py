@@ -10,16 +10,14 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award
-from opencall.calls.models import Call, CallPool
+from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool, PoolUnavailability
-from opencall.proposals import services as prop_services
-from opencall.proposals.models import Request
 from opencall.runs import Solve
 from opencall.scheduling import slot_services
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.scheduling.conftest import SESSION
+from tests.scheduling.test_shared_pool import award_sessions
 
 DAY1 = dt.datetime(2027, 9, 1, tzinfo=dt.UTC)
 D = dt.timedelta(days=1)
@@ -41,22 +39,8 @@ def _mode(s: Session, facility_id: int, name: str, closed_day: int, group: str) 
 
 
 def _award(s: Session, call: Call, pool: CapacityPool, sessions: float) -> None:
-    """``call`` offers ``pool`` and awards a new proposal ``sessions`` of it."""
-    s.add(CallPool(call_id=call.id, pool_id=pool.id, amount=4.0))
-    p = prop_services.create_proposal(
-        s, call, F.user(s), title="Mode", abstract="a", science_case="b", now=F.NOW
-    )
-    p.status = "under_review"
-    req = Request(proposal_id=p.id, pool_id=pool.id, kind="session", amount=sessions, details={})
-    s.add(req)
-    s.flush()
-    s.add(
-        Award(
-            call_id=call.id, proposal_id=p.id, request_id=req.id, pool_id=pool.id, amount=sessions
-        )
-    )
-    s.flush()
-    s.refresh(call)
+    """``call`` offers 4 of ``pool`` and awards a new proposal ``sessions`` of it."""
+    award_sessions(s, call, pool, 4.0, sessions)
 
 
 def _booked(s: Session, *pools: CapacityPool) -> list[tuple[dt.datetime, int]]:
@@ -85,25 +69,24 @@ def test_one_call_never_books_both_modes_on_one_day(db: Session) -> None:
     assert len(set(days)) == len(days), "a day booked in both modes"
 
 
-def test_two_calls_never_book_both_modes_on_one_day(db: Session) -> None:
-    first, multi, single = _modes(db, "beamline")
-    _award(db, first, multi, 2.0)
-    second, _ = F.samples_call(db)
-    _award(db, second, single, 2.0)
+def _two_calls(s: Session, group: str) -> list[tuple[dt.datetime, int]]:
+    """Two calls, one offering each mode, scheduled in turn: what they booked."""
+    first, multi, single = _modes(s, group)
+    _award(s, first, multi, 2.0)
+    second, _ = F.samples_call(s)
+    _award(s, second, single, 2.0)
     for call in (first, second):
-        slot_services.schedule_slots(db, call, Solve(0, None))
-    booked = _booked(db, multi, single)
+        slot_services.schedule_slots(s, call, Solve(0, None))
+    return _booked(s, multi, single)
+
+
+def test_two_calls_never_book_both_modes_on_one_day(db: Session) -> None:
+    booked = _two_calls(db, "beamline")
     days = [t for t, _pool in booked]
     assert len(days) == 4 and len(set(days)) == 4, booked
     # without a group the same two calls book a day twice (the defect, kept as data)
-    other, m2, s2 = _modes(db, "")
-    _award(db, other, m2, 2.0)
-    last, _ = F.samples_call(db)
-    _award(db, last, s2, 2.0)
-    for call in (other, last):
-        slot_services.schedule_slots(db, call, Solve(0, None))
-    free = [t for t, _pool in _booked(db, m2, s2)]
-    assert len(set(free)) < len(free)
+    free = [t for t, _pool in _two_calls(db, "")]
+    assert len(free) == 4 and len(set(free)) < len(free), free
 
 
 def test_the_calendars_say_when_the_instrument_is_in_use_in_the_other_mode(db: Session) -> None:

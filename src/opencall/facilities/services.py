@@ -397,15 +397,7 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
     after it."""
     if pool.slot_hours is None:
         return None
-    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
-    cal = _calendar_doc(
-        pool.period_start,
-        pool.period_end,
-        pool.slot_hours,
-        unavailable,
-        pool.day_start_hour,
-        pool.time_zone or "",
-    )
+    cal = _pool_calendar(pool)
     slots = cal.slot_capacity(since)
     if slots is None:
         return None
@@ -1109,24 +1101,19 @@ def instrument_siblings(session: Session, pool: CapacityPool) -> list[CapacityPo
     ``exclusive_group``): never in use at the same time as it; [] without a group."""
     if not pool.exclusive_group or (pool.groups_per_slot or 1) > 1:
         return []
-    return list(
-        session.scalars(
-            select(CapacityPool)
-            .where(
-                CapacityPool.facility_id == pool.facility_id,
-                CapacityPool.exclusive_group == pool.exclusive_group,
-                CapacityPool.id != pool.id,
-                CapacityPool.groups_per_slot <= 1,
-            )
-            .order_by(CapacityPool.id)
-        )
+    same = (
+        CapacityPool.facility_id == pool.facility_id,
+        CapacityPool.exclusive_group == pool.exclusive_group,
+        CapacityPool.groups_per_slot <= 1,
     )
+    rows = session.scalars(select(CapacityPool).where(*same).order_by(CapacityPool.id))
+    return [p for p in rows if p.id != pool.id]
 
 
-def _open_slots(pool: CapacityPool) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The slots of ``pool``'s grid outside its unavailable periods."""
+def _pool_calendar(pool: CapacityPool) -> domain.Calendar:
+    """``pool``'s stored calendar, checked as a calendar document."""
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
-    cal = _calendar_doc(
+    return _calendar_doc(
         pool.period_start,
         pool.period_end,
         pool.slot_hours,
@@ -1134,8 +1121,13 @@ def _open_slots(pool: CapacityPool) -> list[tuple[dt.datetime, dt.datetime]]:
         pool.day_start_hour,
         pool.time_zone or "",
     )
+
+
+def _open_slots(pool: CapacityPool) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots of ``pool``'s grid outside its unavailable periods."""
     down = [(u.starts_at, u.ends_at) for u in pool.unavailable]
-    return [(t0, t1) for t0, t1 in cal.grid() if not any(a < t1 and t0 < b for a, b in down)]
+    grid = _pool_calendar(pool).grid()
+    return [(t0, t1) for t0, t1 in grid if not any(a < t1 and t0 < b for a, b in down)]
 
 
 def instrument_hours(pool: CapacityPool) -> float | None:

@@ -18,10 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("exclusive_group", sa.String(80), nullable=False, server_default="")
-        )
+    # a column with a default: SQLite adds it without rebuilding the table
+    column = sa.Column("exclusive_group", sa.String(80), nullable=False, server_default="")
+    op.add_column("capacity_pools", column)
 
 
 def downgrade() -> None:
