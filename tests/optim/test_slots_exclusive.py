@@ -140,6 +140,7 @@ def _instance(rng: random.Random) -> sl.SlotProblem:
 def test_the_optimum_equals_an_exhaustive_search_on_small_instances() -> None:
     rng = random.Random(2121)
     binding = 0
+    engines: set[str] = set()
     for _ in range(40):
         problem = _instance(rng)
         want = _brute_value(problem)
@@ -149,7 +150,9 @@ def test_the_optimum_equals_an_exhaustive_search_on_small_instances() -> None:
         assert _violations(problem, dict(exact.starts)) == [], (problem, exact.starts)
         assert exact.check(problem) == []
         assert exact.value == pytest.approx(want), (problem, exact.starts)
+        engines.update(e for e in ("(cp-sat)", "(highs)") if any(e in x for x in exact.stages))
         quick = sl.greedy(problem)
         assert _violations(problem, dict(quick.starts)) == [], (problem, quick.starts)
         assert quick.value <= want + 1e-9
     assert binding >= 5  # the instances test the group, not only the slots
+    assert engines == {"(cp-sat)", "(highs)"}  # both value engines read the group's rows
