@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.runs import Solve
 from opencall.scheduling import slot_services
@@ -101,3 +104,20 @@ def test_the_calendars_say_when_the_instrument_is_in_use_in_the_other_mode(db: S
     assert {r.instrument for r in rows if r.instrument} == {"Multibunch"}
     # the multibunch calendar names no other resource: nothing booked in single-bunch yet
     assert not any(r.instrument for r in slot_services.calendar(db, first, multi))
+
+
+def test_joining_a_group_while_bookings_overlap_is_refused(db: Session) -> None:
+    """Two modes booked on the same day before the operator ties them: the tie is refused,
+    naming the day and both calls, until one of them is rescheduled."""
+    first, multi, single = _modes(db, "")
+    _award(db, first, multi, 2.0)
+    second, _ = F.samples_call(db)
+    _award(db, second, single, 2.0)
+    for call in (first, second):
+        slot_services.schedule_slots(db, call, Solve(0, None))
+    fac_services.update_resource(db, multi, exclusive_group="beamline")  # alone: no clash
+    with pytest.raises(DomainError) as refused:
+        fac_services.update_resource(db, single, exclusive_group="beamline")
+    said = refused.value.message
+    assert "2027-09-02" in said and "Multibunch" in said, said
+    assert single.exclusive_group == ""

@@ -286,6 +286,35 @@ def _check_groups_kept(session: Session, pool: CapacityPool, groups: int) -> Non
         )
 
 
+def _check_group_joinable(session: Session, pool: CapacityPool, group: str) -> None:
+    """Refuse to put ``pool`` in the exclusive group ``group`` while a slot booked on it
+    (calls not archived) overlaps one booked on a resource of the group: the instrument
+    would be booked twice; naming the first such pair (trialfac21b)."""
+    if not group or group == pool.exclusive_group:
+        return
+    mine = sorted(
+        (i.starts_at, i.ends_at, i.call_code) for i in grid_items(session, pool) if i.slot
+    )
+    if not mine:
+        return
+    for other in group_members(session, pool.facility_id, group):
+        if other.id == pool.id:
+            continue
+        for item in (i for i in grid_items(session, other) if i.slot):
+            hit = next((m for m in mine if m[0] < item.ends_at and item.starts_at < m[1]), None)
+            if hit is not None:
+                raise DomainError(
+                    "A slot booked on this resource at %(at)s (%(call)s) overlaps one booked on "
+                    "%(other)s (%(other_call)s), which shares the instrument; reschedule one "
+                    "of them before putting the resources in one group.",
+                    field="exclusive_group",
+                    at=local_iso(hit[0], pool.time_zone or ""),
+                    call=hit[2],
+                    other=other.name,
+                    other_call=item.call_code,
+                )
+
+
 def _by_code(items: Sequence[GridItem]) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
@@ -745,6 +774,7 @@ def update_resource(
         values["groups_per_slot"],
     )
     if group is not None:
+        _check_group_joinable(session, pool, values["exclusive_group"])
         changes["exclusive_group"] = values["exclusive_group"]
     domain.check_country_field(
         values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []
@@ -1101,13 +1131,19 @@ def instrument_siblings(session: Session, pool: CapacityPool) -> list[CapacityPo
     ``exclusive_group``): never in use at the same time as it; [] without a group."""
     if not pool.exclusive_group or (pool.groups_per_slot or 1) > 1:
         return []
+    return [
+        p for p in group_members(session, pool.facility_id, pool.exclusive_group) if p.id != pool.id
+    ]
+
+
+def group_members(session: Session, facility_id: int, group: str) -> list[CapacityPool]:
+    """The facility's resources of the exclusive group ``group`` (one group a slot)."""
     same = (
-        CapacityPool.facility_id == pool.facility_id,
-        CapacityPool.exclusive_group == pool.exclusive_group,
+        CapacityPool.facility_id == facility_id,
+        CapacityPool.exclusive_group == group,
         CapacityPool.groups_per_slot <= 1,
     )
-    rows = session.scalars(select(CapacityPool).where(*same).order_by(CapacityPool.id))
-    return [p for p in rows if p.id != pool.id]
+    return list(session.scalars(select(CapacityPool).where(*same).order_by(CapacityPool.id)))
 
 
 def _pool_calendar(pool: CapacityPool) -> domain.Calendar:
