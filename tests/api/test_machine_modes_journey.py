@@ -72,15 +72,19 @@ def test_a_beamline_in_two_machine_modes_from_call_to_outcomes(web: Web, one_loo
     dev = closed([DEVELOPMENT], "machine development")
     # the multibunch shifts: 84 less the single-bunch 33 and the machine day's 3 = 48; the
     # operator first types the whole beamline's 84 and reads how many fit
-    multi_body = {**base, "name": "Multibunch shifts",
+    # the two modes share one beamline (trialfac21b): never in use at once
+    multi_body = {**base, "name": "Multibunch shifts", "exclusive_group": "CATERETE",
                   "unavailable": closed(SINGLE, "single-bunch mode") + dev}  # fmt: skip
     r = office.post(res, {**multi_body, "amount": 84}, status=400)
     assert "48" in str(r["detail"]), r
     multi = office.post(res, {**multi_body, "amount": 48})
     single = office.post(res, {**base, "name": "Single-bunch shifts", "amount": 33,
+                               "exclusive_group": "CATERETE",
                                "unavailable": closed(MULTI, "multibunch mode")})  # fmt: skip
     for pool, n in ((multi, 48), (single, 33)):
-        assert office.get(f"/api/v1/resources/{pool['id']}")["calendar"]["slot_capacity"] == n
+        cal = office.get(f"/api/v1/resources/{pool['id']}")["calendar"]
+        # the beamline's open shifts, counted once: 84 less the machine day's 3
+        assert (cal["slot_capacity"], cal["instrument_hours"]) == (n, 81 * 8), cal
 
     slug = "caterete-2027b"
     reviewers = oj.open_call(web, office, {

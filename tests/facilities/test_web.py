@@ -670,3 +670,28 @@ def test_the_rules_may_read_a_requests_destination_on_the_edit_page(web: Web, cr
         with web.factory() as s:
             glacios = s.get(CapacityPool, cryo.glacios_id)
             assert glacios is not None and glacios.country_rules == rules
+
+
+def test_a_shared_instrument_is_set_on_the_resource_page(web: Web, cryo: Cryo) -> None:
+    """The operator names, on the Glacios's edit page, the instrument it shares with the
+    Krios (trialfac21b): the page lists the other resource never in use at once with it,
+    in the reader's language; a name on a resource without slots is refused under it."""
+    with web.factory() as s:
+        krios = s.get(CapacityPool, cryo.krios_id)
+        assert krios is not None
+        fs.update_resource(s, krios, exclusive_group="Cold stage")
+        s.commit()
+    client, tok = session_client(web, cryo.emails["manager"])
+    url = f"/manage/resources/{cryo.glacios_id}"
+    assert 'name="exclusive_group"' in client.get(url + "/edit").text
+    data = {**RESOURCE, "name": "Glacios", "amount": "60", "csrf_token": tok}
+    r = client.post(url, data={**data, "exclusive_group": "Cold stage"})
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.exclusive_group == "Cold stage"
+    client.cookies.set("oc_lang", "fr")
+    assert "Cold stage, jamais utilisé en même temps que : Krios G4" in client.get(url).text
+    hours = {**data, "slot_hours": "", "unit": "h", "exclusive_group": "Cold stage"}
+    r = client.post(url, data=hours)
+    assert r.status_code == 400 and "créneaux" in r.text, r.text[-2000:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -43,6 +44,16 @@ def changeover_violations(problem: sl.SlotProblem, starts: dict) -> list[str]:
 
 def best_value(problem: sl.SlotProblem) -> float:
     """The most value of any placement that breaks no rule (changeover included)."""
+    return best_value_under(
+        problem, lambda p, c: independent_violations(p, c) + changeover_violations(p, c)
+    )
+
+
+def best_value_under(
+    problem: sl.SlotProblem, broken: Callable[[sl.SlotProblem, dict], list[str]]
+) -> float:
+    """The most value of any placement of slots of the grids for which ``broken`` says
+    nothing (an exhaustive search)."""
     res = {r.id: r for r in problem.resources}
     options = []
     for a in problem.awards:
@@ -51,7 +62,7 @@ def best_value(problem: sl.SlotProblem) -> float:
     best = 0.0
     for combo in itertools.product(*options):
         cand = {a.id: c for a, c in zip(problem.awards, combo, strict=True) if c}
-        if independent_violations(problem, cand) or changeover_violations(problem, cand):
+        if broken(problem, cand):
             continue
         best = max(best, sl.evaluate(problem, cand)[0])
     return best

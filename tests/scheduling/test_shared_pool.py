@@ -24,6 +24,14 @@ from tests.scheduling.conftest import SESSION
 
 def _call_with_award(s: Session, pool: CapacityPool, offered: float, sessions: float) -> Call:
     call, _samples = F.samples_call(s)
+    award_sessions(s, call, pool, offered, sessions)
+    return call
+
+
+def award_sessions(
+    s: Session, call: Call, pool: CapacityPool, offered: float, sessions: float
+) -> None:
+    """``call`` offers ``offered`` of ``pool`` and awards a new proposal ``sessions``."""
     s.add(CallPool(call_id=call.id, pool_id=pool.id, amount=offered))
     p = prop_services.create_proposal(
         s, call, F.user(s), title="Shared", abstract="a", science_case="b", now=F.NOW
@@ -39,7 +47,6 @@ def _call_with_award(s: Session, pool: CapacityPool, offered: float, sessions: f
     )
     s.flush()
     s.refresh(call)
-    return call
 
 
 def test_two_calls_on_one_resource_never_book_the_same_slot(db: Session) -> None:

@@ -166,6 +166,13 @@ GROUPS_PER_SLOT = (
     "without a changeover, and never below what a slot already holds. The capacity is then "
     "counted in places (slots x groups); a team sees only its own booking in a shared slot"
 )
+EXCLUSIVE_GROUP = (
+    "the instrument the resource shares with the facility's other resources of the same "
+    "name (a beamline's two machine modes, a vessel's ROV and AUV, a telescope's two "
+    "receivers): at most one of them is in use at any moment, so the schedule, staff "
+    "bookings and moves never book two of them at overlapping times. Only on a resource "
+    'offered in slots, one group a slot; "" (none) by default (trialfac21b)'
+)
 CHANGEOVER = (
     "slots kept free between two bookings of different proposals (a lab changing a "
     "configuration: 1 with daily slots keeps a day between two users); the same proposal's "
@@ -211,6 +218,7 @@ class ResourceIn(_In):
     changeover_slots: int = Field(default=0, description=CHANGEOVER)
     groups_per_slot: int = Field(default=1, description=GROUPS_PER_SLOT)
     items: int = Field(default=1, description=ITEMS_DOC)
+    exclusive_group: str = Field(default="", max_length=80, description=EXCLUSIVE_GROUP)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
@@ -250,6 +258,7 @@ class ResourcePatch(_In):
     changeover_slots: int | None = Field(default=None, description=CHANGEOVER)
     groups_per_slot: int | None = Field(default=None, description=GROUPS_PER_SLOT)
     items: int | None = Field(default=None, description=ITEMS_DOC)
+    exclusive_group: str | None = Field(default=None, max_length=80, description=EXCLUSIVE_GROUP)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)  # only what is sent
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
@@ -297,6 +306,12 @@ class CalendarOut(BaseModel):
     )
     unavailable: list[UnavailableOut]
     items: int = Field(default=1, description=ITEMS_DOC)
+    instrument_hours: float | None = Field(
+        default=None,
+        description="with an exclusive_group of two resources or more: the hours in which "
+        "the shared instrument is open on one of them at least, an overlap counted once "
+        "(slot_capacity counts each resource's own slots); null otherwise",
+    )
     items_out: list[ItemOutOut] = Field(
         default_factory=list,
         description="items out of service (lost on a loan): each closes its share of the "
@@ -350,6 +365,7 @@ class ResourceOut(BaseModel):
         "(a countable built-in unit, or one declared so)"
     )
     unbroken: bool = Field(description=UNBROKEN)
+    exclusive_group: str = Field(default="", description=EXCLUSIVE_GROUP)
     attributes: dict[str, Any] = Field(description="a preset pool's typed attributes")
     committed: float = Field(
         description="what calls already hold of it: their offers, and what a call whose "
@@ -407,6 +423,7 @@ def calendar_out(pool: CapacityPool, api: Api | None = None) -> CalendarOut:
             for u in pool.unavailable
         ],
         items=pool.items or 1,
+        instrument_hours=services.instrument_hours(pool) if pool.exclusive_group else None,
         items_out=[
             ItemOutOut(
                 item=u.item,

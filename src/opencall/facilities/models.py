@@ -104,6 +104,13 @@ class CapacityPool(Base):
     # item lost closes only its share of each slot's places from that day (``item_outages``)
     # where the resource lends more than one; 1, the resource closed whole (trialop19)
     items: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # resources of one facility that share one instrument (a beamline's two machine modes,
+    # a vessel's ROV or AUV, a telescope's two receivers) name the same group: at most one
+    # of them is in use at any moment, so slots overlapping in time across the group are
+    # never both booked (optim.slots, SlotProblem.exclusive; trialfac21b); "" none
+    exclusive_group: Mapped[str] = mapped_column(
+        String(80), nullable=False, default="", server_default=""
+    )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,

@@ -212,6 +212,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
         if raw and values[k] is None:
             errors[k] = page._(msg)
     values["time_zone"] = f.get("time_zone", "").strip()  # checked by the service
+    values["exclusive_group"] = f.get("exclusive_group", "").strip()  # checked there too
     return values, errors
 
 
@@ -252,6 +253,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "changeover_slots": str(pool.changeover_slots) if pool.changeover_slots else "",
         "groups_per_slot": str(pool.groups_per_slot) if (pool.groups_per_slot or 1) > 1 else "",
         "unbroken": "on" if pool.unbroken else "",
+        "exclusive_group": pool.exclusive_group or "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):
@@ -318,6 +320,8 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
         committed=services.committed_amount(page.db, pool),
         slot_capacity=services.slot_capacity(pool),
         slots_not_begun=services.slots_not_begun(pool),
+        # the resources sharing its instrument, never in use at once (trialfac21b)
+        instrument_siblings=services.instrument_siblings(page.db, pool),
         type_options=[(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
         clashes=services.schedule_clashes(
             page.db,

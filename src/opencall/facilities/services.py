@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from opencall import auditlog
 from opencall.db import utcnow
@@ -286,6 +286,35 @@ def _check_groups_kept(session: Session, pool: CapacityPool, groups: int) -> Non
         )
 
 
+def _check_group_joinable(session: Session, pool: CapacityPool, group: str) -> None:
+    """Refuse to put ``pool`` in the exclusive group ``group`` while a slot booked on it
+    (calls not archived) overlaps one booked on a resource of the group: the instrument
+    would be booked twice; naming the first such pair (trialfac21b)."""
+    if not group or group == pool.exclusive_group:
+        return
+    mine = sorted(
+        (i.starts_at, i.ends_at, i.call_code) for i in grid_items(session, pool) if i.slot
+    )
+    if not mine:
+        return
+    for other in group_members(session, pool.facility_id, group):
+        if other.id == pool.id:
+            continue
+        for item in (i for i in grid_items(session, other) if i.slot):
+            hit = next((m for m in mine if m[0] < item.ends_at and item.starts_at < m[1]), None)
+            if hit is not None:
+                raise DomainError(
+                    "A slot booked on this resource at %(at)s (%(call)s) overlaps one booked on "
+                    "%(other)s (%(other_call)s), which shares the instrument; reschedule one "
+                    "of them before putting the resources in one group.",
+                    field="exclusive_group",
+                    at=local_iso(hit[0], pool.time_zone or ""),
+                    call=hit[2],
+                    other=other.name,
+                    other_call=item.call_code,
+                )
+
+
 def _by_code(items: Sequence[GridItem]) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
@@ -397,15 +426,7 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
     after it."""
     if pool.slot_hours is None:
         return None
-    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
-    cal = _calendar_doc(
-        pool.period_start,
-        pool.period_end,
-        pool.slot_hours,
-        unavailable,
-        pool.day_start_hour,
-        pool.time_zone or "",
-    )
+    cal = _pool_calendar(pool)
     slots = cal.slot_capacity(since)
     if slots is None:
         return None
@@ -543,6 +564,7 @@ def create_resource(
     actor_id: int | None = None,
     groups_per_slot: Any = 1,
     items: Any = 1,
+    exclusive_group: Any = "",
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
@@ -577,13 +599,18 @@ def create_resource(
     values["record_kinds"] = check_record_kinds(record_kinds or [])
     values["country_rules"] = check_country_rules(session, country_rules)
     values["items"] = check_items(items)
+    values["exclusive_group"] = check_exclusive_group(
+        exclusive_group, values["slot_hours"], values["groups_per_slot"]
+    )
     domain.check_country_field(values["country_rules"], values["request_fields"] or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
         for u in cal.unavailable
     ]
-    data = {"amount": pool.amount, "unit": pool.unit}
+    data: dict[str, Any] = {"amount": pool.amount, "unit": pool.unit}
+    if pool.exclusive_group:
+        data["exclusive_group"] = pool.exclusive_group
     return auditlog.record_new(
         session, pool, "pool.created", "capacity_pool", actor_id=actor_id, data=data
     )
@@ -682,6 +709,7 @@ def update_resource(
         "country_rules",
         "groups_per_slot",
         "items",
+        "exclusive_group",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -715,6 +743,7 @@ def update_resource(
     record_kinds = changes.pop("record_kinds", None)
     country_rules = changes.pop("country_rules", None)
     items = changes.pop("items", None)
+    group = changes.pop("exclusive_group", None)
     short_before = _short_before(pool, current)
     current.update(changes)
     # the bookings a slot holds first: lowering the groups lowers the places too, and the
@@ -738,6 +767,15 @@ def update_resource(
     if items is not None:
         values["items"] = check_items(items)
         changes["items"] = values["items"]
+    # kept through a change of the slots or groups only while it still holds
+    values["exclusive_group"] = check_exclusive_group(
+        pool.exclusive_group if group is None else group,
+        values["slot_hours"],
+        values["groups_per_slot"],
+    )
+    if group is not None:
+        _check_group_joinable(session, pool, values["exclusive_group"])
+        changes["exclusive_group"] = values["exclusive_group"]
     domain.check_country_field(
         values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []
     )
@@ -785,7 +823,8 @@ def update_resource(
         "capacity_pool",
         pool.id,
         actor_id=actor_id,
-        data={"fields": sorted(changes)},
+        data={"fields": sorted(changes)}
+        | ({"exclusive_group": values["exclusive_group"]} if group is not None else {}),
     )
     return pool
 
@@ -1065,6 +1104,93 @@ def item_lost(
 
 #: the most items one resource may list (a count, not a catalogue)
 MAX_ITEMS = 10_000
+
+
+def check_exclusive_group(value: Any, slot_hours: float | None, groups: int) -> str:
+    """``CapacityPool.exclusive_group``: the name of the instrument the resource shares with
+    the facility's other resources of that name (at most one in use at once), "" none; only
+    a resource offered in slots, one group a slot, belongs to one (trialfac21b)."""
+    name = " ".join(str(value or "").split())
+    if len(name) > 80:
+        raise DomainError(
+            "The name of a shared instrument is at most %(limit)s characters.",
+            field="exclusive_group",
+            limit="80",
+        )
+    if name and (slot_hours is None or groups > 1):
+        raise DomainError(
+            "Only a resource offered in slots, one group a slot, can share an instrument "
+            "with other resources.",
+            field="exclusive_group",
+        )
+    return name
+
+
+def instrument_siblings(session: Session, pool: CapacityPool) -> list[CapacityPool]:
+    """The facility's other resources that share ``pool``'s instrument (its
+    ``exclusive_group``): never in use at the same time as it; [] without a group."""
+    if not pool.exclusive_group or (pool.groups_per_slot or 1) > 1:
+        return []
+    return [
+        p for p in group_members(session, pool.facility_id, pool.exclusive_group) if p.id != pool.id
+    ]
+
+
+def group_members(session: Session, facility_id: int, group: str) -> list[CapacityPool]:
+    """The facility's resources of the exclusive group ``group`` (one group a slot)."""
+    same = (
+        CapacityPool.facility_id == facility_id,
+        CapacityPool.exclusive_group == group,
+        CapacityPool.groups_per_slot <= 1,
+    )
+    return list(session.scalars(select(CapacityPool).where(*same).order_by(CapacityPool.id)))
+
+
+def _pool_calendar(pool: CapacityPool) -> domain.Calendar:
+    """``pool``'s stored calendar, checked as a calendar document."""
+    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
+    return _calendar_doc(
+        pool.period_start,
+        pool.period_end,
+        pool.slot_hours,
+        unavailable,
+        pool.day_start_hour,
+        pool.time_zone or "",
+    )
+
+
+def _open_slots(pool: CapacityPool) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots of ``pool``'s grid outside its unavailable periods."""
+    down = [(u.starts_at, u.ends_at) for u in pool.unavailable]
+    grid = _pool_calendar(pool).grid()
+    return [(t0, t1) for t0, t1 in grid if not any(a < t1 and t0 < b for a, b in down)]
+
+
+def instrument_hours(pool: CapacityPool) -> float | None:
+    """The hours in which the instrument ``pool`` shares with its exclusive group is open on
+    one of the group's resources at least: their open slots, an overlap counted once (a
+    shift open in both machine modes is one shift of the beamline). None without a group
+    of two resources or more (trialfac21b)."""
+    session = object_session(pool)
+    if session is None or not pool.exclusive_group:
+        return None
+    siblings = instrument_siblings(session, pool)
+    if not siblings or pool.slot_hours is None:
+        return None
+    spans = sorted(s for p in [pool, *siblings] if p.slot_hours for s in _open_slots(p))
+    total = dt.timedelta()
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    for t0, t1 in spans:
+        if end is None or t0 > end:
+            if start is not None and end is not None:
+                total += end - start
+            start, end = t0, t1
+        else:
+            end = max(end, t1)
+    if start is not None and end is not None:
+        total += end - start
+    return total.total_seconds() / 3600.0
 
 
 def check_items(value: Any) -> int:

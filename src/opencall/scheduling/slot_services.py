@@ -166,7 +166,51 @@ def calendar_for(
     theirs = booked_by_other_calls(session, call, pool)
     if (pool.groups_per_slot or 1) > 1:
         return resource_of(pool, (), now, [*theirs, *ahead])
-    return resource_of(pool, theirs + list(ahead), now, owned_bookings(session, call, pool, kept))
+    # the instrument in use on another resource of its exclusive group (trialfac21b)
+    in_use = instrument_in_use(session, call, pool, kept)
+    return resource_of(
+        pool, theirs + list(ahead) + in_use, now, owned_bookings(session, call, pool, kept)
+    )
+
+
+#: the reason of a slot whose instrument another resource of its group uses then
+INSTRUMENT_IN_USE = "the shared instrument is booked on another resource"
+
+
+def instrument_in_use(
+    session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The times the other resources of ``pool``'s exclusive group (``exclusive_group``:
+    one instrument, at most one resource in use at once) are booked outside the schedule
+    ``call`` is making: other calls' slots and the call's ``kept`` ones. The call's own
+    awards on them are placed with it (``SlotProblem.exclusive``)."""
+    others = [p.id for p in fac_services.instrument_siblings(session, pool)]
+    if not others:
+        return []
+    rows = session.execute(
+        select(ScheduleEntry.start, ScheduleEntry.end).where(
+            ScheduleEntry.pool_id.in_(others),
+            ScheduleEntry.call_id != call.id,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.end.is_not(None),
+        )
+    )
+    mine = [(e.start, e.end) for e in kept if e.pool_id in others]
+    return [
+        (t0, t1, INSTRUMENT_IN_USE)
+        for t0, t1 in [*rows, *mine]
+        if t0 is not None and t1 is not None
+    ]
+
+
+def exclusive_groups(pools: Collection[CapacityPool]) -> tuple[tuple[str, ...], ...]:
+    """The exclusive groups among ``pools`` (the resources of one schedule), as
+    ``SlotProblem.exclusive`` names them: two resources or more of one facility's group."""
+    by_group: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for p in pools:
+        if p.exclusive_group and (p.groups_per_slot or 1) == 1:
+            by_group[(p.facility_id, p.exclusive_group)].append(str(p.id))
+    return tuple(tuple(sorted(ids)) for _k, ids in sorted(by_group.items()) if len(ids) > 1)
 
 
 def owned_bookings(
@@ -365,7 +409,10 @@ def schedule_slots(
                 unbroken=bool(pool.unbroken),
             )
         )
-    problem = sl.SlotProblem(resources=resources, awards=tuple(slot_awards))
+    slot_pools = [pools[pid] for pid in sorted(used_pools) if is_slot_based(pools[pid])]
+    problem = sl.SlotProblem(
+        resources=resources, awards=tuple(slot_awards), exclusive=exclusive_groups(slot_pools)
+    )
     check_problem(problem)
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
     res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=solve.seed)
@@ -378,6 +425,7 @@ def schedule_slots(
         inputs={
             "resources": [r.__dict__ for r in resources],
             "awards": [a.__dict__ for a in slot_awards],
+            "exclusive": [list(g) for g in problem.exclusive],
         },
         parameters={"time_limit_s": time_limit_s},
         objective=res.value,
@@ -470,6 +518,33 @@ class CalendarRow:
     #: the item whose loss made the slot unavailable (its reason said in the reader's
     #: language, ``facilities.labels.unavailable_reason``), "" for none
     lost_item: str = ""
+    #: the other resource of its exclusive group booked at an overlapping time (the one
+    #: instrument in use there, trialfac21b; any call, nothing of it said), "" none
+    instrument: str = ""
+
+
+def instrument_busy(
+    session: Session, pool: CapacityPool
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The booked slots of the other resources of ``pool``'s exclusive group, in any call,
+    with their resource's name: the times ``pool``'s instrument is in use elsewhere."""
+    names = {p.id: p.name for p in fac_services.instrument_siblings(session, pool)}
+    if not names:
+        return []
+    rows = session.execute(
+        select(ScheduleEntry.start, ScheduleEntry.end, ScheduleEntry.pool_id)
+        .where(
+            ScheduleEntry.pool_id.in_(names),
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.end.is_not(None),
+        )
+        .order_by(ScheduleEntry.start)
+    )
+    return [
+        (t0, t1, names[pid])
+        for t0, t1, pid in rows
+        if t0 is not None and t1 is not None and pid is not None
+    ]
 
 
 def calendar(
@@ -493,6 +568,8 @@ def calendar(
         if e.start is not None:
             placed.setdefault(e.start, []).append(e)
     lost = [(u.starts_at, u.ends_at, u.lost_item) for u in pool.unavailable if u.lost_item]
+    elsewhere = instrument_busy(session, pool)
+    in_use = sl.PeriodIndex((t0, t1) for t0, t1, _name in elsewhere)
     return [
         CalendarRow(
             s.start,
@@ -502,6 +579,9 @@ def calendar(
             other_call=theirs.overlaps(s.start, s.end),
             lost_item=next((i for t0, t1, i in lost if t0 < s.end and s.start < t1), "")
             if s.reason and lost
+            else "",
+            instrument=next(n for t0, t1, n in elsewhere if t0 < s.end and s.start < t1)
+            if elsewhere and in_use.overlaps(s.start, s.end)
             else "",
         )
         for s in grid

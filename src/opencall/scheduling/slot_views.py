@@ -46,6 +46,8 @@ router = APIRouter()
 UNAVAILABLE = N_("Unavailable")
 BOOKED = N_("Booked")
 OTHER_CALL = N_("Booked by another call")
+#: a slot whose instrument is booked on another resource of its exclusive group
+INSTRUMENT_IN_USE = N_("In use on another resource of the same instrument")
 REASONS = {
     "no_usable_slots": N_("not enough usable slots"),
     "bundle": N_("its all-or-nothing bundle cannot be placed"),
@@ -129,8 +131,11 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             ),
             "booked": sum(1 for c in cal if c.entry is not None),
             "free": sum(
-                1 for c in cal if c.entry is None and not c.unavailable and not c.other_call
+                1
+                for c in cal
+                if c.entry is None and not c.unavailable and not c.other_call and not c.instrument
             ),
+            "instrument_busy": sum(1 for c in cal if c.entry is None and c.instrument),
             "other_calls": sum(1 for c in cal if c.entry is None and c.other_call),
             "unit": unit_name(pool, page.lang, 2),
         },
@@ -148,6 +153,9 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
     for c in ss.calendar(page.db, call, pool, hidden=hidden):
         if c.entry is None and c.other_call:  # busy, but nothing of that call is said
             events.append(_busy_event(page, call, pool, c, OTHER_CALL))
+            continue
+        if c.entry is None and c.instrument:  # its instrument in use on another resource
+            events.append(_busy_event(page, call, pool, c, INSTRUMENT_IN_USE))
             continue
         if c.entry is None:
             continue
@@ -232,7 +240,12 @@ def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page))
         page.not_found()
     pool = _pool(page, call, pool_id)
     # a shared slot is one busy event, however many groups booked it
-    booked = {c.start: c for c in ss.calendar(page.db, call, pool) if c.entry is not None}
+    # a slot whose instrument another resource of its group uses is busy too (trialfac21b)
+    booked = {
+        c.start: c
+        for c in ss.calendar(page.db, call, pool)
+        if c.entry is not None or (c.instrument and not c.unavailable)
+    }
     events = [_busy_event(page, call, pool, c, BOOKED) for c in booked.values()]
     return _pool_ics(page, call, pool, events, "")
 

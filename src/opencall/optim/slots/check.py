@@ -110,7 +110,35 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
                 for aid in aids
             ]
             errors.extend(changeover_clashes(r, grid, marks))
-    return errors + _bundle_errors(problem, starts, grids)
+    return (
+        errors + _bundle_errors(problem, starts, grids) + _exclusive_errors(problem, taken, grids)
+    )
+
+
+def _exclusive_errors(
+    problem: SlotProblem,
+    taken: Mapping[tuple[str, dt.datetime], list[str]],
+    grids: Mapping[str, Mapping[dt.datetime, Slot]],
+) -> list[str]:
+    """Every two slots booked at overlapping times on two resources that share one
+    instrument (``SlotProblem.exclusive``)."""
+    errors: list[str] = []
+    for group in problem.exclusive:
+        booked = sorted(
+            (t, grids[rid][t].end, rid, aids[0])
+            for (rid, t), aids in taken.items()
+            if rid in group and t in grids.get(rid, {}) and aids
+        )
+        for i, (t0, t1, rid, aid) in enumerate(booked):
+            for u0, _u1, rid2, aid2 in booked[i + 1 :]:
+                if u0 >= t1:
+                    break
+                if rid2 != rid:
+                    errors.append(
+                        f"{aid2}: {u0.isoformat()} on {rid2} overlaps {aid}'s slot at "
+                        f"{t0.isoformat()} on {rid}, which shares its instrument"
+                    )
+    return errors
 
 
 def _broken(ts: Sequence[dt.datetime], grid: Mapping[dt.datetime, Slot]) -> bool:

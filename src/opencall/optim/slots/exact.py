@@ -142,7 +142,7 @@ def _reweighted(problem: SlotProblem, unit: float) -> SlotProblem:
     if unit == 1.0:
         return problem
     awards = tuple(replace(a, weight=a.weight / unit) for a in problem.awards)
-    return SlotProblem(problem.resources, awards)
+    return SlotProblem(problem.resources, awards, problem.exclusive)
 
 
 def _canonical(problem: SlotProblem, seed: int) -> SlotProblem:
@@ -154,6 +154,7 @@ def _canonical(problem: SlotProblem, seed: int) -> SlotProblem:
     return SlotProblem(
         tuple(sorted(problem.resources, key=lambda r: r.id)),
         tuple(problem.awards[i] for i in np.argsort(ranks, kind="stable")),
+        tuple(tuple(sorted(g)) for g in sorted(problem.exclusive)),
     )
 
 

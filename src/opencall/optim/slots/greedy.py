@@ -88,9 +88,13 @@ def _copy(taken: Taken) -> Taken:
 
 def _free_allowed(ix: _Index, a: SlotAward, taken: Taken) -> np.ndarray:
     """The slots ``a`` may take (sorted): allowed, free, and (on a resource with a
-    changeover) more than the changeover away from every slot another proposal has taken."""
+    changeover) more than the changeover away from every slot another proposal has taken,
+    and overlapping no slot taken on another resource of its exclusive group."""
     used = taken.get(a.resource, set())
     allowed = ix.allowed_arr[a.id]
+    if ix.siblings.get(a.resource):
+        # the instrument in use on another resource of its exclusive group: not free
+        allowed = allowed[~ix.blocked_by_siblings(a.resource, taken)[allowed]]
     if not used:
         return allowed
     free = allowed[~np.isin(allowed, np.fromiter(used, dtype=np.int64, count=len(used)))]

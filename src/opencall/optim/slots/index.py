@@ -6,8 +6,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +16,8 @@ from opencall.optim.messages import M_, Message, filled
 from opencall.optim.slots.calendar import Slot, booked_indices, owner, slot_grid
 from opencall.optim.slots.problem import BEGUN, UTC, Resource, SlotAward, SlotProblem
 from opencall.optim.slots.result import Unplaced
+
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
 @dataclass
@@ -32,6 +35,28 @@ class _Index:
     allowed_arr: dict[str, np.ndarray] = field(default_factory=dict)
     #: each slot's start in hours from the epoch (``hours``), by resource
     start_hours: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the other resources of each resource's exclusive group (``SlotProblem.exclusive``)
+    siblings: dict[str, list[str]] = field(default_factory=dict)
+    #: each slot's start and end in microseconds from the epoch, by resource in a group
+    micros: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def blocked_by_siblings(self, res_id: str, taken: Mapping[Any, Collection[int]]) -> np.ndarray:
+        """A mask over the slots of ``res_id``: those that overlap in time a slot ``taken``
+        (by resource id) on another resource of its exclusive group (the one instrument is
+        in use then)."""
+        s0, s1 = self.micros.get(res_id, _NONE)
+        edge = np.zeros(s0.size + 1, dtype=np.int64)
+        for other in self.siblings.get(res_id, ()):
+            ks = taken.get(other)
+            if not ks:
+                continue
+            o0, o1 = self.micros[other]
+            arr = np.fromiter(ks, dtype=np.int64, count=len(ks))
+            # the slots of res_id ending after an other slot starts and starting before it ends
+            np.add.at(edge, np.searchsorted(s1, o0[arr], side="right"), 1)
+            np.add.at(edge, np.searchsorted(s0, o1[arr], side="left"), -1)
+        blocked: np.ndarray = np.cumsum(edge[:-1]) > 0
+        return blocked
 
     def hours(self, res_id: str, k: int) -> float:
         return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
@@ -188,9 +213,11 @@ def _index(problem: SlotProblem) -> _Index:
                     ),
                 )
     units = _units(problem.awards)
+    group_of = {rid: i for i, g in enumerate(problem.exclusive) for rid in g}
     for unit in units:
         if is_same_time(unit):
             _same_time(unit, grids, allowed, allowed_arr, pre)
+            _same_time_one_instrument(unit, group_of, pre)
     _leave_out_whole(units, pre)
     res_of = {a.id: a.resource for a in problem.awards}
     owners = {a.id: owner(a) for a in problem.awards}
@@ -198,9 +225,20 @@ def _index(problem: SlotProblem) -> _Index:
         r: np.array([(g.start - epoch).total_seconds() / 3600.0 for g in grid], dtype=float)
         for r, grid in grids.items()
     }
+    siblings = {rid: [o for o in g if o != rid] for g in problem.exclusive for rid in g}
+    micro = dt.timedelta(microseconds=1)
+    micros = {
+        rid: (
+            np.array([(g.start - epoch) // micro for g in grids[rid]], dtype=np.int64),
+            np.array([(g.end - epoch) // micro for g in grids[rid]], dtype=np.int64),
+        )
+        for rid in siblings
+        if rid in grids
+    }
     return _Index(
-        problem, grids, allowed, units, epoch, pre, res, res_of, owners, allowed_arr, start_hours
-    )
+        problem, grids, allowed, units, epoch, pre, res, res_of, owners, allowed_arr,
+        start_hours, siblings, micros,
+    )  # fmt: skip
 
 
 def is_same_time(unit: Sequence[SlotAward]) -> bool:
@@ -266,6 +304,27 @@ def _same_time(
                 slots=unit[0].slots,  # the bundle's awards are of one length here
                 n=len(unit),
                 ok=len(common),
+            ),
+        )
+
+
+def _same_time_one_instrument(
+    unit: list[SlotAward], group_of: Mapping[str, int], pre: dict[str, Unplaced]
+) -> None:
+    """Leave out a same-time bundle two of whose awards are on resources sharing one
+    instrument (``SlotProblem.exclusive``): never in use at once, so never at the same
+    times."""
+    if any(a.id in pre for a in unit):
+        return
+    groups = Counter(group_of[a.resource] for a in unit if a.resource in group_of)
+    if any(n > 1 for n in groups.values()):
+        _leave_out(
+            unit,
+            pre,
+            "same_time_one_instrument",
+            M_(
+                "its bundle is to be placed at the same times on every resource, but two of "
+                "its resources share one instrument and are never in use at once"
             ),
         )
 

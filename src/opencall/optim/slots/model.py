@@ -4,6 +4,7 @@ objectives, see its Notes), built once and solved level by level in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -205,6 +206,7 @@ def _capacity_rows(
         groups = ix.grids[rid][k].places
         if len(js) > groups:
             rows.append(({j: 1.0 for j in js}, -np.inf, float(groups)))
+    rows.extend(_exclusive_rows(ix, per_slot))
     rows.extend(_changeover_rows(ix, col))
     # the slot rows of a resource added up: its placed awards' slots fit in the slots any of
     # them may take. Implied, but it gives HiGHS the knapsack whose covers (at most 15 awards
@@ -218,6 +220,32 @@ def _capacity_rows(
         if sum(terms.values()) > room:
             rows.append((terms, -np.inf, float(room)))
     rows.extend(_changeover_window_rows(ix, awards, y_of))
+    return rows
+
+
+def _exclusive_rows(ix: _Index, per_slot: Mapping[tuple[str, int], list[int]]) -> list[Row]:
+    """Resources sharing one instrument (``SlotProblem.exclusive``): at each instant at
+    most one of their slots is booked. A row per slot start, over the slots of the group
+    that cover it (the intervals through a point: every clique of overlapping slots is
+    one of these), where they lie on two resources or more."""
+    rows: list[Row] = []
+    seen: set[frozenset[int]] = set()
+    for group in ix.problem.exclusive:
+        slots = sorted(
+            (ix.grids[rid][k].start, ix.grids[rid][k].end, js)
+            for (rid, k), js in per_slot.items()
+            if rid in group
+        )
+        active: list[tuple[dt.datetime, list[int]]] = []  # (end, columns) of open slots
+        for t, end, js in slots:
+            active = [(e, c) for e, c in active if t < e]
+            active.append((end, js))
+            if len(active) < 2:
+                continue
+            cols = frozenset(j for _e, c in active for j in c)
+            if cols not in seen:
+                seen.add(cols)
+                rows.append(({j: 1.0 for j in sorted(cols)}, -np.inf, 1.0))
     return rows
 
 

@@ -145,8 +145,18 @@ class SlotAward:
 
 @dataclass(frozen=True)
 class SlotProblem:
+    """Resources and the awards to place on them.
+
+    ``exclusive``: groups of resource ids that share one instrument (a beamline in two
+    machine modes, a vessel running its ROV or its AUV, a telescope with two receivers):
+    at most one resource of a group is in use at any moment, so two slots on different
+    resources of one group that overlap in time are never both booked. A resource is in
+    one group at most; a group's resources are not shared (``groups_per_slot`` 1).
+    """
+
     resources: tuple[Resource, ...]
     awards: tuple[SlotAward, ...]
+    exclusive: tuple[tuple[str, ...], ...] = ()
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first malformed input."""
@@ -160,6 +170,28 @@ class SlotProblem:
             raise ValueError("award ids must be unique")
         for a in self.awards:
             _validate_award(a)
+        _validate_exclusive(self)
+
+
+def _validate_exclusive(problem: SlotProblem) -> None:
+    """Raise ``ValueError`` for an exclusive group naming an unknown resource, one of
+    fewer than two resources, a resource in two groups, or a shared resource in one."""
+    res = {r.id: r for r in problem.resources}
+    seen: set[str] = set()
+    for group in problem.exclusive:
+        if len(set(group)) < 2:
+            raise ValueError(f"exclusive group {list(group)}: name two resources or more")
+        for rid in group:
+            if rid not in res:
+                raise ValueError(f"exclusive group {list(group)}: resource {rid} is not known")
+            if rid in seen:
+                raise ValueError(f"resource {rid} is in more than one exclusive group")
+            if res[rid].groups_per_slot > 1:
+                raise ValueError(
+                    f"resource {rid}: a shared resource (groups_per_slot above 1) cannot "
+                    "be in an exclusive group"
+                )
+        seen.update(group)
 
 
 def _real(x: object) -> bool:
