@@ -5,7 +5,7 @@ read. The address's operators are PostgreSQL's pattern ones, so that the LIKE on
 prefix ("pi@x.org", "pi+%@x.org") is a range of the index in any collation (scale21)
 
 Revision ID: scale21_01
-Revises: trialop20b_01
+Revises: trialop21b_01
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "scale21_01"
-down_revision = "trialop20b_01"
+down_revision = "trialop21b_01"
 branch_labels = None
 depends_on = None
 

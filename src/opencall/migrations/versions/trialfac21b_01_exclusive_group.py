@@ -3,7 +3,7 @@ beamline's two machine modes) name the same group; at most one of them is in use
 moment (trialfac21b). "" for existing rows: no group, as before.
 
 Revision ID: trialfac21b_01
-Revises: trialop20b_01
+Revises: scale21_01
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "trialfac21b_01"
-down_revision = "trialop20b_01"
+down_revision = "scale21_01"
 branch_labels = None
 depends_on = None
 
