@@ -376,6 +376,18 @@ def submission_due(session: Session, proposal: Proposal) -> dt.datetime:
     return ext.until if ext is not None else proposal.call.closes_at
 
 
+def own_submission_dues(session: Session, user_id: int) -> dict[int, dt.datetime | None]:
+    """The proposals ``user_id`` is on the team of (id: the end of its extension, or None
+    where it has none), in one statement: a list of the reader's proposals asks each one's
+    deadline (``submission_due``) without a statement per proposal."""
+    rows = session.execute(
+        select(TeamMember.proposal_id, SubmissionExtension.until)
+        .outerjoin(SubmissionExtension, SubmissionExtension.proposal_id == TeamMember.proposal_id)
+        .where(TeamMember.user_id == user_id)
+    )
+    return {pid: until for pid, until in rows}
+
+
 def extended_proposal_ids(session: Session, call: Call, now: dt.datetime) -> dict[int, dt.datetime]:
     """The proposals of ``call`` whose extension still runs at ``now`` (id: its end)."""
     rows = session.execute(

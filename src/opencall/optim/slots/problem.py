@@ -240,7 +240,9 @@ def _validate_periods(r: Resource) -> None:
     if r.not_before is not None and (
         not isinstance(r.not_before, dt.datetime) or r.not_before.tzinfo is None
     ):
-        raise ValueError(f"resource {r.id}: not_before must be a timezone-aware datetime")
+        raise ValueError(
+            f"resource {r.id}: not_before must be timezone-aware (a datetime with its zone)"
+        )
     for u0, u1, _ in r.unavailable:
         if u0.tzinfo is None or u1.tzinfo is None:
             raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")

@@ -3,10 +3,11 @@ the forms, the limits on text fields."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from opencall.facilities.labels import unit_labels
-from opencall.proposals.queries import batch_info, submission_due
+from opencall.proposals.queries import batch_info, own_submission_dues, submission_due
 from opencall.web.i18n import N_
 from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
@@ -82,8 +83,26 @@ def label_helpers(page: Page) -> dict[str, Any]:
         "batch_of": batch_info,
         # the proposal's own deadline: its call's, or later where the user office
         # extended it for this proposal alone (trialop21b)
-        "due_of": lambda p: submission_due(page.db, p),
+        "due_of": _due_of(page),
     }
+
+
+def _due_of(page: Page) -> Any:
+    """A proposal's own deadline for the page: the reader's proposals' extensions read
+    once, in one statement, on the first ask (a dashboard of many proposals made one
+    statement each); another proposal (staff reading one) is asked alone."""
+    own: dict[int, dt.datetime | None] | None = None
+
+    def due(p: Any) -> dt.datetime:
+        nonlocal own
+        if own is None:
+            own = own_submission_dues(page.db, page.user.id) if page.user is not None else {}
+        if p.id in own:
+            until = own[p.id]
+            return until if until is not None else p.call.closes_at
+        return submission_due(page.db, p)
+
+    return due
 
 
 #: the languages a proposal may be said to be written in, besides the site's own: the
