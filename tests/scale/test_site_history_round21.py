@@ -133,9 +133,11 @@ def test_the_dashboard_reads_the_invitations_not_every_team(
         assert s.scalar(select(func.count()).select_from(TeamMember)) > 75
     read = rows_read(engine, seen, "team_members")
     if engine.dialect.name == "postgresql":
-        # the reader's own team (one member) and the invitation to the reader's address;
-        # not the site's 75 others, nor its 15 invitations to other addresses
-        assert read <= 4
+        # the reader's own team and the invitations under the address's prefix; not the
+        # site's 75 others, nor its 15 invitations to other addresses (without the index:
+        # 83). The bound is not 4: the factory's addresses are numbered per process, so in
+        # a whole run the prefix's range (and the filter's rejects) held 8 rows
+        assert read < 20
     else:
         # SQLite's LIKE ignores case, so no index on the address serves it; the status
         # does: no statement scans the whole table (a SEARCH by an index counts none)
