@@ -8,7 +8,9 @@ Peers (written from the problem statements, ``trial18``/``trial19``):
 - ``slot_runs``: the most value and then the fewest runs at it, ``t18.peer(fewest_runs=True)``;
 - ``alloc``: the best ``sum w f`` by ``scipy.optimize.milp`` at gap 0, ``t19.alloc_peer``;
 - ``assign``: the most reviews, then the most affinity, two ``milp`` solves,
-  ``t19.assignment_peer``.
+  ``t19.assignment_peer``;
+- ``slot_apart``: the most value of a problem whose weights are 1e12 apart, CP-SAT on whole
+  weights, the heavier and the lighter units' value apart, ``t22.peer``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.optim import recorded
 from tests.optim import trial18 as t18
 from tests.optim import trial19 as t19
 from tests.optim import trial20 as t20
+from tests.optim import trial22 as t22
 
 from opencall.optim import slots as sl
 
@@ -44,6 +47,7 @@ PEERS: dict[str, Callable[[Any], Any]] = {
     "slot_runs": _slot_runs,
     "alloc": t19.alloc_peer,
     "assign": lambda pb: list(t19.assignment_peer(pb)),
+    "slot_apart": t22.peer,
 }
 
 
@@ -123,8 +127,23 @@ def _trial19() -> list[Case]:
     return out
 
 
+#: the trial22 instances held to the peer: (family, base family, seed)
+APART_22 = [("apart", b, s) for b in t22.BASE for s in range(6)] + [
+    ("apart_up", b, s) for b in t22.BASE for s in range(3)
+]
+
+
+def _trial22() -> list[Case]:
+    return [Case(f"slots/{f}/{b}/{s}", "slot_apart",
+                 lambda f=f, b=b, s=s: t22.instance(s, f, b)) for f, b, s in APART_22]  # fmt: skip
+
+
 #: file name (``tests/optim/recorded/<name>.json``) -> its cases
-SETS: dict[str, Callable[[], list[Case]]] = {"trial19": _trial19, "trial20": _trial20}
+SETS: dict[str, Callable[[], list[Case]]] = {
+    "trial19": _trial19,
+    "trial20": _trial20,
+    "trial22": _trial22,
+}
 
 
 def cases(name: str) -> dict[str, Case]:
