@@ -9,6 +9,7 @@ import numpy as np
 
 from opencall.optim.slots.greedy import _unit_value
 from opencall.optim.slots.index import _Index, _runs
+from opencall.optim.slots.model import value_tiers
 from opencall.optim.slots.problem import SlotAward
 
 _EPS = 1e-6
@@ -23,8 +24,11 @@ def _greedy_proved(
     """The stages of a proof that the greedy placement is optimal without a solve, or []:
     no unit asks to be kept together (no span level), the placed value meets
     ``_value_bound`` and the runs meet ``_fewest_awards`` at that value (the same tests and
-    tolerances as the levels of ``solve_slots``)."""
+    tolerances as the levels of ``solve_slots``). Never with units of several tiers of
+    value (``value_tiers``): the tolerance of the sum would not see the lighter tiers."""
     if any(len(u) > 1 and any(a.together for a in u) for u in units):
+        return []
+    if len(value_tiers(units)) > 1:
         return []
     value = sum(_unit_value(u) for u in units if all(placed.get(a.id) for a in u))
     bound = min(sum(_unit_value(u) for u in units), _value_bound(ix, awards))

@@ -31,7 +31,7 @@ from opencall.optim.slots.bounds import (
 from opencall.optim.slots.check import check
 from opencall.optim.slots.greedy import _greedy, _place_set, _polish, _result
 from opencall.optim.slots.index import _Index, _index
-from opencall.optim.slots.model import Row, _Model, _model
+from opencall.optim.slots.model import Row, _Model, _model, weight_unit
 from opencall.optim.slots.problem import SlotAward, SlotProblem
 from opencall.optim.slots.result import SlotSchedule
 
@@ -118,23 +118,13 @@ def solve_slots(
     )
 
 
-#: the least largest weight solved as given: the levels' tolerances and the comparison of
-#: placements are absolute below 1 (``bounds._EPS``, ``_Model.key``); a problem whose
-#: largest weight is smaller is solved with its weights in units of a power of two near it
-_LEAST_TOP_WEIGHT = 2.0**-10
-
-
 def _weight_unit(problem: SlotProblem) -> float:
-    """The unit the weights of ``problem`` are solved in: 1 (as given) unless the largest
-    is below ``_LEAST_TOP_WEIGHT``, else the power of two nearest the largest. Every
+    """The unit the weights of ``problem`` are solved in (``model.weight_unit``). Every
     weight times 1e-7 lost a third of the value (the greedy "met the bound" within an
     absolute 1e-6, the runs level dropped awards within the value row's), times 1e-12
     every award; a power of two divides every weight exactly, so the order of the awards
     and the seeded tie-break are those of the weights as given."""
-    top = max((a.weight for a in problem.awards), default=1.0)
-    if top >= _LEAST_TOP_WEIGHT:
-        return 1.0
-    return 2.0 ** round(math.log2(top))
+    return weight_unit([a.weight for a in problem.awards])
 
 
 def _reweighted(problem: SlotProblem, unit: float) -> SlotProblem:
@@ -207,11 +197,12 @@ def _exact(
         return _result(ix, placed, "milp_time_limit", time.perf_counter() - t0, stages)
     res = {r.id: r for r in problem.resources}
     m = _model(ix, units, awards, seed)
-    lv = _Levels(placed, m.vector(placed))
+    lv = _Levels(placed, m.vector(placed), value_unit=m.tier_units[0])
     # upper bound on value: every unit that survives the pre-check placed, and on each
     # resource no more than the best knapsack of its awards over its slots
+    tiers = _tier_levels(ix, m)
     bounds = {
-        "value": min(float(m.c_value.sum()), _value_bound(ix, awards)),
+        **{name: bound for name, _, bound in tiers},
         "span": sum(
             max(a.slots * res[a.resource].slot_hours for a in units[i]) for i in m.together
         ),
@@ -227,11 +218,13 @@ def _exact(
     # relative 1e-7 of the value; in all less than half a run, or half the runs' step.
     d_tie = 0.5 / max(len(units), 1)
     blend = {
-        "value": m.c_value * (1.0 + _TIE_EPS * m.c_tie),
+        **{name: c * (1.0 + _TIE_EPS * m.c_tie) for name, c, _ in tiers},
         "span": m.c_span + d_runs * m.c_runs - d_runs * d_tie * m.c_tie,
         "runs": m.c_runs - d_tie * m.c_tie,
     }
-    _run_levels(problem, m, lv, awards, bounds, blend, t0 + time_limit_s, seed)
+    levels = [(name, c, True) for name, c, _ in tiers]
+    levels += [("span", m.c_span, False), ("runs", m.c_runs, False)]
+    _run_levels(problem, m, lv, awards, (levels, bounds, blend), t0 + time_limit_s, seed)
     if lv.timed_out:
         polished = _polish(ix, lv.placed)
         if m.key(m.vector(polished)) > m.key(m.vector(lv.placed)) and not check(
@@ -248,25 +241,34 @@ def _exact(
     )
 
 
+def _tier_levels(ix: _Index, m: _Model) -> list[tuple[str, np.ndarray, float]]:
+    """The value level of each tier of units (``model.value_tiers``): its name (``value``,
+    then ``value 2``, ...), its objective and an upper bound on it (the knapsack bound of
+    ``_value_bound`` over the tier's awards, in the tier's units)."""
+    out = []
+    for k, c in enumerate(m.c_tiers):
+        mine = [a for i, u in enumerate(m.units) if c[m.y_col[i]] for a in u]
+        bound = min(float(c.sum()), _value_bound(ix, mine) / m.tier_units[k])
+        out.append(("value" if k == 0 else f"value {k + 1}", c, bound))
+    return out
+
+
 def _run_levels(
     problem: SlotProblem,
     m: _Model,
     lv: _Levels,
     awards: list[SlotAward],
-    bounds: dict[str, float],
-    blend: dict[str, np.ndarray],
+    program: tuple[list[tuple[str, np.ndarray, bool]], dict[str, float], dict[str, np.ndarray]],
     deadline: float,
     seed: int,
 ) -> None:
-    """Value, span and runs in turn, each fixed at its optimum for the next (``lv``
-    updated): a level the greedy already meets its bound in is not solved, the span
-    level only with a together-bundle; a level stopped by ``deadline``
-    (``time.perf_counter``) ends them."""
-    for name, c, maximize in (
-        ("value", m.c_value, True),
-        ("span", m.c_span, False),
-        ("runs", m.c_runs, False),
-    ):
+    """The levels of ``program`` (each level's name, objective and sense; the bounds; the
+    blended objectives: the value of each tier, span and runs) in turn, each fixed at its
+    optimum for the next (``lv`` updated): a level the greedy already meets its bound in is
+    not solved, the span level only with a together-bundle; a level stopped by
+    ``deadline`` (``time.perf_counter``) ends them."""
+    levels, bounds, blend = program
+    for name, c, maximize in levels:
         if name == "span" and not m.together:
             continue
         if name == "runs" and lv.fixed_value is not None:
@@ -294,13 +296,14 @@ class _Levels:
     stages: list[str] = field(default_factory=list)
     extra: list[Row] = field(default_factory=list)
     fixed_value: float | None = None  # the least value the later levels must keep
+    value_unit: float = 1.0  # the unit of the value level (its tier's, ``_Model.tier_units``)
     timed_out: bool = False
 
     def fix(self, name: str, c: np.ndarray, value: float, maximize: bool) -> None:
         """Keep level ``name`` at ``value`` in the levels after it."""
         self.extra.append(_level_row(c, value, maximize))
         if name == "value":
-            self.fixed_value = _level_row(c, value, maximize)[1]
+            self.fixed_value = _level_row(c, value, maximize)[1] * self.value_unit
 
 
 def _greedy_settles(
@@ -313,9 +316,9 @@ def _greedy_settles(
     # the span bound holds only when every unit is placed; the runs bound always
     # does once the value is fixed, and otherwise when every unit is placed
     return (
-        name == "value"
+        name.startswith("value")
         or (name == "runs" and lv.fixed_value is not None)
-        or float(m.c_value @ lv.start) >= float(m.c_value.sum()) - _EPS
+        or m.all_placed(lv.start, _EPS)
     )
 
 
@@ -343,13 +346,14 @@ def _solve_level(
     # when its hours are whole: from the value level's full calendar HiGHS's span search
     # ran to its limit at 3.5 x CP-SAT's span (bench_slots --family shared, N = 80)
     span = name == "span" and _shared(problem)
-    fits = (name == "value" or span) and cpsat.fits(rows, m.col_lo, m.col_hi, c, whole=span)
+    value = name.startswith("value")
+    fits = (value or span) and cpsat.fits(rows, m.col_lo, m.col_hi, c, whole=span)
     if not fits:
         engine = "highs"
     elif span:
         engine = "cp-sat"
     else:
-        engine = _value_engine(m, rows, blend, float(c @ lv.start), left, seed)
+        engine = _value_engine(m, rows, (c, blend), float(c @ lv.start), left, seed)
     if engine == "cp-sat":
         sol = cpsat.solve_level(
             rows, m.n, c, blend, maximize=maximize, time_limit_s=left, seed=seed, start=lv.start,
@@ -370,7 +374,7 @@ def _solve_level(
         lv.start = cand_vec
         lv.placed = cand
         cur = float(c @ cand_vec)
-        if name == "value":
+        if value:
             _rewarm(problem, m, lv)
     lv.stages.append(f"{name}: {sol.status} {cur:g} ({engine})")
     if sol.status != "optimal":
@@ -390,10 +394,15 @@ _LP_GAP = 0.03
 
 
 def _value_engine(
-    m: _Model, rows: list[Row], blend: np.ndarray, cur: float, left: float, seed: int
+    m: _Model,
+    rows: list[Row],
+    level: tuple[np.ndarray, np.ndarray],
+    cur: float,
+    left: float,
+    seed: int,
 ) -> str:
-    """``"highs"`` or ``"cp-sat"`` for a value level that both can solve, by what the
-    instance is: its LP relaxation (one HiGHS LP, hundredths of a second) against the
+    """``"highs"`` or ``"cp-sat"`` for a value level (``level``: its objective and its
+    blended objective) that both can solve, by what the instance is: its LP relaxation (one HiGHS LP, hundredths of a second) against the
     warm start's value ``cur``. Where the relaxation is within ``_LP_GAP`` of it (many
     one-slot awards, demand near the capacity: an LP almost integral) HiGHS's branch and
     bound closes the gap in a few nodes, while CP-SAT's second step (the seeded tie-break
@@ -403,10 +412,11 @@ def _value_engine(
     problem alone, never on the time taken, so that the same input takes the same path."""
     if VALUE_ENGINE in ("cp-sat", "highs"):
         return VALUE_ENGINE
+    c, blend = level
     lp = _highs_level(m, rows, blend, True, max(0.1 * left, 0.01), seed, None, relax=True)
     if lp.status != "optimal" or not math.isfinite(lp.objective):
         return "cp-sat"
-    relaxed = float(m.c_value @ lp.x)
+    relaxed = float(c @ lp.x)
     return "highs" if relaxed - cur <= _LP_GAP * max(abs(relaxed), _EPS) else "cp-sat"
 
 

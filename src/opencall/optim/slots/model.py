@@ -5,8 +5,9 @@ objectives, see its Notes), built once and solved level by level in
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +43,11 @@ class _Model:
     c_runs: np.ndarray
     #: each unit's seeded tie-break on its ``y`` column, in (0, 1] (1: first in the order)
     c_tie: np.ndarray
+    #: the value level's objective per tier of units (``value_tiers``), the heaviest first,
+    #: each in units of a power of two near its heaviest weight; one tier: ``[c_value]``
+    c_tiers: list[np.ndarray] = field(default_factory=list)
+    #: the units (a power of two) each tier of ``c_tiers`` is in
+    tier_units: list[float] = field(default_factory=list)
 
     @property
     def n_int(self) -> int:
@@ -78,13 +84,18 @@ class _Model:
                 out.setdefault(aid, []).append(k)
         return out
 
-    def key(self, v: np.ndarray) -> tuple[float, float, float]:
-        """The lexicographic objective of ``v``, higher is better."""
+    def key(self, v: np.ndarray) -> tuple[float, ...]:
+        """The lexicographic objective of ``v``, higher is better: the value of each tier
+        (``value_tiers``, in its own units), the span, the runs."""
         return (
-            round(float(self.c_value @ v), 9),
+            *(round(float(c @ v), 9) for c in self.c_tiers),
             -round(float(self.c_span @ v), 9),
             -round(float(self.c_runs @ v), 9),
         )
+
+    def all_placed(self, v: np.ndarray, eps: float) -> bool:
+        """Whether ``v`` places every unit (each tier's value at its sum, within ``eps``)."""
+        return all(float(c @ v) >= float(c.sum()) - eps for c in self.c_tiers)
 
 
 def _model(
@@ -138,10 +149,56 @@ def _model(
     tie = unit_ties(units, seed)
     for i, u in enumerate(units):
         c_tie[y_col[i]] = (len(units) - tie[id(u)]) / len(units)
+    c_tiers, tier_units = [], []
+    for tier in value_tiers(units):
+        c = np.zeros(n)
+        for i in tier:
+            c[y_col[i]] = c_value[y_col[i]]
+        unit = weight_unit([a.weight for i in tier for a in units[i]])
+        c_tiers.append(c / unit)
+        tier_units.append(unit)
     return _Model(
         ix, units, col, y_col, run_col, run_plain, together, lohi, n, rows,
-        col_lo, col_hi, integer, c_value, c_span, c_runs, c_tie,
+        col_lo, col_hi, integer, c_value, c_span, c_runs, c_tie, c_tiers, tier_units,
     )  # fmt: skip
+
+
+#: the least largest weight solved as given: the levels' tolerances and the comparison of
+#: placements are absolute below 1 (``bounds._EPS``, ``_Model.key``); smaller weights are
+#: solved in units of a power of two near the largest
+_LEAST_TOP_WEIGHT = 2.0**-10
+#: the units lighter than this fraction of every heavier unit, all of them together, are
+#: a tier of their own (``value_tiers``)
+_TIER_RATIO = 2.0**-20
+
+
+def weight_unit(weights: Sequence[float]) -> float:
+    """The unit ``weights`` are solved in: 1 (as given) unless the largest is below
+    ``_LEAST_TOP_WEIGHT``, else the power of two nearest the largest (exact in floating
+    point: the order of the weights and the seeded tie-break are those given)."""
+    top = max(weights, default=1.0)
+    if top >= _LEAST_TOP_WEIGHT or top <= 0.0:
+        return 1.0
+    return 2.0 ** round(math.log2(top))
+
+
+def value_tiers(units: Sequence[list[SlotAward]]) -> list[list[int]]:
+    """The units (their indices) in tiers of value, the heaviest first: a tier ends where
+    all the units lighter than its lightest, together, are worth less than
+    ``_TIER_RATIO`` of it. The value level is solved tier by tier, each kept at its optimum
+    for the next: one sum of weights 1 and 1e-12 (each level's tolerance and the
+    comparison of placements a relative 1e-6 or an absolute 1e-9) left out every award of
+    1e-12 that fit. Taken in turn, the tiers give the most value the sum could tell apart:
+    what a heavier tier could give up for the lighter ones is below its tolerance."""
+    order = sorted(range(len(units)), key=lambda i: -_unit_value(units[i]))
+    values = [_unit_value(units[i]) for i in order]
+    below = np.cumsum(values[::-1])[::-1]  # below[j]: the units from j on, together
+    tiers: list[list[int]] = [[]]
+    for j, i in enumerate(order):
+        if tiers[-1] and values[j] > 0.0 and below[j] < _TIER_RATIO * values[j - 1]:
+            tiers.append([])
+        tiers[-1].append(i)
+    return tiers
 
 
 def _run_columns(
