@@ -6,6 +6,7 @@ Small instances, fixed seeds, no timing asserted."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
 import pytest
@@ -40,3 +41,33 @@ def test_weights_1e12_apart_lose_no_lighter_award(family: str, base: str, seed: 
     assert res.method == "milp", res.stages
     got = t22.split(problem, set(res.starts))
     assert got == pytest.approx(_peer(f"slots/{family}/{base}/{seed}", problem), abs=1e-6)
+
+
+_T0 = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+_ROOM = sl.Resource("r", _T0, _T0 + dt.timedelta(days=3), 24.0)
+
+
+def test_the_least_positive_weight_beside_1_is_placed_where_it_fits() -> None:
+    # three slots, two one-slot awards: the award of weight 5e-324 (the least positive
+    # float) was left out "for awards of higher value" while a slot stayed free
+    awards = (
+        sl.SlotAward("a", "r", 1, proposal="p", weight=5e-324),
+        sl.SlotAward("b", "r", 1, proposal="q", weight=1.0),
+    )
+    res = sl.solve_slots(sl.SlotProblem((_ROOM,), awards))
+    assert sorted(res.starts) == ["a", "b"], res.unplaced
+    assert res.method == "milp"
+
+
+def test_weights_whose_value_adds_up_past_the_largest_float_are_refused() -> None:
+    # two awards of weight 1e308 (or one of 1e308 over two slots): the value was inf
+    for awards in (
+        (sl.SlotAward("a", "r", 1, proposal="p", weight=1e308),
+         sl.SlotAward("b", "r", 1, proposal="q", weight=1e308)),
+        (sl.SlotAward("a", "r", 2, proposal="p", weight=1e308),),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match="weight"):
+            sl.solve_slots(sl.SlotProblem((_ROOM,), awards))
+    # 1e308 alone is a weight like any other
+    alone = (sl.SlotAward("a", "r", 1, proposal="p", weight=1e308),)
+    assert sl.solve_slots(sl.SlotProblem((_ROOM,), alone)).value == 1e308

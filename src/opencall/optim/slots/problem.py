@@ -170,6 +170,9 @@ class SlotProblem:
             raise ValueError("award ids must be unique")
         for a in self.awards:
             _validate_award(a)
+        # two awards of weight 1e308 were worth inf: no placement could be told from another
+        if not math.isfinite(sum(a.weight * a.slots for a in self.awards)):
+            raise ValueError("award weight times slots, added up, must be a finite number")
         _validate_exclusive(self)
 
 
