@@ -11,7 +11,9 @@ screening on one microscope and data collection on the other within a few days.
 
 Objective, lexicographic (``SlotSchedule.objective``):
 
-1. maximise the placed value ``sum(weight * slots)`` over fully placed awards;
+1. maximise the placed value ``sum(weight * slots)`` over fully placed awards (units whose
+   values lie far apart are taken in tiers of value, the heaviest first:
+   ``model.value_tiers``);
 2. minimise the total span in hours of the placed bundles (of two awards or more) that ask
    to be kept together;
 3. minimise the number of runs (maximal blocks of time-consecutive slots) of the awards, i.e.

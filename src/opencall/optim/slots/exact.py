@@ -92,6 +92,8 @@ def solve_slots(
     slot rows added up, so that HiGHS sees the knapsack); ``lo[b] + (H - t_k) x[a, k] <= H``
     and ``hi[b] >= (t_k + len) x[a, k]`` (the smallest big-M for each row, H the horizon).
     Levels (value, span, runs) are solved in turn, each fixing the previous optimum ([1]_);
+    the value level is one level per tier of value (``model.value_tiers``: weights 1e12
+    apart lost every lighter award to one sum's tolerance);
     the span level carries the runs as a tie-break worth less than a thousandth of an hour
     in all. Levels whose bound the greedy already reaches are not solved: the value bound is
     a 0-1 knapsack per resource over its slots (``_value_bound``), the runs bound the fewest
