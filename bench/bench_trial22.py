@@ -14,6 +14,13 @@ Then for each ratio ``S`` (``--ratios``) the same instances of ``items``, ``item
 ``items_tight`` with half the units' weights divided by ``S``, against CP-SAT on the whole
 weights (the heavier ones times ``2 S``, the lighter ones times 2), counted the same way
 (15 seeds a family). ``--src <main checkout>/src`` runs that checkout's code as ours.
+
+``--cruise N``: one leg and 5-80 requests of one or two berths, some with one or two dives
+(some too deep), against CP-SAT on the documented objective (``solve_cruise``: the rescaled
+merit weights, a placement worth its weight and its dives another); counted: below the
+peer. ``--fast N``: FAST blocks over 0.05, 1 or 3 years fragmented by maintenance windows
+(gaps of 1-5 hours), held to ``check_schedule``; counted: crashes, rules broken, blocks
+left out for another reason than ``no_window_long_enough``.
 """
 
 from __future__ import annotations
@@ -85,11 +92,103 @@ def _ratio(ratio: int, seeds: int) -> None:
     print(f"ratio {ratio:.0e}: n={n} broken={broken} differ={differ}", flush=True)
 
 
+def _cruise(n: int) -> None:
+    import datetime as dt
+
+    from ortools.sat.python import cp_model
+
+    from opencall.optim.logistics import CruiseProblem, CruiseRequest, DiveSite, Leg, solve_cruise
+    from opencall.optim.logistics._common import weights
+
+    day0, below, scale = dt.date(2027, 5, 1), 0, 10**9
+    for seed in range(n):
+        rng = random.Random(seed)
+        end = day0 + dt.timedelta(days=rng.randint(0, 9))
+        route = ((0.0, 0.0), (0.0, 1.0))
+        leg = Leg("L1", day0, end, ("A", "B"), route, rng.randint(1, 30), rng.randint(0, 8),
+                  3000.0, rng.choice([1, 2]))  # fmt: skip
+        reqs = []
+        for i in range(rng.randint(5, 80)):
+            dives: tuple[DiveSite, ...] = ()
+            if rng.random() < 0.4:
+                dives = tuple(DiveSite(f"s{i}_{j}", 0.0, rng.uniform(0, 1),
+                                       rng.choice([100.0, 100.0, 5000.0]))
+                              for j in range(rng.choice([1, 1, 2])))  # fmt: skip
+            reqs.append(CruiseRequest(f"r{i}", rng.choice([1.0, 2.0, 3.0, 3.0, 0.5]),
+                                      rng.choice([1, 1, 1, 2]), dives,
+                                      min_dives=rng.choice([None, 0]) if dives else None))  # fmt: skip
+        res = solve_cruise(CruiseProblem((leg,), tuple(reqs)), seed=0)
+        w = weights([r.merit for r in reqs], [r.id for r in reqs], 0)
+        done: dict[str, int] = {}
+        for d in res.dives:
+            done[d.request_id] = done.get(d.request_id, 0) + 1
+        ours = sum(w[i] * (bool(res.leg_of.get(r.id)) + done.get(r.id, 0) / max(len(r.dives), 1))
+                   for i, r in enumerate(reqs))  # fmt: skip
+        m = cp_model.CpModel()
+        x = [m.NewBoolVar("") for _ in reqs]
+        terms = [int(round(w[i] * scale)) * x[i] for i in range(len(reqs))]
+        dv = []
+        for i, r in enumerate(reqs):
+            mine = [m.NewBoolVar("") for _ in r.dives]
+            for v, d in zip(mine, r.dives, strict=True):
+                m.Add(v <= x[i])
+                if d.depth_m > leg.max_dive_depth_m:
+                    m.Add(v == 0)
+                terms.append(int(round(w[i] * scale / len(r.dives))) * v)
+            if r.required_dives:
+                m.Add(sum(mine) >= r.required_dives * x[i])
+            dv += mine
+        m.Add(sum(r.berths * x[i] for i, r in enumerate(reqs)) <= leg.berths)
+        m.Add(sum(dv) <= leg.dive_capacity)
+        m.Maximize(sum(terms))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.Solve(m)
+        below += ours < solver.ObjectiveValue() / scale - 1e-6
+    print(f"cruise one leg: n={n} below the peer={below}", flush=True)
+
+
+def _fast(n: int) -> None:
+    from opencall.optim.scheduling import problem as sp
+    from opencall.optim.scheduling.check import check_schedule
+    from opencall.optim.scheduling.solver import schedule_fast
+
+    t0, crash, broken, other, cpu = 1_800_000_000.0, 0, 0, 0, 0.0
+    for seed in range(n):
+        rng = random.Random(seed)
+        span = rng.choice([0.05, 1, 3]) * 365.25 * 86400
+        maint = []
+        t = t0 + rng.uniform(0, 86400)
+        while t < t0 + span and len(maint) < 3000:
+            gap, length = rng.uniform(1, 5) * 3600, rng.uniform(2, 30) * 3600
+            maint.append(sp.MaintenanceWindow(t + gap, t + gap + length))
+            t += gap + length + rng.choice([0, 3600 * 24 * rng.randint(1, 20)])
+        blocks = tuple(sp.FastBlock(f"b{i}", rng.uniform(0, 360), rng.uniform(-10, 60),
+                                    rng.choice([1800, 3600, 7200, 4 * 3600]), rng.randint(1, 5),
+                                    splittable=rng.random() < 0.3)
+                       for i in range(rng.randint(3, 40)))  # fmt: skip
+        p = sp.FastScheduleProblem(t0, t0 + span, blocks, tuple(maint))
+        c = time.process_time()
+        try:
+            r = schedule_fast(p, seed=0)
+        except Exception as exc:  # noqa: BLE001 (a crash is counted, not raised)
+            crash += 1
+            print(f"  fast {seed}: {type(exc).__name__}: {exc}")
+            continue
+        cpu += time.process_time() - c
+        broken += bool(check_schedule(p, r))
+        other += sum(u.reason != "no_window_long_enough" for u in r.unscheduled)
+    print(f"fast fragmented: n={n} crash={crash} broken={broken} "
+          f"left out for another reason={other} cpu={cpu:.1f}s", flush=True)  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", default="", help="run this checkout's src as ours")
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--ratios", default="1e4,1e5,1e6,1e7,1e9,1e12")
+    ap.add_argument("--cruise", type=int, default=0)
+    ap.add_argument("--fast", type=int, default=0)
     args = ap.parse_args()
     print(f"ours: {SRC}")
     for family in t22.FACTORS:
@@ -97,6 +196,10 @@ def main() -> None:
     for r in args.ratios.split(","):
         if r:
             _ratio(int(float(r)), 15)
+    if args.cruise:
+        _cruise(args.cruise)
+    if args.fast:
+        _fast(args.fast)
 
 
 if __name__ == "__main__":
