@@ -20,7 +20,14 @@ weights (the heavier ones times ``2 S``, the lighter ones times 2), counted the 
 merit weights, a placement worth its weight and its dives another); counted: below the
 peer. ``--fast N``: FAST blocks over 0.05, 1 or 3 years fragmented by maintenance windows
 (gaps of 1-5 hours), held to ``check_schedule``; counted: crashes, rules broken, blocks
-left out for another reason than ``no_window_long_enough``.
+left out for another reason than ``no_window_long_enough``. ``--assign N``: reviewer
+assignment (``total`` or ``fair``, with or without ``allow_short``) in three families,
+``load1`` (every reviewer's load 1, about as many reviewers as reviews), ``one_expertise``
+(one column of affinities repeated, half of them with 85 % of pairs conflicted) and
+``infeasible`` (loads adding up to less than the reviews), against CP-SAT (the most
+reviews, then the most affinity in thousandths); counted: rules broken, reviews or (for
+``total``) affinity below the peer's, an ``InfeasibleAssignment`` the peer refutes or one
+missing, crashes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 # ``--src <main checkout>/src`` (first argument pair) runs that checkout's code as "ours"
@@ -182,6 +192,88 @@ def _fast(n: int) -> None:
           f"left out for another reason={other} cpu={cpu:.1f}s", flush=True)  # fmt: skip
 
 
+def _assign_instance(fam: str, seed: int) -> tuple[Any, int, int, np.ndarray]:
+    from opencall.optim import assignment as asg
+
+    rng = random.Random(seed)
+    n_p, n_r, k = rng.randint(2, 25), rng.randint(2, 40), rng.choice([1, 2, 3])
+    if fam == "load1":
+        max_load = 1
+        n_r = max(1, rng.randint(n_p * k - 3, n_p * k + 5))
+        aff = np.array([[rng.choice([0.0, 0.2, 0.5, 0.9]) for _ in range(n_r)] for _ in range(n_p)])
+    elif fam == "one_expertise":
+        max_load = rng.randint(1, 6)
+        col = np.array([rng.choice([0.0, 1.0]) for _ in range(n_r)])
+        aff = np.tile(col, (n_p, 1)) * np.array([[rng.choice([0.3, 0.7, 1.0])] for _ in range(n_p)])
+    else:
+        max_load = rng.randint(1, 3)
+        n_r = max(1, (n_p * k) // max_load - rng.randint(1, 3))
+        aff = np.array([[rng.random() for _ in range(n_r)] for _ in range(n_p)]).round(3)
+    conf = np.zeros((0, 2), np.int64)
+    if fam == "one_expertise" and rng.random() < 0.5:
+        pairs = [(p, r) for p in range(n_p) for r in range(n_r) if rng.random() < 0.85]
+        conf = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    pb = asg.AssignmentProblem(n_p, n_r, aff, k=min(k, n_r), max_load=max_load, conflicts=conf,
+                               objective=rng.choice(["total", "fair"]),
+                               allow_short=rng.random() < 0.7)  # fmt: skip
+    return pb, min(k, n_r), max_load, np.round(aff * 1000).astype(int)
+
+
+def _assign_peer(pb: Any, k: int, max_load: int, w: np.ndarray) -> tuple[int, int]:
+    from ortools.sat.python import cp_model
+
+    m = cp_model.CpModel()
+    cs = set(map(tuple, np.asarray(pb.conflicts).tolist()))
+    x = {(p, r): m.NewBoolVar("") for p in range(pb.n_proposals) for r in range(pb.n_reviewers)
+         if (p, r) not in cs}  # fmt: skip
+    for p in range(pb.n_proposals):
+        m.Add(sum(v for (q, _), v in x.items() if q == p) <= k)
+    for r in range(pb.n_reviewers):
+        m.Add(sum(v for (_, s), v in x.items() if s == r) <= max_load)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    m.Maximize(sum(x.values()))
+    solver.Solve(m)
+    most = round(solver.ObjectiveValue())
+    m.Add(sum(x.values()) == most)
+    m.Maximize(sum(int(w[p, r]) * v for (p, r), v in x.items()))
+    solver.Solve(m)
+    return most, round(solver.ObjectiveValue())
+
+
+def _assign(n: int) -> None:
+    from opencall.optim import assignment as asg
+
+    for fam in ("load1", "one_expertise", "infeasible"):
+        bad = crash = 0
+        for seed in range(n):
+            pb, k, max_load, w = _assign_instance(fam, seed)
+            most, best = _assign_peer(pb, k, max_load, w)
+            full = most == pb.n_proposals * k
+            try:
+                res = asg.solve_assignment(pb)
+            except asg.InfeasibleAssignment:
+                bad += full or pb.allow_short
+                continue
+            except Exception as exc:  # noqa: BLE001 (a crash is counted, not raised)
+                crash += 1
+                print(f"  assign {fam} {seed}: {type(exc).__name__}: {exc}")
+                continue
+            pairs = set(zip(res.proposals.tolist(), res.reviewers.tolist(), strict=True))
+            cs = set(map(tuple, np.asarray(pb.conflicts).tolist()))
+            wrong = (
+                len(pairs) != len(res.proposals)
+                or bool(pairs & cs)
+                or bool(np.any(np.bincount(res.reviewers, minlength=pb.n_reviewers) > max_load))
+                or bool(np.any(np.bincount(res.proposals, minlength=pb.n_proposals) > k))
+                or (not full and not pb.allow_short)
+                or len(pairs) != most
+                or (pb.objective == "total" and sum(int(w[p, r]) for p, r in pairs) != best)
+            )
+            bad += wrong
+        print(f"assign {fam}: n={n} wrong={bad} crash={crash}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", default="", help="run this checkout's src as ours")
@@ -189,6 +281,7 @@ def main() -> None:
     ap.add_argument("--ratios", default="1e4,1e5,1e6,1e7,1e9,1e12")
     ap.add_argument("--cruise", type=int, default=0)
     ap.add_argument("--fast", type=int, default=0)
+    ap.add_argument("--assign", type=int, default=0)
     args = ap.parse_args()
     print(f"ours: {SRC}")
     for family in t22.FACTORS:
@@ -200,6 +293,8 @@ def main() -> None:
         _cruise(args.cruise)
     if args.fast:
         _fast(args.fast)
+    if args.assign:
+        _assign(args.assign)
 
 
 if __name__ == "__main__":
