@@ -25,6 +25,7 @@ from opencall.web.pages import fmt_when, render_mail
 
 SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
 SUBJECT_DRAFT_REMINDER = N_("Reminder: proposal %(code)s is not submitted and %(call)s closes soon")
+SUBJECT_DEADLINE_EXTENDED = N_("Proposal %(code)s: your submission deadline is extended")
 
 
 def mail_invitation(
@@ -189,3 +190,33 @@ def queue_draft_reminders(
             queue_mail(session, user.email, subject, body, base_url=base)
             n += 1
     return n
+
+
+def mail_deadline_extended(
+    session: Session, proposal: Proposal, until: dt.datetime, *, base_url: str
+) -> bool:
+    """Tell the PI of ``proposal`` that the user office gave it its own submission deadline
+    ``until`` (mend22): in their language, the deadline on their own clock, with the link
+    to the proposal. The PI alone may submit, so the PI alone is written to (as the draft
+    reminders are); the mail names nobody of the office and not the reason (the office's
+    note, kept on the cockpit). Nothing for a deactivated PI. Whether a mail was queued."""
+    user = session.get(User, proposal.pi_user_id)
+    if user is None or not may_be_mailed(user):
+        return False
+    lang = user.language or "en"
+    base = base_url.rstrip("/")
+    body = mail_text(
+        "proposals/mail_deadline_extended.txt",
+        lang,
+        {
+            "name": user.name,
+            "code": proposal.code,
+            "title": proposal.title,
+            "call": proposal.call.title,
+            "deadline": fmt_when(until, user.reading_zone, lang),
+            "link": f"{base}/proposals/{proposal.id}",
+        },
+    )
+    subject = Translator(lang).plain(SUBJECT_DEADLINE_EXTENDED, code=proposal.code)
+    queue_mail(session, user.email, subject, body, base_url=base)
+    return True
