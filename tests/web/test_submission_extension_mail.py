@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.people import services as people_services
 from opencall.people.models import User
-from opencall.proposals.models import TeamMember
+from opencall.proposals import services as ps
 from tests import factories as f
 from tests.people.mailbox import mails
 from tests.web.conftest import Web, csrf
@@ -31,16 +31,13 @@ def _world(factory: sessionmaker[Session]) -> dict[str, object]:
         assert pi is not None
         pi.language, pi.time_zone = "fr", "Asia/Tokyo"
         coi = f.user(s)
-        s.add(
-            TeamMember(
-                proposal_id=p.id,
-                role="coi",
-                email=coi.email,
-                name=coi.name,
-                status="accepted",
-                user_id=coi.id,
-            )
+        invited = ps.invite_member(
+            s,
+            p,
+            {"email": coi.email, "name": coi.name, "institution": "IISc", "country_iso3": "IND"},
+            now=f.NOW,
         )
+        ps.respond_to_invitation(s, invited, coi, accept=True)  # a co-investigator who may see it
         office = f.user(s, name="Octavia Officewright")
         people_services.grant_role(s, office.id, "call_manager", call_id=call.id)
         people_services.grant_role(s, office.id, "reviewer", call_id=call.id)

@@ -100,7 +100,7 @@ def _due_of(page: Page, proposals: Iterable[Proposal]) -> Any:
     known: set[int] = set()
     dues: dict[int, dt.datetime] = {}
 
-    def due(p: Any) -> dt.datetime:
+    def due(p: Proposal) -> dt.datetime:
         if p.id not in known:
             todo = (listed | {p.id}) - known
             dues.update(submission_dues(page.db, todo))
