@@ -86,7 +86,7 @@ def make_engine(
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     memory = url.startswith("sqlite") and url.split("///", 1)[-1] in ("", ":memory:")
     if concurrency is not None and not memory:
-        kwargs.update(pool_limits(concurrency), pool_timeout=30, pool_pre_ping=False)
+        kwargs.update(pool_limits(concurrency), pool_timeout=30)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -97,6 +97,10 @@ def make_engine(
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         if "connect_timeout" not in make_url(url).query:
             kwargs["connect_args"] = {"connect_timeout": connect_timeout_s}
+        # a pooled connection is pinged as it is handed out, and a dead one (a restart of
+        # the server, pg_terminate_backend) replaced: else the request that checked it out
+        # failed with a 500 (mend22; the ping's cost: bench/bench_pre_ping.py)
+        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -141,3 +141,38 @@ def test_a_pi_without_a_zone_reads_the_close_on_their_countrys_clock(db: Session
     said = fmt_when(closes, "Africa/Dakar", "fr")
     assert said.endswith("(heure : Sénégal, UTC+00:00)")
     assert said in m["body"], m["body"]
+
+
+def test_an_extended_draft_is_reminded_of_its_own_deadline(db: Session) -> None:
+    """A draft whose deadline the user office extended (mend22): not reminded that the call
+    closes (it stays open to its PI after the close), but before its own deadline, in the
+    PI's language and zone, once per threshold; after it, nothing."""
+    w = _world(db)
+    closes: dt.datetime = w["closes"]
+    until = closes + dt.timedelta(days=10)
+    prop_services.grant_submission_extension(
+        db, w["draft"], until, reason="Power cut", actor_id=None, now=F.NOW
+    )
+    other = F.full_proposal(db, w["call"], F.user(db, email="other-draft@example.org"))
+    db.flush()
+    assert queue_draft_reminders(db, BASE, [7, 1], now=closes - dt.timedelta(days=6)) == 1
+    assert [m["to"] for m in _mails(db)] == ["other-draft@example.org"]
+    w["call"].status = "closed"  # closed at its deadline; the extended draft is still open
+    other.status = "under_review"
+    db.flush()
+    at = until - dt.timedelta(days=6)
+    assert queue_draft_reminders(db, BASE, [7, 1], now=at) == 1
+    assert queue_draft_reminders(db, BASE, [7, 1], now=at + dt.timedelta(hours=1)) == 0
+    m = _mails(db)[-1]
+    assert m["to"] == "draft@example.org"
+    fr = Translator("fr")
+    assert m["subject"] == fr.gettext(
+        "Reminder: proposal %(code)s is not submitted and its deadline is near",
+        code=w["draft"].code,
+    )
+    said = fmt_when(until, "Asia/Dhaka", "fr")
+    assert said in m["body"] and f" {fmt_when(closes, 'Asia/Dhaka', 'fr')}" not in m["body"]
+    assert f"évalué.\n{BASE}/proposals/{w['draft'].id}\n" in m["body"]  # the link on its line
+    assert queue_draft_reminders(db, BASE, [7, 1], now=until - dt.timedelta(hours=2)) == 1
+    assert queue_draft_reminders(db, BASE, [7, 1], now=until) == 0
+    assert len(_mails(db)) == 3

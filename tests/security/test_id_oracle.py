@@ -9,19 +9,14 @@ was made) nor show anything of the hidden object. The routes are walked from
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from sqlalchemy import select
 
-from opencall.people import services as people_services
-from opencall.people.models import User
-from tests.authz.test_matrix import _attachment, app_routes
+from tests.authz.test_matrix import app_routes
+from tests.security.strangers import MISSING, fill, path_names, stranger
 from tests.web.conftest import Web, World
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-MISSING = 987654321
 #: the integer path parameters of the app's GET routes (a new one fails the test until named)
 INTS = {"proposal_id", "member_id", "attachment_id", "assignment_id", "job_id", "pool_id"}
 INTS |= {"facility_id", "n"}
@@ -29,40 +24,17 @@ TEXT = {"slug", "token", "code", "fmt"}
 
 
 def test_a_stranger_counting_ids_learns_nothing(web: Web, world: World, one_loop: None) -> None:
-    ids = {"proposal_id": world.ids["proposal"], "member_id": world.ids["coi_member"]}
-    ids["attachment_id"] = _attachment(web, world)["attachment_id"]
-    page = web.login(world.emails["other"])
-    with web.factory() as s:
-        other = s.scalar(select(User).where(User.email == world.emails["other"]))
-        assert other is not None
-        _t, token = people_services.create_api_token(s, other, "counting", days=365)
-        s.commit()
-    api = web.client()
-    api.headers["Authorization"] = f"Bearer {token}"
+    who = stranger(web, world)
+    text = {name: "pdf" if name == "fmt" else "x" for name in TEXT}
     found, walked = [], 0
     for method, template in sorted(app_routes(web.app)):
-        names = re.findall(r"{([^}:]+)(?::[^}]+)?}", template)
+        names = path_names(template)
         if method != "GET" or not set(names) & INTS:
             continue
         assert set(names) <= INTS | TEXT, f"name the new path parameter: {template}"
-
-        def fill(value: int | None, template: str = template, names: list[str] = names) -> str:
-            path = template
-            for name in names:
-                v = (
-                    world.slugs["call"]
-                    if name == "slug"
-                    else ("pdf" if name == "fmt" else "x")
-                    if name in TEXT
-                    else ids.get(name, 1)
-                    if value is None
-                    else value
-                )
-                path = re.sub(r"{" + name + r"(:[^}]+)?}", str(v), path)
-            return path
-
-        client = api if template.startswith("/api/") else page
-        hidden, nowhere = fill(None), fill(MISSING)
+        client = who.api if template.startswith("/api/") else who.page
+        hidden = fill(template, None, who.ids, text, world.slugs["call"])
+        nowhere = fill(template, MISSING, who.ids, text, world.slugs["call"])
         a = client.get(hidden, follow_redirects=False)
         b = client.get(nowhere, follow_redirects=False)
         walked += 1

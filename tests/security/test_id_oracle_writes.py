@@ -9,19 +9,17 @@ neither may be a 5xx. It held when written: no route told them apart."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from opencall.people import services as people_services
 from opencall.people.models import User
-from tests.authz.test_matrix import _attachment, app_routes
+from tests.authz.test_matrix import app_routes
+from tests.security.strangers import MISSING, fill, path_names, stranger
 from tests.web.conftest import Web, World, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-MISSING = 987654321
 TEXT = {"slug", "token", "key", "provider", "step"}
 
 
@@ -37,42 +35,22 @@ def _token_id(web: Web, email: str) -> int:
 def test_a_stranger_writing_to_counted_ids_learns_nothing(
     web: Web, world: World, one_loop: None
 ) -> None:
-    ids = {"proposal_id": world.ids["proposal"], "member_id": world.ids["coi_member"]}
-    ids["attachment_id"] = _attachment(web, world)["attachment_id"]
-    ids["token_id"] = _token_id(web, world.emails["pi"])
-    page = web.login(world.emails["other"])
-    form = {"csrf_token": csrf(page, "/dashboard")}
-    with web.factory() as s:
-        other = s.scalar(select(User).where(User.email == world.emails["other"]))
-        assert other is not None
-        _t, token = people_services.create_api_token(s, other, "counting", days=365)
-        s.commit()
-    api = web.client()
-    api.headers["Authorization"] = f"Bearer {token}"
+    who = stranger(web, world)
+    ids = {**who.ids, "token_id": _token_id(web, world.emails["pi"])}
+    form = {"csrf_token": csrf(who.page, "/dashboard")}
+    text = dict.fromkeys(TEXT, "x")
     found, walked = [], 0
     for method, template in sorted(app_routes(web.app)):
-        names = re.findall(r"{([^}:]+)(?::[^}]+)?}", template)
-        if method in ("GET", "MOUNT") or not names:
+        if method in ("GET", "MOUNT") or not path_names(template):
             continue
-
-        def fill(value: int | None, template: str = template, names: list[str] = names) -> str:
-            path = template
-            for name in names:
-                if name == "slug":
-                    v: object = world.slugs["call"]
-                elif name in TEXT:
-                    v = "x"
-                else:
-                    v = ids.get(name, 1) if value is None else value
-                path = re.sub(r"{" + name + r"(:[^}]+)?}", str(v), path)
-            return path
-
+        hidden = fill(template, None, ids, text, world.slugs["call"])
+        nowhere = fill(template, MISSING, ids, text, world.slugs["call"])
         if template.startswith("/api/"):
-            a = api.request(method, fill(None), json={})
-            b = api.request(method, fill(MISSING), json={})
+            a = who.api.request(method, hidden, json={})
+            b = who.api.request(method, nowhere, json={})
         else:
-            a = page.request(method, fill(None), data=form)
-            b = page.request(method, fill(MISSING), data=form)
+            a = who.page.request(method, hidden, data=form)
+            b = who.page.request(method, nowhere, data=form)
         walked += 1
         if a.status_code != b.status_code or max(a.status_code, b.status_code) >= 500:
             found.append((method, template, a.status_code, b.status_code))

@@ -646,7 +646,15 @@ def extend_deadline(
     received = serving.received_at(api.request.scope) or utcnow()
     with api.refusing(commit=True):
         ext = services.grant_submission_extension(
-            api.db, p, body.until, reason=body.reason, actor_id=api.actor_id, now=received
+            api.db,
+            p,
+            body.until,
+            reason=body.reason,
+            actor_id=api.actor_id,
+            now=received,
+        )
+        notify.mail_deadline_extended(
+            api.db, p, ext.until, base_url=api.request.app.state.settings.base_url
         )
         out = ExtensionOut(proposal_id=p.id, until=ext.until)
     return out

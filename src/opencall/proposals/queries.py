@@ -376,14 +376,18 @@ def submission_due(session: Session, proposal: Proposal) -> dt.datetime:
     return ext.until if ext is not None else proposal.call.closes_at
 
 
-def own_submission_dues(session: Session, user_id: int) -> dict[int, dt.datetime | None]:
-    """The proposals ``user_id`` is on the team of (id: the end of its extension, or None
-    where it has none), in one statement: a list of the reader's proposals asks each one's
-    deadline (``submission_due``) without a statement per proposal."""
+def submission_dues(session: Session, proposal_ids: Iterable[int]) -> dict[int, dt.datetime]:
+    """The proposals of ``proposal_ids`` whose deadline the user office extended (id: the
+    extension's end), in one statement: a page listing proposals asks each one's deadline
+    (``submission_due``) without a statement per proposal, and reads no other proposal's
+    (mend22: the reader's every membership was read to show one)."""
+    ids = sorted(set(proposal_ids))
+    if not ids:
+        return {}
     rows = session.execute(
-        select(TeamMember.proposal_id, SubmissionExtension.until)
-        .outerjoin(SubmissionExtension, SubmissionExtension.proposal_id == TeamMember.proposal_id)
-        .where(TeamMember.user_id == user_id)
+        select(SubmissionExtension.proposal_id, SubmissionExtension.until).where(
+            SubmissionExtension.proposal_id.in_(ids)
+        )
     )
     return {pid: until for pid, until in rows}
 

@@ -4,10 +4,12 @@ the forms, the limits on text fields."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from opencall.facilities.labels import unit_labels
-from opencall.proposals.queries import batch_info, own_submission_dues, submission_due
+from opencall.proposals.models import Proposal
+from opencall.proposals.queries import batch_info, submission_dues
 from opencall.web.i18n import N_
 from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
@@ -71,7 +73,9 @@ MSG_STALE = N_(
 TEXT_LIMITS = {"keywords": 300, "abstract": 20000, "science_case": 200000}
 
 
-def label_helpers(page: Page) -> dict[str, Any]:
+def label_helpers(page: Page, proposals: Iterable[Proposal] = ()) -> dict[str, Any]:
+    """The labels and helpers of the applicant's pages; ``proposals``: those the page
+    shows, whose own deadlines ``due_of`` reads at once."""
     return {
         "status_label": labeller(page, STATUS),
         "call_status_label": labeller(page, CALL_STATUS),
@@ -83,24 +87,25 @@ def label_helpers(page: Page) -> dict[str, Any]:
         "batch_of": batch_info,
         # the proposal's own deadline: its call's, or later where the user office
         # extended it for this proposal alone (trialop21b)
-        "due_of": _due_of(page),
+        "due_of": _due_of(page, proposals),
     }
 
 
-def _due_of(page: Page) -> Any:
-    """A proposal's own deadline for the page: the reader's proposals' extensions read
-    once, in one statement, on the first ask (a dashboard of many proposals made one
-    statement each); another proposal (staff reading one) is asked alone."""
-    own: dict[int, dt.datetime | None] | None = None
+def _due_of(page: Page, proposals: Iterable[Proposal]) -> Any:
+    """A proposal's own deadline for the page: the extensions of the page's ``proposals``
+    read in one statement on the first ask (mend22: the list pages make no statement per
+    proposal, and read no other proposal's); a proposal the page did not list is read
+    with any other not yet read."""
+    listed = {p.id for p in proposals}
+    known: set[int] = set()
+    dues: dict[int, dt.datetime] = {}
 
-    def due(p: Any) -> dt.datetime:
-        nonlocal own
-        if own is None:
-            own = own_submission_dues(page.db, page.user.id) if page.user is not None else {}
-        if p.id in own:
-            until = own[p.id]
-            return until if until is not None else p.call.closes_at
-        return submission_due(page.db, p)
+    def due(p: Proposal) -> dt.datetime:
+        if p.id not in known:
+            todo = (listed | {p.id}) - known
+            dues.update(submission_dues(page.db, todo))
+            known.update(todo)
+        return dues.get(p.id, p.call.closes_at)
 
     return due
 

@@ -34,7 +34,7 @@ def dashboard(page: Page = Depends(get_page)) -> Response:
             "proposals": proposals,
             "invitations": invitations,
             "outcome": lambda p: policies.may_see_outcome(user, p),
-            **label_helpers(page),
+            **label_helpers(page, proposals),
         },
     )
 
@@ -103,7 +103,7 @@ def preview(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "content": reviewer_view(proposal),
             "anonymous": proposal.call.anonymity == "dual",
             "anonymity": page._(ANONYMITY.get(proposal.call.anonymity, ANONYMITY["dual"])),
-            **label_helpers(page),
+            **label_helpers(page, [proposal]),
         },
     )
 

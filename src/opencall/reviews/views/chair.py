@@ -21,6 +21,7 @@ from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import calendar_date, local_number, whole_number
 from opencall.proposals.models import Proposal
+from opencall.proposals.notify import mail_deadline_extended
 from opencall.proposals.queries import submission_extensions_of
 from opencall.proposals.services import grant_submission_extension
 from opencall.proposals.services.extensions import EXTENDABLE_CALL
@@ -136,7 +137,7 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
     if until is None:
         return cockpit_error(page, call, date_error(page, call.time_zone or ""))
     with page.attempt() as refused:
-        grant_submission_extension(
+        ext = grant_submission_extension(
             page.db,
             proposal,
             until,
@@ -144,6 +145,7 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
             actor_id=page.user.id,
             now=page.received_at,
         )
+        mail_deadline_extended(page.db, proposal, ext.until, base_url=page.settings.base_url)
     if refused:
         return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}", "saved")

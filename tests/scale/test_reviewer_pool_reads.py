@@ -1,0 +1,96 @@
+"""The reviewer pool reads the provider's reviewing roles, not the site's (mend22).
+
+``reviews.recruitment.pool_query`` (the recruitment page's pool, ``GET
+/api/v1/calls/{slug}/reviewer-pool``) found the provider's reviewers by role grants "on
+the provider, or on any of its calls": one ``OR`` that no index served (``role_grants``
+had none on ``provider_id`` or ``call_id``), so every role grant of the site was read for
+a page of 100 names, and the grants grow with every call, reviewer and manager of every
+provider. Counted, never timed, as round 21's rows (``test_site_history_round21.rows_read``:
+PostgreSQL's ``EXPLAIN ANALYZE`` with sequential scans disabled, SQLite's query plan):
+the rows of ``role_grants`` the page and the API read, and their statements, must be the
+same before and after another provider's years of grants are added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.people import services as people_services
+from opencall.people.models import RoleGrant, User
+from tests import factories as F
+from tests.scale.test_site_history_round20 import statements
+from tests.scale.test_site_history_round21 import rows_read
+from tests.web.conftest import Web
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _pool(factory: sessionmaker[Session]) -> dict[str, Any]:
+    """A call whose provider's pool is 3 reviewers of its call and 1 of the provider, and
+    its manager (who reads the pool)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        manager = F.user(s)
+        people_services.grant_role(s, manager.id, "call_manager", call_id=call.id)
+        names = []
+        for i in range(4):
+            u = F.user(s, name=f"Pool Reviewer {i}")
+            scope = {"provider_id": call.provider_id} if i == 3 else {"call_id": call.id}
+            people_services.grant_role(s, u.id, "reviewer", **scope)
+            names.append(u.name)
+        _t, token = people_services.create_api_token(s, manager, "pool")
+        s.commit()
+        return {"slug": call.slug, "manager": manager.email, "token": token, "names": names}
+
+
+def _unrelated(factory: sessionmaker[Session], n: int) -> None:
+    """Another provider's call, and ``n`` people reviewing it and for its provider and
+    chairing it (3 ``n`` grants none of which is in the pool)."""
+    with factory() as s:
+        other = F.fast_call(s, pools=1)
+        for i in range(n):
+            u = User(
+                email=f"unrelated{other.id}-{i}@else.example", name=f"U {i}", password_hash="x"
+            )
+            s.add(u)
+            s.flush()
+            s.add_all(
+                [
+                    RoleGrant(user_id=u.id, role="reviewer", call_id=other.id),
+                    RoleGrant(user_id=u.id, role="reviewer", provider_id=other.provider_id),
+                    RoleGrant(user_id=u.id, role="chair", call_id=other.id),
+                ]
+            )
+        s.commit()
+
+
+def _reads(web: Web, w: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """(statements, rows of role_grants read) of the pool's page and API, second visit."""
+    page = web.login(w["manager"])
+    api = web.client()
+    api.headers["Authorization"] = f"Bearer {w['token']}"
+    got = {}
+    for who, path in (
+        (page, f"/manage/calls/{w['slug']}/reviewers"),
+        (api, f"/api/v1/calls/{w['slug']}/reviewer-pool"),
+    ):
+        who.get(path)  # warm
+        with statements(web.app.state.engine) as seen:
+            r = who.get(path)
+        assert r.status_code == 200, (path, r.text[:500])
+        assert all(name in r.text for name in w["names"]), path
+        got[path] = (len(seen), rows_read(web.app.state.engine, seen, "role_grants"))
+    return got
+
+
+def test_the_pool_reads_the_providers_grants_not_the_sites(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    w = _pool(factory)
+    _unrelated(factory, 2)
+    small = _reads(web, w)
+    _unrelated(factory, 40)  # 120 more grants of another provider
+    large = _reads(web, w)
+    assert large == small
