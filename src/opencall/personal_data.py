@@ -198,8 +198,7 @@ def erase_person(
         .where(User.is_site_admin.is_(True), User.is_active.is_(True), User.id != user.id)
     ):
         raise DomainError(
-            "This is the only site administrator: make another one first "
-            "(opencall admin create).",
+            "This is the only site administrator: make another one first (opencall admin create).",
             code="open_duties",
         )
     duties = open_duties(session, user.id)
