@@ -76,6 +76,13 @@ def test_the_pi_withdraws_a_frozen_proposal_on_its_page(
         assert auditlog.verify(s).problems == []
     ev = _withdrawn_event(factory, w["pid"])
     assert ev.data["from"] == "under_review" and ev.data["assignments_removed"] == 1
+    # the conflicts and the assignment run again: the withdrawn proposal gets no reviewer
+    with factory() as s:
+        call = s.get_one(Proposal, w["pid"]).call
+        rv.compute_conflicts(s, call)
+        rv.run_assignment(s, call)
+        active = {a.proposal_id for a in rq.assignments_of_call(s, call)}
+        assert w["other"] in active and w["pid"] not in active
 
 
 def test_the_office_withdraws_on_the_pis_request_through_the_api(
