@@ -124,17 +124,25 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
-@router.post("/manage/calls/{slug}/submission-extension", response_class=HTMLResponse)
-def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
-    """Extend one proposal's submission deadline (named by its code; the new deadline on
-    the call's clock, a day alone ending with it), audited with the reason given."""
-    call = staff_call(page, slug)
+def _named_proposal(page: Page, call: Call) -> Proposal | Response:
+    """The call's proposal the form names by its code, or the cockpit saying it has none."""
     code = page.form.get("proposal", "").strip()[:30]
     proposal = page.db.scalar(
         select(Proposal).where(Proposal.call_id == call.id, Proposal.code == code)
     )
     if proposal is None:
         return cockpit_error(page, call, page._(MSG_NO_SUCH_PROPOSAL, code=code))
+    return proposal
+
+
+@router.post("/manage/calls/{slug}/submission-extension", response_class=HTMLResponse)
+def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Extend one proposal's submission deadline (named by its code; the new deadline on
+    the call's clock, a day alone ending with it), audited with the reason given."""
+    call = staff_call(page, slug)
+    proposal = _named_proposal(page, call)
+    if isinstance(proposal, Response):
+        return proposal
     until = parse_when(page.form.get("until", "")[:40], call.time_zone or "", end_of_day=True)
     if until is None:
         return cockpit_error(page, call, date_error(page, call.time_zone or ""))
@@ -157,12 +165,9 @@ def withdraw_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     """Withdraw one proposal (named by its code) on its PI's written request, which the
     reason names (audited): also once the close froze it, until the review is over."""
     call = staff_call(page, slug)
-    code = page.form.get("proposal", "").strip()[:30]
-    proposal = page.db.scalar(
-        select(Proposal).where(Proposal.call_id == call.id, Proposal.code == code)
-    )
-    if proposal is None:
-        return cockpit_error(page, call, page._(MSG_NO_SUCH_PROPOSAL, code=code))
+    proposal = _named_proposal(page, call)
+    if isinstance(proposal, Response):
+        return proposal
     with page.attempt() as refused:
         withdraw_on_request(
             page.db,
