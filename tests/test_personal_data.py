@@ -87,3 +87,32 @@ def test_an_unknown_account_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
     with cli_database(tmp_path, monkeypatch, "pd3") as (runner, _factory):
         r = runner.invoke(cli_app, ["personal-data", "nobody@uni.example"])
         assert r.exit_code == 2 and "no account" in r.output, r.output
+
+
+def test_erase_on_the_command_line(site: Site) -> None:
+    """trialop22: ``--erase`` anonymises the account (audited, the chain intact); the
+    address then finds nothing, and an unknown address is refused as before."""
+    runner, factory, call_id = site
+    with unit_of_work(factory) as s:
+        call = s.get_one(Call, call_id)
+        pi = f.user(s, email="ana@uni.example", name="Ana Lima")
+        f.full_proposal(s, call, f.user(s, email="bo@uni.example", name="Bo Chen"))
+        people_services.create_api_token(s, pi, "laptop", now=f.NOW)
+        pi_id = pi.id
+    r = runner.invoke(
+        cli_app, ["personal-data", "ana@uni.example", "--erase", "--reason", "her e-mail"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "erased" in r.output, r.output
+    r = runner.invoke(cli_app, ["personal-data", "ana@uni.example"])
+    assert r.exit_code == 2 and "no account" in r.output, r.output
+    r = runner.invoke(cli_app, ["audit", "verify"])
+    assert r.exit_code == 0 and "intact" in r.output, r.output
+    r = runner.invoke(cli_app, ["personal-data", "bo@uni.example", "--erase", "--out", "x.json"])
+    assert r.exit_code == 2 and "writes no file" in r.output, r.output
+    with factory() as s:
+        assert s.scalars(
+            select(auditlog.AuditEvent.entity_id).where(
+                auditlog.AuditEvent.action == "person.erased"
+            )
+        ).all() == [str(pi_id)]

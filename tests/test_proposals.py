@@ -105,14 +105,25 @@ def test_withdrawn_proposal_cannot_be_submitted(db: Session) -> None:
     assert ps.submit(db, p, now=f.NOW).number == 1
 
 
-def test_under_review_cannot_be_withdrawn(db: Session) -> None:
+def test_under_review_is_withdrawn_only_until_the_review_is_over(db: Session) -> None:
+    """trialop22 (this test said before: never once under review): the PI withdraws a
+    proposal frozen by the close while the call is closed or in review; from the ranking
+    on it is refused and nothing changes."""
     call = f.fast_call(db)
-    p = f.full_proposal(db, call)
+    p, q = f.full_proposal(db, call), f.full_proposal(db, call)
     ps.submit(db, p, now=f.NOW)
+    ps.submit(db, q, now=f.NOW)
     ps.close_call(db, call, now=f.NOW, reason="test")
-    assert p.status == "under_review"
-    with pytest.raises(DomainError):
-        ps.withdraw(db, p, now=f.NOW)
+    assert p.status == q.status == "under_review"
+    ps.withdraw(db, p, now=f.NOW)
+    assert p.status == "withdrawn"
+    with pytest.raises(DomainError):  # and it stays withdrawn: the call is closed
+        ps.reopen(db, p, now=f.NOW)
+    call.status = "ranking"
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="review of this call is over"):
+        ps.withdraw(db, q, now=f.NOW)
+    assert q.status == "under_review" and f.table_counts(db) == before
 
 
 # --- submit ----------------------------------------------------------------------

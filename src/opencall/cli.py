@@ -1103,15 +1103,32 @@ def personal_data(
         str | None,
         typer.Option(help="Write the JSON to this file (mode 0600) instead of printing it."),
     ] = None,
+    erase: Annotated[
+        bool,
+        typer.Option(
+            "--erase",
+            help="Anonymise the account instead (a request for erasure; audited): "
+            "docs/operators.md says what goes and what is kept.",
+        ),
+    ] = False,
+    reason: Annotated[
+        str, typer.Option(help="With --erase: the request it answers (in the audit log).")
+    ] = "",
 ) -> None:
     """Everything the site holds about one account, as JSON: a person's request for their
-    data (every row that refers to the account; password and token hashes left out)."""
+    data (every row that refers to the account; password and token hashes left out).
+    With --erase, the account is anonymised instead."""
     import os
 
     from opencall.people.queries import user_by_email
     from opencall.personal_data import person_data
 
     c: Ctx = ctx.obj
+    if erase:
+        if out is not None:
+            _fail("--erase writes no file: export first (without --erase), then erase")
+        _erase_person(c, email, reason)
+        return
     with unit_of_work(c.factory) as s:
         user = user_by_email(s, email)
         if user is None:
@@ -1133,6 +1150,26 @@ def personal_data(
         f.write(text + "\n")
     rows = sum(len(v) for v in tables.values())
     console.print(f"{rows} row(s) of {len(tables)} table(s) about {user.email} written to {out}")
+
+
+def _erase_person(c: Ctx, email: str, reason: str) -> None:
+    from opencall.people.queries import user_by_email
+    from opencall.personal_data import erase_person
+
+    try:
+        with unit_of_work(c.factory) as s:
+            user = user_by_email(s, email)
+            if user is None:
+                _fail(f"no account {email!r}")
+            uid = user.id
+            counts = erase_person(s, user, reason=reason)
+    except DomainError as exc:
+        _fail(exc)
+    rows = sum(counts.values())
+    console.print(
+        f"account {uid} erased: {rows} row(s) of {len(counts)} table(s) anonymised or "
+        "deleted; run `opencall storage sweep` to remove the files of deleted drafts"
+    )
 
 
 @audit_app.command("export")

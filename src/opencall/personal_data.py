@@ -15,9 +15,11 @@ import decimal
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from opencall import auditlog
+from opencall.errors import DomainError
 from opencall.models import metadata
 
 #: columns never exported: they let whoever holds them sign in or check a guess
@@ -63,3 +65,203 @@ def person_data(session: Session, user_id: int, email: str) -> dict[str, list[di
         if rows:
             out[table.name] = rows
     return out
+
+
+# ------------------------------------------------------------------ erasure (trialop22)
+
+#: the name an erased account and its team rows show wherever a name was
+ERASED_NAME = "Erased account"
+
+#: a team member's proposal in these states is still being decided: a PI or co-investigator
+#: of one is not erased (its conflicts are found from the team's names and institutions)
+_OPEN_PROPOSAL = ("submitted", "under_review")
+
+#: a review assignment in these states is a duty still to be done
+_OPEN_ASSIGNMENT = ("assigned", "accepted")
+
+#: a call in these states still reads its reviews (an unfinished assignment of a call
+#: past them is moot)
+_REVIEWING_CALL = ("closed", "review", "ranking")
+
+#: rows of the person that go: secrets, sign-in state, the reviewer's profile and
+#: declarations, roles (tables found by their foreign key to ``users.id``)
+_DELETED = (
+    "user_sessions",
+    "api_tokens",
+    "email_tokens",
+    "role_grants",
+    "node_staff",
+    "expertise_profiles",
+    "reviewer_publications",
+    "reviewer_languages",
+    "reviewer_load_limits",
+    "reviewer_year_limits",
+    "declared_relations",
+)
+
+
+#: the tables whose column names the person by address, not by id
+_NAMING = {
+    "declared_relations": "other_email",
+    "review_invitations": "email",
+    "role_invitations": "email",
+    "email_sends": "email",
+    "login_attempts": "email",
+}
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def erased_email(user_id: int) -> str:
+    """The address an erased account keeps: unique, and never deliverable (``.invalid``)."""
+    return f"erased-{user_id}@erased.invalid"
+
+
+def open_duties(session: Session, user_id: int) -> list[str]:
+    """What keeps the person from being erased now: the codes of the proposals under
+    review they are on the team of, and of those they have a review still to write for."""
+    from opencall.calls.models import Call
+    from opencall.proposals.models import Proposal, TeamMember
+    from opencall.reviews.models import ReviewAssignment
+
+    team = session.scalars(
+        select(Proposal.code)
+        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+        .where(
+            TeamMember.user_id == user_id,
+            TeamMember.status != "declined",
+            Proposal.status.in_(_OPEN_PROPOSAL),
+        )
+        .order_by(Proposal.code)
+    ).all()
+    reviews = session.scalars(
+        select(Proposal.code)
+        .join(ReviewAssignment, ReviewAssignment.proposal_id == Proposal.id)
+        .join(Call, Call.id == ReviewAssignment.call_id)
+        .where(
+            ReviewAssignment.reviewer_id == user_id,
+            ReviewAssignment.status.in_(_OPEN_ASSIGNMENT),
+            Call.status.in_(_REVIEWING_CALL),
+        )
+        .order_by(Proposal.code)
+    ).all()
+    return [*dict.fromkeys(team), *(f"review:{c}" for c in dict.fromkeys(reviews))]
+
+
+def _drop_unsubmitted(session: Session, user_id: int) -> list[str]:
+    """Delete the person's proposals that were never submitted (no revision: nobody but
+    their team saw them), with every row that refers to them; their codes."""
+    from opencall.proposals.models import Proposal, ProposalRevision
+
+    ever = select(ProposalRevision.proposal_id).distinct()
+    drafts = session.execute(
+        select(Proposal.id, Proposal.code).where(
+            Proposal.pi_user_id == user_id,
+            Proposal.status.in_(("draft", "withdrawn")),
+            Proposal.id.not_in(ever),
+        )
+    ).all()
+    ids = [d.id for d in drafts]
+    if ids:
+        session.flush()
+        for table in reversed(metadata.sorted_tables):
+            for fk in table.foreign_keys:
+                if fk.column.table.name == "proposals" and fk.column.name == "id":
+                    session.execute(table.delete().where(fk.parent.in_(ids)))
+        session.execute(delete(Proposal).where(Proposal.id.in_(ids)))
+        session.expire_all()
+    return [d.code for d in drafts]
+
+
+def erase_person(
+    session: Session, user: Any, *, actor_id: int | None = None, reason: str = ""
+) -> dict[str, int]:
+    """Anonymise the account ``user`` (a data subject's request for erasure; trialop22):
+    its name, address, institution, ORCID, expertise and password go, it can sign in no
+    more, its sessions, tokens, roles and reviewer profile are deleted, its team rows
+    name nobody, its proposals never submitted are deleted. Kept, under the account's id:
+    the submitted proposals and their decisions, the reviews written, and the country of
+    the account and of its team rows (the published who-benefits figures count them;
+    a country names nobody among a call's applicants). The audit log is not rewritten:
+    its events name the id, and the chain stays intact. Refused (nothing changed) while
+    the person is on the team of a proposal under review or has a review to write.
+    Returns the number of rows changed or deleted, by table."""
+    from opencall.people.models import User
+
+    if user.email.endswith("@erased.invalid"):
+        raise DomainError("This account was erased already.", code="erased")
+    if user.is_site_admin and not session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.is_site_admin.is_(True), User.is_active.is_(True), User.id != user.id)
+    ):
+        raise DomainError(
+            "This is the only site administrator: make another one first (opencall admin create).",
+            code="open_duties",
+        )
+    duties = open_duties(session, user.id)
+    if duties:
+        raise DomainError(
+            "This person still has duties: a proposal under review on their team, or a "
+            "review to write (%(codes)s). Withdraw the proposal or remove the assignment "
+            "first, or wait for the decision.",
+            code="open_duties",
+            codes=", ".join(duties),
+        )
+    email, new = user.email.lower(), erased_email(user.id)
+    counts: dict[str, int] = {}
+
+    def note(table: str, n: int) -> None:
+        if n:
+            counts[table] = counts.get(table, 0) + n
+
+    dropped = _drop_unsubmitted(session, user.id)
+    note("proposals", len(dropped))
+    by_name = {t.name: t for t in metadata.sorted_tables}
+    for name in _DELETED:
+        table = by_name[name]
+        fk = next(fk.parent for fk in table.foreign_keys if fk.column.table.name == "users")
+        note(name, _count(session.execute(table.delete().where(fk == user.id))))
+    members = by_name["team_members"]
+    mine = or_(members.c.user_id == user.id, func.lower(members.c.email) == email)
+    blank = {"name": ERASED_NAME, "email": new, "institution_id": None, "institution_name": ""}
+    note("team_members", _count(session.execute(members.update().where(mine).values(blank))))
+    # others' declarations and invitations naming the person keep pointing at the erased
+    # rows; the throttles' records of the address go
+    for name, column in _NAMING.items():
+        table = by_name[name]
+        named = func.lower(table.c[column]) == email
+        if name in ("email_sends", "login_attempts"):
+            note(name, _count(session.execute(table.delete().where(named))))
+        else:
+            note(name, _count(session.execute(table.update().where(named).values({column: new}))))
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            email=new,
+            name=ERASED_NAME,
+            password_hash="",
+            is_active=False,
+            is_site_admin=False,
+            email_verified_at=None,
+            institution_id=None,
+            orcid=None,
+            expertise="",
+            time_zone=None,
+        )
+    )
+    note("users", 1)
+    session.expire_all()
+    auditlog.record(
+        session,
+        "person.erased",
+        "user",
+        user.id,
+        actor_id=actor_id,
+        reason=reason,
+        data={"rows": counts, "drafts_deleted": dropped},
+    )
+    return counts

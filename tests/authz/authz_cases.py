@@ -237,6 +237,8 @@ HTML: list[Case] = [
         data={"proposal": "X", "until": "2099-01-01", "reason": "Power cut"},
         phase=EXTENSION_OVER,
     ),
+    # trialop22: the office withdraws a proposal on its PI's request (a fresh one each)
+    Case("POST", "/manage/calls/{slug}/withdraw-proposal", STAFF),
     Case(
         "POST",
         "/manage/calls/{slug}/steps/{step}",
@@ -470,6 +472,7 @@ API: list[Case] = [
         json={"until": "2099-01-01T00:00:00Z", "reason": "Power cut"},
         phase=EXTENSION_OVER,
     ),
+    Case("POST", "/api/v1/proposals/{proposal_id}/withdrawal", STAFF, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/declined", STAFF, S, api=True),
@@ -1468,6 +1471,35 @@ STRICT[("POST", "/manage/calls/{slug}/assignment/extend")] = {
 STRICT[("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline")] = {
     "json": lambda ctx: {"until": _until(ctx).replace(" ", "T") + ":00Z", "reason": "ill"},
     "done": _extended,
+}
+
+
+def _fresh_in_review(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A proposal of the cycle's call frozen by its close (under review), of its own PI."""
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        p = _submitted_proposal(s, call)
+        p.status = "under_review"
+        s.commit()
+        return {"slug": c.slug, "proposal_id": p.id, "code": p.code}
+
+
+def _withdrawn(ctx: Ctx) -> bool:
+    with ctx.f() as s:
+        p = s.get(Proposal, ctx.params["proposal_id"])
+        return p is not None and p.status == "withdrawn"
+
+
+STRICT[("POST", "/manage/calls/{slug}/withdraw-proposal")] = {
+    "params": _fresh_in_review,
+    "data": lambda ctx: {"proposal": ctx.params["code"], "reason": "The PI's letter"},
+    "done": _withdrawn,
+}
+STRICT[("POST", "/api/v1/proposals/{proposal_id}/withdrawal")] = {
+    "params": _fresh_in_review,
+    "json": {"reason": "The PI's letter"},
+    "done": _withdrawn,
 }
 for _case in CASES:
     for _k, _v in STRICT.get((_case.method, _case.path), {}).items():

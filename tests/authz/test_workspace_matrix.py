@@ -162,6 +162,7 @@ SCOPED = {
     ("POST", "/api/v1/calls/{slug}/reviewer-invitations"): "manage",
     ("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline"): "manage",
     ("PUT", "/api/v1/proposals/{proposal_id}/deadline"): "manage",
+    ("POST", "/api/v1/proposals/{proposal_id}/withdrawal"): "manage",
     ("POST", "/api/v1/review-invitations/answer"): "review",
     ("PUT", "/api/v1/me/expertise"): "review",
     ("PUT", "/api/v1/me/review-load"): "review",

@@ -250,10 +250,15 @@ def call_document(
 
 @router.get("/manage/calls/new", response_class=HTMLResponse)
 def new_call_form(page: Page = Depends(get_page)) -> Response:
-    page.require_user()
+    user = page.require_user()
     facilities = _facilities(page)
     if not facilities:
-        page.not_found()
+        # a provider without a facility yet (a fresh install's first day, where /manage
+        # links here): say what comes first rather than "Not found" (trialop22)
+        providers = providers_where(page.db, fac_policies.call_creating_providers_clause(user))
+        if not providers:
+            page.not_found()
+        return page.render("manage/new_call_first.html", {"providers": providers})
     chosen = page.request.query_params.get("facility_id", "")  # (a facility's own link)
     return page.render(
         "manage/new_call.html",

@@ -609,9 +609,48 @@ def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Propos
 
 @router.post("/proposals/{proposal_id}/withdraw", **WRITE)
 def withdraw(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
-    """Withdraw the proposal (the PI)."""
-    p = _pi(api, proposal_id)
+    """Withdraw the proposal (the PI): a draft, a submission while the call takes them, or
+    a proposal under review until the call's review is over (its reviews not yet written
+    are taken from the reviewers)."""
+    p = _mine(api, proposal_id)
+    if not policies.is_pi(api.user, p):
+        raise api.not_found()
+    if not policies.may_withdraw_proposal(api.user, p):
+        raise ApiError(400, f"This proposal is {p.status} and can no longer be withdrawn.")
     return _change(api, p, services.withdraw)
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=2000, description="the PI's request it answers (logged)"
+    )
+
+
+class WithdrawalOut(BaseModel):
+    proposal_id: int
+    status: str
+
+
+@router.post("/proposals/{proposal_id}/withdrawal", response_model=WithdrawalOut, responses=ERRORS)
+def withdraw_on_request(
+    body: WithdrawalIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> WithdrawalOut:
+    """The user office withdraws a proposal on its PI's written request (the reason names
+    it; audited): as the PI's own withdrawal, also once the close froze the proposal,
+    until the call's review is over. Only the call's managers; anyone else gets 404."""
+    user = api.require_user()
+    p = api.get_visible(
+        Proposal, proposal_id, lambda row: call_policies.may_manage_call(api.db, user, row.call)
+    )
+    received = serving.received_at(api.request.scope) or utcnow()
+    with api.refusing(commit=True):
+        services.withdraw_on_request(
+            api.db, p, reason=body.reason, actor_id=api.actor_id, now=received
+        )
+        out = WithdrawalOut(proposal_id=p.id, status=p.status)
+    return out
 
 
 class ExtensionIn(BaseModel):

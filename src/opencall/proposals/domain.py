@@ -26,13 +26,19 @@ PROPOSAL_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted", "withdrawn"),
     "submitted": ("submitted", "withdrawn", "under_review"),
     "withdrawn": ("draft",),
-    "under_review": ("accepted", "rejected", "set_aside"),
+    # withdrawn by its PI, or by the user office on their request, until the review is
+    # over (``WITHDRAWABLE_CALL``; trialop22)
+    "under_review": ("accepted", "rejected", "set_aside", "withdrawn"),
     "accepted": ("rejected",),
     "rejected": ("accepted",),
     # set aside at triage (out of scope, technically infeasible, incomplete) before the
     # review, and back while the call's reviews are not assigned: ``reviews.services.triage``
     "set_aside": ("under_review",),
 }
+
+#: the states of its call in which a proposal frozen by the close (under review) may still
+#: be withdrawn: before its reviews are complete (the ranking, then the allocation, follow)
+WITHDRAWABLE_CALL = ("closed", "review")
 
 #: why a proposal is set aside at triage (``TriageDecision.category``)
 TRIAGE_CATEGORIES = ("out_of_scope", "infeasible", "incomplete")

@@ -12,6 +12,7 @@ from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
 from opencall.people.domain import mailbox_key
 from opencall.people.models import User
+from opencall.proposals.domain import WITHDRAWABLE_CALL
 from opencall.proposals.models import Attachment, Proposal, TeamMember
 
 EDITABLE = ("draft", "submitted")
@@ -67,7 +68,12 @@ def may_submit_proposal(user: User | None, proposal: Proposal) -> bool:
 
 
 def may_withdraw_proposal(user: User | None, proposal: Proposal) -> bool:
-    return is_pi(user, proposal) and proposal.status in EDITABLE
+    """The PI, while the proposal is a draft or a submission, or under review until its
+    call's review is over (trialop22; the service checks the call's dates)."""
+    return is_pi(user, proposal) and (
+        proposal.status in EDITABLE
+        or (proposal.status == "under_review" and proposal.call.status in WITHDRAWABLE_CALL)
+    )
 
 
 def may_respond_to_invitation(user: User | None, member: TeamMember) -> bool:

@@ -69,6 +69,7 @@ from opencall.proposals.services.lifecycle import (
     title_limit,
     update_proposal,
     withdraw,
+    withdraw_on_request,
 )
 from opencall.proposals.services.requests import (
     KIND_FOR_FACILITY,
@@ -153,5 +154,6 @@ __all__ = [
     "update_request",
     "validate_request",
     "withdraw",
+    "withdraw_on_request",
     "title_limit",
 ]

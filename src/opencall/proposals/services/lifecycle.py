@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from opencall.people.models import User
 from opencall.people.queries import same_mailbox
 from opencall.proposals.domain import (
     COUNTED,
+    WITHDRAWABLE_CALL,
     check_proposal_transition,
     content_hash,
     revision_facts,
@@ -660,6 +661,23 @@ def submit(
     return rev
 
 
+#: the review assignments (the reviews package's table, above this one in the layers):
+#: named here to take a withdrawn proposal's reviews still to be written from its reviewers
+_ASSIGNMENTS = table("review_assignments", column("proposal_id"), column("status"))
+
+
+def require_withdrawable(proposal: Proposal) -> None:
+    """Refused unless ``proposal`` may be withdrawn now: a draft or a submission while its
+    call takes them (:func:`require_proposal_open`, checked by :func:`withdraw`), or a
+    proposal frozen by the close while its call is closed or in review."""
+    if proposal.status == "under_review" and proposal.call.status not in WITHDRAWABLE_CALL:
+        raise DomainError(
+            "The review of this call is over: the proposal can no longer be withdrawn. "
+            "Once it is decided, an award can be declined.",
+            code="illegal_transition",
+        )
+
+
 def withdraw(
     session: Session,
     proposal: Proposal,
@@ -667,23 +685,65 @@ def withdraw(
     actor_id: int | None = None,
     reason: str = "",
     now: dt.datetime | None = None,
+    on_request: bool = False,
 ) -> Proposal:
+    """Withdraw ``proposal``: by its PI, or (``on_request``) by the user office on the PI's
+    request, with the ``reason``. A draft, a submission while the call takes them, or a
+    proposal under review until the call's review is over (trialop22): its reviews not
+    yet written are then taken from their reviewers (``removed``), and the review, the
+    ranking and the allocation read it no more (``reviews.queries.REVIEWABLE``); reviews
+    already written are kept, unread. Audited as ``proposal.withdrawn``."""
     lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "withdrawn")
     if proposal.status == "submitted":
         require_proposal_open(proposal, now)
+    require_withdrawable(proposal)
     before = proposal.status
     proposal.status = "withdrawn"
+    removed = 0
+    if before == "under_review":
+        result = session.execute(
+            update(_ASSIGNMENTS)
+            .where(
+                _ASSIGNMENTS.c.proposal_id == proposal.id,
+                _ASSIGNMENTS.c.status.in_(("assigned", "accepted")),
+            )
+            .values(status="removed")
+        )
+        removed = int(getattr(result, "rowcount", 0) or 0)
     session.flush()
+    data: dict[str, Any] = {"from": before}
+    if before == "under_review":
+        data["assignments_removed"] = removed
+    if on_request:
+        data["on_request"] = True
     audit(
         session,
         proposal,
         "proposal.withdrawn",
         actor_id=actor_id,
         reason=reason,
-        data={"from": before},
+        data=data,
     )
     return proposal
+
+
+def withdraw_on_request(
+    session: Session,
+    proposal: Proposal,
+    *,
+    reason: str,
+    actor_id: int | None,
+    now: dt.datetime | None = None,
+) -> Proposal:
+    """The user office withdraws ``proposal`` on its PI's written request, which the
+    ``reason`` names (required, kept in the audit log); as :func:`withdraw`."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            "Give the reason: the PI's request the withdrawal answers.", field="reason"
+        )
+    return withdraw(session, proposal, actor_id=actor_id, reason=reason, now=now, on_request=True)
 
 
 def reopen(

@@ -20,10 +20,11 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import calendar_date, local_number, whole_number
+from opencall.proposals.domain import WITHDRAWABLE_CALL
 from opencall.proposals.models import Proposal
 from opencall.proposals.notify import mail_deadline_extended
 from opencall.proposals.queries import submission_extensions_of
-from opencall.proposals.services import grant_submission_extension
+from opencall.proposals.services import grant_submission_extension, withdraw_on_request
 from opencall.proposals.services.extensions import EXTENDABLE_CALL
 from opencall.reviews import policies
 from opencall.reviews import queries as q
@@ -117,9 +118,22 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             # while the call is open or closed, shown to them (never to reviewers)
             "extendable": call.mode == "deadline" and call.status in EXTENDABLE_CALL,
             "extensions": submission_extensions_of(page.db, call),
+            # the office withdraws a proposal on its PI's written request (trialop22)
+            "withdrawable": call.status in ("open", *WITHDRAWABLE_CALL),
             **labels(page),
         },
     )
+
+
+def _named_proposal(page: Page, call: Call) -> Proposal | Response:
+    """The call's proposal the form names by its code, or the cockpit saying it has none."""
+    code = page.form.get("proposal", "").strip()[:30]
+    proposal = page.db.scalar(
+        select(Proposal).where(Proposal.call_id == call.id, Proposal.code == code)
+    )
+    if proposal is None:
+        return cockpit_error(page, call, page._(MSG_NO_SUCH_PROPOSAL, code=code))
+    return proposal
 
 
 @router.post("/manage/calls/{slug}/submission-extension", response_class=HTMLResponse)
@@ -127,12 +141,9 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
     """Extend one proposal's submission deadline (named by its code; the new deadline on
     the call's clock, a day alone ending with it), audited with the reason given."""
     call = staff_call(page, slug)
-    code = page.form.get("proposal", "").strip()[:30]
-    proposal = page.db.scalar(
-        select(Proposal).where(Proposal.call_id == call.id, Proposal.code == code)
-    )
-    if proposal is None:
-        return cockpit_error(page, call, page._(MSG_NO_SUCH_PROPOSAL, code=code))
+    proposal = _named_proposal(page, call)
+    if isinstance(proposal, Response):
+        return proposal
     until = parse_when(page.form.get("until", "")[:40], call.time_zone or "", end_of_day=True)
     if until is None:
         return cockpit_error(page, call, date_error(page, call.time_zone or ""))
@@ -146,6 +157,27 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
             now=page.received_at,
         )
         mail_deadline_extended(page.db, proposal, ext.until, base_url=page.settings.base_url)
+    if refused:
+        return cockpit_error(page, call, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+
+
+@router.post("/manage/calls/{slug}/withdraw-proposal", response_class=HTMLResponse)
+def withdraw_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Withdraw one proposal (named by its code) on its PI's written request, which the
+    reason names (audited): also once the close froze it, until the review is over."""
+    call = staff_call(page, slug)
+    proposal = _named_proposal(page, call)
+    if isinstance(proposal, Response):
+        return proposal
+    with page.attempt() as refused:
+        withdraw_on_request(
+            page.db,
+            proposal,
+            reason=page.form.get("reason", "")[:2000],
+            actor_id=page.user.id,
+            now=page.received_at,
+        )
     if refused:
         return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
