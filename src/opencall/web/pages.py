@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
+from opencall.inputs import MAX_ID as MAX_ID  # importable here
 from opencall.inputs import (
     control_char,
     invisible_only,
@@ -839,9 +840,6 @@ def _carry(form: dict[str, str]) -> dict[str, str]:
         for k, v in form.items()
         if k != security.CSRF_FIELD and "password" not in k and not k.startswith("carry")
     }
-
-
-MAX_ID = 2**31 - 1  # the largest id: keys are 32-bit columns (pages and the API)
 
 
 def _id_out_of_range(path: str) -> bool:

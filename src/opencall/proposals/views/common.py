@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from opencall.calls.domain import CALL_STATE_WORDS
 from opencall.facilities.labels import unit_labels
 from opencall.proposals.queries import batch_info, own_submission_dues, submission_due
 from opencall.web.i18n import N_
-from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
+from opencall.web.labels import FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page
 
@@ -74,7 +75,7 @@ TEXT_LIMITS = {"keywords": 300, "abstract": 20000, "science_case": 200000}
 def label_helpers(page: Page) -> dict[str, Any]:
     return {
         "status_label": labeller(page, STATUS),
-        "call_status_label": labeller(page, CALL_STATUS),
+        "call_status_label": labeller(page, CALL_STATE_WORDS),
         "member_status_label": labeller(page, MEMBER_STATUS),
         "role_label": labeller(page, ROLES),
         "kind_label": labeller(page, KINDS),
