@@ -997,14 +997,12 @@ def install(
             403,
         )
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _error_page(request, exc.status_code)
-
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    # FastAPI's HTTPException is Starlette's: one handler serves both (a 404 raised by a
+    # view, a route not found, a method not allowed)
     @app.exception_handler(StarletteHTTPException)
-    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return _error_page(request, exc.status_code)
 
     @app.exception_handler(DomainError)
