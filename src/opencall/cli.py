@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from opencall import auditlog, migrate
 from opencall.calls.cli import providers_app, roles_app
 from opencall.calls.models import Call
-from opencall.db import make_engine, make_sessionmaker, unit_of_work, utcnow
+from opencall.db import make_engine, make_sessionmaker, unit_of_work, utc_today, utcnow
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
@@ -1626,7 +1626,7 @@ def postaward_remind(
     )
 
     c: Ctx = ctx.obj
-    day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    day = dt.date.fromisoformat(today) if today else utc_today()
     with unit_of_work(c.factory) as s:
         n = queue_overdue_reminders(s, c.settings.base_url, day)
         m = queue_report_reminders(s, c.settings.base_url, day, c.settings.report_reminders_max)

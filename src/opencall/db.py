@@ -33,6 +33,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_today() -> dt.date:
+    """Today in UTC, the day every page, the API and the CLI judge a due date by (not the
+    server's local day: a server in UTC+8 is a day ahead of UTC until 08:00)."""
+    return utcnow().date()
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend.
 

@@ -23,6 +23,13 @@ def escaped(text: str) -> str:
     return _UNSAID.sub(lambda m: f"U+{ord(m.group()):04X}", text)
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a string for extraction (Babel's default keyword); it is translated where it
+    is shown. Here, below every layer, so that a domain table (``calls.domain``'s state
+    words) is the one the pages label with; ``web.i18n`` re-exports it."""
+    return message
+
+
 class Localized(str):
     """A text an operator gave in several languages (a resource's field label) used
     as a message parameter: the string is the default text (the English label, what

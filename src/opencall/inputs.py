@@ -13,7 +13,7 @@ import zoneinfo
 from decimal import Decimal, localcontext
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -85,6 +85,8 @@ MIN_YEAR = 1000
 MAX_YEAR = 9000
 
 
+#: the largest id: keys are 32-bit columns (pages, forms, the API and their schemas)
+MAX_ID = 2**31 - 1
 #: the most digits :func:`whole_number` reads (an id, a count, a version: far below)
 WHOLE_DIGITS = 18
 
@@ -318,6 +320,10 @@ def checked_time_zone(text: str) -> str:
         return time_zone_name(text) or ""
     except ValueError:
         raise ValueError(f"unknown time zone {text.strip()[:64]!r}") from None
+
+
+# a schema's IANA time zone: its name, "" for none (else pydantic's 422, quoting it)
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(checked_time_zone)]
 
 
 @functools.lru_cache(maxsize=256)

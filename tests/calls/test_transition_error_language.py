@@ -18,7 +18,6 @@ from opencall.calls.domain import (
 )
 from opencall.errors import DomainError
 from opencall.web.i18n import Translator
-from opencall.web.labels import CALL_STATUS
 from tests.outcomes.test_no_english import WORD, english_only
 
 ILLEGAL = [
@@ -45,8 +44,26 @@ def test_a_refused_transition_has_no_english_word(lang: str) -> None:
         assert "final state" not in said and "nothing" not in said, said
 
 
-def test_the_state_words_are_those_the_pages_say() -> None:
-    assert CALL_STATE_WORDS == {k: str(v) for k, v in CALL_STATUS.items()}
+class _Page:
+    def __init__(self, lang: str) -> None:
+        self._ = Translator(lang).gettext
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "zh", "es"])
+def test_the_state_words_are_those_the_pages_say(lang: str) -> None:
+    """One table (``calls.domain``, dup22): the pages' ``status_label`` reads the words
+    a refused transition names the states with, in the reader's language."""
+    from opencall.calls.presenters import call_labels, status_labels
+
+    t = Translator(lang)
+    for labels in (call_labels(_Page(lang)), status_labels(_Page(lang))):
+        label = labels["status_label"]
+        assert {s: label(s) for s in CALL_STATES} == {
+            s: t.gettext(CALL_STATE_WORDS[s]) for s in CALL_STATES
+        }
+        assert label("no-such-state") == "no-such-state"
+    if lang != "en":  # each word is translated (not left in English)
+        assert all(t.gettext(w) != w for w in CALL_STATE_WORDS.values())
     # the message has a form for no next state, one and two
     assert max(len(v) for v in CALL_TRANSITIONS.values()) <= 2
 

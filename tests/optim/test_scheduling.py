@@ -465,8 +465,10 @@ def test_fixed_block_too_close_to_the_limit_is_refused() -> None:
     # margin, so not placed (astropy could put it outside)
     ra, dec = 90.0, LAT
     h = float(sky.hour_angle_limit_hours(dec)) * 3600.0 / sky.SIDEREAL_RATE
-    tgt, tr = sky.transit_times(ra, dec, T0, T0 + 86400.0, epoch_unix=T0 + 43200.0)
-    transit = float(tr[(tr > T0) & (tr < T0 + 86400.0)][0])
+    # the day's one visible arc lies whole in the window, symmetric about the transit
+    arc = sky.visible_intervals(ra, dec, T0, T0 + 86400.0, epoch_unix=T0 + 43200.0)
+    assert len(arc.start) == 1 and T0 < arc.start[0] and arc.end[0] < T0 + 86400.0
+    transit = float(arc.start[0] + arc.end[0]) / 2.0
     p = FastScheduleProblem(
         T0,
         T0 + 86400.0,

@@ -107,11 +107,7 @@ def _computed(call: Call) -> dict[str, Callable[[], Any]]:
             for p, facs in providers_offered(call)
         ],
         "time_zone": lambda: call.time_zone or "",
-        "closes_local": lambda: (
-            call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
-            if call.time_zone
-            else ""
-        ),
+        "closes_local": lambda: wallclock.zone_iso(call.closes_at, call.time_zone or ""),
         "cutoffs": lambda: parse_cutoffs(call.cutoffs),
         "next_cutoff": lambda: next_cutoff_of(call),
         "batch_of": lambda: (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from opencall.errors import DomainError
+from opencall.errors import N_, DomainError
 
 CALL_STATES = (
     "draft",
@@ -31,20 +31,20 @@ CALL_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-# the words the pages say for each state (web/labels.CALL_STATUS, catalogued there): a
-# refused transition names its states with them, so that the reader's language
+# the words for each state: the pages' ``status_label`` (``calls.presenters``) and a
+# refused transition name the states with them, so that the reader's language
 # translates each word with the sentence (``Translator.error``: a text parameter that
 # is a catalogued message is translated)
 CALL_STATE_WORDS: dict[str, str] = {
-    "draft": "draft",
-    "open": "open",
-    "closed": "closed",
-    "review": "in review",
-    "ranking": "ranking",
-    "allocation": "allocation",
-    "scheduling": "scheduling",
-    "published": "results published",
-    "archived": "archived",
+    "draft": N_("draft"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "review": N_("in review"),
+    "ranking": N_("ranking"),
+    "allocation": N_("allocation"),
+    "scheduling": N_("scheduling"),
+    "published": N_("results published"),
+    "archived": N_("archived"),
 }
 
 

@@ -22,6 +22,7 @@ from opencall.calls.models import Call, CallPartner
 from opencall.calls.notify import mail_partner_invited
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
+from opencall.calls.presenters import status_labels
 from opencall.calls.queries import (
     call_by_slug,
     calls_query,
@@ -38,7 +39,6 @@ from opencall.inputs import finite_number, time_zone_name
 from opencall.optim import wallclock
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
-from opencall.web.labels import status_labels
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 

@@ -43,7 +43,7 @@ from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ROLE_LABELS
 from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.pages import MAX_ID, Page, get_page, render_mail
 from opencall.web.paging import paginate_query
 
 router = APIRouter()
@@ -248,7 +248,7 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
 
 def _in_scope(db: Session, p: Provider, model: type[Held], row_id: int) -> Held | None:
     """The role or invitation ``row_id`` if it is on the provider or one of its calls."""
-    item = db.get(model, row_id) if 0 < row_id < 2**31 else None
+    item = db.get(model, row_id) if 0 < row_id <= MAX_ID else None
     return item if _of_provider(db, p, item) else None
 
 

@@ -1,15 +1,16 @@
 """A call's phase as the API shows it (shared by the API routes of the features
-that move a call on: reviews freezes, allocation releases, scheduling publishes), and
-a date typed on a staff form read on the call's clock."""
+that move a call on: reviews freezes, allocation releases, scheduling publishes), a
+date typed on a staff form read on the call's clock, and a call's status in words."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.domain import CALL_STATE_WORDS, CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.queries import providers_offered
 from opencall.calls.schemas import END_OF_DAY as END_OF_DAY  # importable here
@@ -17,10 +18,26 @@ from opencall.calls.schemas import parse_when as parse_when  # importable here
 from opencall.people.models import Country
 from opencall.web.api import Api, from_row
 from opencall.web.i18n import N_, country_name
+from opencall.web.labels import JOB_KINDS, JOB_STATUS, labeller
 from opencall.web.pages import Page
 
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 MSG_DATE_ZONE = N_("Enter a date and time (YYYY-MM-DD HH:MM) on the clock of %(zone)s.")
+
+
+def call_labels(page: Any) -> dict[str, Any]:
+    """``status_label`` for the public pages (their ``unit_label``:
+    ``facilities.labels.unit_labels``): the words a refused transition says too."""
+    return {"status_label": labeller(page, CALL_STATE_WORDS)}
+
+
+def status_labels(page: Any) -> dict[str, Any]:
+    """``status_label``, ``job_status_label`` and ``job_kind_label`` for managers' pages."""
+    return {
+        **call_labels(page),
+        "job_status_label": labeller(page, JOB_STATUS),
+        "job_kind_label": labeller(page, JOB_KINDS),
+    }
 
 
 def date_error(page: Page, zone: str) -> str:

@@ -12,8 +12,8 @@ from opencall.errors import DomainError, Localized
 from opencall.facilities.domain import LANGS, unit_label
 from opencall.inputs import (
     BoundedDateTime,
+    TimeZoneName,
     bounded_when,
-    checked_time_zone,
     error_text,
     in_calendar,
     local_number,
@@ -419,7 +419,7 @@ class CallCreate(_Doc):
     opens_at: dt.datetime
     closes_at: dt.datetime
     # the IANA zone the dates are stated in: a date without an offset is its local time
-    time_zone: str = Field(default="", max_length=64)
+    time_zone: TimeZoneName = ""
     anonymity: Literal["open", "single", "dual"] = "dual"
     review_settings: dict[str, Any] = {}
     allocation_policy: dict[str, Any] = {}
@@ -429,11 +429,6 @@ class CallCreate(_Doc):
     mode: Literal["deadline", "continuous"] = "deadline"
     cutoffs: list[BoundedDateTime] = Field(default=[], max_length=MAX_CUTOFFS)
     decision_days: int | None = Field(default=None, ge=1, le=366)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        return checked_time_zone(v)
 
     @model_validator(mode="after")
     def _dates(self) -> CallCreate:

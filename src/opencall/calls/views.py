@@ -8,13 +8,12 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
 from opencall.calls.domain import parse_cutoffs
-from opencall.calls.presenters import joint_providers
+from opencall.calls.presenters import call_labels, joint_providers
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.facilities.domain import open_windows
 from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
-from opencall.web.labels import call_labels
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
+from opencall.db import utc_today
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import pi_user
@@ -40,7 +41,7 @@ def record_postaward(
     returns the number of records and results made."""
     if call.decisions_released_at is None:
         return 0
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utc_today()
     day0 = rq.awarded_on(call)
     rng = random.Random(f"postaward-{seed}-{call.code}")
     made = 0
@@ -240,7 +241,7 @@ def example_accounts(session: Session) -> dict[str, str]:
     from opencall.results.models import PostAwardRecord
 
     out: dict[str, str] = {}
-    today = dt.datetime.now(dt.UTC).date()
+    today = utc_today()
     for r in session.scalars(select(PostAwardRecord).order_by(PostAwardRecord.id)):
         key = f"PI with {r.kind} records"
         if r.kind == "loan" and d.is_overdue(r.kind, r.data, today):

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError, Localized
 from opencall.inputs import (
+    TimeZoneName,
     calendar_date,
-    checked_time_zone,
+    error_message,
+    first_error,
     in_calendar,
     local_number,
     plain_number,
@@ -183,14 +185,13 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return UnitLabels.model_validate(labels).model_dump()
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        where, problem = first_error(exc)
         raise DomainError(
             "Unit labels need a singular and a plural in en, zh, fr and es "
             "(%(where)s: %(problem)s).",
             field="unit_labels",
-            where=loc,
-            problem=err["msg"],
+            where=where,
+            problem=problem,
         ) from exc
 
 
@@ -284,14 +285,9 @@ class Calendar(_Doc):
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, allow_inf_nan=False)
     # the site's IANA time zone: days, slots and unavailable days keep its local time
     # across daylight saving changes (``optim.wallclock``); "" keeps them in UTC
-    time_zone: str = Field(default="", max_length=64)
+    time_zone: TimeZoneName = ""
     # 5,000: room for a recurring rule's periods (weekends and nights of a year)
     unavailable: list[Unavailable] = Field(default_factory=list, max_length=5000)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        return checked_time_zone(v)
 
     @model_validator(mode="before")
     @classmethod
@@ -408,11 +404,9 @@ class Calendar(_Doc):
 
 
 def _value_error(exc: ValidationError, field: str) -> DomainError:
-    err = exc.errors()[0]
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    loc = ".".join(str(p) for p in err["loc"])
+    where, msg = first_error(exc)
     return DomainError.composed(
-        f"{loc}: {msg}" if loc else msg[:1].upper() + msg[1:] + ".", field=field
+        f"{where}: {msg}" if where else msg[:1].upper() + msg[1:] + ".", field=field
     )
 
 
@@ -640,9 +634,11 @@ def check_request_fields(fields: list[Any]) -> list[dict[str, Any]]:
             if rest:
                 where += " " + ".".join(rest)
             where += ": "
-        msg = str(err["msg"]).removeprefix("Value error, ")
         raise DomainError(
-            "Request form %(where)s%(problem)s.", field="request_fields", where=where, problem=msg
+            "Request form %(where)s%(problem)s.",
+            field="request_fields",
+            where=where,
+            problem=error_message(err),
         ) from exc
     return [f.model_dump(mode="json") for f in form.fields]
 

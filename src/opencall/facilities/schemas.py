@@ -175,10 +175,6 @@ POOL_ATTRS: dict[str, type[_Strict]] = {
 }
 
 
-def _first_error(exc: ValidationError) -> str:
-    return error_text(exc, empty="value")
-
-
 def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
     if kind not in FACILITY_ATTRS:
         raise unknown_kind(kind)
@@ -186,7 +182,7 @@ def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, 
         return FACILITY_ATTRS[kind].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(
-            "Invalid facility attributes: %(problem)s", problem=_first_error(exc)
+            "Invalid facility attributes: %(problem)s", problem=error_text(exc, empty="value")
         ) from exc
 
 
@@ -199,5 +195,5 @@ def validate_pool_attributes(pool_type: str, attrs: dict[str, Any]) -> dict[str,
         return POOL_ATTRS[pool_type].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(
-            "Invalid capacity pool attributes: %(problem)s", problem=_first_error(exc)
+            "Invalid capacity pool attributes: %(problem)s", problem=error_text(exc, empty="value")
         ) from exc

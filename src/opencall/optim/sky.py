@@ -312,31 +312,12 @@ def _wrap_hours(x: FloatArray) -> FloatArray:
     return np.asarray(np.mod(x + 12.0, 24.0) - 12.0, dtype=np.float64)
 
 
-def transit_times(
-    ra_deg: npt.ArrayLike,
-    dec_deg: npt.ArrayLike,
-    t0_unix: float,
-    t1_unix: float,
-    site: Site = FAST_SITE,
-    epoch_unix: float | None = None,
-) -> tuple[IntArray, FloatArray]:
-    """Upper transits (hour angle 0) of each target from about t0 - 1 to t1 + 1 sidereal days.
-
-    Returns flat arrays (target index, unix time), sorted by target then time, refined by
-    Newton steps on the sidereal-time model to ~1e-6 s.  Coordinates are precessed to
-    ``epoch_unix`` (default: the middle of the window).
-    """
-    ra = np.atleast_1d(_as_float_array(ra_deg))
-    dec = np.atleast_1d(_as_float_array(dec_deg))
-    if epoch_unix is None:
-        epoch_unix = 0.5 * (t0_unix + t1_unix)
-    ra_p, _ = precess_from_j2000(ra, dec, epoch_unix)
-    return _transits_from_precessed_ra(ra_p, t0_unix, t1_unix, site)
-
-
 def _transits_from_precessed_ra(
     ra_deg_p: FloatArray, t0_unix: float, t1_unix: float, site: Site
 ) -> tuple[IntArray, FloatArray]:
+    """Upper transits (hour angle 0) of each target from about t0 - 1 to t1 + 1 sidereal
+    days: flat arrays (target index, unix time), sorted by target then time, refined by
+    Newton steps on the sidereal-time model to ~1e-6 s."""
     n = ra_deg_p.size
     centre = ra_deg_p / 15.0
     lst0 = float(lst_hours(np.array([t0_unix]), site.lon_deg)[0])

@@ -74,6 +74,13 @@ def local_wall(at: dt.datetime, name: str) -> dt.datetime:
     return at.astimezone(zone(name) if name else UTC).replace(tzinfo=None)
 
 
+def zone_iso(at: dt.datetime | None, name: str) -> str:
+    """The instant ``at`` on the clock of zone ``name`` as ISO 8601 with its offset
+    ("2027-03-28T00:00:00+01:00"), or "" where there is no instant or no zone: a site's own
+    time shown beside UTC (a schedule's CSV, a booking, a call's deadline)."""
+    return at.astimezone(zone(name)).isoformat() if at and name else ""
+
+
 @functools.lru_cache(maxsize=64)
 def grid(
     start: dt.datetime,

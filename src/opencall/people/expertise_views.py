@@ -16,7 +16,7 @@ from opencall.people import services
 from opencall.people.models import ExpertiseProfile
 from opencall.people.queries import publications_of
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, Refusal, get_page
+from opencall.web.pages import MAX_ID, Page, Refusal, get_page
 
 router = APIRouter()
 MAX_IMPORT = services.MAX_IMPORT_BYTES
@@ -132,7 +132,7 @@ def import_file(page: Page = Depends(get_page)) -> Response:
 @router.post("/account/expertise/publications/{pub_id}/remove", response_class=HTMLResponse)
 def remove(pub_id: int, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    if not 0 < pub_id < 2**31:
+    if not 0 < pub_id <= MAX_ID:
         page.not_found()
     with page.attempt() as refused:
         services.remove_publication(page.db, user, pub_id)

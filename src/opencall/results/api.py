@@ -15,6 +15,7 @@ from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.calls.access import CallListRequest, call_list, signed_in_call_api
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
+from opencall.db import utc_today
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import BoundedDate
@@ -153,17 +154,13 @@ class StageList(Paged[StageOut]):
     pass
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _record_out(r: PostAwardRecord) -> RecordOut:
     return from_row(
         RecordOut,
         r,
         used=d.is_used(r.kind, r.data),
         complete=d.is_complete(r.kind, r.data),
-        overdue=d.is_overdue(r.kind, r.data, _today()),
+        overdue=d.is_overdue(r.kind, r.data, utc_today()),
     )
 
 
@@ -185,7 +182,7 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
         ],
         records=[_record_out(r) for r in q.records_of(api.db, p.id)],
         outputs=[OutputOut.model_validate(o) for o in q.outputs_of(api.db, p.id)],
-        summary=q.summary(api.db, p, _today()),
+        summary=q.summary(api.db, p, utc_today()),
     )
 
 
@@ -399,7 +396,7 @@ def call_stages(
     """The call's awarded proposals by code, a page at a time (as the overview page)."""
     call = signed_in_call_api(api, slug, policies.may_see_call_records)
     keys = [(Proposal.code, str), (Proposal.id, int)]
-    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    stmt = q.awarded_proposals_query(call, report=report, today=utc_today())
     shown, pg = keyset_page(api.db, stmt, keys, page, lambda p: (p.code, p.id))
     stages = q.stages_of_call(api.db, call, [p.id for p in shown])
     return StageList(

@@ -191,6 +191,11 @@ def is_overdue(kind: str, data: Mapping[str, Any], today: dt.date) -> bool:
     return due is not None and due < today and not is_complete(kind, data)
 
 
+def _not_reminded(today: dt.date, last_reminded: dt.date | None, every_days: int) -> bool:
+    """No reminder yet, or none within the last ``every_days`` days."""
+    return last_reminded is None or (today - last_reminded).days >= every_days
+
+
 def needs_reminder(
     kind: str,
     data: Mapping[str, Any],
@@ -199,9 +204,7 @@ def needs_reminder(
     every_days: int = REMIND_EVERY_DAYS,
 ) -> bool:
     """Overdue, and not reminded within the last ``every_days`` days."""
-    if not is_overdue(kind, data, today):
-        return False
-    return last_reminded is None or (today - last_reminded).days >= every_days
+    return is_overdue(kind, data, today) and _not_reminded(today, last_reminded, every_days)
 
 
 def report_due_on(awarded_on: dt.date) -> dt.date:
@@ -223,9 +226,9 @@ def needs_report_reminder(
 ) -> bool:
     """The report is overdue and its PI was not reminded within ``every_days`` days; a
     report (any record or result) stops the reminders."""
-    if not report_overdue(awarded_on, reported, today):
-        return False
-    return last_reminded is None or (today - last_reminded).days >= every_days
+    return report_overdue(awarded_on, reported, today) and _not_reminded(
+        today, last_reminded, every_days
+    )
 
 
 def days_overdue(data: Mapping[str, Any], today: dt.date) -> int:
@@ -678,10 +681,6 @@ def booking(entry: Any, proposal_code: str, pool: Any) -> dict[str, Any]:
     """A schedule entry on a resource as a node's staff read it: UTC, and the resource's
     own clock when it has a time zone (``local_*``, ISO with the offset; else empty)."""
     zone = pool.time_zone or ""
-
-    def local(at: dt.datetime | None) -> str:
-        return at.astimezone(wallclock.zone(zone)).isoformat() if at and zone else ""
-
     return {
         "id": entry.id,
         "proposal_code": proposal_code,
@@ -693,8 +692,8 @@ def booking(entry: Any, proposal_code: str, pool: Any) -> dict[str, Any]:
         "end": entry.end,
         "amount": entry.amount,
         "time_zone": zone,
-        "local_start": local(entry.start),
-        "local_end": local(entry.end),
+        "local_start": wallclock.zone_iso(entry.start, zone),
+        "local_end": wallclock.zone_iso(entry.end, zone),
     }
 
 

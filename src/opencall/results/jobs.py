@@ -18,6 +18,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from opencall.db import utc_today
 from opencall.inputs import local_date, local_number
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
@@ -200,12 +201,6 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             mark=partial(services.mark_reminded, session, rec, today),
         )
     return n
-
-
-def utc_today() -> dt.date:
-    """Today in UTC, the day every page, the API and the CLI judge a due date by (not the
-    server's local day: a server in UTC+8 is a day ahead of UTC until 08:00)."""
-    return dt.datetime.now(dt.UTC).date()
 
 
 def make_remind(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
+from opencall.db import utc_today
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.bibliography import normalise_doi
 from opencall.people.models import User
@@ -188,7 +189,7 @@ def stages_of_calls(
     the stages (used, completed, produced results), the days to a first result and the
     results by kind: no DOIs, follow-up and use figures nor report reminders (the public
     after-award page and the earlier cycles' trend read 5,000 awards for those alone)."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utc_today()
     ids = [c.id for c in calls]
     if not ids:
         return {}
@@ -552,7 +553,7 @@ def awarded_proposals_query(
     if report == "reported":
         return stmt.where(reported_clause())
     # the due day is the call's: its unreported awards are all overdue, or none is
-    late = d.report_overdue(awarded_on(call), False, today or dt.datetime.now(dt.UTC).date())
+    late = d.report_overdue(awarded_on(call), False, today or utc_today())
     return stmt.where(~reported_clause(), true() if late == (report == "overdue") else false())
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import bounded_when, control_char, error_text
+from opencall.inputs import MAX_ID, bounded_when, control_char, error_text
 from opencall.people.bibliography import DOI_SYNTAX, normalise_doi
 from opencall.people.domain import orcid_id
 from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
@@ -126,7 +126,7 @@ class LoanData(_Strict):
 class ShipmentData(_Strict):
     """A shipment, from the logistics plan to real dates."""
 
-    schedule_entry_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    schedule_entry_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     description: str = Field(default="", max_length=200)
     planned_on: dt.date | None = None
     shipped_on: dt.date | None = None
@@ -267,10 +267,6 @@ RECORD_SCHEMAS: dict[str, type[_Strict]] = {
 assert set(RECORD_SCHEMAS) == set(KINDS)
 
 
-def first_error(exc: ValidationError) -> str:
-    return error_text(exc, empty="value")
-
-
 def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """The record's fields as stored (JSON-ready), or a DomainError naming the first problem."""
     if kind not in RECORD_SCHEMAS:
@@ -285,7 +281,9 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         clean = model.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(
-            "Invalid %(kind)s record: %(problem)s", kind=kind, problem=first_error(exc)
+            "Invalid %(kind)s record: %(problem)s",
+            kind=kind,
+            problem=error_text(exc, empty="value"),
         ) from exc
     omit = getattr(model, "OMIT_WHEN_DEFAULT", ())
     return {
@@ -370,5 +368,7 @@ def validate_output(data: dict[str, Any]) -> OutputIn:
     try:
         item = OutputIn.model_validate(data)
     except ValidationError as exc:
-        raise DomainError("Invalid result: %(problem)s", problem=first_error(exc)) from exc
+        raise DomainError(
+            "Invalid result: %(problem)s", problem=error_text(exc, empty="value")
+        ) from exc
     return _checked(item)

@@ -20,6 +20,7 @@ from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call, signed_in_call
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
+from opencall.db import utc_today
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.facilities.models import CapacityPool
@@ -117,10 +118,6 @@ def _label(page: Page, table: dict[str, str], key: str) -> str:
     return page._(table[key]) if key in table else str(key)
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def render_award(
     page: Page,
     proposal: Proposal,
@@ -134,7 +131,7 @@ def render_award(
     ``<details>`` id): it comes back open, with what was typed in it and the error
     beside it (``field``, the field refused, marked)."""
     kinds = q.record_kinds(page.db, proposal.id)
-    today = _today()
+    today = utc_today()
     records = q.records_of(page.db, proposal.id)
     awards = q.awards_of(page.db, proposal.id)
     unit_words = {d.unit_key(pool.unit): pool.unit_labels for _a, pool in awards}
@@ -432,7 +429,7 @@ PER_PAGE = 100
 def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dict[str, Any]]:
     """A row per proposal: its stages after the award, its use figures and whether a
     loan is overdue (``results.queries.stages_of_call``, as the report counts them)."""
-    stages = q.stages_of_call(page.db, call, [p.id for p in proposals], today=_today())
+    stages = q.stages_of_call(page.db, call, [p.id for p in proposals], today=utc_today())
     out = []
     for p in proposals:
         st = stages.get(p.id, {})
@@ -485,7 +482,7 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
     except DomainError as exc:
         return _render_overview(page, call, status=400, filter_error=page.t.error(exc))
     if wants_csv(page):
-        stmt = q.awarded_proposals_query(call, report=report, today=_today())
+        stmt = q.awarded_proposals_query(call, report=report, today=utc_today())
         rows = _overview_rows(page, call, list(page.db.scalars(stmt)))
         # every award's use figures as columns (the report's "use" sums these per group)
         figures = sorted({k for r in rows for k in r.get("use", {})})
@@ -540,7 +537,7 @@ def _render_overview(
     """The call's awards after the award (those whose first report is in the state
     ``report``, when given), a page at a time, with the results import."""
     # one page of the awards read (a large call has thousands), filtered in the database
-    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    stmt = q.awarded_proposals_query(call, report=report, today=utc_today())
     shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
     params = page.request.query_params
     # each a whole number, or no note of an import at all

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.access import call_list, signed_in_call_api
 from opencall.calls.models import Call
+from opencall.calls.presenters import status_labels
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
@@ -24,7 +25,6 @@ from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.policies import identities
 from opencall.web.api import Api
 from opencall.web.i18n import N_
-from opencall.web.labels import status_labels
 from opencall.web.pages import Page
 
 ASSIGNMENT_STATUS = {

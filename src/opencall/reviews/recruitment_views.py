@@ -25,7 +25,7 @@ from opencall.web.api import MANAGE, MANAGE_ERRORS, REVIEW, SLUG, Api, Paged, ge
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ROLE_LABELS, labeller
 from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, fmt_when, get_page, render_mail
+from opencall.web.pages import MAX_ID, Page, fmt_when, get_page, render_mail
 from opencall.web.paging import paginate_query
 
 router = APIRouter()
@@ -155,7 +155,7 @@ def invite(slug: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/manage/calls/{slug}/reviewers/{inv_id}/withdraw", response_class=HTMLResponse)
 def withdraw(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
-    inv = page.db.get(ReviewInvitation, inv_id) if 0 < inv_id < 2**31 else None
+    inv = page.db.get(ReviewInvitation, inv_id) if 0 < inv_id <= MAX_ID else None
     if inv is None or inv.call_id != call.id:
         page.not_found()
     with page.attempt() as refused:

@@ -77,9 +77,6 @@ def _schedule_csv(page: Page, call: Call) -> Response:
     # machine modes offered as two resources are told apart without reading the label
     names = {cp.pool_id: cp.pool.name for cp in call.pools}
 
-    def local(at: dt.datetime | None, zone: str) -> str:
-        return at.astimezone(wallclock.zone(zone)).isoformat() if at and zone else ""
-
     return csv_response(
         f"{call.slug}-schedule.csv",
         [
@@ -106,8 +103,8 @@ def _schedule_csv(page: Page, call: Call) -> Response:
                 plain_number(e.amount),
                 e.details.get("explanation", ""),
                 zones.get(e.pool_id or 0, ""),
-                local(e.start, zones.get(e.pool_id or 0, "")),
-                local(e.end, zones.get(e.pool_id or 0, "")),
+                wallclock.zone_iso(e.start, zones.get(e.pool_id or 0, "")),
+                wallclock.zone_iso(e.end, zones.get(e.pool_id or 0, "")),
                 e.pool_id or "",
                 names.get(e.pool_id or 0, ""),
             )

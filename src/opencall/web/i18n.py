@@ -37,16 +37,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup
 
+from opencall.errors import N_ as N_  # the marker, importable here
 from opencall.errors import DomainError, Localized, Sentences
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "fr": "Français", "es": "Español"}
 HTML_LANG = {"en": "en", "zh": "zh-Hans", "fr": "fr", "es": "es"}
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
 
 
 def merged_catalog(lang: str) -> Catalog | None:

@@ -1,7 +1,7 @@
 """Labels shown by the pages of several features (translated where shown).
 
-One place for the words of a call's status, a call's anonymity
-and a job's status and kind, so that every feature's templates say the same; and
+One place for the words of a call's anonymity and a job's status and kind (a
+call's status: ``calls.domain.CALL_STATE_WORDS``, labelled by ``calls.presenters``), so that every feature's templates say the same; and
 what people read instead of codes: audit actions and entities, and the progress
 messages jobs write (composed in English by the services; shown translated through
 ``Translator.message``, whose templates these lists catalogue).
@@ -14,17 +14,6 @@ from typing import Any
 
 from opencall.web.i18n import N_, Translator
 
-CALL_STATUS = {
-    "draft": N_("draft"),
-    "open": N_("open"),
-    "closed": N_("closed"),
-    "review": N_("in review"),
-    "ranking": N_("ranking"),
-    "allocation": N_("allocation"),
-    "scheduling": N_("scheduling"),
-    "published": N_("results published"),
-    "archived": N_("archived"),
-}
 REQUEST_KINDS = {
     "fast": N_("Telescope time"),
     "berth": N_("Berths on the cruise"),
@@ -100,21 +89,6 @@ def labeller(page: Any, words: dict[str, str]) -> Callable[[str], str]:
     """A template's ``..._label``: ``words``' label of a key in the reader's language,
     the key itself when ``words`` has none."""
     return lambda key: page._(words[key]) if key in words else key
-
-
-def call_labels(page: Any) -> dict[str, Any]:
-    """``status_label`` for the public pages (their ``unit_label``:
-    ``facilities.labels.unit_labels``)."""
-    return {"status_label": labeller(page, CALL_STATUS)}
-
-
-def status_labels(page: Any) -> dict[str, Any]:
-    """``status_label``, ``job_status_label`` and ``job_kind_label`` for managers' pages."""
-    return {
-        "status_label": labeller(page, CALL_STATUS),
-        "job_status_label": labeller(page, JOB_STATUS),
-        "job_kind_label": labeller(page, JOB_KINDS),
-    }
 
 
 AUDIT_ACTIONS = {

@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
+from opencall.inputs import MAX_ID as MAX_ID  # importable here
 from opencall.inputs import (
     control_char,
     invisible_only,
@@ -841,9 +842,6 @@ def _carry(form: dict[str, str]) -> dict[str, str]:
     }
 
 
-MAX_ID = 2**31 - 1  # the largest id: keys are 32-bit columns (pages and the API)
-
-
 def _id_out_of_range(path: str) -> bool:
     return any(
         part.isdecimal() and (len(part) > 10 or int(part) > MAX_ID) for part in path.split("/")
@@ -999,14 +997,12 @@ def install(
             403,
         )
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _error_page(request, exc.status_code)
-
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    # FastAPI's HTTPException is Starlette's: one handler serves both (a 404 raised by a
+    # view, a route not found, a method not allowed)
     @app.exception_handler(StarletteHTTPException)
-    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return _error_page(request, exc.status_code)
 
     @app.exception_handler(DomainError)

@@ -7,11 +7,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from opencall.calls.domain import CALL_STATE_WORDS
 from opencall.facilities.labels import unit_labels
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import batch_info, submission_dues
 from opencall.web.i18n import N_
-from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
+from opencall.web.labels import FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page
 
@@ -78,7 +79,7 @@ def label_helpers(page: Page, proposals: Iterable[Proposal] = ()) -> dict[str, A
     shows, whose own deadlines ``due_of`` reads at once."""
     return {
         "status_label": labeller(page, STATUS),
-        "call_status_label": labeller(page, CALL_STATUS),
+        "call_status_label": labeller(page, CALL_STATE_WORDS),
         "member_status_label": labeller(page, MEMBER_STATUS),
         "role_label": labeller(page, ROLES),
         "kind_label": labeller(page, KINDS),
