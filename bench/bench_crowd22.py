@@ -19,6 +19,11 @@ one proposal an applicant (the resent "Start a proposal" made none); no 5xx anyw
     PYTHONPATH=. .venv/bin/python bench/bench_crowd22.py \\
         --pg-url postgresql://postgres@127.0.0.1:5432/<scratch db> --applicants 60
 
+``--guesses N`` plays the attacker instead: N wrong passwords for one account sent at
+once from one address (the server's places full of them), and counts how many the
+server checked (400) and how many it refused as waiting (429); ``--src <checkout>/src``
+runs the server from another checkout (main's, to compare).
+
 The database named by --pg-url is DROPPED and created anew: name a scratch database.
 Prints a JSON summary (requests/s, p50/p95 by step, statuses, the verification).
 """
@@ -288,6 +293,50 @@ async def crowd(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+async def guesses(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """``args.guesses`` wrong passwords for one account at once, from one address."""
+    _slug, emails = prepare(args.pg_url, 1, 3600)
+    extra = {"PYTHONPATH": args.src} if args.src else None
+    server = ServerProcess(
+        args.pg_url,
+        tmp,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        extra_env=extra,
+        production_argon2=True,  # the product's cost: the time between count and record
+    ).start()
+    headers = {"X-Forwarded-For": "198.51.100.7"}  # one attacker (the server trusts 127.0.0.1)
+    statuses: dict[int, int] = {}
+    try:
+        clients = [
+            httpx.AsyncClient(base_url=server.base, timeout=300) for _ in range(args.guesses)
+        ]
+        pages = await asyncio.gather(*(c.get("/login") for c in clients))
+
+        async def guess(c: httpx.AsyncClient, page: httpx.Response) -> int:
+            form = {
+                "csrf_token": csrf_of(page.text),
+                "email": emails[0],
+                "password": "wrong 123456",
+            }
+            r = await c.post("/login", data=form, headers=headers)
+            return r.status_code
+
+        for code in await asyncio.gather(
+            *(guess(c, p) for c, p in zip(clients, pages, strict=True))
+        ):
+            statuses[code] = statuses.get(code, 0) + 1
+        for c in clients:
+            await c.aclose()
+    finally:
+        server.stop()
+    return {
+        "guesses_at_once": args.guesses,
+        "server_src": args.src or "this tree",
+        "statuses": statuses,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pg-url", required=True)
@@ -298,9 +347,12 @@ def main() -> None:
     ap.add_argument("--link-kbps", type=float, default=2000, help="a slow link's rate")
     ap.add_argument("--impatient-s", type=float, default=0.05, help="a retrying client's wait")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--guesses", type=int, default=0, help="the attacker's guesses at once")
+    ap.add_argument("--src", default="", help="run the server from this src directory")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="crowd22-") as tmpdir:
-        result = asyncio.run(crowd(args, Path(tmpdir)))
+        play = guesses if args.guesses else crowd
+        result = asyncio.run(play(args, Path(tmpdir)))
     result["command"] = " ".join(sys.argv)
     print(json.dumps(result, indent=1))
 
