@@ -55,6 +55,7 @@ from bench.bench_surge import (  # noqa: E402
     Client,
     Stats,
     _error_of,
+    fast_request,
     pct,
     prepare,
 )
@@ -141,17 +142,7 @@ async def flow(base: str, a: Applicant, slug: str, stats: Stats, args: Any) -> N
             "add_request",
             "POST",
             f"/proposals/{pid}/requests",
-            data={
-                "csrf_token": token,
-                "version": str(version + 1),
-                "kind": "fast",
-                "receiver": "19-beam",
-                "mode": "Tracking",
-                "targets-0-name": f"PSR {a.i}",
-                "targets-0-ra_deg": "83.63",
-                "targets-0-dec_deg": "22.01",
-                "targets-0-hours": "4",
-            },
+            data={"csrf_token": token, "version": str(version + 1), **fast_request(a.i, 4)},
         )
         if (r.status_code, r2.status_code) != (303, 303):
             a.gave_up = f"edit {r.status_code} {r2.status_code} {_error_of(r2.text)}"
