@@ -4,7 +4,7 @@ route of the app (walked from ``app.routes``: a route added later is tried as so
 exists) with a token of another browser, and with none. Each must be refused with 403
 (the "Cross-site request refused" or "Your changes are kept" page) before the route runs,
 and the session cookie alone must never be enough for a write under ``/api/`` (401: the
-API reads bearer tokens only). Then nothing that the posts named has changed."""
+API reads bearer tokens only). No table's row count changed meanwhile."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from tests import factories as F
 from tests.authz.test_matrix import app_routes
 from tests.web.conftest import Web, World, csrf
 
@@ -42,6 +43,8 @@ def test_no_write_route_takes_a_post_without_this_browsers_token(
     walked = 0
     for who in ("pi", "manager"):
         c = web.login(world.emails[who])
+        with web.factory() as s:
+            before = F.table_counts(s)
         for method, template in sorted(app_routes(web.app)):
             if method in ("GET", "MOUNT", "UNKNOWN"):
                 continue
@@ -56,5 +59,7 @@ def test_no_write_route_takes_a_post_without_this_browsers_token(
                 r = c.request(method, path, data=form)
                 if r.status_code != 403:
                     wrong.append((who, method, template, r.status_code))
+        with web.factory() as s:
+            assert F.table_counts(s) == before, who
     assert walked > 100
     assert not wrong, wrong
