@@ -21,7 +21,8 @@ one proposal an applicant (the resent "Start a proposal" made none); no 5xx anyw
 
 ``--guesses N`` plays the attacker instead: N wrong passwords for one account sent at
 once from one address (the server's places full of them), and counts how many the
-server checked (400) and how many it refused as waiting (429); ``--src <checkout>/src``
+server checked (400) and how many it refused as waiting (429); ``--registrations N``, N
+registrations of new addresses at once from one address (303 made, 429 refused); ``--src <checkout>/src``
 runs the server from another checkout (main's, to compare).
 
 The database named by --pg-url is DROPPED and created anew: name a scratch database.
@@ -284,8 +285,23 @@ async def crowd(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
+def _attack_form(args: argparse.Namespace, email: str, i: int) -> tuple[str, dict[str, str]]:
+    """The attacker's ``i``-th post: a wrong password for ``email``, or a registration of
+    a new address (``--registrations``)."""
+    if args.registrations:
+        pw = "long enough password"
+        return "/register", {
+            "email": f"bot{i}@example.org",
+            "name": f"Bot Number {i}",
+            "password": pw,
+            "password2": pw,
+        }
+    return "/login", {"email": email, "password": "wrong 123456"}
+
+
 async def guesses(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    """``args.guesses`` wrong passwords for one account at once, from one address."""
+    """``args.guesses`` wrong passwords for one account (or ``args.registrations`` new
+    accounts) at once, from one address."""
     _slug, emails = prepare(args.pg_url, 1, 3600)
     extra = {"PYTHONPATH": args.src} if args.src else None
     server = ServerProcess(
@@ -300,21 +316,18 @@ async def guesses(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     statuses: dict[int, int] = {}
     try:
         clients = [
-            httpx.AsyncClient(base_url=server.base, timeout=300) for _ in range(args.guesses)
+            httpx.AsyncClient(base_url=server.base, timeout=300)
+            for _ in range(args.guesses or args.registrations)
         ]
         pages = await asyncio.gather(*(c.get("/login") for c in clients))
 
-        async def guess(c: httpx.AsyncClient, page: httpx.Response) -> int:
-            form = {
-                "csrf_token": csrf_of(page.text),
-                "email": emails[0],
-                "password": "wrong 123456",
-            }
-            r = await c.post("/login", data=form, headers=headers)
+        async def guess(i: int, c: httpx.AsyncClient, page: httpx.Response) -> int:
+            path, form = _attack_form(args, emails[0], i)
+            r = await c.post(path, data={"csrf_token": csrf_of(page.text), **form}, headers=headers)
             return r.status_code
 
         for code in await asyncio.gather(
-            *(guess(c, p) for c, p in zip(clients, pages, strict=True))
+            *(guess(i, c, p) for i, (c, p) in enumerate(zip(clients, pages, strict=True)))
         ):
             statuses[code] = statuses.get(code, 0) + 1
         for c in clients:
@@ -323,6 +336,7 @@ async def guesses(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         server.stop()
     return {
         "guesses_at_once": args.guesses,
+        "registrations_at_once": args.registrations,
         "server_src": args.src or "this tree",
         "statuses": statuses,
     }
@@ -339,10 +353,11 @@ def main() -> None:
     ap.add_argument("--impatient-s", type=float, default=0.05, help="a retrying client's wait")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--guesses", type=int, default=0, help="the attacker's guesses at once")
+    ap.add_argument("--registrations", type=int, default=0, help="registrations at once")
     ap.add_argument("--src", default="", help="run the server from this src directory")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="crowd22-") as tmpdir:
-        play = guesses if args.guesses else crowd
+        play = guesses if args.guesses or args.registrations else crowd
         result = asyncio.run(play(args, Path(tmpdir)))
     result["command"] = " ".join(sys.argv)
     print(json.dumps(result, indent=1))
