@@ -108,6 +108,19 @@ class Client:
         raise RuntimeError(f"{step}: no answer after 60 tries")
 
 
+def fast_request(i: int, hours: float) -> dict[str, str]:
+    """The fields of the editor's form adding applicant ``i``'s FAST request."""
+    return {
+        "kind": "fast",
+        "receiver": "19-beam",
+        "mode": "Tracking",
+        "targets-0-name": f"PSR {i}",
+        "targets-0-ra_deg": "83.63",
+        "targets-0-dec_deg": "22.01",
+        "targets-0-hours": str(hours),
+    }
+
+
 async def applicant_flow(
     base: str, a: Applicant, slug: str, stats: Stats, delay: float, late_at: float | None
 ) -> None:
@@ -190,15 +203,7 @@ async def applicant_flow(
             "add_request",
             f"/proposals/{pid}/requests",
             f"PSR {a.i}<",
-            data={
-                "kind": "fast",
-                "receiver": "19-beam",
-                "mode": "Tracking",
-                "targets-0-name": f"PSR {a.i}",
-                "targets-0-ra_deg": "83.63",
-                "targets-0-dec_deg": "22.01",
-                "targets-0-hours": str(a.hours),
-            },
+            data=fast_request(a.i, a.hours),
         )
         if r.status_code not in (303, 409):
             a.gave_up = f"request {r.status_code} {_error_of(r.text)}"

@@ -4,6 +4,7 @@ can hide it; a page whose content inflates from a few kB)."""
 from __future__ import annotations
 
 import io
+import random
 import zlib
 
 import pikepdf
@@ -302,3 +303,46 @@ def form_tree_pdf() -> bytes:
     )
     pdf.pages[0].obj.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(annot)]))
     return _save(pdf)
+
+
+def _raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF written by hand, its objects in the order given (pikepdf writes its own
+    order), with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return bytes(out)
+
+
+def zip_in_a_stream_pdf(archive: bytes, padding: int = 120_000) -> bytes:
+    """A PDF that is no ZIP archive (the archive sits in an image stream near its start,
+    more than 64 KiB before its end) and whose rewrite is one: the rewrite writes the
+    page's contents before its resources, so the image, whose filter (CCITT fax) no
+    program decodes and the rewrite copies as it is, comes last, the archive's end
+    record within the last 64 KiB, where a ZIP reader looks for it."""
+
+    def stream(keys: bytes, data: bytes) -> bytes:
+        length = str(len(data)).encode()
+        return b"<< " + keys + b" /Length " + length + b" >>\nstream\n" + data + b"\nendstream"
+
+    filler = bytes(random.Random(7).choice(b"0123456789abcdef") for _ in range(padding))
+    image = b"/Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 1 "
+    image += b"/ColorSpace /DeviceGray /Filter /CCITTFaxDecode"
+    return _raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] "
+            b"/Resources << /XObject << /Z 4 0 R >> >> /Contents 5 0 R >>",
+            stream(image, archive),
+            stream(b"", b"q Q\n%" + filler + b"\n"),
+        ]
+    )

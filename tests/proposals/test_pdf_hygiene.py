@@ -512,3 +512,31 @@ def test_a_retried_upload_of_the_same_file_is_one_file_and_says_uploaded(
         assert F.table_counts(s) == before  # no second row, no audit event, no new version
         rows = s.query(Attachment).filter_by(proposal_id=pid).all()
         assert len(rows) == 1 and rows[0].filename == "case.pdf"
+
+
+def test_a_rewrite_that_would_be_a_zip_archive_is_refused_and_nothing_changes(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """trialcrowd22: the envelope check read the upload only. A file with a ZIP archive
+    in an image stream more than 64 KiB before its end passed it, and the rewrite (the
+    copy reviewers and chairs download) wrote that stream last: the copy opened as an
+    archive (``zipfile`` read the page out of it). The copy is checked as the upload is,
+    and such a file is refused as a polyglot, nothing stored."""
+    from opencall.proposals import pdfsafe
+    from tests.pdf_samples import zip_in_a_stream_pdf
+
+    data = zip_in_a_stream_pdf(zip_bytes())
+    pdfsafe.check_envelope(data)  # the upload itself is no archive
+    assert not zipfile.is_zipfile(io.BytesIO(data))
+    with pytest.raises(pdfsafe.PdfRefused) as refused:
+        pdfsafe.clean(data)
+    assert refused.value.code == "polyglot"
+    pid = world["proposal"]
+    pi = web.login(PI_EMAIL)
+    with web.factory() as s:
+        before = F.table_counts(s)
+    r = upload(pi, pid, data)
+    assert r.status_code == 400 and "combined with another kind of file" in r.text
+    with web.factory() as s:
+        assert F.table_counts(s) == before
+    assert not list(web.settings.upload_dir.rglob("*.pdf"))

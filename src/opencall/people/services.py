@@ -646,6 +646,80 @@ def crowd_allowance(
 DEVICE_PREFIX = "device:"
 
 
+#: PostgreSQL advisory lock namespaces of the sign-in counts: an account, a client
+LOGIN_ACCOUNT_LOCK = 7262022
+LOGIN_CLIENT_LOCK = 7262023
+
+
+def _lock_attempts(session: Session, email: str, client: str) -> None:
+    """Hold, until the transaction ends, the locks of the sign-in counts of ``email`` and
+    of ``client`` (none when empty), so that what they count is read and the attempt
+    recorded one request at a time. PostgreSQL: advisory locks, the account's first;
+    SQLite: the database's write lock (taken after the password check, never during it)."""
+    if session.connection().dialect.name != "postgresql":
+        begin_write(session)
+        return
+    for space, value in ((LOGIN_ACCOUNT_LOCK, email), (LOGIN_CLIENT_LOCK, client)):
+        if value:
+            k = zlib.crc32(value.encode()) & 0x7FFFFFFF
+            session.execute(sql_text("SELECT pg_advisory_xact_lock(:s, :k)"), {"s": space, "k": k})
+
+
+def _login_wait(
+    session: Session,
+    email: str,
+    key: str,
+    client: str,
+    device: str,
+    max_attempts: int,
+    window_s: int,
+    global_per_min: int,
+    now: dt.datetime,
+) -> int:
+    """Seconds the next sign-in of ``email`` from ``key`` (a device, else the client)
+    must wait under :func:`authenticate`'s counts (0: it may be checked now)."""
+    since = now - dt.timedelta(seconds=window_s)
+    waits = [
+        _wait(
+            session,
+            (LoginAttempt.email == email) & (LoginAttempt.client == key),
+            max_attempts,
+            BACKOFF_BASE_S,
+            window_s,
+            since,
+            now,
+        )
+    ]
+    if not device:
+        if client:
+            crowd = crowd_allowance(session, client, seconds=window_s, now=now)
+            waits.append(
+                _wait(
+                    session,
+                    LoginAttempt.client == client,
+                    2 * max_attempts + crowd,
+                    BACKOFF_BASE_S,
+                    window_s,
+                    since,
+                    now,
+                )
+            )
+        waits.append(
+            _wait(
+                session,
+                LoginAttempt.email == email,
+                ACCOUNT_FREE_FACTOR * max_attempts,
+                ACCOUNT_BASE_S,
+                ACCOUNT_CAP_S,
+                since,
+                now,
+            )
+        )
+        if global_per_min:
+            waits.append(_site_wait(session, global_per_min, now))
+    return max(waits)
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -693,55 +767,31 @@ def authenticate(
     now = now or utcnow()
     email = normalise_email(email or "")[:254]
     client = (client or "")[:64]
-    since = now - dt.timedelta(seconds=window_s)
     # where the attempt is counted: the known device, else the client address
     key = (DEVICE_PREFIX + device)[:64] if device else client
-    waits = [
-        _wait(
-            session,
-            (LoginAttempt.email == email) & (LoginAttempt.client == key),
-            max_attempts,
-            BACKOFF_BASE_S,
-            window_s,
-            since,
-            now,
+
+    def wait() -> int:
+        return _login_wait(
+            session, email, key, client, device, max_attempts, window_s, global_per_min, now
         )
-    ]
-    if not device:
-        if client:
-            crowd = crowd_allowance(session, client, seconds=window_s, now=now)
-            waits.append(
-                _wait(
-                    session,
-                    LoginAttempt.client == client,
-                    2 * max_attempts + crowd,
-                    BACKOFF_BASE_S,
-                    window_s,
-                    since,
-                    now,
-                )
-            )
-        waits.append(
-            _wait(
-                session,
-                LoginAttempt.email == email,
-                ACCOUNT_FREE_FACTOR * max_attempts,
-                ACCOUNT_BASE_S,
-                ACCOUNT_CAP_S,
-                since,
-                now,
-            )
-        )
-        if global_per_min:
-            waits.append(_site_wait(session, global_per_min, now))
-    if max(waits) > 0:
-        return LoginResult(None, "throttled", max(waits))
+
+    # a guess that must wait is refused at once, unchecked (it costs no argon2 work)...
+    waited = wait()
+    if waited:
+        return LoginResult(None, "throttled", waited)
     user = session.scalar(select(User).where(User.email == email))
     candidate = user is not None and user.is_active and len(password) <= MAX_PASSWORD
     # exactly one argon2 verification whatever the address (unknown, deactivated, an
     # over-long password): the time of the answer does not tell who has an account
     stored = user.password_hash if candidate and user is not None else _dummy_hash()
     verified = verify_password(stored, password[:MAX_PASSWORD])
+    # ...and counted, once checked, under the locks of its account and client, read again:
+    # guesses sent at once all read the counts before any was recorded, and each step of
+    # the backoff let through as many as the attacker had connections (trialcrowd22)
+    _lock_attempts(session, email, "" if device else client)
+    waited = wait()
+    if waited:
+        return LoginResult(None, "throttled", waited)
     ok = candidate and verified
     if ok:
         # the throttles read only the latest success of an account from a client (who
@@ -919,15 +969,26 @@ def revoke_sessions(
 # ---------------------------------------------------------------- e-mail throttle
 
 
+#: PostgreSQL advisory lock namespace of the hourly limits (a kind and a key)
+SEND_LOCK = 7262024
+
+
 def _throttle_wait(
     session: Session, key: str, kind: str, *, per_hour: int, now: dt.datetime | None
 ) -> int:
     """A sliding-hour limit of ``per_hour`` sends of ``kind`` under ``key`` (an address,
     or a client's key), stored in ``email_sends``: 0 when one more may go this hour, and
-    then it is counted (caller commits); else the seconds until it may."""
+    then it is counted (caller commits); else the seconds until it may. The count is read
+    and the send recorded under the lock of ``kind`` and ``key`` (held to the commit), so
+    that sends asked for at once pass one at a time (trialcrowd22: all passed)."""
     from opencall.people.models import EmailSend
 
     now = now or utcnow()
+    if session.connection().dialect.name == "postgresql":
+        k = zlib.crc32(f"{kind}:{key}".encode()) & 0x7FFFFFFF
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:s, :k)"), {"s": SEND_LOCK, "k": k})
+    else:
+        begin_write(session)
     recent = list(
         session.scalars(
             select(EmailSend.at)

@@ -8,7 +8,8 @@ busy for minutes. So:
 
 - :func:`check_envelope` (in-process, bytes only, fast) refuses data before the
   ``%PDF-`` header, anything but whitespace (or a DOS Ctrl-Z) after the last ``%%EOF`` and a ZIP
-  end-of-central-directory record (what makes a file open as an archive).
+  end-of-central-directory record (what makes a file open as an archive); the rewritten
+  copy is checked again (a stream copied as it is may hold an archive).
 - :func:`clean` parses the file with qpdf (pikepdf) *without* repairing it
   (a structure that does not parse is refused), refuses encrypted files, files
   over the page limit and streams that inflate beyond ``max_stream_bytes``, and
@@ -174,6 +175,10 @@ def clean(data: bytes, limits: Limits | None = None) -> Cleaned:
         )
     if not blob.startswith(PDF_MAGIC):
         raise PdfRefused("unparseable", "the rewritten copy is not a PDF")
+    # the copy is what reviewers download: it must pass the envelope check as the upload
+    # did (trialcrowd22: an archive in a stream that no program decodes, copied as it is,
+    # near the start of the upload and written last in the copy, made the copy a ZIP)
+    check_envelope(blob)
     return Cleaned(data=blob, pages=int(result["pages"]), removed=tuple(result["removed"]))
 
 
