@@ -179,8 +179,8 @@ def _fewer_calibration_draws() -> tuple[int, int]:
     """The calibration step's job (``review.calibrate``, which the API's and the
     cockpit's ``steps/calibration`` queue) calls ``run_calibration`` without a number of
     bootstrap draws, so it drew the product's 200 replicates, each a refit of the model:
-    about 45 % of the CPU of a journey that runs a whole cycle through the API (speed22,
-    docs/testing.md). The test process draws 20 there, as it hashes passwords at argon2's
+    45 % of py-spy's samples of two journeys that run a whole cycle through the API, and
+    eight journey files took 148 CPU s with them, 118 with 20 (speed22, docs/testing.md). The test process draws 20 there, as it hashes passwords at argon2's
     lowest cost; the services' own tests name their count (10 to 50), the demo's cycles
     and the CLI theirs, and the run records what it drew (``parameters``).
     ``tests/reviews/test_calibration_draws_in_tests.py`` pins both numbers. Returns the
