@@ -1,7 +1,7 @@
 """The database, web and world fixtures of every test, and what the test process
-patches for speed (the cheap password hasher, shared template bytecode, route analysis and
-compiled statements): every DB test runs on SQLite and, where OPENCALL_TEST_POSTGRES_URL
-is set (as .ci/run sets it), on PostgreSQL too.
+patches for speed (the cheap password hasher, shared template bytecode, route analysis,
+compiled statements, the calibration job's bootstrap draws): every DB test runs on SQLite
+and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on PostgreSQL too.
 
 ``tests/conftest.py`` registers this module as a plugin in each process that runs tests
 (the one process, or each pytest-xdist worker), not in xdist's controller, which runs
@@ -173,6 +173,29 @@ def _share_compiled_statements() -> None:
 
 
 _share_compiled_statements()
+
+
+def _fewer_calibration_draws() -> tuple[int, int]:
+    """The calibration step's job (``review.calibrate``, which the API's and the
+    cockpit's ``steps/calibration`` queue) calls ``run_calibration`` without a number of
+    bootstrap draws, so it drew the product's 200 replicates, each a refit of the model:
+    45 % of py-spy's samples of two journeys that run a whole cycle through the API, and
+    eight journey files took 148 CPU s with them, 118 with 20 (speed22, docs/testing.md). The test process draws 20 there, as it hashes passwords at argon2's
+    lowest cost; the services' own tests name their count (10 to 50), the demo's cycles
+    and the CLI theirs, and the run records what it drew (``parameters``).
+    ``tests/reviews/test_calibration_draws_in_tests.py`` pins both numbers. Returns the
+    product's default and the tests'."""
+    from opencall.reviews.services import calibration
+
+    defaults = calibration.run_calibration.__kwdefaults__
+    assert defaults is not None
+    production, fewer = defaults["n_bootstrap"], 20
+    defaults["n_bootstrap"] = fewer
+    return production, fewer
+
+
+#: The calibration's bootstrap draws when a caller names none, in the product and here
+PRODUCTION_BOOTSTRAP, TEST_BOOTSTRAP = _fewer_calibration_draws()
 
 # Property tests draw the same examples on every run, wherever it runs, so that a landing
 # is reproducible: the profile was loaded only where the environment set ``CI`` (.ci/run
