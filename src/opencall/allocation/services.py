@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation import reasons, tac_order
+from opencall.allocation.instruments import instrument_shares
 from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
@@ -815,7 +816,7 @@ def build_problem(
     shared = tuple(
         al.SharedCapacity(w.id, w.capacity, {k: v for k, v in w.demand.items() if k in request_ids})
         for w in same_time_windows(pools, same_time_requests)
-    )
+    ) + tuple(instrument_shares(session, call, pools, pool_key, capacity, requests))
     problem = al.AllocationProblem(
         pools=pool_objs,
         requests=tuple(requests),

@@ -466,6 +466,7 @@ def offer_pool(
             asked=number_param(amount),
         )
     _check_request_bounds(pool, amount, min_per_request, max_per_request)
+    _check_instrument_offer(session, call, pool, amount)
     # the policy's limits and caps on this resource fit in what is offered of it (the
     # allocation would refuse the policy, locked since the call opened)
     _check_policy_with_offer(session, call, pool, amount)
@@ -496,6 +497,58 @@ def offer_pool(
         data={"pool_id": pool.id, "amount": amount},
     )
     return cp
+
+
+def instrument_held(
+    session: Session, pool: CapacityPool, call_id: int | None = None
+) -> dict[int, float]:
+    """The hours of the instrument ``pool`` shares with its exclusive group that each call
+    (other than ``call_id``) holds: what it holds of the group's resources, in hours, at
+    most the instrument's hours (a call may offer two modes of one beamline in full; its
+    allocation then awards at most the beamline's hours across them, trialfac22b).
+    {} without a group of two resources or more."""
+    hours = fac_services.instrument_hours(pool)
+    if hours is None:
+        return {}
+    members = [pool, *fac_services.instrument_siblings(session, pool)]
+    held = held_by_calls(session, [p.id for p in members], call_id)
+    per_call: dict[int, float] = {}
+    for p in members:
+        for cid, amount in held.get(p.id, {}).items():
+            per_call[cid] = per_call.get(cid, 0.0) + amount * float(p.slot_hours or 0)
+    return {cid: min(h, hours) for cid, h in per_call.items()}
+
+
+def _check_instrument_offer(
+    session: Session, call: Call, pool: CapacityPool, amount: float
+) -> None:
+    """What the calls offer of one instrument's resources fits in its hours: each call
+    holds the hours it offers across them, at most the instrument's (trialfac22b)."""
+    hours = fac_services.instrument_hours(pool)
+    if hours is None:
+        return
+    others = sum(instrument_held(session, pool, call.id).values())
+    group = {pool.id, *(p.id for p in fac_services.instrument_siblings(session, pool))}
+    mine = sum(
+        float(cp.amount) * float(cp.pool.slot_hours or 0)
+        for cp in call.pools
+        if cp.pool_id in group
+    )
+    asked = min(mine + amount * float(pool.slot_hours or 0), hours)
+    if others + asked > hours + 1e-9:
+        raise DomainError(
+            "Resource %(name)s shares the instrument %(group)s (%(hours)s hours open) with "
+            "other resources; other calls hold %(held)s of those hours, so this call's "
+            "offers on it can hold at most %(left)s hours (asked: %(asked)s).",
+            field="amount",
+            code="over_commit",
+            name=repr(pool.name),
+            group=repr(pool.exclusive_group),
+            hours=number_param(hours),
+            held=number_param(others),
+            left=number_param(max(hours - others, 0.0)),
+            asked=number_param(asked),
+        )
 
 
 def _require_partner_pool(session: Session, call: Call, pool: CapacityPool) -> None:

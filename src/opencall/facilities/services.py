@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1177,7 +1177,13 @@ def instrument_hours(pool: CapacityPool) -> float | None:
     siblings = instrument_siblings(session, pool)
     if not siblings or pool.slot_hours is None:
         return None
-    spans = sorted(s for p in [pool, *siblings] if p.slot_hours for s in _open_slots(p))
+    return open_hours([pool, *siblings])
+
+
+def open_hours(pools: Iterable[CapacityPool]) -> float:
+    """The hours in which one of ``pools`` (slot-based) at least is open: their open slots,
+    an overlap counted once (``instrument_hours`` of a group, or of some of its resources)."""
+    spans = sorted(s for p in pools if p.slot_hours for s in _open_slots(p))
     total = dt.timedelta()
     start: dt.datetime | None = None
     end: dt.datetime | None = None

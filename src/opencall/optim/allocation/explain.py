@@ -113,6 +113,21 @@ def _explain(
             return None
         return cap_reached(problem, cap_state, q, least, readable)
 
+    # the capacities some requests share (same-time bundles' common instants, an
+    # instrument's hours across its resources): what the awards take of each
+    shared_used = {
+        sc.id: sum(fractions[k] * d for k, d in sc.demand.items()) for sc in problem.shared
+    }
+
+    def shared_taken(ids: Sequence[str], lo: float) -> list[str]:
+        """The shared capacities with no room left for the least award of ``ids``."""
+        out = []
+        for sc in problem.shared:
+            d = sum(sc.demand.get(k, 0.0) for k in ids)
+            if d > 0 and shared_used[sc.id] + lo * d > sc.capacity + _TOL * max(1.0, d):
+                out.append(sc.id)
+        return out
+
     out: dict[str, Explanation] = {}
     used_higher = {p.id: 0.0 for p in problem.pools}
     for i in seeded_rank(problem, seed):
@@ -282,6 +297,15 @@ def _explain(
                         ),
                         tuple(full),
                     )
+            taken = shared_taken([reqs[j].id for j in members], lo)
+            if e.code == NOT_AWARDED_SOLVER_GAP and taken:
+                e = _said(
+                    NOT_AWARDED_POOL_EXHAUSTED,
+                    M_(
+                        "capacity shared with other requests taken by the awards: %(names)s",
+                        names=listing(taken),
+                    ),
+                )
             if in_bundle:
                 e = _said(
                     e.code,
