@@ -14,7 +14,8 @@ decimals and its unit's words in each language, never the unit's key.
 
 from __future__ import annotations
 
-import datetime as dt
+import csv
+import io
 from collections import defaultdict
 
 import pytest
@@ -87,9 +88,15 @@ def test_an_mpw_shuttle_awards_die_area_in_square_millimetres(web: Web, one_loop
                 {"pool_id": chips["id"], "amount": 200, "max_per_request": 40}],
     )  # fmt: skip
 
-    # the call's public page says the offer in the area's words, with its decimals
+    # the call's public page says the offer and its limits in the area's words (the
+    # limits were bare numbers: "25 mm² of die area 1 10")
     page = text_of(web.client().get("/calls/mpw-27a").text)
-    assert "mm² of die area" in page and "mm2" not in page, page[:3000]
+    for said in (
+        "25 mm² of die area 1 mm² of die area 10 mm² of die area",
+        "200 packaged chips 40 packaged chips",
+    ):
+        assert said in page, page[:3000]
+    assert "mm2" not in page, page[:3000]
 
     country_of: dict[str, str] = {}
     pid_of: dict[str, int] = {}
@@ -168,6 +175,22 @@ def test_an_mpw_shuttle_awards_die_area_in_square_millimetres(web: Web, one_loop
     assert f"{quarter['amount']:g}".replace(".", ",") in page, page[:3000]
     assert "mm² de surface de puce" in page and "mm2" not in page, page[:3000]
 
-    # the tape-out has no dates: the schedule says so rather than inventing them
+    # the tape-out has no dates: the schedule says so rather than inventing them; each
+    # entry's amount says its unit, in the API, the CSV and on the page (before, a bare
+    # "2.25" and "20" side by side: die area and chips told apart by the label alone)
     sched = office.get("/api/v1/calls/mpw-27a/schedule")["items"]
     assert {(e["kind"], e["start"]) for e in sched} == {("period", None)}
+    assert {(e["pool_id"], e["unit"]) for e in sched} == {
+        (area["id"], "mm2"),
+        (chips["id"], "chip"),
+    }, sched
+    rows = list(csv.DictReader(io.StringIO(
+        staff.get("/manage/calls/mpw-27a/schedule?format=csv").text.lstrip("\ufeff"))))  # fmt: skip
+    assert {(r["resource"], r["amount"], r["unit"]) for r in rows if r["proposal"] == code} == {
+        ("Shuttle 27A die area", f"{quarter['amount']:g}", "mm2"),
+        ("Shuttle 27A packaging", str(asked[iso3][1]), "chip"),
+    }, rows
+    page = text_of(signed_in(web, "office@osc.example", "fr").get(
+        "/manage/calls/mpw-27a/schedule").text)  # fmt: skip
+    assert f"{quarter['amount']:g} mm² de surface de puce".replace(".", ",") in page, page[:3000]
+    assert f"{asked[iso3][1]} puces encapsulées" in page, page[:3000]

@@ -499,20 +499,35 @@ def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> 
         (
             "details.amount",
             "The request (41 sessions) exceeds what the call offers in 'Glacios' (40 sessions).",
-            {"amount": "41", "unit": "sessions", "pool": "'Glacios'", "offered": "40",
-             "unit2": "sessions"},
+            {
+                "amount": "41",
+                "unit": "sessions",
+                "pool": "'Glacios'",
+                "offered": "40",
+                "unit2": "sessions",
+            },
         ),
         (
             "details.amount",
             "The request (1 session) is below the minimum per request of 2 sessions in 'Glacios'.",
-            {"amount": "1", "unit": "session", "limit": "2", "unit2": "sessions",
-             "name": "'Glacios'"},
+            {
+                "amount": "1",
+                "unit": "session",
+                "limit": "2",
+                "unit2": "sessions",
+                "name": "'Glacios'",
+            },
         ),
         (
             "details.amount",
             "The request (11 sessions) exceeds the limit per request of 10 sessions in 'Glacios'.",
-            {"amount": "11", "unit": "sessions", "limit": "10", "unit2": "sessions",
-             "pool": "'Glacios'"},
+            {
+                "amount": "11",
+                "unit": "sessions",
+                "limit": "10",
+                "unit2": "sessions",
+                "pool": "'Glacios'",
+            },
         ),
     ]
     assert f.table_counts(db) == before
