@@ -14,8 +14,6 @@ decimals and its unit's words in each language, never the unit's key.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 
 import pytest
@@ -23,6 +21,7 @@ from sqlalchemy import select
 
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
+from tests.api.test_isotope_network_journey import csv_rows
 from tests.api.test_operator_journey import (
     applicant_draft,
     ask_for,
@@ -184,8 +183,7 @@ def test_an_mpw_shuttle_awards_die_area_in_square_millimetres(web: Web, one_loop
         (area["id"], "mm2"),
         (chips["id"], "chip"),
     }, sched
-    rows = list(csv.DictReader(io.StringIO(
-        staff.get("/manage/calls/mpw-27a/schedule?format=csv").text.lstrip("\ufeff"))))  # fmt: skip
+    rows = csv_rows(staff.get("/manage/calls/mpw-27a/schedule?format=csv").text)
     assert {(r["resource"], r["amount"], r["unit"]) for r in rows if r["proposal"] == code} == {
         ("Shuttle 27A die area", f"{quarter['amount']:g}", "mm2"),
         ("Shuttle 27A packaging", str(asked[iso3][1]), "chip"),

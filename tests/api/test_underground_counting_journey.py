@@ -20,9 +20,7 @@ of the change, in the API, the CSV and the team's pages, and each run is unbroke
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,6 +28,7 @@ from sqlalchemy import select
 
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
+from tests.api.test_isotope_network_journey import csv_rows
 from tests.api.test_operator_journey import (
     applicant_draft,
     ask_for,
@@ -171,8 +170,7 @@ def test_underground_detectors_count_in_unbroken_weeks_across_the_clock_change(
 
     # the CSV says the site's clock beside UTC, with the offset of each side of the change
     staff = signed_in(web, "office@andes-ul.example")
-    rows = list(csv.DictReader(io.StringIO(
-        staff.get("/manage/calls/lowbg-27/schedule?format=csv").text.lstrip("\ufeff"))))  # fmt: skip
+    rows = csv_rows(staff.get("/manage/calls/lowbg-27/schedule?format=csv").text)
     assert rows and all(r["time_zone"] == "America/Santiago" for r in rows), rows
     for r in rows:
         for at in (r["local_start"], r["local_end"]):
