@@ -118,6 +118,8 @@ def lead_span(
     the resource's rules by country (``lead_days`` of the PI's country, or of the
     destination its ``country_field`` names): from the period's first instant to ``now``
     plus the lead time; none without a lead time or when it ends before the period."""
+    if not pool.country_rules:
+        return ()  # no rules: no lead time (and no read of the PI)
     iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
     country, _shipped = fac_domain.rules_country(pool.country_rules, details, iso3)
     _barred, lead = fac_domain.country_rule(pool.country_rules, country)
