@@ -488,8 +488,8 @@ def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> 
         ),
         (
             "amount",
-            f"The request (10 mg) is below the minimum per request of 50 in {ce5}.",
-            {"amount": "10", "unit": "mg", "limit": "50", "name": ce5},
+            f"The request (10 mg) is below the minimum per request of 50 mg in {ce5}.",
+            {"amount": "10", "unit": "mg", "limit": "50", "unit2": "mg", "name": ce5},
         ),
         (
             "amount",
@@ -498,18 +498,36 @@ def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> 
         ),
         (
             "details.amount",
-            "The request (41 sessions) exceeds what the call offers in 'Glacios' (40).",
-            {"amount": "41", "unit": "sessions", "name": "'Glacios'", "offered": "40"},
+            "The request (41 sessions) exceeds what the call offers in 'Glacios' (40 sessions).",
+            {
+                "amount": "41",
+                "unit": "sessions",
+                "pool": "'Glacios'",
+                "offered": "40",
+                "unit2": "sessions",
+            },
         ),
         (
             "details.amount",
-            "The request (1 session) is below the minimum per request of 2 in 'Glacios'.",
-            {"amount": "1", "unit": "session", "limit": "2", "name": "'Glacios'"},
+            "The request (1 session) is below the minimum per request of 2 sessions in 'Glacios'.",
+            {
+                "amount": "1",
+                "unit": "session",
+                "limit": "2",
+                "unit2": "sessions",
+                "name": "'Glacios'",
+            },
         ),
         (
             "details.amount",
-            "The request (11 sessions) exceeds the limit per request of 10 in 'Glacios'.",
-            {"amount": "11", "unit": "sessions", "limit": "10", "name": "'Glacios'"},
+            "The request (11 sessions) exceeds the limit per request of 10 sessions in 'Glacios'.",
+            {
+                "amount": "11",
+                "unit": "sessions",
+                "limit": "10",
+                "unit2": "sessions",
+                "pool": "'Glacios'",
+            },
         ),
     ]
     assert f.table_counts(db) == before

@@ -63,17 +63,35 @@ def test_csv_gives_each_unit_its_own_column() -> None:
 
 def test_amounts_of_thousands_as_the_reader_writes_numbers() -> None:
     """A fellowship fund's 56,500 euros on a French page is "56 500 euros": "56,500" is
-    fifty-six and a half there. Each language's group and decimal signs (Babel), the
-    report's rounding kept (whole above 10, one decimal below)."""
+    fifty-six and a half there. Each language's group and decimal signs (Babel), at most
+    two decimals (trialfac22: before, whole above 10 and one decimal below, "56,500")."""
     eur = {"en": {"one": "euro", "other": "euros"}, "fr": {"one": "euro", "other": "euros"},
            "es": {"one": "euro", "other": "euros"}, "zh": {"one": "欧元", "other": "欧元"}}  # fmt: skip
     d = data()
     d["call"] = {"units": ["eur", "shot"], "unit_labels": {"eur": eur, "shot": SHOTS}}
     d["funnels"]["ldc"][0]["amounts"] = {"eur": 56_500.4, "shot": 2.5}
     want = {
-        "en": "56,500 euros, 2.5 shots",
-        "zh": "56,500 欧元, 2.5 炮次",
-        "fr": "56\u202f500 euros, 2,5 tirs",
-        "es": "56.500 euros, 2,5 disparos",
+        "en": "56,500.4 euros, 2.5 shots",
+        "zh": "56,500.4 欧元, 2.5 炮次",
+        "fr": "56\u202f500,4 euros, 2,5 tirs",
+        "es": "56.500,4 euros, 2,5 disparos",
     }
     assert_amounts(d, want)
+
+
+def test_amounts_keep_the_decimals_the_awards_have() -> None:
+    """A chip shuttle's die area awarded in quarter square millimetres (trialfac22): the
+    report says the 6.25 and 15.25 mm² the awards list says, not "6.2" (rounded to one
+    decimal, half to even) and "15" (whole from 10 up), which no award or sum of them was."""
+    area = {"en": {"one": "mm²", "other": "mm²"}, "fr": {"one": "mm²", "other": "mm²"},
+            "es": {"one": "mm²", "other": "mm²"}, "zh": {"one": "平方毫米", "other": "平方毫米"}}  # fmt: skip
+    d = data()
+    d["call"] = {"units": ["mm2", "shot"], "unit_labels": {"mm2": area, "shot": SHOTS}}
+    for mm2, en, fr in (
+        (6.25, "6.25", "6,25"),
+        (15.25, "15.25", "15,25"),
+        (1_250.5, "1,250.5", "1\u202f250,5"),
+    ):
+        d["funnels"]["ldc"][0]["amounts"] = {"mm2": mm2, "shot": 2.0}
+        want = {"en": f"{en} mm², 2 shots", "fr": f"{fr} mm², 2 tirs"}
+        assert_amounts(d, want)

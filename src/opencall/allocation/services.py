@@ -431,6 +431,7 @@ def _country_short(
     country: Country | None,
     now: dt.datetime,
     countries: Mapping[str, Country] | None = None,
+    least: Callable[[int], float] | None = None,
 ) -> dict[int, Message]:
     """Why a request cannot go to its team, by its position: its resource's rules by country
     (``CapacityPool.country_rules``, read by ``facilities.domain.country_rule`` for the
@@ -438,7 +439,12 @@ def _country_short(
     destination, named through ``countries``) bar that country (an export permit, a visa
     refused), or the resource's first day is nearer than the lead time a team from there
     (a shipment to there: a phytosanitary certificate) needs. A resource without a period
-    has no first day: its lead times are not read."""
+    has no first day: its lead times are not read. On a resource offered in slots over a
+    season, the lead time is counted to the team's own first slot, not the season's:
+    the request is refused only when the slots that begin after it (outside its
+    impossible dates; one unbroken run where the resource asks for it) are fewer than
+    the least it may be awarded (``least``: its amount without one) (trialfac22: before,
+    a mail-in team needing 100 days was refused a 13-week season that began in 90)."""
     out: dict[int, Message] = {}
     for i, req in enumerate(requests):
         cp = pools.get(req.get("pool_id") or 0)
@@ -470,6 +476,38 @@ def _country_short(
             pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
         )
         if lead and lo is not None and now + dt.timedelta(days=lead) > lo:
+            floor = now + dt.timedelta(days=lead)
+            usable = (
+                _usable_slots(pool, req.get("details") or {}, floor) if pool.slot_hours else None
+            )
+            if usable is not None:
+                n = _longest_run(usable) if pool.unbroken else len(usable)
+                need = least(i) if least is not None else float(req.get("amount") or 0.0)
+                if n >= need - 1e-9:
+                    continue  # the team's slots begin after its lead time
+                slot_args = {
+                    "country": where,
+                    "days": number(str(lead)),
+                    "resource": pool.name,
+                    "n": number(str(n)),
+                    "asked": number(plain_number(float(req.get("amount") or 0.0))),
+                }
+                out[i] = (
+                    M_(
+                        "a shipment to %(country)s needs %(days)s days before its first slot "
+                        "of %(resource)s, and only %(n)s usable slots are left after that "
+                        "(%(asked)s asked)",
+                        **slot_args,
+                    )
+                    if shipped
+                    else M_(
+                        "a team from %(country)s needs %(days)s days before its first slot "
+                        "of %(resource)s, and only %(n)s usable slots are left after that "
+                        "(%(asked)s asked)",
+                        **slot_args,
+                    )
+                )
+                continue
             args = {
                 "country": where,
                 "days": number(str(lead)),
@@ -669,7 +707,7 @@ def build_problem(
         pi_country = countries.get(p.pi_member.country_iso3 or "") if p.pi_member else None
         apart = {
             **apart,
-            **_country_short(pools, content["requests"], pi_country, now, countries),
+            **_country_short(pools, content["requests"], pi_country, now, countries, least),
         }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
@@ -1280,7 +1318,7 @@ def _require_country_rules(
     pools = {cp.pool_id: cp for cp in call.pools}
     details = {r.id: r.details for r in proposal.requests}
     asked = [
-        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}}
+        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
         for a in new_awards
         if a.amount > 0
     ]

@@ -188,7 +188,8 @@ RECORD_KINDS_DOC = (
 COUNTRY_RULES = (
     "who the resource may go to, by the PI's country (ISO 3166 alpha-3): barred, the "
     "countries it cannot go to (an export permit or a visa refused), and lead_days, the "
-    'days a team of a country needs between the allocation and its first day ("*": every '
+    "days a team of a country needs between the allocation and its first day (on a "
+    'resource offered in slots, its own first slot) ("*": every '
     'country not named), e.g. {"barred": ["PRK"], "lead_days": {"NGA": 60, "*": 14}}; '
     "a request that breaks them is not awarded ({}: no rule; a PATCH replaces them whole); "
     "country_field, the key of a required choice request field whose value is the country "

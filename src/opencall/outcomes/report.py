@@ -110,9 +110,10 @@ def _main_unit(data: dict[str, Any]) -> str:
 
 def _amount(v: float, tr: Tr | None = None) -> str:
     """An amount as the reader's language writes numbers (``tr``'s; English without
-    one): whole from 10 up, one decimal below ("56 500" in French, "2,5" in Spanish)."""
-    whole = float(v).is_integer() or abs(v) >= 10
-    return local_number(v, _lang(tr) if tr is not None else "en", 0 if whole else 1)
+    one), with at most two decimals as the awards list writes it ("56 500" in French,
+    "2,5" in Spanish, "6.25" mm²). Before trialfac22 it was whole from 10 up and one
+    decimal below: a 6.25 mm² award read "6.2", 15.25 read "15"."""
+    return local_number(v, _lang(tr) if tr is not None else "en")
 
 
 def _group(tr: Tr, g: str) -> str:

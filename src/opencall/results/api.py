@@ -490,6 +490,7 @@ class BookingOut(BaseModel):
     time_zone: str = Field(description="the resource's IANA zone; empty: UTC")
     local_start: str = Field(description="start on the resource's clock, with its offset")
     local_end: str
+    unit: str = Field(default="", description="the unit of amount: the resource's unit key")
 
 
 class BookingList(Paged[BookingOut]):

@@ -673,7 +673,7 @@ def outcome_summary(
 #: the columns of a node's bookings (the JSON API's fields and the CSV's header)
 BOOKING_FIELDS = (
     "id", "proposal_code", "resource_id", "resource", "kind", "label", "start", "end",
-    "amount", "time_zone", "local_start", "local_end",
+    "amount", "time_zone", "local_start", "local_end", "unit",
 )  # fmt: skip
 
 
@@ -694,6 +694,7 @@ def booking(entry: Any, proposal_code: str, pool: Any) -> dict[str, Any]:
         "time_zone": zone,
         "local_start": wallclock.zone_iso(entry.start, zone),
         "local_end": wallclock.zone_iso(entry.end, zone),
+        "unit": pool.unit,  # the amount's unit (trialfac22: the CSV and API had none)
     }
 
 

@@ -36,6 +36,11 @@ class EntryOut(BaseModel):
     start: dt.datetime | None
     end: dt.datetime | None
     amount: float
+    unit: str = Field(
+        default="",
+        description="the unit of amount: the resource's unit key, as an award says it "
+        '("mm2", "chip"); empty for an entry of no one resource',
+    )
     explanation: str
     needs_rescheduling: bool = Field(
         default=False,
@@ -75,10 +80,11 @@ def schedule(chair: CallListRequest = Depends(chair_list)) -> EntryList:
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
     reschedule = needs_rescheduling(api.db, call, hidden=hidden)
     waiting = not_scheduled(api.db, call, hidden=hidden)
-    names = {
-        i: name
-        for i, name in api.db.execute(
-            select(CapacityPool.id, CapacityPool.name).where(
+    # each booked resource's name and unit (an entry's amount is in its resource's unit)
+    named = {
+        i: (name, unit)
+        for i, name, unit in api.db.execute(
+            select(CapacityPool.id, CapacityPool.name, CapacityPool.unit).where(
                 CapacityPool.id.in_({e.pool_id for e, _c, _s in rows if e.pool_id is not None})
             )
         ).tuples()
@@ -95,7 +101,8 @@ def schedule(chair: CallListRequest = Depends(chair_list)) -> EntryList:
                 EntryOut,
                 e,
                 proposal_code=code if code and status in rq.REVIEWABLE else "",
-                pool=names.get(e.pool_id, "") if e.pool_id is not None else "",
+                pool=named.get(e.pool_id, ("", ""))[0] if e.pool_id is not None else "",
+                unit=named.get(e.pool_id, ("", ""))[1] if e.pool_id is not None else "",
                 explanation=str(e.details.get("explanation", "")),
                 needs_rescheduling=e.id in reschedule,
             )

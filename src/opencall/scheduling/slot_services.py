@@ -111,6 +111,23 @@ def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
     return lo, hi
 
 
+def lead_span(
+    pool: CapacityPool, details: Mapping[str, Any], proposal: Proposal, now: dt.datetime
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """The span of ``pool``'s period a request of ``proposal`` cannot be booked in under
+    the resource's rules by country (``lead_days`` of the PI's country, or of the
+    destination its ``country_field`` names): from the period's first instant to ``now``
+    plus the lead time; none without a lead time or when it ends before the period."""
+    if not pool.country_rules:
+        return ()  # no rules: no lead time (and no read of the PI)
+    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
+    country, _shipped = fac_domain.rules_country(pool.country_rules, details, iso3)
+    _barred, lead = fac_domain.country_rule(pool.country_rules, country)
+    lo, _hi = period_bounds(pool)
+    floor = now + dt.timedelta(days=lead)
+    return ((lo, floor),) if lead and floor > lo else ()
+
+
 def resource_of(
     pool: CapacityPool,
     taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
@@ -395,6 +412,9 @@ def schedule_slots(
                 id=req.id,
                 why=exc,
             ) from exc
+        # the lead time of the team's country (or the shipment's destination): none of
+        # its slots before it (trialfac22: the allocation counts the slots after it)
+        impossible = (*impossible, *lead_span(pool, req.details, props[req.proposal_id], now))
         slot_awards.append(
             sl.SlotAward(
                 id=str(req.id),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
+from opencall.facilities.labels import unit_labels
 from opencall.inputs import calendar_date, plain_number
 from opencall.optim import wallclock
 from opencall.proposals.models import Proposal
@@ -76,6 +77,8 @@ def _schedule_csv(page: Page, call: Call) -> Response:
     # the resource booked, by id and name as the API's entries say it: a beamline's two
     # machine modes offered as two resources are told apart without reading the label
     names = {cp.pool_id: cp.pool.name for cp in call.pools}
+    # the unit of each entry's amount (die area in mm2 and packaged chips side by side)
+    units = {cp.pool_id: cp.pool.unit for cp in call.pools}
 
     return csv_response(
         f"{call.slug}-schedule.csv",
@@ -92,6 +95,7 @@ def _schedule_csv(page: Page, call: Call) -> Response:
             "local_end",
             "resource_id",
             "resource",
+            "unit",
         ],  # fmt: skip
         (
             (
@@ -107,6 +111,7 @@ def _schedule_csv(page: Page, call: Call) -> Response:
                 wallclock.zone_iso(e.end, zones.get(e.pool_id or 0, "")),
                 e.pool_id or "",
                 names.get(e.pool_id or 0, ""),
+                units.get(e.pool_id or 0, ""),
             )
             for e in entries
         ),
@@ -179,6 +184,9 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "entries": shown,
             # the site's time zone of each resource that has one (times shown beside UTC)
             "zones": {cp.pool_id: cp.pool.time_zone for cp in call.pools if cp.pool.time_zone},
+            # each resource's unit and words: an entry's amount is said with its unit
+            "pools": {cp.pool_id: cp.pool for cp in call.pools},
+            **unit_labels(page),
             "reschedule": reschedule,
             "to_reschedule": to_reschedule,
             "not_scheduled": waiting,

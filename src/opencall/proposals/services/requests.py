@@ -226,8 +226,8 @@ def _check_limits(cp: CallPool, amount: float) -> None:
     """The call's limits on one request for the resource, in this order: no more than
     the call offers, no less than its minimum, no more than its maximum per request.
 
-    A custom resource's refusals point at ``details.amount`` (its request form) and
-    have messages of their own; a preset pool's name the unit of each limit."""
+    A custom resource's refusals point at ``details.amount`` (its request form), a preset
+    pool's at ``amount``; both name the unit of each limit."""
     pool = cp.pool
     custom = pool.pool_type == "custom"
     name = repr(pool.name)
@@ -241,47 +241,32 @@ def _check_limits(cp: CallPool, amount: float) -> None:
         """The unit's word for ``limit`` of it, in the reader's language."""
         return fac_domain.unit_text(pool.unit, pool.unit_labels, limit)
 
+    # each limit with its unit's word, on a preset pool and an operator's resource alike
+    # (the resource's limits said bare numbers: "below the minimum per request of 1")
     if amount > cp.amount:
-        offered = fac_domain.number_param(cp.amount)
-        if custom:
-            raise DomainError(
-                "The request (%(amount)s %(unit)s) exceeds what the call offers in "
-                "%(name)s (%(offered)s).",
-                **asked,
-                name=name,
-                offered=offered,
-            )
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds what the call offers in "
             "%(pool)s (%(offered)s %(unit2)s).",
             **asked,
             pool=name,
-            offered=offered,
+            offered=fac_domain.number_param(cp.amount),
             unit2=unit_of(cp.amount),
         )
     if cp.min_per_request is not None and amount < cp.min_per_request - 1e-9:
         raise DomainError(
             "The request (%(amount)s %(unit)s) is below the minimum per request of "
-            "%(limit)s in %(name)s.",
+            "%(limit)s %(unit2)s in %(name)s.",
             **asked,
             limit=fac_domain.number_param(cp.min_per_request),
+            unit2=unit_of(cp.min_per_request),
             name=name,
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
-        limit = fac_domain.number_param(cp.max_per_request)
-        if custom:
-            raise DomainError(
-                "The request (%(amount)s %(unit)s) exceeds the limit per request of "
-                "%(limit)s in %(name)s.",
-                **asked,
-                limit=limit,
-                name=name,
-            )
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds the limit per request of "
             "%(limit)s %(unit2)s in %(pool)s.",
             **asked,
-            limit=limit,
+            limit=fac_domain.number_param(cp.max_per_request),
             unit2=unit_of(cp.max_per_request),
             pool=name,
         )
