@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.proposals.models import TeamMember
@@ -58,8 +59,7 @@ def rows_read(engine: Engine, seen: list[tuple[str, Any]], table: str) -> int:
                 cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
                 total += _pg_rows_read(cur.fetchone()[0][0]["Plan"], table)
         else:
-            size = conn.scalar(select(func.count()).select_from(TeamMember.__table__))
-            assert table == TeamMember.__tablename__
+            size = conn.scalar(select(func.count()).select_from(sql_table(table)))
             for sql, params in seen:
                 if table not in sql or not SELECT.match(sql):
                     continue

@@ -86,11 +86,13 @@ class RoleGrant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(30), nullable=False)
+    # indexed: a provider's or a call's roles (its reviewer pool, its people) are found
+    # without reading every role of the site (scale22)
     provider_id: Mapped[int | None] = mapped_column(
-        ForeignKey("providers.id", ondelete="CASCADE"), nullable=True
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=True, index=True
     )
     call_id: Mapped[int | None] = mapped_column(
-        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True
+        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True, index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
