@@ -14,13 +14,18 @@ PLAN`` where a ``SCAN`` of the table counts its every row).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant
+from opencall.reviews import notify
+from opencall.reviews.models import ReviewAssignment, ReviewReminder
 from tests import factories as F
 from tests.scale.test_site_history_round20 import statements
 from tests.scale.test_site_history_round21 import rows_read
@@ -87,3 +92,55 @@ def test_the_reviewer_pool_reads_the_providers_roles_not_the_sites(
     # the chair's own role and the provider's two reviewers' (a role checked per
     # request); not the 80 roles of the other providers and their calls
     assert max(counts.values()) < 20, counts
+
+
+DEADLINE = dt.datetime(2027, 3, 1, 2, 0, tzinfo=dt.UTC)
+
+
+def reminded_call(factory: sessionmaker[Session], reviewers: int, proposals: int) -> int:
+    """A call whose review deadline is two days after ``DEADLINE - 2 days``, each of its
+    ``reviewers`` assigned every one of its ``proposals``, none submitted."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        call.review_settings = {**call.review_settings, "review_deadline": DEADLINE.isoformat()}
+        props = [F.full_proposal(s, call) for _ in range(proposals)]
+        people = [F.user(s) for _ in range(reviewers)]
+        s.flush()
+        for p in props:
+            for u in people:
+                s.add(ReviewAssignment(call_id=call.id, proposal_id=p.id, reviewer_id=u.id))
+        s.commit()
+        return call.id
+
+
+def test_the_review_reminders_claim_and_read_at_once(factory: sessionmaker[Session]) -> None:
+    """``opencall remind`` claimed each assignment's reminder by its own INSERT and read
+    each reviewer by their own SELECT: its statements grew with the call's assignments.
+    Counted: the statements other than the queued mails' own INSERTs (one job a
+    reminder, as before)."""
+    counted = []
+    for reviewers, proposals in ((2, 2), (6, 4)):
+        call_id = reminded_call(factory, reviewers, proposals)
+        with factory() as s:
+            call = s.get(Call, call_id)
+            assert call is not None
+            engine = s.get_bind()
+            with statements(engine) as seen:
+                n = notify.queue_reminders(s, call, "http://x", now=DEADLINE - dt.timedelta(days=2))
+            assert n == reviewers
+            claimed = s.scalar(
+                select(func.count())
+                .select_from(ReviewReminder)
+                .join(ReviewAssignment, ReviewAssignment.id == ReviewReminder.assignment_id)
+                .where(ReviewAssignment.call_id == call_id)
+            )
+            assert claimed == reviewers * proposals
+            # a second run: every reminder claimed already, nobody mailed again
+            assert notify.queue_reminders(s, call, "http://x", now=DEADLINE) == 0
+            s.rollback()
+        counted.append(
+            len(
+                [sql for sql, _p in seen if not sql.lstrip().upper().startswith("INSERT INTO JOBS")]
+            )
+        )
+    assert counted[0] == counted[1], counted
