@@ -4,6 +4,7 @@ assignment, and reminders before the review deadline (``opencall remind``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,12 +43,7 @@ def notify_assigned(
     for a in assignments:
         if a.status == "assigned":
             fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
-    ids = sorted(fresh)
-    users: dict[int, User] = {}
-    for i in range(0, len(ids), 5000):  # the reviewers in one query per 5000, not one each
-        users.update(
-            (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
-        )
+    users = _users(session, fresh)
     # the review deadline that applies to each (the chair's extension for them, else the
     # call's) on their own clock and in their language (trialrev19: the invitation said
     # none, so a reviewer abroad accepted before learning when the review is due)
@@ -101,29 +97,26 @@ def queue_reminders(
     def due(reviewer_id: int) -> dt.datetime:
         return extended.get(reviewer_id, deadline)
 
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    due_now = [
+        a
+        for a in q.assignments_of_call(session, call)
+        if now <= due(a.reviewer_id) <= now + dt.timedelta(days=within_days)
+        and a.status in ("assigned", "accepted")
+    ]
+    # the reviewers in one query, the claims in one statement per CLAIM_BATCH (scale22:
+    # a SELECT per reviewer and an INSERT per assignment made the job's statements grow
+    # with the call's assignments)
+    users = _users(session, {a.reviewer_id for a in due_now})
     pending: dict[int, int] = {}
-    fresh: set[int] = set()
-    writable: dict[int, bool] = {}  # reviewer id: may be mailed (mail20b)
-    for a in q.assignments_of_call(session, call):
-        if not now <= due(a.reviewer_id) <= now + dt.timedelta(days=within_days):
-            continue
-        if a.reviewer_id not in writable:
-            writable[a.reviewer_id] = may_be_mailed(session.get(User, a.reviewer_id))
-        if a.status in ("assigned", "accepted") and writable[a.reviewer_id]:
+    owner: dict[int, int] = {}  # assignment id: its reviewer, of those to claim
+    for a in due_now:
+        if may_be_mailed(users.get(a.reviewer_id)):  # mail20b
             pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
-            claimed = session.scalar(
-                insert(ReviewReminder)
-                .values(assignment_id=a.id, days=within_days, sent_at=now)
-                .on_conflict_do_nothing(index_elements=["assignment_id", "days"])
-                .returning(ReviewReminder.assignment_id)
-            )
-            if claimed is not None:  # None: reminded already (by this or another run)
-                fresh.add(a.reviewer_id)
+            owner[a.id] = a.reviewer_id
+    fresh = {owner[i] for i in _claimed(session, sorted(owner), within_days, now)}
     n = 0
     for rid, count in sorted(pending.items()):
-        user = session.get(User, rid) if rid in fresh else None
+        user = users[rid] if rid in fresh else None
         if user is not None:
             _queue(
                 session,
@@ -137,6 +130,40 @@ def queue_reminders(
             )
             n += 1
     return n
+
+
+CLAIM_BATCH = 1000  # rows of one INSERT of reminders (3 parameters each)
+
+
+def _users(session: Session, ids: Iterable[int]) -> dict[int, User]:
+    """The users of ``ids`` by id, in one query per 5000 (not one each)."""
+    ordered = sorted(ids)
+    users: dict[int, User] = {}
+    for i in range(0, len(ordered), 5000):
+        chunk = ordered[i : i + 5000]
+        users.update((u.id, u) for u in session.scalars(select(User).where(User.id.in_(chunk))))
+    return users
+
+
+def _claimed(session: Session, assignment_ids: list[int], days: int, now: dt.datetime) -> list[int]:
+    """Claim the reminder at ``days`` of each assignment of ``assignment_ids``: a
+    ``ReviewReminder`` row inserted where none exists. Returns the assignments claimed
+    now (not those reminded already, by this run or another)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    claimed: list[int] = []
+    for i in range(0, len(assignment_ids), CLAIM_BATCH):
+        rows = [
+            {"assignment_id": a, "days": days, "sent_at": now}
+            for a in assignment_ids[i : i + CLAIM_BATCH]
+        ]
+        claimed += session.scalars(
+            insert(ReviewReminder)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["assignment_id", "days"])
+            .returning(ReviewReminder.assignment_id)
+        )
+    return claimed
 
 
 def _queue(
