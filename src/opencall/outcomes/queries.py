@@ -1164,6 +1164,19 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                         "people_trained_gender_counted", "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
                         "reporting_3y", "area_ha", "yields", "median_yield_ratio"):  # fmt: skip
                 out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+        # the people trained by their own countries' group, and the demonstration sites'
+        # yields by unit (outcomes22): the sites in ``count``, the mean yield in ``rate``;
+        # ``:baseline``, the mean local check, and ``:ratio``, the median ratio, in ``rate``
+        for f in (aa.get("trained_from") or {}).get(by, []):
+            out.append([by, f["group"], "trained_from:people_trained", f["people_trained"], "",
+                        "", "", ""])  # fmt: skip
+        for f in (aa.get("site_yields") or {}).get(by, []):
+            at = f"site_yield:{f['unit']}"
+            out += [
+                [by, f["group"], at, f["sites"], "", f["mean_yield"], "", ""],
+                [by, f["group"], f"{at}:baseline", f["sites"], "", f["mean_baseline"], "", ""],
+                [by, f["group"], f"{at}:ratio", f["sites"], "", f["median_ratio"], "", ""],
+            ]
         for f in (aa.get("follow_up_response") or {}).get(by, []):
             out.append(
                 [by, f["group"], f"follow_up_response:{f['months']}", f["answered"], f["due"],

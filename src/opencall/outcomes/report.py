@@ -725,6 +725,58 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+#: a demonstration site's yield unit in words (outcomes22)
+YIELD_UNIT_LABELS = {k: CHOICE_LABELS[k] for k in ("t/ha", "kg/m2", "kg/t")}
+
+
+def trained_from_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's people trained after a course by the group of their own country
+    (``after_award.trained_from``, outcomes22), those whose report named none apart."""
+    rows = [
+        [tr(N_("Country not recorded")) if f["group"] == "not_recorded" else _group(tr, f["group"]),
+         _amount(f["people_trained"], tr)]
+        for f in _after_rows(data, "trained_from", by)
+    ]  # fmt: skip
+    return {
+        "title": f"{tr(N_('People trained, by their own country'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(N_("Group")), tr(N_("People trained"))],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "The people the course's participants trained, by the country each follow-up "
+                "report gave for them (not the principal investigator's), from each "
+                "participant's latest report."
+            )
+        ),
+    }
+
+
+def site_yields_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's demonstration-site yields by unit (``after_award.site_yields``,
+    outcomes22): sites, mean yield and local check, median ratio."""
+    lang = _lang(tr)
+    rows = [
+        [_group(tr, f["group"]), tr(YIELD_UNIT_LABELS.get(f["unit"], f["unit"])),
+         str(f["sites"]), _dec(f["mean_yield"], lang), _dec(f["mean_baseline"], lang),
+         _dec(f["median_ratio"], lang)]
+        for f in _after_rows(data, "site_yields", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Unit"), N_("Sites reporting a yield"), N_("Mean yield"),
+            N_("Mean local check"), N_("Median yield ratio")]  # fmt: skip
+    return {
+        "title": f"{tr(N_('Demonstration-site yields'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "Each demonstration site's yield beside the local check of the same unit, from "
+                "the demonstration packages and each participant's latest follow-up report; "
+                "yields of different units are never averaged together."
+            )
+        ),
+    }
+
+
 def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """One grouping's answers to the course follow-up waves (``after_award.follow_up_response``):
     per group and wave, the participants due to report by the report's day, those who
@@ -1215,6 +1267,16 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if _after_rows(data, "access", by)
         ],
+        "trained_from": [
+            trained_from_table(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if _after_rows(data, "trained_from", by)
+        ],
+        "site_yields": [
+            site_yields_table(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if _after_rows(data, "site_yields", by)
+        ],
         "change": [
             change_table(tr, data, by)
             for by in CHANGE_BYS
@@ -1332,6 +1394,8 @@ def report_pdf(
         *doc["results_per_award"],
         *doc["access"],
         *doc["after_award_more"],
+        *doc["trained_from"],
+        *doc["site_yields"],
         *doc["change"],
     ]
     return render_report_pdf(

@@ -54,6 +54,11 @@ KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
 }
 #: A course's follow-up figures, summed per award and per group in the report.
 FOLLOW_UP_FIGURES: tuple[str, ...] = ("people_trained", "demo_sites", "area_ha")
+#: The units a demonstration site's yield may be reported in, each with its greatest
+#: value (outcomes22): t/ha (a field crop, hybrid rice; juncao grass is cut at up to a
+#: few hundred t/ha fresh), kg/m2 (a mushroom bed), kg/t (fresh mushrooms per tonne of
+#: substrate). A yield without a unit is in t/ha (every yield kept before units).
+YIELD_UNITS: dict[str, float] = {"t/ha": 1000.0, "kg/m2": 100.0, "kg/t": 2000.0}
 #: Months after a participant completed a course (the course record's ``completed_on``)
 #: at which they are asked what they did with it: each a wave of follow-up reports.
 FOLLOW_UP_MONTHS: tuple[int, ...] = (6, 12)
@@ -391,9 +396,18 @@ def follow_up_figures(
     # the share of women is of these, not of every person trained
     out["people_trained_gender_counted"] = 0.0
     out["yield_ratios"] = []
+    # the trainees' countries (outcomes22): people by country, and the people trained in
+    # the reports that gave them
+    out["trained_by_country"] = {}
+    out["people_trained_country_counted"] = 0.0
     for dd in reports:
         for f in FOLLOW_UP_FIGURES:
             out[f] += float(dd.get(f) or 0)
+        where = dd.get("trained_countries") or {}
+        for iso3, n in where.items():
+            out["trained_by_country"][iso3] = out["trained_by_country"].get(iso3, 0) + int(n)
+        if where:
+            out["people_trained_country_counted"] += float(dd.get("people_trained") or 0)
         out["people_trained_women"] += float(dd.get("people_trained_women") or 0)
         if dd.get("people_trained_women") is not None:
             out["people_trained_gender_counted"] += float(dd.get("people_trained") or 0)
@@ -549,6 +563,18 @@ def days_to_first_result(awarded_on: dt.date, result_dates: Iterable[dt.date]) -
     if not dates:
         return None
     return max(0, (dates[0] - awarded_on).days)
+
+
+def site_yields(records: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, float, float]]:
+    """The demonstration sites' yields of an award, each (unit, yield, local check): its
+    demonstration packages' and its participants' latest follow-up reports' (a later
+    report replaces an earlier one, :func:`latest_follow_ups`), those that report one."""
+    data = [dd for k, dd in records if k == "package"] + latest_follow_ups(records)
+    return [
+        (str(dd.get("yield_unit") or "t/ha"), float(dd["yield_t_ha"]), float(dd["baseline_t_ha"]))
+        for dd in data
+        if dd.get("yield_t_ha") is not None and dd.get("baseline_t_ha")
+    ]
 
 
 def yield_ratio(data: Mapping[str, Any]) -> float | None:

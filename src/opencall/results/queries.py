@@ -401,6 +401,7 @@ def _report_figures(
     units = list(amounts)
     return {
         "follow_up": d.follow_up_figures(records, day0),
+        "site_yields": d.site_yields(records),
         "follow_up_waves": d.wave_response(records, today),
         "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
         "use": d.use_figures(
