@@ -406,6 +406,10 @@ def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:
         return tr(N_("Awarded (%(unit)s)"), unit=_unit(tr, part, data))
     if head == "used":
         return tr(N_("Used (%(unit)s)"), unit=_unit(tr, part, data))
+    if head == "returned":  # an award the user office ended gave it back (outcomes22)
+        return tr(N_("Returned by an ended award (%(unit)s)"), unit=_unit(tr, part, data))
+    if key == "ended":
+        return tr(N_("Awards ended by the office (returned)"))
     if head == "lost_hours":
         return tr(N_("Hours lost: %(reason)s"), reason=tr(LOST_LABELS.get(part, part)))
     if key == "lost_weeks:outage":  # a lost item's weeks after its loss (outcomes18)

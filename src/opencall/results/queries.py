@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from opencall.allocation.models import Award
+from opencall.allocation.models import Award, AwardEnd
 from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.bibliography import normalise_doi
@@ -233,6 +233,9 @@ def stages_of_calls(
         if figures
         else {}
     )
+    # the awards the user office ended after their PI returned them (outcomes22)
+    ends = dict(session.execute(_of(select(AwardEnd.proposal_id, AwardEnd.returned), AwardEnd,
+                                    ids, proposal_ids)).tuples().all())  # fmt: skip
     result: dict[int, dict[int, dict[str, Any]]] = {}
     for call in calls:
         day0 = awarded_on(call)
@@ -267,8 +270,24 @@ def stages_of_calls(
                 rem = reminders.get(pid)
                 st["report_reminders"] = rem.reminders_sent if rem else 0
                 st["last_report_reminder"] = rem.last_reminded_on if rem else None
+            if pid in ends:
+                _ended(st, ends[pid], figures)
             out[pid] = st
     return result
+
+
+def _ended(st: dict[str, Any], returned: list[dict[str, Any]], figures: bool) -> None:
+    """An award the user office ended (outcomes22): never "completed" (it was ended, not
+    carried out; its use and results stand), ``ended``; with ``figures``, its use counts
+    the award ended (``ended``) and what it returned, by unit (``returned:<unit>``)."""
+    st["completed"] = False
+    st["ended"] = True
+    if figures:
+        use = st.setdefault("use", {})
+        use["ended"] = use.get("ended", 0.0) + 1.0
+        for x in returned:
+            key = f"returned:{x.get('unit') or ''}"
+            use[key] = use.get(key, 0.0) + float(x["returned"])
 
 
 def record_stages(

@@ -26,7 +26,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import calendar_date, whole_number
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import membership
-from opencall.results import declines, policies, services
+from opencall.results import declines, ends, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results.labels import (
@@ -433,10 +433,15 @@ def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dic
     """A row per proposal: its stages after the award, its use figures and whether a
     loan is overdue (``results.queries.stages_of_call``, as the report counts them)."""
     stages = q.stages_of_call(page.db, call, [p.id for p in proposals], today=_today())
+    # the awards the office ended after their PI returned them (outcomes22)
+    gone = {e.proposal_id: e for e in ends.ends_of(page.db, [p.id for p in proposals])}
     out = []
     for p in proposals:
         st = stages.get(p.id, {})
-        out.append({"p": p, **st, "overdue": bool(st.get("use", {}).get("loans_overdue"))})
+        out.append(
+            {"p": p, **st, "overdue": bool(st.get("use", {}).get("loans_overdue")),
+             "end": gone.get(p.id)}
+        )  # fmt: skip
     return out
 
 
@@ -462,6 +467,27 @@ def import_call_results(slug: str, page: Page = Depends(get_page)) -> Response:
     return page.redirect(
         f"/manage/calls/{call.slug}/postaward?imported={len(new)}&skipped={skipped}", "saved"
     )
+
+
+@router.post("/manage/calls/{slug}/awards/{proposal_id}/end", response_class=HTMLResponse)
+def end_award(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The user office ends an award its PI returned (outcomes22), once it confirms: the
+    part not used is returned, the records and results stay (``results.ends``)."""
+    call = _office_records_call(page, slug)
+    proposal = page.get_visible(Proposal, proposal_id, lambda p: p.call_id == call.id)
+    if ends.ended(page.db, proposal.id) is None and not page.confirmed:
+        return _render_overview(page, call, status=400, error=page._(MSG_CONFIRM))
+    with page.attempt() as refused:
+        ends.end_award(
+            page.db,
+            proposal,
+            reason=page.form.get("reason", ""),
+            note=page.form.get("note", "")[: ends.MAX_NOTE + 1],
+            actor=page.user,
+        )
+    if refused:
+        return _render_overview(page, call, status=400, error=refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/postaward", "saved")
 
 
 def _report_filter(page: Page) -> str | None:
@@ -561,6 +587,7 @@ def _render_overview(
             "report": report or "",
             "filter_error": filter_error,
             "report_states": [(st, page._(REPORT_LABELS[st])) for st in d.REPORT_STATES],
+            "end_reasons": [(k, page._(DECLINE_REASON_LABELS[k])) for k in DECLINE_REASONS],
             "error": error,
         },
         status=status,
