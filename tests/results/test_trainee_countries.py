@@ -225,3 +225,37 @@ def test_a_refused_report_changes_nothing(web: Web) -> None:
     assert "yield_unit" not in validate_record(
         "followup", {"participant": "A", "followed_up_on": "2028-05-01"}
     )
+
+
+def test_the_public_page_hides_small_counts_of_people_trained(web: Web) -> None:
+    """The public after-award page and its CSV give the people trained by their own
+    country's group with the public tables' rule: a count under 5 is hidden, and enough
+    others that none can be worked out from the "All" row or another grouping; here
+    Bangladesh's 4 (South Asia... with Nepal's 6: Asia 10) and Germany's 5 must not
+    give away a small cell. Checked against integer programs over the published cells."""
+    slug = _world(web)
+    client = web.client()
+    rows = client.get(f"/calls/{slug}/after-award?format=csv").text.splitlines()
+    got: dict[tuple[str, str], str] = {}
+    for line in rows[1:]:
+        table, by, group, measure, value = line.split(",")
+        if table == "trained_from":
+            assert measure == "people_trained"
+            got[(by, group)] = value
+    assert got, "no people trained by their country on the public page"
+    for by in BYS:
+        want = _want_trained(by)
+        for g, n in want.items():
+            cell = got[(by, g)]
+            if n < 5:
+                assert cell in ("<5", "x"), (by, g, n, cell)  # never the count itself
+            elif cell not in ("x",):
+                assert cell == str(n), (by, g)
+        # no table with exactly one hidden cell among its groups (the "All" row would give
+        # it away)
+        hidden = [g for g in want if g != "all" and got[(by, g)] in ("<5", "x")]
+        assert len(hidden) != 1 or got[(by, "all")] in ("<5", "x"), (by, hidden)
+    page = client.get(f"/calls/{slug}/after-award")
+    assert page.status_code == 200
+    assert "People trained, by their own country" in page.text
+    assert "Abebe" not in page.text and "Almaz" not in page.text

@@ -688,6 +688,39 @@ def trained_from(
     return out
 
 
+def public_trained_from(
+    trained: Mapping[str, Mapping[str, int]],
+    group_of_country: Mapping[str, Mapping[str, str]],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+) -> dict[str, list[dict[str, Any]]]:
+    """The people trained by their own country's group (``trained``: {award: {alpha-3:
+    people, "": not recorded}}), one table per grouping of ``bys``, safe to publish side by
+    side (outcomes22): suppressed together (``domain.suppress_linked`` over atoms of the
+    groupings, without known totals: no public list names the people trained), a count
+    under ``min_cell`` hidden and enough others that none can be worked out from the
+    "All" row or another grouping's table. A hidden count is None; the people whose
+    report named no country are a group of their own (``NOT_RECORDED``)."""
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for where in trained.values():
+        for iso3, n in where.items():
+            groups = group_of_country.get(iso3) if iso3 else None
+            key = tuple(groups[by] if groups else NOT_RECORDED for by in bys)
+            cell = atoms.setdefault(key, {"people_trained": 0})
+            cell["people_trained"] += int(n)
+    if not atoms:
+        return {}
+    tables = suppress_linked(atoms, bys, min_cell, order, known_atoms=False)
+    return {
+        by: [
+            {"group": "all" if g == TOTAL else g, "people_trained": t.values[(g, TOTAL)]}
+            for g in [*t.rows, TOTAL]
+        ]
+        for by, t in tables.items()
+    }
+
+
 @dataclass(frozen=True)
 class YieldRow:
     """A group's demonstration sites reporting a yield in one unit: how many, the mean

@@ -904,11 +904,23 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         follow = aa.public_follow_up_response(
             wave_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL, wave_releases
         )
+        # the people trained after a course by their own country (outcomes22)
+        awarded = {r.proposal_id for r in rows}
+        trained = {
+            str(pid): where
+            for pid, where in results_queries.trained_countries(reader, [call_id]).items()
+            if str(pid) in awarded
+        }
+        codes = {c for where in trained.values() for c in where if c}
+        trained_from = aa.public_trained_from(
+            trained, after_award_data.country_groups(codes), PUBLIC_BYS, order, PUBLIC_MIN_CELL
+        )
         return {
             "funnels": funnels,
             "times": times,
             "cycles": cycles,
             "access": access,
+            "trained_from": trained_from,
             "follow_up_response": follow,
             "new_wave_releases": new_waves,
             "new_releases": new,

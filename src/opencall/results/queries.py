@@ -497,6 +497,33 @@ def wave_responses(
     return {pid: waves for pid, waves in out.items() if waves}
 
 
+def trained_countries(session: Session, call_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """{proposal id: {alpha-3: people trained from there, "": people trained whose report
+    named no country}} of the calls' awards with a course follow-up report, from each
+    participant's latest report (``domain.follow_up_figures``): their follow-up records
+    alone, one statement, for the public after-award page (outcomes22)."""
+    recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    if not call_ids:
+        return {}
+    stmt = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data).where(
+        PostAwardRecord.kind == "followup"
+    )
+    for pid, kind, data in session.execute(
+        _of(stmt, PostAwardRecord, call_ids, None).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
+    out: dict[int, dict[str, int]] = {}
+    for pid, mine in recs.items():
+        f = d.follow_up_figures(mine)
+        where = dict(f.get("trained_by_country") or {})
+        rest = round(float(f.get("people_trained", 0)) - f.get("people_trained_country_counted", 0))
+        if rest:
+            where[""] = rest
+        if where:
+            out[pid] = where
+    return out
+
+
 def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, Any]]:
     """The results (a DOI, a patent's publication number) that more than one award of
     ``calls`` lists (a facility's cycles: a multi-year programme's paper on each year's
