@@ -370,6 +370,20 @@ def follow_up_cutoff(
     return max(due - dt.timedelta(days=1), today - dt.timedelta(days=every_days))
 
 
+def trained_by_country(reports: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The people trained in these follow-up reports (each participant's latest,
+    :func:`latest_follow_ups`) by their country (``trained_countries``, outcomes22), those
+    of reports that named none under ``""`` (left out when there are none)."""
+    out: dict[str, int] = {}
+    for dd in reports:
+        where = dd.get("trained_countries") or {}
+        for iso3, n in where.items():
+            out[iso3] = out.get(iso3, 0) + int(n)
+        if not where and dd.get("people_trained"):
+            out[""] = out.get("", 0) + int(dd["people_trained"])
+    return out
+
+
 #: Years after the award at which the demonstration sites still running are counted.
 SITES_RUNNING_AFTER_YEARS: tuple[int, ...] = (1, 3)
 
@@ -398,22 +412,19 @@ def follow_up_figures(
     out["yield_ratios"] = []
     # the trainees' countries (outcomes22): people by country, and the people trained in
     # the reports that gave them
-    out["trained_by_country"] = {}
-    out["people_trained_country_counted"] = 0.0
+    where = trained_by_country(reports)
+    unnamed = where.pop("", 0)
+    out["trained_by_country"] = where
     for dd in reports:
         for f in FOLLOW_UP_FIGURES:
             out[f] += float(dd.get(f) or 0)
-        where = dd.get("trained_countries") or {}
-        for iso3, n in where.items():
-            out["trained_by_country"][iso3] = out["trained_by_country"].get(iso3, 0) + int(n)
-        if where:
-            out["people_trained_country_counted"] += float(dd.get("people_trained") or 0)
         out["people_trained_women"] += float(dd.get("people_trained_women") or 0)
         if dd.get("people_trained_women") is not None:
             out["people_trained_gender_counted"] += float(dd.get("people_trained") or 0)
         r = yield_ratio(dd)
         if r is not None:
             out["yield_ratios"].append(round(r, 3))
+    out["people_trained_country_counted"] = out["people_trained"] - unnamed
     if awarded_on is not None:
         for years in SITES_RUNNING_AFTER_YEARS:
             later = latest_follow_ups(

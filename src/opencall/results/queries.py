@@ -500,7 +500,7 @@ def wave_responses(
 def trained_countries(session: Session, call_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """{proposal id: {alpha-3: people trained from there, "": people trained whose report
     named no country}} of the calls' awards with a course follow-up report, from each
-    participant's latest report (``domain.follow_up_figures``): their follow-up records
+    participant's latest report (``domain.trained_by_country``): their follow-up records
     alone, one statement, for the public after-award page (outcomes22)."""
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     if not call_ids:
@@ -512,16 +512,8 @@ def trained_countries(session: Session, call_ids: Sequence[int]) -> dict[int, di
         _of(stmt, PostAwardRecord, call_ids, None).order_by(PostAwardRecord.id)
     ):
         recs[pid].append((kind, data))
-    out: dict[int, dict[str, int]] = {}
-    for pid, mine in recs.items():
-        f = d.follow_up_figures(mine)
-        where = dict(f.get("trained_by_country") or {})
-        rest = round(float(f.get("people_trained", 0)) - f.get("people_trained_country_counted", 0))
-        if rest:
-            where[""] = rest
-        if where:
-            out[pid] = where
-    return out
+    out = {pid: d.trained_by_country(d.latest_follow_ups(mine)) for pid, mine in recs.items()}
+    return {pid: where for pid, where in out.items() if where}
 
 
 def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, Any]]:
