@@ -34,6 +34,7 @@ from opencall.web.i18n import Translator
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.results.course_world import course_world
+from tests.results.test_outcomes_everywhere import pdf_text
 from tests.results.test_public_suppression import tables
 from tests.web.conftest import Web
 
@@ -148,6 +149,10 @@ def test_people_trained_are_counted_by_their_own_country_group(web: Web) -> None
     trained = [t for t in tables(page.text) if t[0][1:] == [fr("People trained")]]
     assert trained, "no table of people trained by their country on the page"
     assert {r[0]: r[1] for r in trained[-1][1:]}[rp._group(fr, "all")] == "85"
+    # and the PDF prints both tables
+    text = " ".join(pdf_text(client.get(f"/manage/calls/{slug}/report.pdf").content).split())
+    assert fr("People trained, by their own country") in text
+    assert fr("Demonstration-site yields") in text
 
 
 def test_site_yields_are_reported_by_unit(web: Web) -> None:
