@@ -5,7 +5,7 @@ the PDF, in the reader's language (used by the report page, its downloads and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
@@ -678,16 +678,23 @@ def access_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     cols = [N_("Group"), N_("Awarded"), N_("First award at the facility"),
             N_("Returning awardees"), N_("First award to their institution"),
             N_("Institution recorded"), N_("Share of first awards")]  # fmt: skip
+    note = N_(
+        "A first award: the PI had no award in an earlier cycle of this facility; "
+        "the institution likewise. Share with its Wilson 95 % interval."
+    )
+    return _by_table(tr, N_("First and repeat access"), by, cols, rows, note)
+
+
+def _by_table(
+    tr: Tr, title: str, by: str, cols: Sequence[str], rows: list[list[str]], note: str
+) -> dict[str, Any]:
+    """A table of one grouping (``by``) after the award: its title and the grouping's
+    heading, its columns and note translated."""
     return {
-        "title": f"{tr(N_('First and repeat access'))}: {tr(AFTER_HEADINGS[by])}",
+        "title": f"{tr(title)}: {tr(AFTER_HEADINGS[by])}",
         "columns": [tr(c) for c in cols],
         "rows": rows,
-        "note": tr(
-            N_(
-                "A first award: the PI had no award in an earlier cycle of this facility; "
-                "the institution likewise. Share with its Wilson 95 % interval."
-            )
-        ),
+        "note": tr(note),
     }
 
 
@@ -741,18 +748,13 @@ def trained_from_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
          _amount(f["people_trained"], tr)]
         for f in _after_rows(data, "trained_from", by)
     ]  # fmt: skip
-    return {
-        "title": f"{tr(N_('People trained, by their own country'))}: {tr(AFTER_HEADINGS[by])}",
-        "columns": [tr(N_("Group")), tr(N_("People trained"))],
-        "rows": rows,
-        "note": tr(
-            N_(
-                "The people the course's participants trained, by the country each follow-up "
-                "report gave for them (not the principal investigator's), from each "
-                "participant's latest report."
-            )
-        ),
-    }
+    note = N_(
+        "The people the course's participants trained, by the country each follow-up "
+        "report gave for them (not the principal investigator's), from each "
+        "participant's latest report."
+    )
+    cols = [N_("Group"), N_("People trained")]
+    return _by_table(tr, N_("People trained, by their own country"), by, cols, rows, note)
 
 
 def site_yields_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
@@ -767,18 +769,12 @@ def site_yields_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     ]  # fmt: skip
     cols = [N_("Group"), N_("Unit"), N_("Sites reporting a yield"), N_("Mean yield"),
             N_("Mean local check"), N_("Median yield ratio")]  # fmt: skip
-    return {
-        "title": f"{tr(N_('Demonstration-site yields'))}: {tr(AFTER_HEADINGS[by])}",
-        "columns": [tr(c) for c in cols],
-        "rows": rows,
-        "note": tr(
-            N_(
-                "Each demonstration site's yield beside the local check of the same unit, from "
-                "the demonstration packages and each participant's latest follow-up report; "
-                "yields of different units are never averaged together."
-            )
-        ),
-    }
+    note = N_(
+        "Each demonstration site's yield beside the local check of the same unit, from "
+        "the demonstration packages and each participant's latest follow-up report; "
+        "yields of different units are never averaged together."
+    )
+    return _by_table(tr, N_("Demonstration-site yields"), by, cols, rows, note)
 
 
 def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
