@@ -149,6 +149,12 @@ def test_people_trained_are_counted_by_their_own_country_group(web: Web) -> None
     trained = [t for t in tables(page.text) if t[0][1:] == [fr("People trained")]]
     assert trained, "no table of people trained by their country on the page"
     assert {r[0]: r[1] for r in trained[-1][1:]}[rp._group(fr, "all")] == "85"
+    # the award's page writes the countries as its form takes them
+    with web.factory() as db:
+        pid = db.scalar(select(Proposal.id).where(Proposal.title == "Juncao in ETH"))
+    award = client.get(f"/awards/{pid}")
+    assert award.status_code == 200 and "ETH 20, KEN 10" in award.text
+    assert "{&#39;ETH&#39;" not in award.text and "{'ETH'" not in award.text
     # and the PDF prints both tables
     text = " ".join(pdf_text(client.get(f"/manage/calls/{slug}/report.pdf").content).split())
     assert fr("People trained, by their own country") in text

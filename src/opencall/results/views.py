@@ -74,6 +74,11 @@ def date_fields() -> frozenset[str]:
     )
 
 
+def counts_text(counts: dict[str, Any]) -> str:
+    """Counts by code as the form writes them ("ETH 20, KEN 10")."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def field_specs(kind: str) -> list[dict[str, Any]]:
     """The inputs of a kind's form, from its pydantic schema (any kind, any field)."""
     model: type[BaseModel] = RECORD_SCHEMAS[kind]
@@ -165,6 +170,12 @@ def render_award(
             "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
+            # a mapping field (a follow-up's trainees' countries, outcomes22) as the form
+            # takes it: "ETH 20, KEN 10"
+            "as_text": counts_text,
+            "form_values": lambda data: {
+                k: counts_text(v) if isinstance(v, dict) else v for k, v in data.items()
+            },
             "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
             "unit_words": unit_words,
             **unit_labels(page),
