@@ -95,6 +95,13 @@ CASES: list[Case] = [
         OFFICE,
         data={"reason": "visa", "note": "returned"},
     ),  # fmt: skip
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/awards/{proposal_id}/end",
+        OFFICE,
+        api=True,
+        json={"reason": "visa", "note": "returned"},
+    ),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),
     Case("GET", "/api/v1/awards/{proposal_id}", AWARD, api=True),
     Case(

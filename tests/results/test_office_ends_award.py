@@ -171,3 +171,31 @@ def test_the_office_page_ends_it_and_nobody_else_can(web: Web) -> None:
         assert row is not None and row.reason == "funding" and row.note == "Funding withdrawn"
     page = client.get(f"/manage/calls/{slug}/postaward")
     assert "Funding withdrawn" in page.text
+
+
+def test_the_api_ends_it_for_the_office_alone(web: Web) -> None:
+    """``POST /api/v1/calls/<slug>/awards/<id>/end`` with a token of the manage scope."""
+    with web.factory() as db:
+        w = build(db)
+        call = get_call(db, w)
+        office = _office(db, call.provider_id)
+        _tok, raw = people_services.create_api_token(db, office, "office")
+        pi = db.get(User, w.ids["pi"])
+        assert pi is not None
+        _tok, pi_raw = people_services.create_api_token(db, pi, "pi")
+        db.commit()
+        slug, pid = call.slug, w.awarded[0]
+    url = f"/api/v1/calls/{slug}/awards/{pid}/end"
+    body = {"reason": "dates", "note": "Dates no longer possible", "confirm": True}
+    client = web.client()
+    r = client.post(url, json=body, headers={"Authorization": f"Bearer {pi_raw}"})
+    assert r.status_code == 404
+    r = client.post(url, json={**body, "reason": "bored"},
+                    headers={"Authorization": f"Bearer {raw}"})  # fmt: skip
+    assert r.status_code in (400, 422)
+    r = client.post(url, json=body, headers={"Authorization": f"Bearer {raw}"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["created"] and out["reason"] == "dates" and out["returned"]
+    again = client.post(url, json=body, headers={"Authorization": f"Bearer {raw}"})
+    assert again.status_code == 200 and again.json()["created"] is False
