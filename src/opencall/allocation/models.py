@@ -66,7 +66,18 @@ class UnreviewedResolution(PerProposal, Base):
 DECLINE_REASONS = ("visa", "funding", "dates", "other")
 
 
-class AwardDecline(PerProposal, Base):
+class GivenBack(PerProposal):
+    """The columns of an award given back (a decline, an end): why (a reason of
+    :data:`DECLINE_REASONS` and a note), the schedule entries it released, when."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    entries_released: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class AwardDecline(GivenBack, Base):
     """A released award declined by its PI (the whole proposal): why, and what it freed.
     Its awards are removed (the capacity is free again for the chair to offer to the next
     in line) and kept here as ``freed`` (each ``{"pool_id", "request_id", "amount",
@@ -76,13 +87,25 @@ class AwardDecline(PerProposal, Base):
     __tablename__ = "award_declines"
     __table_args__ = (UniqueConstraint("proposal_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    reason: Mapped[str] = mapped_column(String(20), nullable=False)
-    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     freed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
-    entries_released: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     declined_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class AwardEnd(GivenBack, Base):
+    """A released award that the user office ended after its PI returned it (outcomes22):
+    an award whose team had reported (a record of use or a result), which its PI can no
+    longer decline. The awards stay (the decision and what was used and produced stand);
+    what was not used is returned, kept here as ``returned`` (each ``{"pool_id",
+    "request_id", "unit", "awarded", "used", "returned"}``) and free again for the chair to offer
+    (``allocation.services.used_capacity`` subtracts it), with the number of schedule
+    entries released; ``reason`` is one of :data:`DECLINE_REASONS`, ``note`` the office's
+    words."""
+
+    __tablename__ = "award_ends"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    returned: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 #: the bands a TAC chair may set a proposal in (``""`` takes it out of any band)

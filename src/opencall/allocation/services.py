@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.allocation import reasons, tac_order
 from opencall.allocation.instruments import instrument_shares
-from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
+from opencall.allocation.models import (
+    Award,
+    AwardDecline,
+    AwardEnd,
+    Decision,
+    UnreviewedResolution,
+)
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.calls.schemas import (
@@ -1226,6 +1232,13 @@ def used_capacity(session: Session, call: Call, *, besides: int | None = None) -
     used: dict[int, float] = {}
     for a in session.scalars(stmt):
         used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
+    # what an award the user office ended gave back is free again (outcomes22)
+    ends = select(AwardEnd.returned).where(AwardEnd.call_id == call.id)
+    if besides is not None:
+        ends = ends.where(AwardEnd.proposal_id != besides)
+    for returned in session.scalars(ends):
+        for x in returned:
+            used[int(x["pool_id"])] = used.get(int(x["pool_id"]), 0.0) - float(x["returned"])
     return used
 
 

@@ -58,6 +58,9 @@ class AfterAwardRow:
     #: what it was given and used (``results.domain.use_figures``): flat figures that add
     #: up over awards (``awarded:h``, ``used:h``, ``lost_hours:weather``, ``loans``, ...)
     use: Mapping[str, float] = field(default_factory=dict)
+    #: its demonstration sites' yields (``results.domain.site_yields``): (unit, yield,
+    #: local check) each (outcomes22)
+    site_yields: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -638,6 +641,122 @@ def follow_up(
                 reporting_3y=sum(int(f.get("reporting_3y", 0)) for f in reports),
             )
         )
+    return out
+
+
+#: The group of the people trained whose report gave no countries (outcomes22).
+NOT_RECORDED = "not_recorded"
+
+
+@dataclass(frozen=True)
+class TrainedRow:
+    """The people trained after a course from one group of countries (the trainees' own
+    countries, not the PI's): ``not_recorded`` holds those whose report named none."""
+
+    group: str
+    people_trained: int
+
+
+def trained_from(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    group_of_country: Mapping[str, Mapping[str, str]],
+    order: Sequence[str] | None = None,
+) -> list[TrainedRow]:
+    """The people the call's trainees trained, by the group (``by``) of their own country
+    (``group_of_country``: {alpha-3: {grouping: group}}), from each participant's latest
+    follow-up report (``results.domain.follow_up_figures``' ``trained_by_country``); the
+    people of reports that named no country in ``not_recorded``, then ``all``, every
+    person trained (outcomes22)."""
+    counts: dict[str, int] = {}
+    total = 0.0
+    counted = 0.0
+    for r in rows:
+        f = r.follow_up
+        if not f:
+            continue
+        total += float(f.get("people_trained", 0))
+        counted += float(f.get("people_trained_country_counted", 0))
+        for iso3, n in (f.get("trained_by_country") or {}).items():
+            g = group_of_country[iso3][by]
+            counts[g] = counts.get(g, 0) + int(n)
+    groups = _in_order(counts, order)
+    out = [TrainedRow(g, counts[g]) for g in groups]
+    if total > counted:
+        out.append(TrainedRow(NOT_RECORDED, round(total - counted)))
+    out.append(TrainedRow("all", round(total)))
+    return out
+
+
+def public_trained_from(
+    trained: Mapping[str, Mapping[str, int]],
+    group_of_country: Mapping[str, Mapping[str, str]],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+) -> dict[str, list[dict[str, Any]]]:
+    """The people trained by their own country's group (``trained``: {award: {alpha-3:
+    people, "": not recorded}}), one table per grouping of ``bys``, safe to publish side by
+    side (outcomes22): suppressed together (``domain.suppress_linked`` over atoms of the
+    groupings, without known totals: no public list names the people trained), a count
+    under ``min_cell`` hidden and enough others that none can be worked out from the
+    "All" row or another grouping's table. A hidden count is None; the people whose
+    report named no country are a group of their own (``NOT_RECORDED``)."""
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for where in trained.values():
+        for iso3, n in where.items():
+            groups = group_of_country.get(iso3) if iso3 else None
+            key = tuple(groups[by] if groups else NOT_RECORDED for by in bys)
+            cell = atoms.setdefault(key, {"people_trained": 0})
+            cell["people_trained"] += int(n)
+    if not atoms:
+        return {}
+    tables = suppress_linked(atoms, bys, min_cell, order, known_atoms=False)
+    return {
+        by: [
+            {"group": "all" if g == TOTAL else g, "people_trained": t.values[(g, TOTAL)]}
+            for g in [*t.rows, TOTAL]
+        ]
+        for by, t in tables.items()
+    }
+
+
+@dataclass(frozen=True)
+class YieldRow:
+    """A group's demonstration sites reporting a yield in one unit: how many, the mean
+    yield and local check, and the median of their ratios (1.0 = as the local check)."""
+
+    group: str
+    unit: str
+    sites: int
+    mean_yield: float
+    mean_baseline: float
+    median_ratio: float
+
+
+def site_yields(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[YieldRow]:
+    """Per group of the awards (and "all") and unit, the demonstration sites' yields
+    against their local check (outcomes22); yields of two units are never averaged."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        by_unit: dict[str, list[tuple[float, float]]] = {}
+        for r in members:
+            for unit, y, b in r.site_yields:
+                by_unit.setdefault(unit, []).append((y, b))
+        for unit in sorted(by_unit):
+            pairs = by_unit[unit]
+            out.append(
+                YieldRow(
+                    group=g,
+                    unit=unit,
+                    sites=len(pairs),
+                    mean_yield=float(np.mean([y for y, _ in pairs])),
+                    mean_baseline=float(np.mean([b for _, b in pairs])),
+                    median_ratio=float(np.median([y / b for y, b in pairs])),
+                )
+            )
     return out
 
 

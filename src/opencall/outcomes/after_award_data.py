@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -70,8 +70,25 @@ def rows_by_call(
                     outputs=st.get("outputs") or {},
                     result_dois=st.get("result_dois") or {},
                     use=st.get("use") or {},
+                    site_yields=tuple(st.get("site_yields") or ()),
                 )
             )
+    return out
+
+
+def country_groups(codes: Collection[str]) -> dict[str, dict[str, str]]:
+    """{alpha-3: {grouping: group}} of the reference data in use, for each of ``codes``
+    (the countries of the people trained, outcomes22), by the groupings of ``BYS``."""
+    known = loader.countries()
+    out: dict[str, dict[str, str]] = {}
+    for iso3 in codes:
+        c = known.get(iso3)
+        income = c.income_group if c is not None else ""
+        out[iso3] = {
+            "income_group": income if income in od.INCOME_GROUPS else od.UNKNOWN,
+            "un_region": (c.un_region if c is not None else "") or od.UNKNOWN,
+            "ldc": od.LDC_LABELS[0] if c is not None and c.ldc else od.LDC_LABELS[1],
+        }
     return out
 
 
@@ -193,10 +210,22 @@ def section(
             if any(a["call"] == call.code and a["cycle"] == call.cycle for a in x["awards"])
         ],
     }
+    # the people trained by their own countries and the demonstration sites' yields
+    # (outcomes22): only where a report gives them, so that a report without is as it was
+    trained = {c for r in rows for c in (r.follow_up.get("trained_by_country") or {})}
+    where = country_groups(trained)
     for by in BYS:
         if any(r.follow_up for r in rows):
             out["follow_up"][by] = [
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
+            ]
+        if trained:
+            out.setdefault("trained_from", {})[by] = [
+                dataclasses.asdict(r) for r in aa.trained_from(rows, by, where, ORDER.get(by))
+            ]
+        if any(r.site_yields for r in rows):
+            out.setdefault("site_yields", {})[by] = [
+                dataclasses.asdict(r) for r in aa.site_yields(rows, by, ORDER.get(by))
             ]
         if any(r.follow_up_waves for r in rows):
             # only where a course has a wave due: a report without one is as it was

@@ -150,6 +150,18 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         for by, rows in data.get("follow_up_response", {}).items()
         if rows
     }
+    trained_from = {
+        by: [
+            {
+                "group": page._(N_("Country not recorded"))
+                if r["group"] == "not_recorded"
+                else label(r["group"]),
+                "people_trained": shown(r["people_trained"]),
+            }
+            for r in rows
+        ]
+        for by, rows in data.get("trained_from", {}).items()
+    }
     measures = CHANGE_MEASURE_LABELS
     change = {
         by: [
@@ -180,6 +192,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         "access": access,
         "change": change,
         "follow_up_response": follow_up_response,
+        "trained_from": trained_from,
     }
 
 
@@ -216,6 +229,10 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
                 rows.append(
                     ("follow_up_response", by, r["group"], f"{r['months']}:{measure}", value)
                 )
+    for by, trained in data.get("trained_from", {}).items():  # outcomes22
+        for r in trained:
+            rows.append(("trained_from", by, r["group"], "people_trained",
+                         shown(r["people_trained"])))  # fmt: skip
     public = {
         c.id for c in aad.facility_cycles(page.db, call) if result_policies.may_see_aggregates(c)
     }

@@ -1332,9 +1332,15 @@ def suppress_linked(
     *,
     earlier: Sequence[Release] = (),
     moves: Callable[[str, str], bool] | None = None,
+    known_atoms: bool = True,
 ) -> dict[str, SuppressedTable]:
     """Several tables of the same people, one per grouping (income group, UN region, ...),
     suppressed together so that no hidden cell of one can be worked out from all of them.
+
+    Without ``known_atoms`` (outcomes22: the people trained after a course, by their own
+    country, whom no public list names) the reader knows no atom's total and no table's
+    totals beyond what they publish: each table is suppressed with every total treated as
+    a cell (``suppress_small_cells(known_totals=False)``) and the audit has no atom total.
 
     ``atoms`` holds the counts (by column) of the people of each combination of groups: its
     key names the group of each grouping of ``groupings``, in that order (("low",
@@ -1375,11 +1381,13 @@ def suppress_linked(
     alone: dict[int, set[tuple[int, str, str, str]]] = {}  # earlier releases' own pins
     while True:
         out = {
-            by: suppress_small_cells(tables[by], min_cell, known_totals=True, hide=forced[by])
+            by: suppress_small_cells(
+                tables[by], min_cell, known_totals=known_atoms, hide=forced[by]
+            )
             for by in groupings
         }
         bad = (
-            _linked_recoverable(atoms, groupings, columns, out, tables)
+            _linked_recoverable(atoms, groupings, columns, out, tables, known_atoms)
             if len(groupings) > 1
             else []
         )
@@ -1709,13 +1717,18 @@ def _pinned_sums(
     rng = np.random.default_rng(0)
     weights = rng.uniform(0.5, 1.5, size) * rng.choice([-1.0, 1.0], size)
     first, second = solve(weights), solve(-weights)
-    if first.status != 0 or second.status != 0:
+    # unbounded (status 3): a table whose totals the reader does not know (outcomes22);
+    # where the atoms' totals are known every unknown is bounded and this never happens
+    unbounded = 3 in (first.status, second.status)
+    if not unbounded and (first.status != 0 or second.status != 0):
         return None
     out: list[int] = []
     for i, v in enumerate(sums):
-        if abs(float(v @ first.x) - float(v @ second.x)) > 0.5:
+        if not unbounded and abs(float(v @ first.x) - float(v @ second.x)) > 0.5:
             continue
         lo, hi = solve(v), solve(-v)
+        if 3 in (lo.status, hi.status):
+            continue  # no greatest (or least) value: not determined
         if lo.status != 0 or hi.status != 0:
             raise RuntimeError(f"suppression audit failed at sum {i}: {lo.message} / {hi.message}")
         if round(-hi.fun) - round(lo.fun) < 1:
@@ -1729,9 +1742,11 @@ def _linked_recoverable(
     columns: Sequence[str],
     out: Mapping[str, SuppressedTable],
     tables: Mapping[str, Mapping[str, Mapping[str, int]]],
+    known_atoms: bool = True,
 ) -> list[tuple[str, str, str]]:
     """Hidden inner cells (grouping, row, column) of ``out`` that everything published
-    determines, leaving out those that their own table determines alone."""
+    determines, leaving out those that their own table determines alone (the atoms'
+    totals known to the reader unless ``known_atoms`` is False)."""
 
     keys = list(atoms)
     index = {(k, c): i for i, (k, c) in enumerate((k, c) for k in keys for c in columns)}
@@ -1749,7 +1764,7 @@ def _linked_recoverable(
     b_eq: list[float] = []
     a_ub: list[np.ndarray] = []
     b_ub: list[float] = []
-    for k in keys:  # each atom's total is known
+    for k in keys if known_atoms else ():  # each atom's total is known
         v = np.zeros(n)
         for c in columns:
             v[index[(k, c)]] = 1.0

@@ -904,11 +904,23 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         follow = aa.public_follow_up_response(
             wave_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL, wave_releases
         )
+        # the people trained after a course by their own country (outcomes22)
+        awarded = {r.proposal_id for r in rows}
+        trained = {
+            str(pid): where
+            for pid, where in results_queries.trained_countries(reader, [call_id]).items()
+            if str(pid) in awarded
+        }
+        codes = {c for where in trained.values() for c in where if c}
+        trained_from = aa.public_trained_from(
+            trained, after_award_data.country_groups(codes), PUBLIC_BYS, order, PUBLIC_MIN_CELL
+        )
         return {
             "funnels": funnels,
             "times": times,
             "cycles": cycles,
             "access": access,
+            "trained_from": trained_from,
             "follow_up_response": follow,
             "new_wave_releases": new_waves,
             "new_releases": new,
@@ -1164,6 +1176,19 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                         "people_trained_gender_counted", "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
                         "reporting_3y", "area_ha", "yields", "median_yield_ratio"):  # fmt: skip
                 out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+        # the people trained by their own countries' group, and the demonstration sites'
+        # yields by unit (outcomes22): the sites in ``count``, the mean yield in ``rate``;
+        # ``:baseline``, the mean local check, and ``:ratio``, the median ratio, in ``rate``
+        for f in (aa.get("trained_from") or {}).get(by, []):
+            out.append([by, f["group"], "trained_from:people_trained", f["people_trained"], "",
+                        "", "", ""])  # fmt: skip
+        for f in (aa.get("site_yields") or {}).get(by, []):
+            at = f"site_yield:{f['unit']}"
+            out += [
+                [by, f["group"], at, f["sites"], "", f["mean_yield"], "", ""],
+                [by, f["group"], f"{at}:baseline", f["sites"], "", f["mean_baseline"], "", ""],
+                [by, f["group"], f"{at}:ratio", f["sites"], "", f["median_ratio"], "", ""],
+            ]
         for f in (aa.get("follow_up_response") or {}).get(by, []):
             out.append(
                 [by, f["group"], f"follow_up_response:{f['months']}", f["answered"], f["due"],

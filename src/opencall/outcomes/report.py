@@ -5,7 +5,7 @@ the PDF, in the reader's language (used by the report page, its downloads and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
@@ -407,6 +407,10 @@ def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:
         return tr(N_("Awarded (%(unit)s)"), unit=_unit(tr, part, data))
     if head == "used":
         return tr(N_("Used (%(unit)s)"), unit=_unit(tr, part, data))
+    if head == "returned":  # an award the user office ended gave it back (outcomes22)
+        return tr(N_("Returned by an ended award (%(unit)s)"), unit=_unit(tr, part, data))
+    if key == "ended":
+        return tr(N_("Awards ended by the office (returned)"))
     if head == "lost_hours":
         return tr(N_("Hours lost: %(reason)s"), reason=tr(LOST_LABELS.get(part, part)))
     if key == "lost_weeks:outage":  # a lost item's weeks after its loss (outcomes18)
@@ -675,16 +679,23 @@ def access_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     cols = [N_("Group"), N_("Awarded"), N_("First award at the facility"),
             N_("Returning awardees"), N_("First award to their institution"),
             N_("Institution recorded"), N_("Share of first awards")]  # fmt: skip
+    note = N_(
+        "A first award: the PI had no award in an earlier cycle of this facility; "
+        "the institution likewise. Share with its Wilson 95 % interval."
+    )
+    return _by_table(tr, N_("First and repeat access"), by, cols, rows, note)
+
+
+def _by_table(
+    tr: Tr, title: str, by: str, cols: Sequence[str], rows: list[list[str]], note: str
+) -> dict[str, Any]:
+    """A table of one grouping (``by``) after the award: its title and the grouping's
+    heading, its columns and note translated."""
     return {
-        "title": f"{tr(N_('First and repeat access'))}: {tr(AFTER_HEADINGS[by])}",
+        "title": f"{tr(title)}: {tr(AFTER_HEADINGS[by])}",
         "columns": [tr(c) for c in cols],
         "rows": rows,
-        "note": tr(
-            N_(
-                "A first award: the PI had no award in an earlier cycle of this facility; "
-                "the institution likewise. Share with its Wilson 95 % interval."
-            )
-        ),
+        "note": tr(note),
     }
 
 
@@ -724,6 +735,47 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         "rows": rows,
         "note": "",
     }
+
+
+#: a demonstration site's yield unit in words (outcomes22)
+YIELD_UNIT_LABELS = {k: CHOICE_LABELS[k] for k in ("t/ha", "kg/m2", "kg/t")}
+
+
+def trained_from_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's people trained after a course by the group of their own country
+    (``after_award.trained_from``, outcomes22), those whose report named none apart."""
+    rows = [
+        [tr(N_("Country not recorded")) if f["group"] == "not_recorded" else _group(tr, f["group"]),
+         _amount(f["people_trained"], tr)]
+        for f in _after_rows(data, "trained_from", by)
+    ]  # fmt: skip
+    note = N_(
+        "The people the course's participants trained, by the country each follow-up "
+        "report gave for them (not the principal investigator's), from each "
+        "participant's latest report."
+    )
+    cols = [N_("Group"), N_("People trained")]
+    return _by_table(tr, N_("People trained, by their own country"), by, cols, rows, note)
+
+
+def site_yields_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's demonstration-site yields by unit (``after_award.site_yields``,
+    outcomes22): sites, mean yield and local check, median ratio."""
+    lang = _lang(tr)
+    rows = [
+        [_group(tr, f["group"]), tr(YIELD_UNIT_LABELS.get(f["unit"], f["unit"])),
+         str(f["sites"]), _dec(f["mean_yield"], lang), _dec(f["mean_baseline"], lang),
+         _dec(f["median_ratio"], lang)]
+        for f in _after_rows(data, "site_yields", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Unit"), N_("Sites reporting a yield"), N_("Mean yield"),
+            N_("Mean local check"), N_("Median yield ratio")]  # fmt: skip
+    note = N_(
+        "Each demonstration site's yield beside the local check of the same unit, from "
+        "the demonstration packages and each participant's latest follow-up report; "
+        "yields of different units are never averaged together."
+    )
+    return _by_table(tr, N_("Demonstration-site yields"), by, cols, rows, note)
 
 
 def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
@@ -1216,6 +1268,16 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if _after_rows(data, "access", by)
         ],
+        "trained_from": [
+            trained_from_table(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if _after_rows(data, "trained_from", by)
+        ],
+        "site_yields": [
+            site_yields_table(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if _after_rows(data, "site_yields", by)
+        ],
         "change": [
             change_table(tr, data, by)
             for by in CHANGE_BYS
@@ -1333,6 +1395,8 @@ def report_pdf(
         *doc["results_per_award"],
         *doc["access"],
         *doc["after_award_more"],
+        *doc["trained_from"],
+        *doc["site_yields"],
         *doc["change"],
     ]
     return render_report_pdf(

@@ -21,7 +21,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import BoundedDate
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import membership
-from opencall.results import declines, policies, services
+from opencall.results import declines, ends, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ResearchOutput
@@ -30,6 +30,7 @@ from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
     APPLY_OR_MANAGE,
     ERRORS,
+    MANAGE,
     MAX_ID,
     NOT_FOUND,
     SLUG,
@@ -454,6 +455,62 @@ def decline(
         note=row.note,
         declined_at=row.created_at,
         freed=[FreedOut(pool_id=f["pool_id"], amount=f["amount"]) for f in row.freed],
+        entries_released=row.entries_released,
+        created=created,
+    )
+
+
+class EndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Literal[DECLINE_REASONS] = Field(  # type: ignore[valid-type]
+        description="visa (visa or travel refused), funding, dates (no longer possible), other"
+    )
+    note: str = Field(max_length=2000, description="required: the PI's words, or the office's")
+    confirm: bool = Field(False, description="true: end the award (cannot be undone)")
+
+
+class ReturnedOut(BaseModel):
+    pool_id: int
+    unit: str
+    awarded: float
+    used: float
+    returned: float
+
+
+class EndOut(BaseModel):
+    proposal_id: int
+    reason: str
+    note: str
+    ended_at: dt.datetime
+    returned: list[ReturnedOut]
+    entries_released: int
+    created: bool = Field(description="false when the award had been ended before")
+
+
+@router.post(
+    "/calls/{slug}/awards/{proposal_id}/end",
+    response_model=EndOut,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def end_award(
+    body: EndIn, slug: str = SLUG, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> EndOut:
+    """The user office ends an award its PI returned (outcomes22): the part not used is
+    returned, the coming schedule entries released, the records and results kept (see
+    docs/operators.md). Sent again, it changes nothing."""
+    call = signed_in_call_api(api, slug, may_administer)
+    p = api.get_visible(Proposal, proposal_id, lambda x: x.call_id == call.id)
+    with api.saving():
+        if not body.confirm and ends.ended(api.db, p.id) is None:
+            raise DomainError("Tick the box to confirm.", field="confirm")
+        row, created = ends.end_award(api.db, p, reason=body.reason, note=body.note, actor=api.user)
+    return EndOut(
+        proposal_id=p.id,
+        reason=row.reason,
+        note=row.note,
+        ended_at=row.created_at,
+        returned=[ReturnedOut(**{k: x[k] for k in ReturnedOut.model_fields}) for x in row.returned],
         entries_released=row.entries_released,
         created=created,
     )

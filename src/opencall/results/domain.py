@@ -54,6 +54,11 @@ KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
 }
 #: A course's follow-up figures, summed per award and per group in the report.
 FOLLOW_UP_FIGURES: tuple[str, ...] = ("people_trained", "demo_sites", "area_ha")
+#: The units a demonstration site's yield may be reported in, each with its greatest
+#: value (outcomes22): t/ha (a field crop, hybrid rice; juncao grass is cut at up to a
+#: few hundred t/ha fresh), kg/m2 (a mushroom bed), kg/t (fresh mushrooms per tonne of
+#: substrate). A yield without a unit is in t/ha (every yield kept before units).
+YIELD_UNITS: dict[str, float] = {"t/ha": 1000.0, "kg/m2": 100.0, "kg/t": 2000.0}
 #: Months after a participant completed a course (the course record's ``completed_on``)
 #: at which they are asked what they did with it: each a wave of follow-up reports.
 FOLLOW_UP_MONTHS: tuple[int, ...] = (6, 12)
@@ -368,6 +373,20 @@ def follow_up_cutoff(
     return max(due - dt.timedelta(days=1), today - dt.timedelta(days=every_days))
 
 
+def trained_by_country(reports: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The people trained in these follow-up reports (each participant's latest,
+    :func:`latest_follow_ups`) by their country (``trained_countries``, outcomes22), those
+    of reports that named none under ``""`` (left out when there are none)."""
+    out: dict[str, int] = {}
+    for dd in reports:
+        where = dd.get("trained_countries") or {}
+        for iso3, n in where.items():
+            out[iso3] = out.get(iso3, 0) + int(n)
+        if not where and dd.get("people_trained"):
+            out[""] = out.get("", 0) + int(dd["people_trained"])
+    return out
+
+
 #: Years after the award at which the demonstration sites still running are counted.
 SITES_RUNNING_AFTER_YEARS: tuple[int, ...] = (1, 3)
 
@@ -394,6 +413,11 @@ def follow_up_figures(
     # the share of women is of these, not of every person trained
     out["people_trained_gender_counted"] = 0.0
     out["yield_ratios"] = []
+    # the trainees' countries (outcomes22): people by country, and the people trained in
+    # the reports that gave them
+    where = trained_by_country(reports)
+    unnamed = where.pop("", 0)
+    out["trained_by_country"] = where
     for dd in reports:
         for f in FOLLOW_UP_FIGURES:
             out[f] += float(dd.get(f) or 0)
@@ -403,6 +427,7 @@ def follow_up_figures(
         r = yield_ratio(dd)
         if r is not None:
             out["yield_ratios"].append(round(r, 3))
+    out["people_trained_country_counted"] = out["people_trained"] - unnamed
     if awarded_on is not None:
         for years in SITES_RUNNING_AFTER_YEARS:
             later = latest_follow_ups(
@@ -552,6 +577,18 @@ def days_to_first_result(awarded_on: dt.date, result_dates: Iterable[dt.date]) -
     if not dates:
         return None
     return max(0, (dates[0] - awarded_on).days)
+
+
+def site_yields(records: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, float, float]]:
+    """The demonstration sites' yields of an award, each (unit, yield, local check): its
+    demonstration packages' and its participants' latest follow-up reports' (a later
+    report replaces an earlier one, :func:`latest_follow_ups`), those that report one."""
+    data = [dd for k, dd in records if k == "package"] + latest_follow_ups(records)
+    return [
+        (str(dd.get("yield_unit") or "t/ha"), float(dd["yield_t_ha"]), float(dd["baseline_t_ha"]))
+        for dd in data
+        if dd.get("yield_t_ha") is not None and dd.get("baseline_t_ha")
+    ]
 
 
 def yield_ratio(data: Mapping[str, Any]) -> float | None:

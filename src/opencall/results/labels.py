@@ -46,6 +46,8 @@ FIELD_LABELS = {
     "reported_on": N_("Yield reported on"),
     "yield_t_ha": N_("Yield (t/ha)"),
     "baseline_t_ha": N_("Local baseline (t/ha)"),
+    "yield_unit": N_("Unit of the yield and baseline (empty: t/ha)"),
+    "trained_countries": N_("People trained by their country (e.g. ETH 20, KEN 10)"),
     "used_amount": N_("Amount used"),
     "started_on": N_("Started on"),
     "followed_up_on": N_("Followed up on"),
@@ -69,6 +71,9 @@ CHOICE_LABELS = {
     "lost": N_("lost"),
     "female": N_("female"),
     "male": N_("male"),
+    "t/ha": N_("t/ha"),
+    "kg/m2": N_("kg/m²"),
+    "kg/t": N_("kg per tonne of substrate"),
 }
 OUTPUT_LABELS = {
     "publication": N_("Publication"),

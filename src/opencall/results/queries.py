@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from opencall.allocation.models import Award
+from opencall.allocation.models import Award, AwardEnd
 from opencall.calls.models import Call
 from opencall.db import utc_today
 from opencall.facilities.models import CapacityPool, Facility, Provider
@@ -234,6 +234,9 @@ def stages_of_calls(
         if figures
         else {}
     )
+    # the awards the user office ended after their PI returned them (outcomes22)
+    ends = dict(session.execute(_of(select(AwardEnd.proposal_id, AwardEnd.returned), AwardEnd,
+                                    ids, proposal_ids)).tuples().all())  # fmt: skip
     result: dict[int, dict[int, dict[str, Any]]] = {}
     for call in calls:
         day0 = awarded_on(call)
@@ -268,8 +271,24 @@ def stages_of_calls(
                 rem = reminders.get(pid)
                 st["report_reminders"] = rem.reminders_sent if rem else 0
                 st["last_report_reminder"] = rem.last_reminded_on if rem else None
+            if pid in ends:
+                _ended(st, ends[pid], figures)
             out[pid] = st
     return result
+
+
+def _ended(st: dict[str, Any], returned: list[dict[str, Any]], figures: bool) -> None:
+    """An award the user office ended (outcomes22): never "completed" (it was ended, not
+    carried out; its use and results stand), ``ended``; with ``figures``, its use counts
+    the award ended (``ended``) and what it returned, by unit (``returned:<unit>``)."""
+    st["completed"] = False
+    st["ended"] = True
+    if figures:
+        use = st.setdefault("use", {})
+        use["ended"] = use.get("ended", 0.0) + 1.0
+        for x in returned:
+            key = f"returned:{x.get('unit') or ''}"
+            use[key] = use.get(key, 0.0) + float(x["returned"])
 
 
 def record_stages(
@@ -402,6 +421,7 @@ def _report_figures(
     units = list(amounts)
     return {
         "follow_up": d.follow_up_figures(records, day0),
+        "site_yields": d.site_yields(records),
         "follow_up_waves": d.wave_response(records, today),
         "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
         "use": d.use_figures(
@@ -476,6 +496,25 @@ def wave_responses(
         recs[pid].append((kind, data))
     out = {pid: d.wave_response(mine, today) for pid, mine in recs.items()}
     return {pid: waves for pid, waves in out.items() if waves}
+
+
+def trained_countries(session: Session, call_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """{proposal id: {alpha-3: people trained from there, "": people trained whose report
+    named no country}} of the calls' awards with a course follow-up report, from each
+    participant's latest report (``domain.trained_by_country``): their follow-up records
+    alone, one statement, for the public after-award page (outcomes22)."""
+    recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    if not call_ids:
+        return {}
+    stmt = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data).where(
+        PostAwardRecord.kind == "followup"
+    )
+    for pid, kind, data in session.execute(
+        _of(stmt, PostAwardRecord, call_ids, None).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
+    out = {pid: d.trained_by_country(d.latest_follow_ups(mine)) for pid, mine in recs.items()}
+    return {pid: where for pid, where in out.items() if where}
 
 
 def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from opencall.errors import DomainError
 from opencall.inputs import MAX_ID, bounded_when, control_char, error_text
 from opencall.people.bibliography import DOI_SYNTAX, normalise_doi
 from opencall.people.domain import orcid_id
-from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
+from opencall.reference.loader import countries
+from opencall.results.domain import KINDS, OUTPUT_KINDS, YIELD_UNITS, patent_number
 
 Text = Field(default="", max_length=300)
 
@@ -199,12 +200,47 @@ class CourseData(_Strict):
         return self
 
 
+def _trainee_countries(value: dict[str, int]) -> dict[str, int]:
+    """The trainees' countries, each an ISO 3166 alpha-3 code of the reference data (in
+    capitals), its people counted once."""
+    out: dict[str, int] = {}
+    known = countries()
+    for code, n in value.items():
+        iso3 = code.strip().upper()
+        if iso3 not in known:
+            raise ValueError(f"{code[:10]!r} is not a country code (ISO 3166 alpha-3, e.g. ETH)")
+        out[iso3] = out.get(iso3, 0) + n
+    return out
+
+
+def _site_yield(record: Any) -> None:
+    """A yield in a known unit (``YIELD_UNITS``), it and its local check within the unit's
+    range; a unit without a yield says nothing (outcomes22)."""
+    if not record.yield_unit:
+        return
+    if record.yield_t_ha is None:
+        raise ValueError("yield_unit needs a reported yield (yield_t_ha)")
+    top = YIELD_UNITS[record.yield_unit]
+    for name in ("yield_t_ha", "baseline_t_ha"):
+        v = getattr(record, name)
+        if v is not None and v > top:
+            raise ValueError(f"{name} is at most {top:g} {record.yield_unit}")
+
+
+#: a yield's unit (outcomes22): t/ha (a field crop: hybrid rice against the local check),
+#: kg/m2 (a mushroom bed: juncao), kg/t (fresh mushrooms per tonne of substrate);
+#: "" (not stored) reads as t/ha, the unit of every yield kept before
+YieldUnit = Literal["", "t/ha", "kg/m2", "kg/t"]
+
+
 class FollowUpData(_Strict):
     """After a course: what a participant did with it, reported on a date: people they
-    trained (women among them, where counted), demonstration sites set up and those
-    still running, the area (ha) under the practice and, where measured, its yield
-    against the local baseline. Figures to that date: a later report of the same
-    participant replaces an earlier one in the sums."""
+    trained (women among them, where counted, and, outcomes22, the people from each
+    country, ``trained_countries``: alpha-3 code -> people, adding up to the people
+    trained), demonstration sites set up and those still running, the area (ha) under
+    the practice and, where measured, its yield against the local baseline (in
+    ``yield_unit``; t/ha when not given). Figures to that date: a later report of the
+    same participant replaces an earlier one in the sums."""
 
     participant: str = Field(min_length=1, max_length=200)
     followed_up_on: dt.date
@@ -215,12 +251,43 @@ class FollowUpData(_Strict):
     area_ha: float = Field(default=0.0, ge=0, le=1e7, allow_inf_nan=False)
     yield_t_ha: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
     baseline_t_ha: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    yield_unit: YieldUnit = ""
+    trained_countries: dict[
+        Annotated[str, Field(max_length=10)], Annotated[int, Field(ge=0, le=10**7)]
+    ] = Field(default_factory=dict, max_length=250)
     notes: str = Field(default="", max_length=1000)
+    #: fields added after reports were kept (outcomes22): stored only when given
+    OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = ("yield_unit", "trained_countries")
+
+    @field_validator("trained_countries", mode="before")
+    @classmethod
+    def _written(cls, v: Any) -> Any:
+        """The form's text, "ETH 20, KEN 10" (or "ETH: 20; KEN: 10"), as a mapping."""
+        if not isinstance(v, str):
+            return v
+        out: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", v))):
+            m = re.fullmatch(r"([A-Za-z]{2,10})\s*[:=]?\s*(-?\d+)", part)
+            if m is None:
+                raise ValueError(f"{part[:20]!r} is not a country code and a number (ETH 20)")
+            out[m.group(1)] = out.get(m.group(1), 0) + int(m.group(2))
+        return out
+
+    @field_validator("trained_countries")
+    @classmethod
+    def _countries(cls, v: dict[str, int]) -> dict[str, int]:
+        return _trainee_countries(v)
 
     @model_validator(mode="after")
     def _yield(self) -> FollowUpData:
         if self.yield_t_ha is not None and self.baseline_t_ha is None:
             raise ValueError("a reported yield needs baseline_t_ha")
+        _site_yield(self)
+        if self.trained_countries and sum(self.trained_countries.values()) != self.people_trained:
+            raise ValueError(
+                f"trained_countries add up to {sum(self.trained_countries.values())}, "
+                f"not people_trained ({self.people_trained})"
+            )
         if (self.people_trained_women or 0) > self.people_trained:
             raise ValueError("people_trained_women is more than people_trained")
         if (self.demo_sites_running or 0) > self.demo_sites:
@@ -229,19 +296,23 @@ class FollowUpData(_Strict):
 
 
 class PackageData(_Strict):
-    """A demonstration package: site, planting date, yield against the local baseline."""
+    """A demonstration package: site, planting date, yield against the local baseline (in
+    ``yield_unit``; t/ha when not given, outcomes22)."""
 
     site: str = Field(min_length=1, max_length=200)
     planted_on: dt.date | None = None
     reported_on: dt.date | None = None
     yield_t_ha: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
     baseline_t_ha: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    yield_unit: YieldUnit = ""
+    OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = ("yield_unit",)
 
     @model_validator(mode="after")
     def _yield(self) -> PackageData:
         _order(self, ("planted_on", "reported_on"))
         if self.yield_t_ha is not None and (self.planted_on is None or self.baseline_t_ha is None):
             raise ValueError("a reported yield needs planted_on and baseline_t_ha")
+        _site_yield(self)
         return self
 
 

@@ -27,7 +27,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import calendar_date, whole_number
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import membership
-from opencall.results import declines, policies, services
+from opencall.results import declines, ends, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results.labels import (
@@ -73,6 +73,11 @@ def date_fields() -> frozenset[str]:
     return frozenset(
         f["name"] for k in RECORD_SCHEMAS for f in field_specs(k) if f["type"] == "date"
     )
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """Counts by code as the form writes them ("ETH 20, KEN 10")."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def field_specs(kind: str) -> list[dict[str, Any]]:
@@ -162,6 +167,12 @@ def render_award(
             "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
+            # a mapping field (a follow-up's trainees' countries, outcomes22) as the form
+            # takes it: "ETH 20, KEN 10"
+            "as_text": counts_text,
+            "form_values": lambda data: {
+                k: counts_text(v) if isinstance(v, dict) else v for k, v in data.items()
+            },
             "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
             "unit_words": unit_words,
             **unit_labels(page),
@@ -430,10 +441,15 @@ def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dic
     """A row per proposal: its stages after the award, its use figures and whether a
     loan is overdue (``results.queries.stages_of_call``, as the report counts them)."""
     stages = q.stages_of_call(page.db, call, [p.id for p in proposals], today=utc_today())
+    # the awards the office ended after their PI returned them (outcomes22)
+    gone = {e.proposal_id: e for e in ends.ends_of(page.db, [p.id for p in proposals])}
     out = []
     for p in proposals:
         st = stages.get(p.id, {})
-        out.append({"p": p, **st, "overdue": bool(st.get("use", {}).get("loans_overdue"))})
+        out.append(
+            {"p": p, **st, "overdue": bool(st.get("use", {}).get("loans_overdue")),
+             "end": gone.get(p.id)}
+        )  # fmt: skip
     return out
 
 
@@ -459,6 +475,27 @@ def import_call_results(slug: str, page: Page = Depends(get_page)) -> Response:
     return page.redirect(
         f"/manage/calls/{call.slug}/postaward?imported={len(new)}&skipped={skipped}", "saved"
     )
+
+
+@router.post("/manage/calls/{slug}/awards/{proposal_id}/end", response_class=HTMLResponse)
+def end_award(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The user office ends an award its PI returned (outcomes22), once it confirms: the
+    part not used is returned, the records and results stay (``results.ends``)."""
+    call = _office_records_call(page, slug)
+    proposal = page.get_visible(Proposal, proposal_id, lambda p: p.call_id == call.id)
+    if ends.ended(page.db, proposal.id) is None and not page.confirmed:
+        return _render_overview(page, call, status=400, error=page._(MSG_CONFIRM))
+    with page.attempt() as refused:
+        ends.end_award(
+            page.db,
+            proposal,
+            reason=page.form.get("reason", ""),
+            note=page.form.get("note", "")[: ends.MAX_NOTE + 1],
+            actor=page.user,
+        )
+    if refused:
+        return _render_overview(page, call, status=400, error=refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/postaward", "saved")
 
 
 def _report_filter(page: Page) -> str | None:
@@ -558,6 +595,7 @@ def _render_overview(
             "report": report or "",
             "filter_error": filter_error,
             "report_states": [(st, page._(REPORT_LABELS[st])) for st in d.REPORT_STATES],
+            "end_reasons": [(k, page._(DECLINE_REASON_LABELS[k])) for k in DECLINE_REASONS],
             "error": error,
         },
         status=status,
