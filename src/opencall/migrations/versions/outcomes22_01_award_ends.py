@@ -2,7 +2,7 @@
 the capacity returned (outcomes22)
 
 Revision ID: outcomes22_01
-Revises: trialfac21b_01
+Revises: mend22_01
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import opencall.db
 from opencall.migrations.helpers import batch_indexes, drop_batch_indexes, named_fks
 
 revision = "outcomes22_01"
-down_revision = "trialfac21b_01"
+down_revision = "mend22_01"
 
 
 def upgrade() -> None:
