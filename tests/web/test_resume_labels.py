@@ -111,3 +111,36 @@ def test_an_upload_sent_after_the_session_ran_out_says_the_file_is_to_be_chosen_
         data={"csrf_token": "tok", "abstract": "A", "version": "1"},
     )
     assert 'action="/login"' in r.text and "文件无法保留" not in html.unescape(r.text)
+
+
+def test_the_page_after_sign_in_speaks_of_files_only_for_a_form_that_had_them(
+    web: Web, world: World
+) -> None:
+    """trialapp22: once signed in again, the kept text form is sent again with no word of
+    files (it had none); a kept upload form still says its file is to be chosen again."""
+    text = carried_after_sign_in(web, world, "zh")
+    assert "Une heure de travail" in text  # the kept page itself
+    assert "文件无法保留" not in text, "a text form is told its files cannot be kept"
+    # an upload form: the notice before the sign-in and after it
+    pid = world.ids["proposal"]
+    c = web.client("zh")
+    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
+    r = c.post(
+        f"/proposals/{pid}/attachments",
+        headers=ORIGIN,
+        data={"csrf_token": "tok", "version": "1", "label": "案例"},
+        files={"pdf": ("case.pdf", b"%PDF-1.4 not read", "application/pdf")},
+    )
+    assert r.status_code in (401, 403), r.status_code
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
+    carried = {
+        k: html.unescape(v)
+        for k, v in re.findall(r'name="(carry\.[^"]+|carry_[a-z]+)" value="([^"]*)"', r.text)
+    }
+    r = c.post(
+        "/login",
+        headers=ORIGIN,
+        data={"csrf_token": tok, "email": world.emails["pi"], "password": PASSWORD, **carried},
+    )
+    assert r.status_code == 200, r.status_code
+    assert "文件无法保留" in html.unescape(r.text), "the upload's author is not told"
