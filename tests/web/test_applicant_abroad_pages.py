@@ -115,3 +115,52 @@ def test_the_applicants_other_pages_pass_axe_on_a_phone(browser: Any, tmp_path: 
     assert check.states, "nothing checked"
     assert not any(wide.values()), {k: v for k, v in wide.items() if v}
     assert not check.problems, "\n".join(check.problems)
+
+
+DROPPED_ZH = "连接中断"  # the start of the page's own words, in Chinese
+
+
+def test_an_upload_whose_connection_drops_keeps_the_file_and_says_to_send_it_again(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The link drops while the PDF goes up (the request fails: no answer at all). Before,
+    the browser left the editor for its own error page, and the file chosen was gone with
+    it; now the editor stays, with the file still chosen, says in her language that the
+    file was not stored and to press the button again; pressing it stores it once."""
+    from opencall.proposals.models import Attachment
+    from opencall.web.i18n import Translator
+    from tests.pdf_samples import plain_pdf
+
+    pdf = tmp_path / "case.pdf"
+    pdf.write_bytes(plain_pdf())
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(
+            viewport=PHONE, locale="zh-CN", is_mobile=True, timezone_id="Asia/Dhaka"
+        )
+        page = ctx.new_page()
+        page.goto(f"{srv.base}/lang/zh?next=/register")
+        tb.register_and_verify(srv, page, lambda *_: None, "nana@example.cn", NAME, "zh")
+        page.goto(f"{srv.base}/calls/{srv.slug}/apply")
+        page.fill("#f-title", "脉冲星计时")
+        page.click("main form button")
+        page.wait_for_url(re.compile(r"/proposals/\d+"))
+        editor = page.url.split("?")[0]
+        page.set_input_files("#f-pdf", str(pdf))
+        page.route("**/attachments", lambda route: route.abort("connectionreset"))
+        page.click('form[action$="/attachments"] button')
+        said = Translator("zh").gettext(
+            "The connection dropped before the file was stored. It is still chosen: press "
+            "the button again to send it."
+        )
+        assert said.startswith(DROPPED_ZH), said  # translated
+        page.get_by_text(said).wait_for(timeout=10_000)
+        assert page.url.split("?")[0] == editor
+        assert page.eval_on_selector("#f-pdf", "e => e.files.length") == 1
+        assert _db(srv, lambda s: s.scalar(select(Attachment.id))) is None
+        page.unroute("**/attachments")
+        page.click('form[action$="/attachments"] button')
+        page.wait_for_url(re.compile(re.escape(editor)))
+        page.locator("#attachments li").first.wait_for()
+        names = _db(srv, lambda s: list(s.scalars(select(Attachment.id))))
+        assert len(names) == 1, names
+        ctx.close()
