@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from opencall.db import make_engine, make_sessionmaker
 from opencall.people.models import UserSession
 from opencall.proposals.models import TeamMember
 from tests.a11y.test_axe import Checked
+from tests.proposals.test_browser_abroad import _db
 from tests.proposals.test_browser_phone import PHONE, _wider_than_the_screen
 from tests.web import test_browser as tb
 
@@ -26,17 +26,6 @@ browser = tb.browser  # the module's Chromium (fixture)
 
 NAME = "欧阳 娜娜"
 PASSWORD = "a long password 42"
-
-
-def _db(srv: tb.Server, work: Any) -> Any:
-    engine = make_engine(srv.settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            out = work(s)
-            s.commit()
-            return out
-    finally:
-        engine.dispose()
 
 
 def test_the_applicants_other_pages_pass_axe_on_a_phone(browser: Any, tmp_path: Path) -> None:
