@@ -146,6 +146,17 @@ def test_an_upload_whose_connection_drops_keeps_the_file_and_says_to_send_it_aga
         assert page.url.split("?")[0] == editor
         assert page.eval_on_selector("#f-pdf", "e => e.files.length") == 1
         assert _db(srv, lambda s: s.scalar(select(Attachment.id))) is None
+        # leaving now would lose the chosen file: the page asks first (she stays)
+        asked: list[str] = []
+
+        def stay(dialog: Any) -> None:
+            asked.append(dialog.type)
+            dialog.dismiss()
+
+        page.on("dialog", stay)
+        page.locator("header .langs a[hreflang=fr]").click(no_wait_after=True)
+        assert asked == ["beforeunload"], asked
+        assert page.eval_on_selector("#f-pdf", "e => e.files.length") == 1
         page.unroute("**/attachments")
         page.click('form[action$="/attachments"] button')
         page.wait_for_url(re.compile(re.escape(editor)))

@@ -150,6 +150,7 @@
             up.appendChild(said);
           }
           said.textContent = up.getAttribute("data-msg-dropped") || "";
+          unsent = up; // not sent: leaving the page would lose the chosen file
         })
         .then(function () {
           sending = false;
