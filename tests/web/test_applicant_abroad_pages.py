@@ -134,6 +134,13 @@ def test_an_upload_whose_connection_drops_keeps_the_file_and_says_to_send_it_aga
         page.click("main form button")
         page.wait_for_url(re.compile(r"/proposals/\d+"))
         editor = page.url.split("?")[0]
+        # a refusal (not a PDF) reads as the plain post's page: the editor, its error
+        bad = tmp_path / "notes.pdf"
+        bad.write_bytes(b"not a pdf at all")
+        page.set_input_files("#f-pdf", str(bad))
+        page.click('form[action$="/attachments"] button')
+        page.locator("#err-pdf").wait_for()
+        assert page.locator("#f-title").input_value() == "脉冲星计时"
         page.set_input_files("#f-pdf", str(pdf))
         page.route("**/attachments", lambda route: route.abort("connectionreset"))
         page.click('form[action$="/attachments"] button')
