@@ -153,6 +153,9 @@ def test_an_upload_whose_connection_drops_keeps_the_file_and_says_to_send_it_aga
         assert page.url.split("?")[0] == editor
         assert page.eval_on_selector("#f-pdf", "e => e.files.length") == 1
         assert _db(srv, lambda s: s.scalar(select(Attachment.id))) is None
+        check = Checked()
+        check(page, "upload dropped")
+        assert not check.problems, "\n".join(check.problems)
         # leaving now would lose the chosen file: the page asks first (she stays)
         asked: list[str] = []
 
