@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from typing import Any
 
 import pytest
 
@@ -51,11 +52,17 @@ def carried_after_sign_in(web: Web, world: World, lang: str) -> str:
             "version": str(version),
         },
     )
+    return sign_in_again(c, r, world)
+
+
+def sign_in_again(c: Any, r: Any, world: World) -> str:
+    """The PI signs in again from the kept form's page ``r``, sending all it carries
+    (the fields, the target, whether files were sent); the page after it."""
     assert r.status_code in (401, 403), r.status_code  # the session or its token ran out
     tok = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
     carried = {
         k: html.unescape(v)
-        for k, v in re.findall(r'name="(carry\.[^"]+|carry_to)" value="([^"]*)"', r.text)
+        for k, v in re.findall(r'name="(carry\.[^"]+|carry_[a-z]+)" value="([^"]*)"', r.text)
     }
     r = c.post(
         "/login",
@@ -102,6 +109,8 @@ def test_an_upload_sent_after_the_session_ran_out_says_the_file_is_to_be_chosen_
     text = html.unescape(r.text)
     assert 'action="/login"' in text
     assert "文件无法保留" in text, text[-1500:]
+    # and once signed in again, on the page that sends the rest again (trialapp22)
+    assert "文件无法保留" in sign_in_again(c, r, world), "the upload's author is not told"
     # a form without a file is not told about files
     c = web.client("zh")
     c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
@@ -111,3 +120,13 @@ def test_an_upload_sent_after_the_session_ran_out_says_the_file_is_to_be_chosen_
         data={"csrf_token": "tok", "abstract": "A", "version": "1"},
     )
     assert 'action="/login"' in r.text and "文件无法保留" not in html.unescape(r.text)
+
+
+def test_the_page_after_sign_in_speaks_of_files_only_for_a_form_that_had_them(
+    web: Web, world: World
+) -> None:
+    """trialapp22: once signed in again, the kept text form is sent again with no word of
+    files (it had none); a kept upload form still says so (the test above)."""
+    text = carried_after_sign_in(web, world, "zh")
+    assert "Une heure de travail" in text  # the kept page itself
+    assert "文件无法保留" not in text, "a text form is told its files cannot be kept"

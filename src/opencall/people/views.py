@@ -325,7 +325,14 @@ def login(page: Page = Depends(get_page)) -> Response:
         page.user = user
         page.request.state.user = user
         response = page.render(
-            "resume.html", {"mode": "resend", "carry": carry, "target": safe_next(target)}
+            "resume.html",
+            {
+                "mode": "resend",
+                "carry": carry,
+                "target": safe_next(target),
+                # the form had files (the page before the sign-in said so): not carried
+                "had_files": f.get("carry_files") == "1",
+            },
         )
     else:
         response = page.redirect(safe_next(f.get("next")), "signed_in")

@@ -110,6 +110,53 @@
     ev.preventDefault();
     ev.returnValue = "";
   });
+  // an upload (data-upload-retry) is sent in the background: when the link drops before
+  // an answer comes, the page stays, the file stays chosen and the form says to send it
+  // again (a plain post would leave for the browser's error page, the file gone with it);
+  // any answer is shown as the post would have shown it. A file sent twice (the answer
+  // lost) is stored once (the server's upload_made)
+  document.querySelectorAll("form[data-upload-retry]").forEach(function (up) {
+    if (!window.fetch || !window.FormData) return;
+    var sending = false;
+    up.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) return; // (a PDF over the limit)
+      ev.preventDefault();
+      if (sending) return;
+      sending = true;
+      var said = document.getElementById("upload-said");
+      if (said) said.textContent = "";
+      fetch(up.getAttribute("action"), {
+        method: "POST",
+        body: new FormData(up),
+        credentials: "same-origin",
+      })
+        .then(function (r) {
+          if (r.redirected) {
+            window.location.assign(r.url);
+            return;
+          }
+          return r.text().then(function (html) {
+            document.open();
+            document.write(html);
+            document.close();
+          });
+        })
+        .catch(function () {
+          if (!said) {
+            said = document.createElement("p");
+            said.id = "upload-said";
+            said.className = "error";
+            said.setAttribute("role", "alert");
+            up.appendChild(said);
+          }
+          said.textContent = up.getAttribute("data-msg-dropped") || "";
+          unsent = up; // not sent: leaving the page would lose the chosen file
+        })
+        .then(function () {
+          sending = false;
+        });
+    });
+  });
   if (!form || !window.fetch || !window.FormData) return;
   var pid = form.getAttribute("data-safe-save");
   var FIELDS = (form.getAttribute("data-safe-fields") || "title abstract science_case keywords")
