@@ -203,13 +203,11 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
     call = p.call
     rs = review_settings(call.review_settings)
     review = q.review_of(page.db, a.id)
-    form = extra.pop("form", None) or {
-        "grade": _grade_text(review),
-        # nothing preselected (nor in a draft saved before the reviewer chose)
-        "confidence": str(review.confidence) if review and review.confidence else "",
-        "comments_to_applicants": review.comments_to_applicants if review else "",
-        "comments_to_panel": review.comments_to_panel if review else "",
-    }
+    # nothing preselected (nor in a draft saved before the reviewer chose)
+    form = extra.pop("form", None) or _stored_fields(review)
+    # a save from this page is checked against the review as it is now (a refused
+    # one's form is shown again with the latest version: saving it again is meant)
+    form["version"] = str(services.review_version(review))
     return page.render(
         "reviews/assignment.html",
         {
@@ -318,7 +316,7 @@ def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
 @router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     a = _assignment(page, assignment_id)
-    f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel")
+    f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel", "version")
     if _sent_again(page, a, f):
         # the submitted review's form sent again (its answer lost): nothing written
         return _saved(page, a, final=True)
@@ -352,15 +350,51 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 comments_to_panel=f["comments_to_panel"],
                 final=final,
                 now=page.received_at,
+                # a form without one (a page shown before reviews had versions) is not checked
+                expected_version=int(f["version"]) if f["version"].isdecimal() else None,
             )
         if not refused:
             return _saved(page, a, final=final)
         errors[refused.field or "form"] = refused.message
+        if refused.code == "stale":
+            return _stale(page, a, f, errors)
     if page.wants_json:
         return JSONResponse(
             {"ok": False, "errors": errors}, status_code=400, headers={"Cache-Control": "no-store"}
         )
     return _review_page(page, a, 400, form=f, errors=errors)
+
+
+def _stale(page: Page, a: ReviewAssignment, f: dict[str, str], errors: dict[str, str]) -> Response:
+    """A save refused as made against an older version of the review (another tab saved
+    since): 409, nothing written. The page's script gets the review as stored and its
+    version (safe-save.js keeps the typed text in the browser and sends it again on the
+    new version only when the stored one is its own lost save); without the script, the
+    page again with the typed text and the message."""
+    page.db.rollback()
+    review = q.review_of(page.db, a.id)
+    if page.wants_json:
+        return JSONResponse(
+            {
+                "ok": False,
+                "errors": errors,
+                "version": str(services.review_version(review)),
+                "fields": _stored_fields(review),
+            },
+            status_code=409,
+            headers={"Cache-Control": "no-store"},
+        )
+    return _review_page(page, a, 409, form=f, errors=errors)
+
+
+def _stored_fields(review: Review | None) -> dict[str, str]:
+    """The review's fields as its form shows them (blank before any save)."""
+    return {
+        "grade": _grade_text(review),
+        "confidence": str(review.confidence) if review and review.confidence else "",
+        "comments_to_applicants": review.comments_to_applicants if review else "",
+        "comments_to_panel": review.comments_to_panel if review else "",
+    }
 
 
 def _grade_text(review: Review | None) -> str:
@@ -376,16 +410,15 @@ def _saved(page: Page, a: ReviewAssignment, *, final: bool) -> Response:
     if not page.wants_json:
         return page.redirect(f"/review/assignments/{a.id}", notice)
     review = q.review_of(page.db, a.id)
-    answer: dict[str, Any] = {"ok": True, "saved_at": page.received_at.isoformat()}
+    answer: dict[str, Any] = {
+        "ok": True,
+        "saved_at": page.received_at.isoformat(),
+        "version": str(services.review_version(review)),
+    }
     if final:
         answer["redirect"] = f"/review/assignments/{a.id}?m={notice}"
     elif review is not None:
-        answer["fields"] = {
-            "grade": _grade_text(review),
-            "confidence": str(review.confidence) if review.confidence else "",
-            "comments_to_applicants": review.comments_to_applicants,
-            "comments_to_panel": review.comments_to_panel,
-        }
+        answer["fields"] = _stored_fields(review)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
