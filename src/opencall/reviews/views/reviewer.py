@@ -29,6 +29,7 @@ from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
 from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
 from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_WHOLE
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
@@ -313,10 +314,42 @@ def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
     )
 
 
+MSG_TAKEN_AWAY = N_(
+    "This review is no longer assigned to you (the chair of the call removed it or "
+    "recorded a conflict): nothing was saved. Copy your text if you want to keep it."
+)
+
+
+def _taken_away(page: Page, f: dict[str, str]) -> Response:
+    """A save of a review the reviewer no longer holds (removed while the form was open):
+    410, nothing written. The page's script is told why (it keeps the text in the
+    browser and stops sending it); without it, the text typed is shown back to keep,
+    with nothing of the proposal."""
+    message = page._(MSG_TAKEN_AWAY)
+    if page.wants_json:
+        return JSONResponse(
+            {"ok": False, "errors": {"form": message}},
+            status_code=410,
+            headers={"Cache-Control": "no-store"},
+        )
+    typed = [
+        (page._(label), f[name])
+        for name, label in (
+            ("comments_to_applicants", N_("Comments to the applicants")),
+            ("comments_to_panel", N_("Comments to the panel (not shown to the applicants)")),
+        )
+        if f[name].strip()
+    ]
+    return page.render("reviews/taken_away.html", {"message": message, "typed": typed}, status=410)
+
+
 @router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
-    a = _assignment(page, assignment_id)
+    page.require_user()
     f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel", "version")
+    if policies.taken_from(page.db, page.user, page.db.get(ReviewAssignment, assignment_id)):
+        return _taken_away(page, f)
+    a = _assignment(page, assignment_id)
     if _sent_again(page, a, f):
         # the submitted review's form sent again (its answer lost): nothing written
         return _saved(page, a, final=True)
