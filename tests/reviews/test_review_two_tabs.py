@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from tests.review_cycle import Cycle, Web
-from tests.web.conftest import csrf
+from tests.web.conftest import api_bearer, csrf
 
 JSON = {"Accept": "application/json"}
 STALE = "This review was changed elsewhere since you opened it"
@@ -80,3 +80,29 @@ def test_the_tab_opened_first_does_not_erase_the_other(
     with factory() as s:
         review = rq.review_of(s, aid)
         assert review is not None and review.comments_to_panel == "A and B merged."
+
+
+def test_the_api_checks_the_version_it_is_given(web: Web, cycle: Cycle) -> None:
+    """An API client may send the ``version`` it read (``review.version``): another one is
+    refused, 409, nothing written; without it the save is not checked, as before."""
+    aid = cycle.ids["assignment"]
+    headers = api_bearer(web, cycle.emails["assigned"], scopes=("review",))
+    c = web.client()
+    path = f"/api/v1/assignments/{aid}/review"
+    first = c.post(path, headers=headers, json={"final": False, "comments_to_panel": "One."})
+    assert first.status_code == 200, first.text
+    v1 = first.json()["version"]
+    assert c.get(f"/api/v1/assignments/{aid}", headers=headers).json()["review"]["version"] == v1
+    second = c.post(
+        path, headers=headers, json={"final": False, "comments_to_panel": "Two.", "version": v1}
+    )
+    assert second.status_code == 200 and second.json()["version"] == v1 + 1, second.text
+    stale = c.post(
+        path, headers=headers, json={"final": False, "comments_to_panel": "Old.", "version": v1}
+    )
+    assert stale.status_code == 409, stale.text
+    assert "version" in stale.json()["detail"]
+    review = c.get(f"/api/v1/assignments/{aid}", headers=headers).json()["review"]
+    assert review["comments_to_panel"] == "Two."
+    unchecked = c.post(path, headers=headers, json={"final": False, "comments_to_panel": "Three."})
+    assert unchecked.status_code == 200 and unchecked.json()["version"] == v1 + 2
