@@ -106,3 +106,33 @@ def test_the_api_checks_the_version_it_is_given(web: Web, cycle: Cycle) -> None:
     assert review["comments_to_panel"] == "Two."
     unchecked = c.post(path, headers=headers, json={"final": False, "comments_to_panel": "Three."})
     assert unchecked.status_code == 200 and unchecked.json()["version"] == v1 + 2
+
+
+def test_a_save_after_the_other_tab_submitted_says_so(web: Web, cycle: Cycle) -> None:
+    """Tab B submits; tab A, still open on the form, saves its draft in the background.
+    Before, a bare 404 page, which the page's script read as "no answer from the server"
+    and sent again every few minutes; now 409 "This review was already submitted.",
+    nothing written."""
+    aid = cycle.ids["assignment"]
+    rev = web.login(cycle.emails["assigned"])
+    path = f"/review/assignments/{aid}"
+    token = csrf(rev, "/review")
+    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"})
+    version = _version(rev.get(path).text)
+    token = csrf(rev, path)
+    sub = {
+        "csrf_token": token,
+        "grade": "4",
+        "confidence": "3",
+        "comments_to_applicants": "Good.",
+        "comments_to_panel": "",
+        "version": version,
+        "action": "submit",
+    }
+    assert rev.post(path, data=sub).status_code == 303
+    draft = {**sub, "action": "save", "comments_to_panel": "Tab A's notes."}
+    a = rev.post(path, data=draft, headers=JSON)
+    assert (a.status_code, a.headers["content-type"]) == (409, "application/json"), a.text
+    assert "This review was already submitted." in a.json()["errors"]["form"]
+    page = rev.post(path, data=draft)
+    assert page.status_code == 409 and "This review was already submitted." in page.text

@@ -314,6 +314,7 @@ def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
     )
 
 
+MSG_SUBMITTED = N_("This review was already submitted.")
 MSG_TAKEN_AWAY = N_(
     "This review is no longer assigned to you (the chair of the call removed it or "
     "recorded a conflict): nothing was saved. Copy your text if you want to keep it."
@@ -354,7 +355,18 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         # the submitted review's form sent again (its answer lost): nothing written
         return _saved(page, a, final=True)
     if not policies.may_write_review(page.db, page.user, a):
-        page.not_found()
+        if a.status != "submitted":
+            page.not_found()
+        # submitted from another tab since this form was shown: said (409, nothing
+        # written), not a bare 404 the page's script would take for a lost answer
+        done = {"form": page._(MSG_SUBMITTED)}
+        if page.wants_json:
+            return JSONResponse(
+                {"ok": False, "errors": done},
+                status_code=409,
+                headers={"Cache-Control": "no-store"},
+            )
+        return _review_page(page, a, 409, errors=done)
     errors: dict[str, str] = {}
     grade: float | None = None
     final = page.form.get("action") == "submit"
