@@ -6,7 +6,6 @@ server" (the script stops sending it)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from opencall.db import make_engine, make_sessionmaker
-from tests.review_cycle import PASSWORD, Cycle, build_cycle
+from tests.review_cycle import PASSWORD, Cycle
+from tests.reviews.test_browser_reviewer import accepted_cycle_served
 from tests.web import test_browser as tb
 from tests.web.page_weight import sign_in
 
@@ -26,25 +26,9 @@ browser = tb.browser  # the module's Chromium (fixture)
 @pytest.fixture(scope="module")
 def world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[tb.LiveServer, Cycle, str]]:
-    from opencall.people.models import User
-    from opencall.reviews import services as rv
-    from opencall.reviews.models import ReviewAssignment
-
-    tmp = tmp_path_factory.mktemp("tabs")
-    path = tmp / "tabs.sqlite3"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
-        cycle = build_cycle(s)
-        a = s.get(ReviewAssignment, cycle.ids["assignment"])
-        assert a is not None
-        rv.respond_to_assignment(s, a, s.get(User, a.reviewer_id), accept=True)  # type: ignore[arg-type]
-        s.commit()
-    engine.dispose()
-    with tb.LiveServer(url, tmp) as srv:
-        yield srv, cycle, url
+) -> Iterator[tuple[tb.LiveServer, Cycle]]:
+    with accepted_cycle_served(sqlite_template, tmp_path_factory.mktemp("tabs")) as served:
+        yield served
 
 
 def _stored(url: str, aid: int) -> str:
@@ -75,7 +59,8 @@ def _remove(url: str, aid: int) -> None:
 
 
 def test_two_tabs_then_the_review_removed(browser: Any, world: Any) -> None:
-    srv, cycle, url = world
+    srv, cycle = world
+    url = srv.settings.database_url
     aid = cycle.ids["assignment"]
     ctx = browser.new_context(locale="en-GB")
     sign_in(ctx, srv.base, cycle.emails["assigned"], PASSWORD)

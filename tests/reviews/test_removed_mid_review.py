@@ -15,7 +15,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import ReviewAssignment
-from tests.review_cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web, accepting_reviewer
 from tests.web.conftest import csrf
 
 JSON = {"Accept": "application/json"}
@@ -27,10 +27,7 @@ def test_a_save_after_the_chair_removed_the_review_says_so(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
     aid = cycle.ids["assignment"]
-    rev = web.login(cycle.emails["assigned"])
-    path = f"/review/assignments/{aid}"
-    token = csrf(rev, "/review")
-    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"})
+    rev, path = accepting_reviewer(web, cycle)
     token = csrf(rev, path)
     first = {"csrf_token": token, "grade": "", "confidence": "", "comments_to_panel": "First."}
     assert rev.post(path, data={**first, "action": "save"}).status_code == 303

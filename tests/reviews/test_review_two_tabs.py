@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
-from tests.review_cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web, accepting_reviewer
 from tests.web.conftest import api_bearer, csrf
 
 JSON = {"Accept": "application/json"}
@@ -31,10 +31,7 @@ def test_the_tab_opened_first_does_not_erase_the_other(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
     aid = cycle.ids["assignment"]
-    rev = web.login(cycle.emails["assigned"])
-    path = f"/review/assignments/{aid}"
-    token = csrf(rev, "/review")
-    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"})
+    rev, path = accepting_reviewer(web, cycle)
     first = _version(rev.get(path).text)  # tab A opened
     second = _version(rev.get(path).text)  # tab B opened
     assert first == second
@@ -113,11 +110,7 @@ def test_a_save_after_the_other_tab_submitted_says_so(web: Web, cycle: Cycle) ->
     Before, a bare 404 page, which the page's script read as "no answer from the server"
     and sent again every few minutes; now 409 "This review was already submitted.",
     nothing written."""
-    aid = cycle.ids["assignment"]
-    rev = web.login(cycle.emails["assigned"])
-    path = f"/review/assignments/{aid}"
-    token = csrf(rev, "/review")
-    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"})
+    rev, path = accepting_reviewer(web, cycle)
     version = _version(rev.get(path).text)
     token = csrf(rev, path)
     sub = {
