@@ -92,10 +92,20 @@ def build_cycle(s: Session) -> Cycle:
     return c
 
 
+def accepting_reviewer(web: Web, cycle: Cycle) -> tuple[Any, str]:
+    """The assigned reviewer signed in, their assignment accepted on its page: the
+    client and the assignment's path (the review form posts there)."""
+    rev = web.login(cycle.emails["assigned"])
+    path = f"/review/assignments/{cycle.ids['assignment']}"
+    token = csrf(rev, "/review")
+    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"}).status_code
+    return rev, path
+
+
 @pytest.fixture
 def cycle(factory: sessionmaker[Session], small_worlds: Any) -> Cycle:
     """:func:`build_cycle` (built once per session on SQLite, see tests/conftest.py)."""
     return small_worlds.get("review-cycle", factory, build_cycle)  # type: ignore[no-any-return]
 
 
-__all__ = ["Cycle", "PASSWORD", "PERSONAS", "TEAMS", "Web", "csrf", "web"]
+__all__ = ["Cycle", "PASSWORD", "PERSONAS", "TEAMS", "Web", "accepting_reviewer", "csrf", "web"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,16 @@ class World:
             engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@contextmanager
+def accepted_cycle_served(
+    sqlite_template: Path, tmp: Path
+) -> Iterator[tuple[tb.LiveServer, Cycle]]:
+    """The review cycle on a SQLite file in ``tmp``, its assignment accepted by the
+    reviewer, served live (this module's world; tests/reviews/test_browser_review_tabs.py's)."""
     from opencall.people.models import User
     from opencall.reviews import services as rv
     from opencall.reviews.models import ReviewAssignment
 
-    tmp = tmp_path_factory.mktemp("reviewer")
     path = tmp / "reviewer.sqlite3"
     shutil.copy(sqlite_template, path)
     url = f"sqlite:///{path}"
@@ -81,7 +85,13 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         s.commit()
     engine.dispose()
     with tb.LiveServer(url, tmp) as srv:
-        yield World(srv, cycle)
+        yield srv, cycle
+
+
+@pytest.fixture(scope="module")
+def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with accepted_cycle_served(sqlite_template, tmp_path_factory.mktemp("reviewer")) as (srv, c):
+        yield World(srv, c)
 
 
 def test_a_long_review_on_a_slow_link_is_kept(browser: Any, world: World) -> None:

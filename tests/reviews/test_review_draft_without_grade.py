@@ -17,7 +17,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import ReviewAssignment
 from tests import factories as F
-from tests.review_cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web, accepting_reviewer
 from tests.web.conftest import api_bearer, csrf
 
 NOTES = "First reading: the pulsar timing case is strong; check the RFI plan."
@@ -54,10 +54,7 @@ def test_the_page_and_the_api_save_a_draft_without_grade(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
     aid = cycle.ids["assignment"]
-    rev = web.login(cycle.emails["assigned"])
-    path = f"/review/assignments/{aid}"
-    token = csrf(rev, "/review")
-    assert rev.post(f"{path}/respond", data={"csrf_token": token, "action": "accept"}).status_code
+    rev, path = accepting_reviewer(web, cycle)
     page = rev.get(path).text
     # the draft button skips the browser's checks (the confidence select is required)
     assert re.search(r'<button[^>]*value="save"[^>]*formnovalidate', page), page

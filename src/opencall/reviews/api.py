@@ -39,6 +39,7 @@ from opencall.web.api import (
     id_param,
     keyset_page,
     paging,
+    refused,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -51,6 +52,10 @@ class ReviewOut(BaseModel):
     comments_to_applicants: str
     comments_to_panel: str
     submitted: bool
+    version: int = Field(
+        description="1 at the first save, one more at each: send it back to have a save "
+        "refused (409) when the review changed since it was read"
+    )
 
 
 class AssignmentOut(BaseModel):
@@ -89,6 +94,13 @@ class ReviewIn(BaseModel):
     comments_to_applicants: str = Field(default="", max_length=20000)
     comments_to_panel: str = Field(default="", max_length=20000)
     final: bool = True
+    version: int | None = Field(
+        default=None,
+        ge=0,
+        description="the review's version as read (0: none saved yet); another one is "
+        "refused, 409, nothing written (a save from elsewhere came in between). "
+        "Null: not checked",
+    )
 
 
 def assignment_fields(api: Api, a: ReviewAssignment) -> dict[str, Any]:
@@ -152,12 +164,13 @@ def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> Assignme
 @router.post(
     "/assignments/{assignment_id}/review",
     response_model=ReviewOut,
-    responses=ERRORS,
+    responses={**ERRORS, 409: {"description": "stale version: read the review again"}},
     dependencies=[REVIEW],
 )
 def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api)) -> ReviewOut:
     a = open_assignment(api, assignment_id)
-    if services.submitted_as(api.db, a, **body.model_dump()) is not None:
+    fields = body.model_dump(exclude={"version"})
+    if services.submitted_as(api.db, a, **fields) is not None:
         # the submitted review sent again (its answer lost): answered, nothing written
         out = _review_out(api, a)
         assert out is not None
@@ -166,7 +179,15 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
         raise domain_error(DomainError("This review was already submitted."))
     received = serving.received_at(api.request.scope) or utcnow()
     with api.saving():
-        services.submit_review(api.db, a, api.require_user(), **body.model_dump(), now=received)
+        try:
+            services.submit_review(
+                api.db, a, api.require_user(), **fields, now=received, expected_version=body.version
+            )
+        except DomainError as exc:
+            if exc.code != "stale":
+                raise
+            api.db.rollback()
+            raise refused(exc) from exc  # 409, as a proposal's stale version
     out = _review_out(api, a)
     assert out is not None
     return out

@@ -97,6 +97,10 @@ class Review(Base):
     comments_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: 1 when first saved, one more at each save: the review form carries it, so that a
+    #: save from a tab opened before another tab's save is refused, not written over it
+    #: (``services.submit_review``'s ``expected_version``; trialrev22)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
 
 class TechnicalReview(Base):

@@ -160,6 +160,17 @@ def may_open_assignment(session: Session, user: User | None, a: ReviewAssignment
     )
 
 
+def taken_from(session: Session, user: User | None, a: ReviewAssignment | None) -> bool:
+    """Whether ``a`` was ``user``'s and no longer is theirs to open (the chair removed it,
+    a conflict was recorded, they declined): their own save of it is told so, not 404."""
+    return (
+        a is not None
+        and user is not None
+        and a.reviewer_id == user.id
+        and not may_open_assignment(session, user, a)
+    )
+
+
 def may_write_review(session: Session, user: User | None, a: ReviewAssignment) -> bool:
     return (
         may_open_assignment(session, user, a)

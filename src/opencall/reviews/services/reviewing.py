@@ -81,17 +81,30 @@ def submit_review(
     comments_to_panel: str = "",
     final: bool = True,
     now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Review:
     """Save (``final=False``) or submit the reviewer's review of ``assignment``. A review
     submitted at or after the deadline that applies to the reviewer
     (:func:`~opencall.reviews.queries.review_due`, judged at ``now``: the request's
     receipt time) is refused; a draft is still kept. A draft may lack its grade and its
-    confidence (None: the reviewer's first notes); a submitted review needs both."""
+    confidence (None: the reviewer's first notes); a submitted review needs both.
+    ``expected_version``: the review's version the form was shown with (0: none saved
+    yet); another one, read under the assignment's lock, is refused (code ``stale``:
+    another tab saved since), nothing written. None: not checked (the API)."""
     call = lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id or assignment.status in ("removed", "declined"):
         raise DomainError("Not found", code="not_found")
     if q.is_conflicted(session, assignment.proposal_id, reviewer.id):
         raise DomainError("Not found", code="not_found")
+    if expected_version is not None and expected_version != review_version(
+        q.review_of(session, assignment.id)
+    ):
+        raise DomainError(
+            "This review was changed elsewhere since you opened it (another tab or "
+            "device); your text is kept below — compare it with the saved review and "
+            "save again.",
+            code="stale",
+        )
     g = _checked_review(
         session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
     )
@@ -114,6 +127,11 @@ def submit_review(
     session.refresh(call, REVIEW_STATE)
     _check_open_for_reviews(session, call)
     return review
+
+
+def review_version(review: Review | None) -> int:
+    """The version a review form carries: the saved review's, 0 before any save."""
+    return review.version if review is not None else 0
 
 
 def submitted_as(
@@ -358,6 +376,7 @@ def _fill_review(
     review.comments_to_applicants = comments_to_applicants
     review.comments_to_panel = comments_to_panel
     review.updated_at = utcnow()
+    review.version = (review.version or 0) + 1 if review.id is not None else 1
     if final:
         review.submitted_at = utcnow()
         assignment.status = "submitted"

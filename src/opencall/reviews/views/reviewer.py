@@ -29,6 +29,7 @@ from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
 from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
 from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_WHOLE
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
@@ -203,13 +204,11 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
     call = p.call
     rs = review_settings(call.review_settings)
     review = q.review_of(page.db, a.id)
-    form = extra.pop("form", None) or {
-        "grade": _grade_text(review),
-        # nothing preselected (nor in a draft saved before the reviewer chose)
-        "confidence": str(review.confidence) if review and review.confidence else "",
-        "comments_to_applicants": review.comments_to_applicants if review else "",
-        "comments_to_panel": review.comments_to_panel if review else "",
-    }
+    # nothing preselected (nor in a draft saved before the reviewer chose)
+    form = extra.pop("form", None) or _stored_fields(review)
+    # a save from this page is checked against the review as it is now (a refused
+    # one's form is shown again with the latest version: saving it again is meant)
+    form["version"] = str(services.review_version(review))
     return page.render(
         "reviews/assignment.html",
         {
@@ -315,15 +314,59 @@ def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
     )
 
 
+MSG_SUBMITTED = N_("This review was already submitted.")
+MSG_TAKEN_AWAY = N_(
+    "This review is no longer assigned to you (the chair of the call removed it or "
+    "recorded a conflict): nothing was saved. Copy your text if you want to keep it."
+)
+
+
+def _taken_away(page: Page, f: dict[str, str]) -> Response:
+    """A save of a review the reviewer no longer holds (removed while the form was open):
+    410, nothing written. The page's script is told why (it keeps the text in the
+    browser and stops sending it); without it, the text typed is shown back to keep,
+    with nothing of the proposal."""
+    message = page._(MSG_TAKEN_AWAY)
+    if page.wants_json:
+        return JSONResponse(
+            {"ok": False, "errors": {"form": message}},
+            status_code=410,
+            headers={"Cache-Control": "no-store"},
+        )
+    typed = [
+        (page._(label), f[name])
+        for name, label in (
+            ("comments_to_applicants", N_("Comments to the applicants")),
+            ("comments_to_panel", N_("Comments to the panel (not shown to the applicants)")),
+        )
+        if f[name].strip()
+    ]
+    return page.render("reviews/taken_away.html", {"message": message, "typed": typed}, status=410)
+
+
 @router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel", "version")
+    if policies.taken_from(page.db, page.user, page.db.get(ReviewAssignment, assignment_id)):
+        return _taken_away(page, f)
     a = _assignment(page, assignment_id)
-    f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel")
     if _sent_again(page, a, f):
         # the submitted review's form sent again (its answer lost): nothing written
         return _saved(page, a, final=True)
     if not policies.may_write_review(page.db, page.user, a):
-        page.not_found()
+        if a.status != "submitted":
+            page.not_found()
+        # submitted from another tab since this form was shown: said (409, nothing
+        # written), not a bare 404 the page's script would take for a lost answer
+        done = {"form": page._(MSG_SUBMITTED)}
+        if page.wants_json:
+            return JSONResponse(
+                {"ok": False, "errors": done},
+                status_code=409,
+                headers={"Cache-Control": "no-store"},
+            )
+        return _review_page(page, a, 409, errors=done)
     errors: dict[str, str] = {}
     grade: float | None = None
     final = page.form.get("action") == "submit"
@@ -352,15 +395,51 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 comments_to_panel=f["comments_to_panel"],
                 final=final,
                 now=page.received_at,
+                # a form without one (a page shown before reviews had versions) is not checked
+                expected_version=int(f["version"]) if f["version"].isdecimal() else None,
             )
         if not refused:
             return _saved(page, a, final=final)
         errors[refused.field or "form"] = refused.message
+        if refused.code == "stale":
+            return _stale(page, a, f, errors)
     if page.wants_json:
         return JSONResponse(
             {"ok": False, "errors": errors}, status_code=400, headers={"Cache-Control": "no-store"}
         )
     return _review_page(page, a, 400, form=f, errors=errors)
+
+
+def _stale(page: Page, a: ReviewAssignment, f: dict[str, str], errors: dict[str, str]) -> Response:
+    """A save refused as made against an older version of the review (another tab saved
+    since): 409, nothing written. The page's script gets the review as stored and its
+    version (safe-save.js keeps the typed text in the browser and sends it again on the
+    new version only when the stored one is its own lost save); without the script, the
+    page again with the typed text and the message."""
+    page.db.rollback()
+    review = q.review_of(page.db, a.id)
+    if page.wants_json:
+        return JSONResponse(
+            {
+                "ok": False,
+                "errors": errors,
+                "version": str(services.review_version(review)),
+                "fields": _stored_fields(review),
+            },
+            status_code=409,
+            headers={"Cache-Control": "no-store"},
+        )
+    return _review_page(page, a, 409, form=f, errors=errors)
+
+
+def _stored_fields(review: Review | None) -> dict[str, str]:
+    """The review's fields as its form shows them (blank before any save)."""
+    return {
+        "grade": _grade_text(review),
+        "confidence": str(review.confidence) if review and review.confidence else "",
+        "comments_to_applicants": review.comments_to_applicants if review else "",
+        "comments_to_panel": review.comments_to_panel if review else "",
+    }
 
 
 def _grade_text(review: Review | None) -> str:
@@ -376,16 +455,15 @@ def _saved(page: Page, a: ReviewAssignment, *, final: bool) -> Response:
     if not page.wants_json:
         return page.redirect(f"/review/assignments/{a.id}", notice)
     review = q.review_of(page.db, a.id)
-    answer: dict[str, Any] = {"ok": True, "saved_at": page.received_at.isoformat()}
+    answer: dict[str, Any] = {
+        "ok": True,
+        "saved_at": page.received_at.isoformat(),
+        "version": str(services.review_version(review)),
+    }
     if final:
         answer["redirect"] = f"/review/assignments/{a.id}?m={notice}"
     elif review is not None:
-        answer["fields"] = {
-            "grade": _grade_text(review),
-            "confidence": str(review.confidence) if review.confidence else "",
-            "comments_to_applicants": review.comments_to_applicants,
-            "comments_to_panel": review.comments_to_panel,
-        }
+        answer["fields"] = _stored_fields(review)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
