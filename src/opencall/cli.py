@@ -1140,7 +1140,9 @@ def personal_data(
                 s, "person.data_exported", "user", user.id, data={"tables": sorted(tables)}
             )
         else:
-            auditlog.record(s, "person.data_exported", "address", "", data={"tables": sorted(tables)})
+            auditlog.record(
+                s, "person.data_exported", "address", "", data={"tables": sorted(tables)}
+            )
         email = user.email if user else email.strip().lower()
     text = json.dumps(
         {"email": email, "exported_at": utcnow().isoformat(), "tables": tables},

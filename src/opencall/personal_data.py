@@ -56,6 +56,13 @@ def _row(row: Any) -> dict[str, Any]:
     return {k: _value(v) for k, v in row.items() if k not in SECRET_COLUMNS}
 
 
+#: the invitations by address, and the entity their audit events name them by
+_INVITATION_EVENTS = {
+    "role_invitations": "role_invitation",
+    "review_invitations": "review_invitation",
+}
+
+
 def _team_events(session: Session, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The audit events of the team rows ``members`` (the invitation and its answer, on
     their proposals' events, naming the row by ``member_id``)."""
@@ -99,7 +106,14 @@ def person_data(
             out[table.name] = rows
     events = out.get("audit_events", [])
     seen = {e["id"] for e in events}
-    more = [e for e in _team_events(session, out.get("team_members", [])) if e["id"] not in seen]
+    found = _team_events(session, out.get("team_members", []))
+    stored = auditlog.AuditEvent.__table__
+    for table, entity in _INVITATION_EVENTS.items():
+        ids = [str(r["id"]) for r in out.get(table, [])]
+        if ids:
+            stmt = select(stored).where(stored.c.entity == entity, stored.c.entity_id.in_(ids))
+            found += [_row(row) for row in session.execute(stmt).mappings()]
+    more = list({e["id"]: e for e in found if e["id"] not in seen}.values())
     if more:
         out["audit_events"] = sorted([*events, *more], key=lambda e: e["id"])
     return out

@@ -750,8 +750,7 @@ def withdraw_on_request(
     ):
         # a conflict of interest (mend22b): another member of the office acts for the PI
         raise DomainError(
-            "You are on this proposal's team: another member of the user office must "
-            "withdraw it."
+            "You are on this proposal's team: another member of the user office must withdraw it."
         )
     return withdraw(session, proposal, actor_id=actor_id, reason=reason, now=now, on_request=True)
 
