@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from opencall import auditlog
-from opencall.calls.models import Call
 from opencall.cli import app as cli_app
 from opencall.db import unit_of_work
 from opencall.proposals import services as proposal_services
