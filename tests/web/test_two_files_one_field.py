@@ -17,7 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def test_two_pdfs_in_one_field_on_the_page(web: Web, world: World) -> None:
-    c = web.login(world.emails["pi"])
+    c = web.login(world.emails["pi"], "fr")
     pid = world.ids["proposal"]
     tok = csrf(c, f"/proposals/{pid}")
     before = state(web, world)
@@ -30,7 +30,7 @@ def test_two_pdfs_in_one_field_on_the_page(web: Web, world: World) -> None:
         ],
     )
     assert r.status_code == 400, r.text[:2000]
-    assert "one file" in html.unescape(r.text)
+    assert "un seul fichier à la fois" in html.unescape(r.text)
     assert state(web, world) == before
 
 
