@@ -108,8 +108,8 @@ def person_data(
     seen = {e["id"] for e in events}
     found = _team_events(session, out.get("team_members", []))
     stored = auditlog.AuditEvent.__table__
-    for table, entity in _INVITATION_EVENTS.items():
-        ids = [str(r["id"]) for r in out.get(table, [])]
+    for name, entity in _INVITATION_EVENTS.items():
+        ids = [str(r["id"]) for r in out.get(name, [])]
         if ids:
             stmt = select(stored).where(stored.c.entity == entity, stored.c.entity_id.in_(ids))
             found += [_row(row) for row in session.execute(stmt).mappings()]
