@@ -1131,12 +1131,21 @@ def personal_data(
         return
     with unit_of_work(c.factory) as s:
         user = user_by_email(s, email)
-        if user is None:
-            _fail(f"no account {email!r}")
-        tables = person_data(s, user.id, user.email)
-        auditlog.record(s, "person.data_exported", "user", user.id, data={"tables": sorted(tables)})
+        # an invitee who never made an account: what names the address (mend22b)
+        tables = person_data(s, user.id if user else None, user.email if user else email)
+        if user is None and not tables:
+            _fail(f"no account {email!r}, and nothing held about the address")
+        if user is not None:
+            auditlog.record(
+                s, "person.data_exported", "user", user.id, data={"tables": sorted(tables)}
+            )
+        else:
+            auditlog.record(
+                s, "person.data_exported", "address", "", data={"tables": sorted(tables)}
+            )
+        email = user.email if user else email.strip().lower()
     text = json.dumps(
-        {"email": user.email, "exported_at": utcnow().isoformat(), "tables": tables},
+        {"email": email, "exported_at": utcnow().isoformat(), "tables": tables},
         ensure_ascii=False,
         indent=1,
         sort_keys=True,
@@ -1149,18 +1158,25 @@ def personal_data(
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text + "\n")
     rows = sum(len(v) for v in tables.values())
-    console.print(f"{rows} row(s) of {len(tables)} table(s) about {user.email} written to {out}")
+    console.print(f"{rows} row(s) of {len(tables)} table(s) about {email} written to {out}")
 
 
 def _erase_person(c: Ctx, email: str, reason: str) -> None:
     from opencall.people.queries import user_by_email
-    from opencall.personal_data import erase_person
+    from opencall.personal_data import erase_address, erase_person, person_data
 
     try:
         with unit_of_work(c.factory) as s:
             user = user_by_email(s, email)
-            if user is None:
-                _fail(f"no account {email!r}")
+            if user is None:  # an invitee who never made an account (mend22b)
+                if not person_data(s, None, email):
+                    _fail(f"no account {email!r}, and nothing held about the address")
+                counts = erase_address(s, email, reason=reason)
+                console.print(
+                    f"address erased: {sum(counts.values())} row(s) of {len(counts)} "
+                    "table(s) anonymised or deleted (the audit log is kept as it is)"
+                )
+                return
             uid = user.id
             counts = erase_person(s, user, reason=reason)
     except DomainError as exc:

@@ -36,34 +36,86 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _conditions(table: Table, user_id: int, email: str) -> list[Any]:
-    if table.name == "users":
+def _conditions(table: Table, user_id: int | None, email: str) -> list[Any]:
+    if user_id is None:  # an address without an account (mend22b): its rows by address
+        conds: list[Any] = []
+    elif table.name == "users":
         return [table.c.id == user_id]
-    conds: list[Any] = [
-        fk.parent == user_id
-        for fk in table.foreign_keys
-        if fk.column.table.name == "users" and fk.column.name == "id"
-    ]
+    else:
+        conds = [
+            fk.parent == user_id
+            for fk in table.foreign_keys
+            if fk.column.table.name == "users" and fk.column.name == "id"
+        ]
     if "email" in table.c:  # a team member invited by e-mail, before any account
         conds.append(func.lower(table.c.email) == email.lower())
     return conds
 
 
-def person_data(session: Session, user_id: int, email: str) -> dict[str, list[dict[str, Any]]]:
+def _row(row: Any) -> dict[str, Any]:
+    return {k: _value(v) for k, v in row.items() if k not in SECRET_COLUMNS}
+
+
+#: the invitations by address, and the entity their audit events name them by
+_INVITATION_EVENTS = {
+    "role_invitations": "role_invitation",
+    "review_invitations": "review_invitation",
+}
+
+
+def _team_events(session: Session, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit events of the team rows ``members`` (the invitation and its answer, on
+    their proposals' events, naming the row by ``member_id``)."""
+    events = auditlog.AuditEvent.__table__
+    ids = {m["id"] for m in members}
+    proposals = sorted({str(m["proposal_id"]) for m in members})
+    if not ids:
+        return []
+    stmt = (
+        select(events)
+        .where(
+            events.c.entity == "proposal",
+            events.c.entity_id.in_(proposals),
+            events.c.action.like("team.%"),
+        )
+        .order_by(events.c.id)
+    )
+    return [
+        _row(row)
+        for row in session.execute(stmt).mappings()
+        if isinstance(row["data"], dict) and row["data"].get("member_id") in ids
+    ]
+
+
+def person_data(
+    session: Session, user_id: int | None, email: str
+) -> dict[str, list[dict[str, Any]]]:
     """Table name -> the rows about the person (columns by name, JSON-ready values, secrets
-    left out), tables without any row left out; in the metadata's order (parents first)."""
+    left out), tables without any row left out; in the metadata's order (parents first).
+    ``user_id`` None: an address without an account (an invitee who never registered;
+    mend22b), whose rows are those that name the address, with the audit events of its
+    team rows."""
     out: dict[str, list[dict[str, Any]]] = {}
     for table in metadata.sorted_tables:
         conds = _conditions(table, user_id, email)
         if not conds:
             continue
         stmt = select(table).where(or_(*conds)).order_by(*table.primary_key.columns)
-        rows = [
-            {k: _value(v) for k, v in row.items() if k not in SECRET_COLUMNS}
-            for row in session.execute(stmt).mappings()
-        ]
+        rows = [_row(row) for row in session.execute(stmt).mappings()]
         if rows:
             out[table.name] = rows
+    events = out.get("audit_events", [])
+    seen = {e["id"] for e in events}
+    found = _team_events(session, out.get("team_members", []))
+    stored = auditlog.AuditEvent.__table__
+    for name, entity in _INVITATION_EVENTS.items():
+        ids = [str(r["id"]) for r in out.get(name, [])]
+        if ids:
+            stmt = select(stored).where(stored.c.entity == entity, stored.c.entity_id.in_(ids))
+            found += [_row(row) for row in session.execute(stmt).mappings()]
+    more = list({e["id"]: e for e in found if e["id"] not in seen}.values())
+    if more:
+        out["audit_events"] = sorted([*events, *more], key=lambda e: e["id"])
     return out
 
 
@@ -263,5 +315,78 @@ def erase_person(
         actor_id=actor_id,
         reason=reason,
         data={"rows": counts, "drafts_deleted": dropped},
+    )
+    return counts
+
+
+def erase_address(
+    session: Session, email: str, *, actor_id: int | None = None, reason: str = ""
+) -> dict[str, int]:
+    """Anonymise what is held about an address without an account (an invitee who never
+    registered; mend22b): its team rows name nobody (as an erased account's), others'
+    invitations and declarations naming it point at an undeliverable address, the
+    throttles' records of it go. The audit log is not rewritten (a hash chain; its team
+    events name the row by id, which now names nobody). Refused (nothing changed) while
+    the address is on the team of a proposal under review, or when nothing is held.
+    Returns the number of rows changed or deleted, by table."""
+    from opencall.proposals.models import Proposal, TeamMember
+
+    email = email.strip().lower()
+    if session.scalar(
+        select(func.count())
+        .select_from(TeamMember)
+        .join(Proposal, Proposal.id == TeamMember.proposal_id)
+        .where(
+            func.lower(TeamMember.email) == email,
+            TeamMember.status != "declined",
+            Proposal.status.in_(_OPEN_PROPOSAL),
+        )
+    ):
+        raise DomainError(
+            "This address is on the team of a proposal under review: withdraw the "
+            "proposal or wait for the decision first.",
+            code="open_duties",
+        )
+    counts: dict[str, int] = {}
+    by_name = {t.name: t for t in metadata.sorted_tables}
+    members = by_name["team_members"]
+    for (mid,) in session.execute(
+        select(members.c.id).where(func.lower(members.c.email) == email)
+    ).all():
+        session.execute(
+            members.update()
+            .where(members.c.id == mid)
+            .values(
+                name=ERASED_NAME,
+                email=f"erased-member-{mid}@erased.invalid",
+                institution_id=None,
+                institution_name="",
+            )
+        )
+        counts["team_members"] = counts.get("team_members", 0) + 1
+    for name, column in _NAMING.items():
+        table = by_name[name]
+        named = func.lower(table.c[column]) == email
+        if name in ("email_sends", "login_attempts"):
+            n = _count(session.execute(table.delete().where(named)))
+        else:
+            n = _count(
+                session.execute(
+                    table.update().where(named).values({column: "erased@erased.invalid"})
+                )
+            )
+        if n:
+            counts[name] = n
+    if not counts:
+        raise DomainError("Nothing is held about this address.", code="not_found")
+    session.expire_all()
+    auditlog.record(
+        session,
+        "person.erased",
+        "address",
+        "",
+        actor_id=actor_id,
+        reason=reason,
+        data={"rows": counts},
     )
     return counts

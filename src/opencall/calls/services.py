@@ -510,13 +510,49 @@ def instrument_held(
     hours = fac_services.instrument_hours(pool)
     if hours is None:
         return {}
-    members = [pool, *fac_services.instrument_siblings(session, pool)]
+    return _held_of_group(
+        session, [pool, *fac_services.instrument_siblings(session, pool)], hours, call_id
+    )
+
+
+def _held_of_group(
+    session: Session, members: Sequence[CapacityPool], hours: float, call_id: int | None = None
+) -> dict[int, float]:
+    """:func:`instrument_held` of the resources ``members`` sharing ``hours``."""
     held = held_by_calls(session, [p.id for p in members], call_id)
     per_call: dict[int, float] = {}
     for p in members:
         for cid, amount in held.get(p.id, {}).items():
             per_call[cid] = per_call.get(cid, 0.0) + amount * float(p.slot_hours or 0)
     return {cid: min(h, hours) for cid, h in per_call.items()}
+
+
+def check_group_join(session: Session, pool: CapacityPool, group: str) -> None:
+    """Putting ``pool`` in the exclusive group ``group`` keeps what the calls hold of the
+    instrument within its hours (each call at most the instrument's hours across its
+    resources, as :func:`_check_instrument_offer` for an offer; mend22b)."""
+    others = [p for p in fac_services.group_members(session, pool.facility_id, group)]
+    members = [pool, *(p for p in others if p.id != pool.id)]
+    if len(members) < 2 or pool.slot_hours is None:
+        return
+    hours = fac_services.open_hours(members)
+    held = sum(_held_of_group(session, members, hours).values())
+    if held > hours + 1e-9:
+        raise DomainError(
+            "Resource %(name)s cannot share the instrument %(group)s (%(hours)s hours "
+            "open): the calls' offers on its resources would hold %(held)s of those hours. "
+            "Lower the offers first.",
+            field="exclusive_group",
+            code="over_commit",
+            name=repr(pool.name),
+            group=repr(group),
+            hours=number_param(hours),
+            held=number_param(held),
+        )
+
+
+if check_group_join not in fac_services.GROUP_JOIN_CHECKS:
+    fac_services.GROUP_JOIN_CHECKS.append(check_group_join)
 
 
 def _check_instrument_offer(

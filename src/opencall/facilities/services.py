@@ -171,6 +171,12 @@ def committed_amounts(session: Session, pools: Sequence[CapacityPool]) -> dict[i
 FRACTION_FINDERS: list[Callable[[Session, CapacityPool], list[str]]] = []
 
 
+# Checks of a resource put in an exclusive group (``check(session, pool, group)``, before
+# the change): the calls feature registers that its offers stay within the instrument's
+# hours (mend22b), as it registers the finders above.
+GROUP_JOIN_CHECKS: list[Callable[[Session, CapacityPool, str], None]] = []
+
+
 def fractional_uses(session: Session, pool: CapacityPool) -> list[str]:
     """The call code of every amount offered or requested of ``pool`` that is not a
     whole number (one entry per amount)."""
@@ -775,6 +781,9 @@ def update_resource(
     )
     if group is not None:
         _check_group_joinable(session, pool, values["exclusive_group"])
+        if values["exclusive_group"] and values["exclusive_group"] != pool.exclusive_group:
+            for check in GROUP_JOIN_CHECKS:
+                check(session, pool, values["exclusive_group"])
         changes["exclusive_group"] = values["exclusive_group"]
     domain.check_country_field(
         values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []

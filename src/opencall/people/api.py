@@ -29,6 +29,7 @@ from opencall.web.api import (
     id_param,
     keyset_page,
     needs,
+    one_file_per_field,
     paginate,
     paging,
     refused,
@@ -235,6 +236,7 @@ def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
 def api_import(
     file: UploadFile = File(description="BibTeX, ORCID works JSON or CSL-JSON, 2 MB at most"),
     api: Api = Depends(get_api),
+    _one: None = Depends(one_file_per_field),
 ) -> Imported:
     user = api.require_user()
     data = file.file.read(services.MAX_IMPORT_BYTES + 1)

@@ -30,7 +30,16 @@ from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.presenters import BatchOut, batch_out
 from opencall.storage import storage_for
 from opencall.web import serving
-from opencall.web.api import APPLY, MAX_ID, Api, ApiError, from_row, get_api, id_param
+from opencall.web.api import (
+    APPLY,
+    MAX_ID,
+    Api,
+    ApiError,
+    from_row,
+    get_api,
+    id_param,
+    one_file_per_field,
+)
 
 T = TypeVar("T", Request, TeamMember, Attachment)
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
@@ -515,6 +524,7 @@ def upload(
     file: UploadFile = File(description="the scientific justification, a PDF"),
     version: int = Form(ge=1, le=MAX_ID),
     api: Api = Depends(get_api),
+    _one: None = Depends(one_file_per_field),
 ) -> ProposalFull:
     """Upload the PDF (replacing the earlier one): checked and rewritten exactly as on
     the site (structure, encryption, page limit, size; a clean copy for reviewers)."""

@@ -44,7 +44,7 @@ from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.idempotency import TOKEN_ACCEPTED
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
-from opencall.web.pages import WRONG_ACCOUNT
+from opencall.web.pages import WRONG_ACCOUNT, one_file_each
 from opencall.web.paging import count_of
 
 
@@ -499,6 +499,16 @@ def keyset_page(
         total=total,
         next_cursor=_encode_cursor(key_of(items[-1])) if more and items else None,
     )
+
+
+async def one_file_per_field(request: Request) -> None:
+    """A route's dependency: a file field sent with several files is refused (400,
+    nothing read further or stored; mend22b), as on the pages."""
+    form = await request.form()  # the form FastAPI already read for the route
+    try:
+        one_file_each(form.multi_items())
+    except DomainError as exc:
+        raise domain_error(exc) from exc
 
 
 def domain_error(exc: DomainError) -> ApiError:

@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -390,6 +390,7 @@ async def read_posted(request: Request) -> Posted:
             raise too_large from exc
         # (too many fields or files, a field over 1 MB, a broken multipart body)
         raise DomainError("The form could not be read: %(reason)s", reason=exc) from exc
+    one_file_each(data.multi_items())
     for key, value in data.multi_items():
         if isinstance(value, UploadFile):
             if value.filename:
@@ -398,6 +399,21 @@ async def read_posted(request: Request) -> Posted:
             posted.form.setdefault(key, _clean_field(key, value))
     request.state.posted = _carry(posted.form)
     return posted
+
+
+def one_file_each(items: Iterable[tuple[str, Any]]) -> None:
+    """Refused when one file field of a form carries two files (mend22b): only one would
+    be kept (the last), and nothing would say the first was not."""
+    seen: set[str] = set()
+    for key, value in items:
+        if isinstance(value, UploadFile) and value.filename:
+            if key in seen:
+                raise DomainError(
+                    "Send one file at a time: the form sent several in one field; nothing "
+                    "was stored.",
+                    field=key,
+                )
+            seen.add(key)
 
 
 def _http_error_in(exc: BaseException) -> HTTPException | None:

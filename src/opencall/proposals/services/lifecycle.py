@@ -743,6 +743,15 @@ def withdraw_on_request(
         raise DomainError(
             "Give the reason: the PI's request the withdrawal answers.", field="reason"
         )
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if actor is not None and any(
+        m.user_id == actor.id or mailbox_key(m.email) == mailbox_key(actor.email)
+        for m in proposal.members
+    ):
+        # a conflict of interest (mend22b): another member of the office acts for the PI
+        raise DomainError(
+            "You are on this proposal's team: another member of the user office must withdraw it."
+        )
     return withdraw(session, proposal, actor_id=actor_id, reason=reason, now=now, on_request=True)
 
 
