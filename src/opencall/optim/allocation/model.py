@@ -22,6 +22,8 @@ from opencall.optim.allocation.caps import (
     GROUP_CAP_REACHED,
     GroupCap,
     cap_errors,
+    cap_members,
+    cap_pools,
     cap_value_error,
     validate_caps,
 )
@@ -721,6 +723,45 @@ def _meets_threshold(problem: AllocationProblem, r: Request) -> bool:
 
 def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
     return r.eligible and r.feasible and _meets_threshold(problem, r)
+
+
+def offer_blocker(
+    problem: AllocationProblem,
+    held: Mapping[str, Mapping[str, float]],
+    proposal_id: str,
+) -> str | None:
+    """Why the stated policy keeps ``proposal_id``'s whole award out beside the awards
+    ``held`` now ({proposal id: {pool id: amount}}, the candidate's own left out): an
+    offer of freed capacity to the next in line (a decline) follows the policy the
+    allocation followed. The explanation code of the first rule it breaks, or None:
+    a request of it not eligible or graded below ``quality_threshold`` (``NOT_ELIGIBLE``,
+    ``BELOW_QUALITY_THRESHOLD``), or a group of it whose cap of awards (proposals
+    awarded) or of amount it would go over (``GROUP_CAP_REACHED``). Capacity and
+    feasibility are the caller's checks (a request kept out of the run by the TAC chair's
+    reserve band reads infeasible, and is the one an offer is for); a proposal the
+    problem does not hold is ``NOT_ELIGIBLE``."""
+    mine = [r for r in problem.requests if r.proposal_id == proposal_id]
+    if not mine:
+        return NOT_ELIGIBLE
+    for r in mine:
+        if not r.eligible:
+            return NOT_ELIGIBLE
+        if not _meets_threshold(problem, r):
+            return BELOW_QUALITY_THRESHOLD
+    awarded = {q for q, amounts in held.items() if q != proposal_id and any(amounts.values())}
+    for cap in problem.policy.group_caps:
+        pools = cap_pools(problem, cap)
+        want = sum(r.demand.get(pid, 0.0) for r in mine for pid in pools)
+        for _name, members in cap_members(problem, cap):
+            if proposal_id not in members:
+                continue
+            if cap.max_awards is not None and len(awarded & members) + 1 > cap.max_awards:
+                return GROUP_CAP_REACHED
+            if cap.max_amount is not None:
+                has = sum(held[q].get(pid, 0.0) for q in awarded & members for pid in pools)
+                if has + want > cap.max_amount * (1 + _TOL) + _TOL:
+                    return GROUP_CAP_REACHED
+    return None
 
 
 def _meets(problem: AllocationProblem, merit: float, threshold: float | None) -> bool:
