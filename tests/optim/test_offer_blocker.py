@@ -16,6 +16,7 @@ from opencall.optim.allocation import (
     AllocationPolicy,
     AllocationProblem,
     offer_blocker,
+    offer_blockers,
 )
 
 THRESHOLD = 1.8  # fellow 6 (1.5) is below it
@@ -57,6 +58,12 @@ def test_the_offer_keeps_the_threshold_and_the_caps_of_every_set_held(
                 got = offer_blocker(problem, held, cand)
                 assert got == _expected(set(held_ids), cand, max_awards, max_fund), (held_ids, cand)
                 seen.add(got)
+            # all candidates at once answer as each alone
+            rest = [c for c in ids if c not in held]
+            alone = {c: offer_blocker(problem, held, c) for c in rest}
+            assert offer_blockers(problem, held, rest) == {
+                c: why for c, why in alone.items() if why is not None
+            }
     # every answer occurs: the check can fail each way
     assert seen == {None, BELOW_QUALITY_THRESHOLD, GROUP_CAP_REACHED}
 

@@ -1806,12 +1806,8 @@ def offer_blocker(session: Session, call: Call, proposal_ids: Sequence[int]) -> 
         return {}
     problem, meta, _whole = _kept_problem(session, call)
     held = _held_by_proposal(session, call, meta)
-    out: dict[int, str] = {}
-    for pid in proposal_ids:
-        why = oal.offer_blocker(problem, held, str(pid))
-        if why is not None:
-            out[pid] = why
-    return out
+    found = oal.offer_blockers(problem, held, [str(pid) for pid in proposal_ids])
+    return {int(pid): why for pid, why in found.items()}
 
 
 def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:

@@ -135,6 +135,7 @@ from opencall.optim.allocation.model import (
     _per_proposal_limit_blocks,
     fast_lst_demands,
     offer_blocker,
+    offer_blockers,
     seeded_rank,
 )
 from opencall.optim.allocation.solve import (
@@ -182,6 +183,7 @@ __all__ = [
     "fast_lst_demands",
     "improve_packing",
     "offer_blocker",
+    "offer_blockers",
     "readable",
     "rows_to_csr",
     "seeded_rank",
