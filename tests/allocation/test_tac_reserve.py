@@ -33,8 +33,13 @@ from tests.web.conftest import Web, csrf
 def _released(s: Session) -> tuple[Call, list[Proposal]]:
     """Five proposals, the first two awarded; the chair put the fourth and fifth on the
     reserve list (the fifth moved above the fourth) and the third in the reject band;
-    the decisions released."""
+    the decisions released. No quality threshold: the reserve band takes freed capacity
+    under the call's policy, so a reserve proposal graded below a threshold is never
+    offered it (trialpolicy22, ``tests/allocation/test_offer_under_policy.py``)."""
     call, props, _ = _ranked(s, 5)
+    call.allocation_policy = {
+        k: v for k, v in (call.allocation_policy or {}).items() if k != "quality_threshold"
+    }
     tac.adjust(s, call, props[2], band="reject", reason="Not feasible this season.")
     tac.adjust(s, call, props[3], band="reserve", reason="Waits for a berth.")
     tac.adjust(s, call, props[4], band="reserve", reason="Student training.")

@@ -1757,6 +1757,8 @@ def next_in_line(
         besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
         if shares and fits(shares, besides, cap):
             fitting.append((r.rank, r.proposal_id, shares))
+    blocked = offer_blocker(session, call, [pid for _rank, pid, _s in fitting])
+    fitting = [f for f in fitting if f[1] not in blocked]
     props = {
         p.id: p
         for p in session.scalars(
@@ -1766,10 +1768,12 @@ def next_in_line(
     return [(rank, props[pid], shares) for rank, pid, shares in fitting]
 
 
-#: :func:`whole_awards` of the calls seen lately, in this process (each web worker keeps
-#: its own): {(database, call id, its latest allocation run's id, inputs hash and time,
-#: the call's pools): ...}
-_WHOLE_AWARDS: OrderedDict[Hashable, dict[int, tuple[PoolAmount, ...]]] = OrderedDict()
+#: the allocation problems of the calls seen lately (:func:`_kept_problem`), in this
+#: process (each web worker keeps its own): {(database, call id, its latest allocation
+#: run's id, inputs hash and time, the call's pools): (problem, meta, whole awards)}
+_WHOLE_AWARDS: OrderedDict[
+    Hashable, tuple[Any, dict[str, Any], dict[int, tuple[PoolAmount, ...]]]
+] = OrderedDict()
 _WHOLE_AWARDS_LOCK = threading.Lock()
 _WHOLE_AWARDS_SIZE = 8
 
@@ -1786,6 +1790,14 @@ def whole_awards(session: Session, call: Call) -> dict[int, tuple[PoolAmount, ..
     new run is a new key. What changes with the decisions and the declines (who is
     offerable, the capacity used, each proposal's awards) is never kept: the callers
     read it on every view. Without an allocation run nothing is kept."""
+    return _kept_problem(session, call)[2]
+
+
+def _kept_problem(
+    session: Session, call: Call
+) -> tuple[Any, dict[str, Any], dict[int, tuple[PoolAmount, ...]]]:
+    """:func:`build_problem` of ``call`` and :func:`whole_awards` from it, kept under the
+    call's latest allocation run (see :func:`whole_awards`)."""
     run = rq.latest_run(session, call, "allocation")
     key = None
     if run is not None:
@@ -1809,12 +1821,65 @@ def whole_awards(session: Session, call: Call) -> dict[int, tuple[PoolAmount, ..
                 pid = meta["pool_id"][name]
                 want[pid] = want.get(pid, 0.0) + float(amt)
         out[int(proposal_id)] = tuple(PoolAmount(pid, amt) for pid, amt in want.items())
+    built = (problem, meta, out)
     if key is not None:
         with _WHOLE_AWARDS_LOCK:
-            _WHOLE_AWARDS[key] = out
+            _WHOLE_AWARDS[key] = built
             while len(_WHOLE_AWARDS) > _WHOLE_AWARDS_SIZE:
                 _WHOLE_AWARDS.popitem(last=False)
-    return out
+    return built
+
+
+def _held_by_proposal(
+    session: Session, call: Call, meta: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """The awards of ``call`` now, as the allocation problem names them: {proposal id:
+    {pool: amount}}."""
+    name_of = {pid: name for name, pid in meta["pool_id"].items()}
+    held: dict[str, dict[str, float]] = {}
+    for proposal_id, pool_id, amount in session.execute(
+        select(Award.proposal_id, Award.pool_id, Award.amount).where(Award.call_id == call.id)
+    ):
+        name = name_of.get(pool_id)
+        if name is not None:
+            mine = held.setdefault(str(proposal_id), {})
+            mine[name] = mine.get(name, 0.0) + float(amount)
+    return held
+
+
+def offer_blocker(session: Session, call: Call, proposal_ids: Sequence[int]) -> dict[int, str]:
+    """{proposal id: why the call's stated policy keeps its whole award out beside the
+    call's awards now} of ``proposal_ids`` (``optim.allocation.offer_blocker``: not
+    eligible, below the quality threshold, a cap of its group reached);
+    the proposals the policy allows are left out (trialpolicy22)."""
+    from opencall.optim import allocation as oal
+
+    if not proposal_ids:
+        return {}
+    problem, meta, _whole = _kept_problem(session, call)
+    held = _held_by_proposal(session, call, meta)
+    found = oal.offer_blockers(problem, held, [str(pid) for pid in proposal_ids])
+    return {int(pid): why for pid, why in found.items()}
+
+
+def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
+    """Refuse an offer of freed capacity that the call's stated policy would refuse at
+    the allocation (:func:`offer_blocker`); the sentence names no group."""
+    from opencall.optim import allocation as oal
+
+    why = offer_blocker(session, call, [proposal.id]).get(proposal.id)
+    if why == oal.GROUP_CAP_REACHED:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer under the call's stated "
+            "policy: its group's cap of awards or amount is reached.",
+            proposal=proposal.code,
+        )
+    if why is not None:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer under the call's stated "
+            "policy: it is not eligible or graded below the quality threshold.",
+            proposal=proposal.code,
+        )
 
 
 def offer_award(
@@ -1877,6 +1942,7 @@ def offer(
             proposal=proposal.code,
         )
     _require_allocated(session, call, proposal)
+    _require_policy(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d)
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)

@@ -134,6 +134,8 @@ from opencall.optim.allocation.model import (
     _oriented,
     _per_proposal_limit_blocks,
     fast_lst_demands,
+    offer_blocker,
+    offer_blockers,
     seeded_rank,
 )
 from opencall.optim.allocation.solve import (
@@ -180,6 +182,8 @@ __all__ = [
     "SharedCapacity",
     "fast_lst_demands",
     "improve_packing",
+    "offer_blocker",
+    "offer_blockers",
     "readable",
     "rows_to_csr",
     "seeded_rank",

@@ -22,6 +22,8 @@ from opencall.optim.allocation.caps import (
     GROUP_CAP_REACHED,
     GroupCap,
     cap_errors,
+    cap_members,
+    cap_pools,
     cap_value_error,
     validate_caps,
 )
@@ -721,6 +723,87 @@ def _meets_threshold(problem: AllocationProblem, r: Request) -> bool:
 
 def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
     return r.eligible and r.feasible and _meets_threshold(problem, r)
+
+
+def offer_blocker(
+    problem: AllocationProblem,
+    held: Mapping[str, Mapping[str, float]],
+    proposal_id: str,
+) -> str | None:
+    """Why the stated policy keeps ``proposal_id``'s whole award out beside the awards
+    ``held`` now ({proposal id: {pool id: amount}}, the candidate's own left out): an
+    offer of freed capacity to the next in line (a decline) follows the policy the
+    allocation followed. The explanation code of the first rule it breaks, or None:
+    a request of it not eligible or graded below ``quality_threshold`` (``NOT_ELIGIBLE``,
+    ``BELOW_QUALITY_THRESHOLD``), or a group of it whose cap of awards (proposals
+    awarded) or of amount it would go over (``GROUP_CAP_REACHED``). Capacity and
+    feasibility are the caller's checks (a request kept out of the run by the TAC chair's
+    reserve band reads infeasible, and is the one an offer is for); a proposal the
+    problem does not hold is ``NOT_ELIGIBLE``."""
+    return offer_blockers(problem, held, (proposal_id,)).get(proposal_id)
+
+
+def offer_blockers(
+    problem: AllocationProblem,
+    held: Mapping[str, Mapping[str, float]],
+    proposal_ids: Iterable[str],
+) -> dict[str, str]:
+    """:func:`offer_blocker` of each of ``proposal_ids`` (each with the others' awards
+    ``held``, its own left out), the problem and the awards read once: {proposal id: its
+    code}, the proposals the policy allows left out."""
+    wanted = list(proposal_ids)
+    mine: dict[str, list[Request]] = {pid: [] for pid in wanted}
+    for r in problem.requests:
+        if r.proposal_id in mine:
+            mine[r.proposal_id].append(r)
+    awarded = {q for q, amounts in held.items() if any(amounts.values())}
+    # each cap's groups of each candidate, with the awards and amount its group holds
+    caps = []
+    for cap in problem.policy.group_caps:
+        pools = cap_pools(problem, cap)
+        sums = {}
+        for name, members in cap_members(problem, cap):
+            inside = awarded & members
+            has = sum(held[q].get(pid, 0.0) for q in inside for pid in pools)
+            sums[name] = (members, len(inside), has)
+        caps.append((cap, pools, sums))
+    out: dict[str, str] = {}
+    for proposal_id in wanted:
+        why = _offer_code(problem, mine[proposal_id], proposal_id, held, awarded, caps)
+        if why is not None:
+            out[proposal_id] = why
+    return out
+
+
+def _offer_code(
+    problem: AllocationProblem,
+    mine: list[Request],
+    proposal_id: str,
+    held: Mapping[str, Mapping[str, float]],
+    awarded: set[str],
+    caps: list[tuple[GroupCap, tuple[str, ...], dict[str, tuple[frozenset[str], int, float]]]],
+) -> str | None:
+    if not mine:
+        return NOT_ELIGIBLE
+    for r in mine:
+        if not r.eligible:
+            return NOT_ELIGIBLE
+        if not _meets_threshold(problem, r):
+            return BELOW_QUALITY_THRESHOLD
+    own = proposal_id in awarded
+    for cap, pools, sums in caps:
+        want = sum(r.demand.get(pid, 0.0) for r in mine for pid in pools)
+        for members, n, has in sums.values():
+            if proposal_id not in members:
+                continue
+            if own:  # its own award is replaced by the whole one
+                n -= 1
+                has -= sum(held[proposal_id].get(pid, 0.0) for pid in pools)
+            if cap.max_awards is not None and n + 1 > cap.max_awards:
+                return GROUP_CAP_REACHED
+            if cap.max_amount is not None and has + want > cap.max_amount * (1 + _TOL) + _TOL:
+                return GROUP_CAP_REACHED
+    return None
 
 
 def _meets(problem: AllocationProblem, merit: float, threshold: float | None) -> bool:
