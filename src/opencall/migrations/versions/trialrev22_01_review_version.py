@@ -3,7 +3,7 @@ a tab opened before another tab's save is refused instead of written over it. 1 
 existing rows.
 
 Revision ID: trialrev22_01
-Revises: trialfac21b_01
+Revises: outcomes22_01
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from opencall.migrations.helpers import added_columns
 
 revision = "trialrev22_01"
-down_revision = "trialfac21b_01"
+down_revision = "outcomes22_01"
 
 
 upgrade, downgrade = added_columns(
