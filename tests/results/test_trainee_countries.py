@@ -349,7 +349,7 @@ def test_no_small_count_of_people_trained_can_be_worked_out(seed: int) -> None:
     codes = {c for w in trained.values() for c in w if c}
     where = aad.country_groups(codes)
     bys = ("income_group", "un_region", "ldc")
-    out = aa.public_trained_from(trained, where, bys, aad.ORDER, 5)
+    out = aa.trained_rows(aa.trained_release(trained, where, bys, aad.ORDER, 5))
     atoms: dict[tuple[str, ...], int] = {}
     for w in trained.values():
         for c, n in w.items():

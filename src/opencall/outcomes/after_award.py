@@ -745,18 +745,6 @@ def trained_rows(release: Release | None) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def public_trained_from(
-    trained: Mapping[str, Mapping[str, int]],
-    group_of_country: Mapping[str, Mapping[str, str]],
-    bys: Sequence[str],
-    order: Mapping[str, Sequence[str]] | None = None,
-    min_cell: int = 5,
-    earlier: Sequence[Release] = (),
-) -> dict[str, list[dict[str, Any]]]:
-    """:func:`trained_release` as the page's rows."""
-    return trained_rows(trained_release(trained, group_of_country, bys, order, min_cell, earlier))
-
-
 @dataclass(frozen=True)
 class YieldRow:
     """A group's demonstration sites reporting a yield in one unit: how many, the mean
