@@ -1580,13 +1580,24 @@ def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
 def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int, int], float]:
     """What each call awarded of the resources ``pool_ids`` (``{(resource id, call id):
     amount}``): a call whose decisions are released holds that much of it, not its whole
-    offer (``calls.services.offered_elsewhere``)."""
+    offer (``calls.services.offered_elsewhere``). What an award the user office ended
+    returned is not counted (outcomes22b): it is free within its call
+    (:func:`used_capacity`), and so for the other calls' offers too."""
+    pools = sorted(set(pool_ids))
     rows = session.execute(
         select(Award.pool_id, Award.call_id, func.sum(Award.amount))
-        .where(Award.pool_id.in_(sorted(set(pool_ids))))
+        .where(Award.pool_id.in_(pools))
         .group_by(Award.pool_id, Award.call_id)
     )
-    return {(pid, cid): float(total or 0.0) for pid, cid, total in rows}
+    out = {(pid, cid): float(total or 0.0) for pid, cid, total in rows}
+    with_awards = select(Award.call_id).where(Award.pool_id.in_(pools))
+    ended = select(AwardEnd.call_id, AwardEnd.returned).where(AwardEnd.call_id.in_(with_awards))
+    for cid, returned in session.execute(ended):
+        for x in returned:
+            key = (int(x["pool_id"]), cid)
+            if key in out:
+                out[key] -= float(x["returned"])
+    return out
 
 
 if awarded_by_call not in call_services.AWARD_COUNTERS:

@@ -217,7 +217,7 @@ def held_by_calls(
     session: Session, pool_ids: Sequence[int], call_id: int | None = None
 ) -> dict[int, dict[int, float]]:
     """:func:`held_by_call` of each resource of ``pool_ids`` (``{resource id: {call id:
-    amount}}``), in two statements whatever their number (scale20: a facility's page
+    amount}}``), in three statements whatever their number (scale20: a facility's page
     and API counted each of its resources alone, two statements each, a facility
     offering new resources each cycle reading more each year)."""
     q = (

@@ -688,20 +688,28 @@ def trained_from(
     return out
 
 
-def public_trained_from(
+def trained_release(
     trained: Mapping[str, Mapping[str, int]],
     group_of_country: Mapping[str, Mapping[str, str]],
     bys: Sequence[str],
     order: Mapping[str, Sequence[str]] | None = None,
     min_cell: int = 5,
-) -> dict[str, list[dict[str, Any]]]:
+    earlier: Sequence[Release] = (),
+) -> Release | None:
     """The people trained by their own country's group (``trained``: {award: {alpha-3:
     people, "": not recorded}}), one table per grouping of ``bys``, safe to publish side by
     side (outcomes22): suppressed together (``domain.suppress_linked`` over atoms of the
     groupings, without known totals: no public list names the people trained), a count
     under ``min_cell`` hidden and enough others that none can be worked out from the
-    "All" row or another grouping's table. A hidden count is None; the people whose
-    report named no country are a group of their own (``NOT_RECORDED``)."""
+    "All" row or another grouping's table. The people whose report named no country are
+    a group of their own (``NOT_RECORDED``). None where nobody is counted.
+
+    Kept as a release of its own page and suppressed with the page's ``earlier`` ones
+    (outcomes22b): the same true counts are the last release again, and a cell any
+    earlier release hid stays hidden, so that a reader who saved the page before and
+    after a follow-up report (whose counts the reporter knows) cannot subtract one from
+    the other to learn a hidden count. Its ``atoms`` are the people of each atom, whom
+    no reader knows (never an audit's known totals)."""
     atoms: dict[tuple[str, ...], dict[str, int]] = {}
     for where in trained.values():
         for iso3, n in where.items():
@@ -710,14 +718,30 @@ def public_trained_from(
             cell = atoms.setdefault(key, {"people_trained": 0})
             cell["people_trained"] += int(n)
     if not atoms:
+        return None
+    truth = truth_digest(atoms)
+    if earlier and earlier[-1].truth == truth:
+        return earlier[-1]  # nothing changed: the page stands as it was published
+    hidden: dict[str, set[tuple[str, str]]] = {}
+    for rel in earlier:
+        for by, t in rel.tables.items():
+            hidden.setdefault(by, set()).update(
+                k for k, v in t.values.items() if v is None and TOTAL not in k
+            )
+    tables = suppress_linked(atoms, bys, min_cell, order, known_atoms=False, hide=hidden)
+    return Release(tables, {k: sum(v.values()) for k, v in atoms.items()}, truth)
+
+
+def trained_rows(release: Release | None) -> dict[str, list[dict[str, Any]]]:
+    """:func:`trained_release`'s tables as the page's rows (a hidden count is None)."""
+    if release is None:
         return {}
-    tables = suppress_linked(atoms, bys, min_cell, order, known_atoms=False)
     return {
         by: [
             {"group": "all" if g == TOTAL else g, "people_trained": t.values[(g, TOTAL)]}
             for g in [*t.rows, TOTAL]
         ]
-        for by, t in tables.items()
+        for by, t in release.tables.items()
     }
 
 

@@ -61,7 +61,8 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
             return data
         try:
             services.record_releases(page.db, oq.AFTER_AWARD_PAGE, data["new_releases"])
-            for wave, new in sorted(waves.items()):  # the follow-up waves' (outcomes18)
+            # the follow-up waves' (outcomes18), the people trained by country (outcomes22b)
+            for wave, new in sorted(waves.items()):
                 services.record_releases(page.db, wave, new)
             page.commit()
         except IntegrityError:

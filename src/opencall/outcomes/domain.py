@@ -1333,6 +1333,7 @@ def suppress_linked(
     earlier: Sequence[Release] = (),
     moves: Callable[[str, str], bool] | None = None,
     known_atoms: bool = True,
+    hide: Mapping[str, Iterable[tuple[str, str]]] | None = None,
 ) -> dict[str, SuppressedTable]:
     """Several tables of the same people, one per grouping (income group, UN region, ...),
     suppressed together so that no hidden cell of one can be worked out from all of them.
@@ -1376,7 +1377,11 @@ def suppress_linked(
             g: {c: sum(int(v.get(c, 0)) for k, v in atoms.items() if k[i] == g) for c in columns}
             for g in rows
         }
-    forced: dict[str, set[tuple[str, str]]] = {by: set() for by in groupings}
+    # ``hide``: cells hidden whatever their count (those an earlier release hid, outcomes22b)
+    forced: dict[str, set[tuple[str, str]]] = {
+        by: {(g, c) for g, c in (hide or {}).get(by, ()) if g in tables[by] and c in columns}
+        for by in groupings
+    }
     totals = {k: sum(int(v.get(c, 0)) for c in columns) for k, v in atoms.items()}
     alone: dict[int, set[tuple[int, str, str, str]]] = {}  # earlier releases' own pins
     while True:

@@ -912,9 +912,21 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             if str(pid) in awarded
         }
         codes = {c for where in trained.values() for c in where if c}
-        trained_from = aa.public_trained_from(
-            trained, after_award_data.country_groups(codes), PUBLIC_BYS, order, PUBLIC_MIN_CELL
+        # kept as releases of their own page, hidden cells staying hidden (outcomes22b)
+        kept_t = releases(reader, [call_id], TRAINED_PAGE).get(call_id, [])
+        rel_t = aa.trained_release(
+            trained,
+            after_award_data.country_groups(codes),
+            PUBLIC_BYS,
+            order,
+            PUBLIC_MIN_CELL,
+            [r for _n, r in kept_t],
         )
+        if rel_t is not None and (not kept_t or kept_t[-1][1] != rel_t):
+            new_waves[TRAINED_PAGE] = {
+                call_id: {"number": len(kept_t) + 1, "body": rel_t.to_data()}
+            }
+        trained_from = aa.trained_rows(rel_t)
         return {
             "funnels": funnels,
             "times": times,
@@ -932,6 +944,10 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
 
 #: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
 AFTER_AWARD_PAGE = "after_award"
+
+#: the page under which the after-award page's tables of the people trained by their
+#: own country are kept as releases (outcomes22b)
+TRAINED_PAGE = "trained_from"
 
 
 def wave_page(months: int) -> str:

@@ -448,14 +448,18 @@ def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
 def follow_ups_to_chase(
     session: Session, today: dt.date
 ) -> list[tuple[Proposal, list[tuple[PostAwardRecord, int, dt.date]]]]:
-    """Each award with course participants whose follow-up wave needs a reminder on
+    """Each award (not ended) with course participants whose follow-up wave needs a reminder on
     ``today`` (``domain.needs_follow_up_reminder``), with those participants' course
     records, wave months and due days: the course records and follow-up reports read in
     one statement, the proposals in one more."""
     by_proposal: dict[int, list[PostAwardRecord]] = defaultdict(list)
     for r in session.scalars(
         select(PostAwardRecord)
-        .where(PostAwardRecord.kind.in_(("course", "followup")))
+        .where(
+            PostAwardRecord.kind.in_(("course", "followup")),
+            # an award the office ended is no longer followed up (outcomes22b)
+            PostAwardRecord.proposal_id.not_in(select(AwardEnd.proposal_id)),
+        )
         .order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)
     ):
         by_proposal[r.proposal_id].append(r)
@@ -615,7 +619,7 @@ def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]
 
 
 def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, dt.date]]:
-    """Awarded proposals of released calls with no record and no result whose first
+    """Awarded proposals (not ended) of released calls with no record and no result whose first
     report is overdue on ``today``, with the day the awards were made known."""
     awarded = select(Award.proposal_id)
     out = []
@@ -624,6 +628,7 @@ def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, 
         .join(Call, Call.id == Proposal.call_id)
         .where(
             Proposal.id.in_(awarded),
+            Proposal.id.not_in(select(AwardEnd.proposal_id)),  # ended: not chased (outcomes22b)
             ~reported_clause(),
             Call.decisions_released_at.is_not(None),
         )
