@@ -428,14 +428,10 @@ CASES: list[Case] = [
     # submission that counts, answered with its revision and nothing changed (a changed
     # one is refused: tests/crowd/test_cutoff_crowd.py)
     Case("POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply"),
-    Case(
-        "POST",
-        "/api/v1/proposals/{proposal_id}/withdraw",
-        APPLICANT,
-        P,
-        scope="apply",
-        phase=CLOSED,
-    ),
+    # withdrawn by its PI while the call is in review: allowed until the ranking (trialop22;
+    # refused from the ranking on: tests/web/test_withdrawal_in_review.py). Last, so that no
+    # case above meets the proposal withdrawn
+    Case("POST", "/api/v1/proposals/{proposal_id}/withdraw", APPLICANT, P, scope="apply"),
 ]
 
 
