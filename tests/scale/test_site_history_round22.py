@@ -53,11 +53,6 @@ def test_the_reviewer_pool_reads_the_providers_roles_not_the_sites(
 ) -> None:
     """The pool names the provider's reviewers (on the provider and on its past call);
     to find them it read every role of the site."""
-    if web.app.state.engine.dialect.name == "postgresql":
-        # a whole run's PostgreSQL plans read all of role_grants (265 rows) where this
-        # file alone, or the scale folder, reads 25 with the same indexes: not yet
-        # diagnosed (docs/testing.md, round 22), so only SQLite's plan guards it here
-        pytest.skip("PostgreSQL's plans in a whole run differ (round 22, undiagnosed)")
     with factory() as s:
         call = F.fast_call(s, pools=1, requires_pdf=False)
         past = F.fast_call(s, pools=1)
