@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +41,7 @@ def _in_review(factory: sessionmaker[Session]) -> dict[str, Any]:
             "assignment": a.id,
             "pi": pi.email,
             "manager": manager.email,
+            "reviewer": reviewers[0].email,
             "pi_token": people_services.create_api_token(s, pi, "t")[1],
             "office_token": people_services.create_api_token(s, manager, "t", scopes=["manage"])[1],
         }
@@ -144,3 +146,47 @@ def test_after_the_review_the_withdrawal_is_refused(
     with factory() as s:
         assert s.get_one(Proposal, w["pid"]).status == "under_review"
         assert s.get_one(ReviewAssignment, w["assignment"]).status == "assigned"
+
+
+def test_the_reviewer_sees_the_withdrawn_proposal_gone(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """mend23: the withdrawal takes the review through the reviews feature's service
+    (``reviews.services.remove_open_assignments``), not a bare update of its table; the
+    reviewer sees what they saw before: the proposal no longer in their list, its page
+    not found, a review typed meanwhile refused with the reason (410, nothing written)."""
+    w = _in_review(factory)
+    reviewer = web.login(w["reviewer"])
+    path = f"/review/assignments/{w['assignment']}"
+    assert w["code"] in reviewer.get("/review").text
+    assert reviewer.get(path).status_code == 200
+    form = {"csrf_token": csrf(reviewer, path), "grade": "2", "comments_to_applicants": "Typed"}
+    pi = web.login(w["pi"])
+    r = pi.post(f"/proposals/{w['pid']}/withdraw", data={"csrf_token": csrf(pi, "/dashboard")})
+    assert r.status_code == 303, r.text[:2000]
+    assert w["code"] not in reviewer.get("/review").text
+    assert reviewer.get(path).status_code == 404
+    r = reviewer.post(path, data={**form, "action": "save"})
+    assert r.status_code == 410 and "no longer assigned to you" in r.text, r.text[:2000]
+    assert "Typed" in r.text  # the text typed is given back to keep
+    with factory() as s:
+        a = s.get_one(ReviewAssignment, w["assignment"])
+        assert a.status == "removed"
+        assert rq.review_of(s, a.id) is None
+
+
+def test_without_the_reviews_step_a_withdrawal_in_review_is_refused(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process without the reviews feature loaded would leave the reviewers their
+    assignments: it is refused loudly, nothing changed, never withdrawn silently."""
+    from opencall.proposals.services import lifecycle
+
+    assert lifecycle.WITHDRAWAL_STEPS == {"assignments_removed": rv.remove_open_assignments}
+    w = _in_review(factory)
+    monkeypatch.setattr(lifecycle, "WITHDRAWAL_STEPS", {})
+    with factory() as s:
+        with pytest.raises(RuntimeError, match="reviews"):
+            lifecycle.withdraw(s, s.get_one(Proposal, w["pid"]))
+        s.rollback()
+        assert s.get_one(Proposal, w["pid"]).status == "under_review"

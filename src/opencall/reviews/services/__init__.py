@@ -21,12 +21,14 @@ checks the result and records a solver run (inputs hash, parameters, seed, versi
 objective, time). The names below stay importable from ``opencall.reviews.services``.
 """
 
+from opencall.proposals.services import lifecycle as _withdrawal
 from opencall.reviews.services.affinity import AFFINITY_TOP_K, run_affinity
 from opencall.reviews.services.assignment import (
     Uncovered,
     add_assignment,
     build_assignment_problem,
     remove_assignment,
+    remove_open_assignments,
     run_assignment,
     uncovered_proposals,
 )
@@ -60,6 +62,10 @@ from opencall.reviews.services.technical import submit_technical_review
 from opencall.reviews.services.triage import return_to_review, set_aside, triage_of
 from opencall.runs import VERSION, inputs_hash  # importable here as before
 
+# a withdrawal in review (proposals, below this feature in the layers) takes the
+# proposal's reviews still to be written through this feature's service (mend23)
+_withdrawal.WITHDRAWAL_STEPS.setdefault("assignments_removed", remove_open_assignments)
+
 __all__ = [
     "set_review_languages",
     "AFFINITY_TOP_K",
@@ -82,6 +88,7 @@ __all__ = [
     "latest_run_or_fail",
     "load_revisions",
     "remove_assignment",
+    "remove_open_assignments",
     "ranking_is_current",
     "respond_to_assignment",
     "revision_content",

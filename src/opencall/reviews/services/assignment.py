@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -835,6 +835,28 @@ def remove_assignment(
         # freeze committed since the first check is seen here
         session.refresh(call, ["ranking_frozen_at"])
         _unfrozen(call)
+
+
+#: an assignment whose review is still to be written (a withdrawal takes these)
+OPEN_ASSIGNMENT = ("assigned", "accepted")
+
+
+def remove_open_assignments(session: Session, proposal: Proposal) -> int:
+    """Take ``proposal``'s reviews still to be written from their reviewers (status
+    ``removed``), as its withdrawal in review does (``proposals.services.withdraw``, which
+    calls it through ``WITHDRAWAL_STEPS``); reviews already written are kept, unread. The
+    reviewer then sees it as any removal: gone from their list, its page not found, a
+    review sent meanwhile refused with the reason (410). Returns the number taken."""
+    result = session.execute(
+        update(ReviewAssignment)
+        .where(
+            ReviewAssignment.proposal_id == proposal.id,
+            ReviewAssignment.status.in_(OPEN_ASSIGNMENT),
+        )
+        .values(status="removed")
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _unfrozen(call: Call | None) -> None:
