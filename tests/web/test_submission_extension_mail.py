@@ -103,3 +103,35 @@ def test_the_cockpit_extension_mails_the_pi_alone(web: Web, factory: sessionmake
     assert [m.to for m in sent] == [w["pi"]]
     assert "2 janv. 2099, 08:59 (heure : Japon, UTC+09:00)" in sent[0].body, sent[0].body
     assert "Power cut" not in sent[0].body and str(w["office_name"]) not in sent[0].body
+
+
+def test_the_same_deadline_granted_again_mails_nobody(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """mend23: the page and the API each queued the mail after the grant, so the office
+    granting the same deadline again (a second click, the API call retried, the cockpit
+    after the API) mailed the PI again. One step now (``proposals.workflow``): the same
+    deadline again mails nobody, by either path; a changed one mails once."""
+    w = _world(factory)
+    url = f"/api/v1/proposals/{w['pid']}/deadline"
+    bearer = {"Authorization": f"Bearer {w['raw']}"}
+    for reason in ("Visa office closed", "Visa office closed", "Retried, a new note"):
+        r = web.client().put(url, headers=bearer, json={"until": UTC_ISO, "reason": reason})
+        assert r.status_code == 200, r.text
+    jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
+    assert len(mails(web.settings.mail_dir)) == 1
+    # the cockpit's form, the same instant (2099-01-01 09:00 on the call's clock, UTC)
+    c = web.login(str(w["office"]))
+    form = {"csrf_token": csrf(c, f"/manage/calls/{w['slug']}")}
+    form |= {"proposal": str(w["code"]), "reason": "Power cut", "until": "2099-01-01 00:00"}
+    r = c.post(f"/manage/calls/{w['slug']}/submission-extension", data=form)
+    assert r.status_code == 303, r.text[:2000]
+    assert len(mails(web.settings.mail_dir)) == 1
+    # a later deadline: one mail, with it
+    later = (UNTIL + dt.timedelta(days=7)).isoformat()
+    r = web.client().put(url, headers=bearer, json={"until": later, "reason": "Longer"})
+    assert r.status_code == 200, r.text
+    jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
+    sent = mails(web.settings.mail_dir)
+    assert len(sent) == 2, [(m.to, m.subject) for m in sent]
+    assert ["8 janv. 2099" in m.body for m in sent].count(True) == 1, [m.body for m in sent]

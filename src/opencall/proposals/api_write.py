@@ -24,7 +24,7 @@ from opencall.calls.schemas import day_ends
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import BoundedDateTime
-from opencall.proposals import notify, policies, services
+from opencall.proposals import notify, policies, services, workflow
 from opencall.proposals.domain import COUNTED
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.presenters import BatchOut, batch_out
@@ -694,16 +694,14 @@ def extend_deadline(
     )
     received = serving.received_at(api.request.scope) or utcnow()
     with api.refusing(commit=True):
-        ext = services.grant_submission_extension(
+        ext, _mailed = workflow.extend_submission_deadline(
             api.db,
             p,
             body.until,
             reason=body.reason,
             actor_id=api.actor_id,
+            base_url=api.request.app.state.settings.base_url,
             now=received,
-        )
-        notify.mail_deadline_extended(
-            api.db, p, ext.until, base_url=api.request.app.state.settings.base_url
         )
         out = ExtensionOut(proposal_id=p.id, until=ext.until)
     return out

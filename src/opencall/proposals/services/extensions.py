@@ -8,8 +8,9 @@ review and the steps that read the proposals wait for the extension to end
 (:func:`require_submissions_in`), and then the proposal is frozen at its last submitted
 revision as the others were at the close (:func:`freeze_late_submissions`).
 
-The PI is mailed the new deadline by the page and the API that grant it
-(:func:`opencall.proposals.notify.mail_deadline_extended`, mend22).
+The PI is mailed a new or moved deadline (not the same one granted again) by
+:func:`opencall.proposals.workflow.extend_submission_deadline`, the one step the page and
+the API take (:func:`opencall.proposals.notify.mail_deadline_extended`, mend22, mend23).
 
 Reviewers are never told: the extension is a row of its own, not part of the proposal
 or its revision, and the pages shown to reviewers do not read it."""

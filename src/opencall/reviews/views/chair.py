@@ -22,10 +22,10 @@ from opencall.facilities.domain import unit_label
 from opencall.inputs import calendar_date, local_number, whole_number
 from opencall.proposals.domain import WITHDRAWABLE_CALL
 from opencall.proposals.models import Proposal
-from opencall.proposals.notify import mail_deadline_extended
 from opencall.proposals.queries import submission_extensions_of
-from opencall.proposals.services import grant_submission_extension, withdraw_on_request
+from opencall.proposals.services import withdraw_on_request
 from opencall.proposals.services.extensions import EXTENDABLE_CALL
+from opencall.proposals.workflow import extend_submission_deadline
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEP_LABELS, labels
@@ -148,15 +148,15 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
     if until is None:
         return cockpit_error(page, call, date_error(page, call.time_zone or ""))
     with page.attempt() as refused:
-        ext = grant_submission_extension(
+        extend_submission_deadline(
             page.db,
             proposal,
             until,
             reason=page.form.get("reason", "")[:2000],
             actor_id=page.user.id,
+            base_url=page.settings.base_url,
             now=page.received_at,
         )
-        mail_deadline_extended(page.db, proposal, ext.until, base_url=page.settings.base_url)
     if refused:
         return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
