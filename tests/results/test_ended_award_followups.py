@@ -76,3 +76,20 @@ def test_what_a_call_holds_counts_only_what_an_ended_award_still_uses(db: Sessio
     free = al.free_capacity(db, call)[pool.id]
     assert held == pytest.approx(call.pools[0].amount - free)
     assert call_services.held_by_calls(db, [pool.id])[pool.id][call.id] == pytest.approx(held)
+
+
+def test_an_ended_award_is_not_listed_as_a_report_overdue(db: Session) -> None:
+    """mend23: the reminders of an ended award stopped (outcomes22b) but the office's
+    overview, its ``?report=overdue`` filter and the API still called its first report
+    "overdue" (in red, as the awards whose teams the office must chase): it is ended, owed
+    no report and chased by nobody. An award not ended stays overdue."""
+    call, props = course_world(db, ["DEU", "BRA"])
+    _end(db, call.provider_id, props["DEU"])
+    db.flush()
+    overdue = d.report_due_on(rq.awarded_on(call)) + dt.timedelta(days=1)
+    stages = rq.stages_of_call(db, call, today=overdue)
+    assert stages[props["BRA"].id]["report_overdue"] is True
+    assert stages[props["DEU"].id]["report_overdue"] is False
+    listed = db.scalars(rq.awarded_proposals_query(call, report="overdue", today=overdue)).all()
+    assert [p.id for p in listed] == [props["BRA"].id]
+    assert queue_report_reminders(db, "http://x", overdue) == 1

@@ -139,7 +139,10 @@ class StageOut(BaseModel):
     report_due_on: dt.date | None = Field(
         default=None, description="the day the award's first report (a record or result) is due"
     )
-    report_overdue: bool = Field(default=False, description="nothing reported by that day")
+    report_overdue: bool = Field(
+        default=False,
+        description="nothing reported by that day (never for an award the office ended)",
+    )
     report_reminders: int = Field(default=0, description="reminders sent to the PI")
     last_report_reminder: dt.date | None = None
     use: dict[str, float] = Field(

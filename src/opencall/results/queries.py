@@ -284,6 +284,9 @@ def _ended(st: dict[str, Any], returned: list[dict[str, Any]], figures: bool) ->
     st["completed"] = False
     st["ended"] = True
     if figures:
+        # owed no report and chased by nobody (the reminders stop: ``unreported_awards``),
+        # so never listed as overdue, where the office would chase it (mend23)
+        st["report_overdue"] = False
         use = st.setdefault("use", {})
         use["ended"] = use.get("ended", 0.0) + 1.0
         for x in returned:
@@ -597,7 +600,9 @@ def awarded_proposals_query(
         return stmt.where(reported_clause())
     # the due day is the call's: its unreported awards are all overdue, or none is
     late = d.report_overdue(awarded_on(call), False, today or utc_today())
-    return stmt.where(~reported_clause(), true() if late == (report == "overdue") else false())
+    stmt = stmt.where(~reported_clause(), true() if late == (report == "overdue") else false())
+    # an ended award is owed no report: never overdue (as ``_ended`` says it, mend23)
+    return stmt.where(Proposal.id.not_in(select(AwardEnd.proposal_id))) if late else stmt
 
 
 def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:
