@@ -120,6 +120,20 @@ def _pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         return {"pool_id": pool.id}
 
 
+def _draft_offering_pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """``_draft_with_pool``'s draft call, offering 5 of its new pool."""
+    from opencall.calls import services as call_services
+
+    params = _draft_with_pool(f, c)
+    with f() as s:
+        call = call_by_slug(s, params["slug"])
+        pool = s.get(CapacityPool, params["pool_id"])
+        assert call is not None and pool is not None
+        call_services.offer_pool(s, call, pool, 5)
+        s.commit()
+    return params
+
+
 def _q(params: Params, **query: Any) -> Params:
     return lambda f, c: {**params(f, c), **query}
 
@@ -181,6 +195,15 @@ CASES: list[Case] = [
         OFFICE,
         _draft_with_pool,
         json=lambda f, c: {"pool_id": _last_pool(f), "amount": 5},
+        scope="manage",
+    ),
+    # the same draft call, offering the pool: its offer changed (trialfac23)
+    Case(
+        "PATCH",
+        "/api/v1/calls/{slug}/pools/{pool_id}",
+        OFFICE,
+        _draft_offering_pool,
+        json={"amount": 4},
         scope="manage",
     ),
     # a twin call in review, moved to ranking (the cycle's call stays in review)
