@@ -206,6 +206,12 @@ def test_an_hpc_centre_allocates_a_half_year_with_a_rolling_track(web: Web, one_
     url = f"/api/v1/calls/{slug}/node/awards/{a['award_id']}/records"
     office.post(url, {"kind": "other", "data": {"description": "January accounting",
                 "used_amount": 1_234_567, "started_on": "2027-01-31"}})  # fmt: skip
+    # more than the award: refused, in the award's unit, and nothing is kept
+    r = office.post(url, {"kind": "other", "data": {"description": "February accounting",
+                    "used_amount": a["amount"], "started_on": "2027-02-28"}}, status=400)  # fmt: skip
+    total = a["amount"] + 1_234_567
+    assert f"was awarded {a['amount']:,.0f} core-hours" in r["detail"], r
+    assert f"would come to {total:,.0f} core-hours" in r["detail"], r
     post = office.get(f"/api/v1/calls/{slug}/postaward", limit=200)["items"]
     row = next(p for p in post if p["proposal_code"] == a["proposal_code"])
     assert row["use"]["used:core-hour"] == 1_234_567, row

@@ -18,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as facility_services
-from opencall.facilities.domain import number_param
+from opencall.facilities.domain import amount_text, number_param
 from opencall.facilities.models import CapacityPool, PoolItemOutage, PoolUnavailability
 from opencall.inputs import shown
 from opencall.people.models import User
@@ -323,8 +323,8 @@ def _require_use_within_award(
             "%(total)s.",
             field="used_amount",
             resource=repr(pool.name),
-            amount=number_param(award.amount),
-            total=number_param(total),
+            amount=amount_text(pool.unit, pool.unit_labels, award.amount),
+            total=amount_text(pool.unit, pool.unit_labels, total),
         )
 
 
