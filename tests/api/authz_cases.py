@@ -32,6 +32,7 @@ from tests.authz.authz_cases import (
     P,
     S,
     _continuous_call,
+    _draft_offering_pool,
     _draft_with_pool,
     _due_call,
     _fresh_assignment,
@@ -118,20 +119,6 @@ def _pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         pool = s.scalar(select(CapacityPool).where(CapacityPool.facility_id == call.facility_id))
         assert pool is not None
         return {"pool_id": pool.id}
-
-
-def _draft_offering_pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
-    """``_draft_with_pool``'s draft call, offering 5 of its new pool."""
-    from opencall.calls import services as call_services
-
-    params = _draft_with_pool(f, c)
-    with f() as s:
-        call = call_by_slug(s, params["slug"])
-        pool = s.get(CapacityPool, params["pool_id"])
-        assert call is not None and pool is not None
-        call_services.offer_pool(s, call, pool, 5)
-        s.commit()
-    return params
 
 
 def _q(params: Params, **query: Any) -> Params:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.api.test_operator_journey import Client, open_facility
+from tests.api.test_operator_journey import Client, open_facility, signed_in, text_of
 from tests.api.test_seed_shipments_journey import applicant, submitted
 from tests.factories import PINNED_NOW
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 CUT = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -102,3 +102,25 @@ def test_an_open_calls_offer_is_raised_and_lowered_within_the_resource(
     stranger = applicant(web, "b@lab.example", "FRA", "prep", "Other")[0]
     stranger.send("PATCH", url, {"amount": 2_000_000}, status=404)
     assert offered(office, "prep") == {core: 2_000_000, tb: 10}
+
+
+def test_the_cockpit_changes_an_offer(web: Web, one_loop: None) -> None:
+    """The same on the call's cockpit: its form lists what the call offers; a refusal says
+    why and changes nothing."""
+    _admin, office, fac = open_facility(
+        web, "hpc", "HPC Centre", "ZAF", {"name": "HPC", "slug": "hpc", "kind": "custom"}
+    )
+    res = f"/api/v1/facilities/{fac['id']}/resources"
+    gpu = office.post(res, {"name": "GPU partition", "unit": "h", "amount": 40_000})["id"]
+    rolling_call(office, [{"pool_id": gpu, "amount": 10_000}], {})
+    browser = signed_in(web, "office@hpc.example")
+    page = text_of(browser.get("/manage/calls/prep").text)
+    assert "Change what the call offers" in page and "GPU partition (10,000 hours)" in page, page
+    r = browser.post("/manage/calls/prep/pools/change",
+                     data={"csrf_token": csrf(browser), "pool_id": str(gpu), "amount": "40001"})  # fmt: skip
+    assert r.status_code == 400 and "at most the pool" in text_of(r.text), r.text
+    assert offered(office, "prep") == {gpu: 10_000}
+    r = browser.post("/manage/calls/prep/pools/change",
+                     data={"csrf_token": csrf(browser), "pool_id": str(gpu), "amount": "25000"})  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert offered(office, "prep") == {gpu: 25_000}

@@ -18,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as facility_services
-from opencall.facilities.domain import amount_text, number_param
+from opencall.facilities.domain import amount_text
 from opencall.facilities.models import CapacityPool, PoolItemOutage, PoolUnavailability
 from opencall.inputs import shown
 from opencall.people.models import User
