@@ -215,6 +215,33 @@ def test_an_hpc_centre_allocates_a_half_year_with_a_rolling_track(web: Web, one_
     post = office.get(f"/api/v1/calls/{slug}/postaward", limit=200)["items"]
     row = next(p for p in post if p["proposal_code"] == a["proposal_code"])
     assert row["use"]["used:core-hour"] == 1_234_567, row
+    # the month's accounting of the other projects as one file, each row naming its award
+    rest = [b for b in mine[1:3]]
+    csv_text = "award,kind,award_id,description,used_amount,started_on\n" + "".join(
+        f"{b['proposal_code']},other,{b['award_id']},February accounting,1000000,2027-02-28\n"
+        for b in rest)  # fmt: skip
+    got = office.post(f"/api/v1/calls/{slug}/records/import",
+                      {"content": csv_text, "filename": "accounting.csv"})  # fmt: skip
+    assert got["added"] == len(rest) == 2, got
+    post = office.get(f"/api/v1/calls/{slug}/postaward", limit=200)["items"]
+    for b in rest:
+        row = next(p for p in post if p["proposal_code"] == b["proposal_code"])
+        assert row["use"]["used:core-hour"] == 1_000_000, row
+        assert row["use"].get("used:gpu-hour", 0) == 0, row
+    # refused, nothing imported: an award of another project, and two lines that together
+    # use more than the award
+    b = rest[0]
+    head = "award,kind,award_id,description,used_amount,started_on\n"
+    wrong = f"{b['proposal_code']},other,{rest[1]['award_id']},x,10,2027-03-01\n"
+    left = b["amount"] - 1_000_000
+    twice = "".join(f"{b['proposal_code']},other,{b['award_id']},x,{left},2027-03-0{d}\n"
+                    for d in (1, 2))  # fmt: skip
+    for content, said in [(wrong, "not one of this proposal's"),
+                          (twice, f"would come to {2 * left + 1_000_000:,.0f} core-hours")]:  # fmt: skip
+        r = office.post(f"/api/v1/calls/{slug}/records/import",
+                        {"content": head + content, "filename": "bad.csv"}, status=400)  # fmt: skip
+        assert said in r["detail"], r
+    assert office.get(f"/api/v1/calls/{slug}/postaward", limit=200)["items"] == post
     # the project stops early: the office ends it, its unused core-hours return
     ended = office.post(f"/api/v1/calls/{slug}/awards/{a['award_id']}/end",
                         {"reason": "other", "note": "Project stopped.", "confirm": True})  # fmt: skip
