@@ -32,6 +32,7 @@ from tests.authz.authz_cases import (
     P,
     S,
     _continuous_call,
+    _draft_offering_pool,
     _draft_with_pool,
     _due_call,
     _fresh_assignment,
@@ -181,6 +182,15 @@ CASES: list[Case] = [
         OFFICE,
         _draft_with_pool,
         json=lambda f, c: {"pool_id": _last_pool(f), "amount": 5},
+        scope="manage",
+    ),
+    # the same draft call, offering the pool: its offer changed (trialfac23)
+    Case(
+        "PATCH",
+        "/api/v1/calls/{slug}/pools/{pool_id}",
+        OFFICE,
+        _draft_offering_pool,
+        json={"amount": 4},
         scope="manage",
     ),
     # a twin call in review, moved to ranking (the cycle's call stays in review)

@@ -162,6 +162,7 @@ HTML: list[Case] = [
     Case("GET", "/manage/calls/new", {"manager", "other_manager"}),
     Case("POST", "/manage/calls/new", {"manager", "other_manager"}),
     Case("POST", "/manage/calls/{slug}/pools", OFFICE, S),
+    Case("POST", "/manage/calls/{slug}/pools/change", OFFICE, S),
     # a joint call: the invited provider's office (other_manager) answers on /manage
     Case("POST", "/manage/calls/{slug}/partners/{provider}/accept", {"other_manager"}),
     Case("POST", "/manage/calls/{slug}/partners/{provider}/decline", {"other_manager"}),
@@ -1244,6 +1245,30 @@ def _draft_with_pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         return {**params, "pool_id": pool.id}
 
 
+def _draft_offering_pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """``_draft_with_pool``'s draft call, offering 5 of its new pool (trialfac23)."""
+    from opencall.calls import services as call_services
+
+    params = _draft_with_pool(f, c)
+    with f() as s:
+        call = call_by_slug(s, params["slug"])
+        pool = s.get(CapacityPool, params["pool_id"])
+        assert call is not None and pool is not None
+        call_services.offer_pool(s, call, pool, 5)
+        s.commit()
+    return params
+
+
+def _offer_is(ctx: Ctx, amount: float) -> bool:
+    from opencall.calls.models import CallPool
+
+    return bool(
+        _count(
+            ctx, CallPool.id, CallPool.pool_id == ctx.params["pool_id"], CallPool.amount == amount
+        )
+    )
+
+
 def _pool_offered(ctx: Ctx) -> bool:
     from opencall.calls.models import CallPool
 
@@ -1303,6 +1328,11 @@ STRICT[("POST", "/manage/calls/{slug}/partners")] = {
 STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/withdraw")] = {
     "params": _invited_partner,
     "done": lambda ctx: _partner_status(ctx) is None,
+}
+STRICT[("POST", "/manage/calls/{slug}/pools/change")] = {
+    "params": _draft_offering_pool,
+    "data": lambda ctx: {"pool_id": str(ctx.params["pool_id"]), "amount": "4"},
+    "done": lambda ctx: _offer_is(ctx, 4),
 }
 STRICT[("POST", "/manage/calls/{slug}/pools")] = {
     "params": _draft_with_pool,

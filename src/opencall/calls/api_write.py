@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls import partners, policies, services
@@ -222,6 +222,31 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
             min_per_request=body.min_per_request,
             actor_id=api.actor_id,
         )
+        out = call_out(call)
+    return out
+
+
+class OfferChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    amount: float = Field(description="what the call offers of the resource from now on")
+
+
+@router.patch("/calls/{slug}/pools/{pool_id}", response_model=CallOut)
+def change_offer(
+    body: OfferChangeIn,
+    slug: str = SLUG,
+    pool_id: int = Path(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> CallOut:
+    """Change what a draft or open call offers of a resource (user office): a rolling
+    track's budget raised with hours returned to the resource, or lowered (trialfac23)."""
+    call = office_call_api(api, slug)
+    pool = api.db.get(CapacityPool, pool_id)
+    if pool is None:
+        raise ApiError(400, "pool_id: not a capacity pool the call offers.")
+    with api.refusing(commit=True):
+        services.change_offer(api.db, call, pool, body.amount, actor_id=api.actor_id)
         out = call_out(call)
     return out
 

@@ -496,6 +496,28 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     return page.redirect(f"/manage/calls/{call.slug}#pools", "saved")
 
 
+@router.post("/manage/calls/{slug}/pools/change", response_class=HTMLResponse)
+def change_offer(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The cockpit's "Change what the call offers" (trialfac23): a resource the call
+    offers, and its new amount."""
+    call = office_call(page, slug)
+    raw = page.form.get("pool_id", "")
+    pid = int(raw) if raw.isdecimal() and len(raw) < 10 else None
+    cp = next((c for c in call.pools if c.pool_id == pid), None)
+    if cp is None:
+        page.not_found()
+    try:
+        amount = _num(page.form.get("amount", ""))
+        if amount is None:
+            raise ValueError(raw)
+        services.change_offer(page.db, call, cp.pool, amount, actor_id=page.user.id)
+        page.commit()
+    except (DomainError, ValueError) as exc:
+        page.db.rollback()
+        return _error(page, exc if isinstance(exc, DomainError) else MSG_NUMBER)
+    return page.redirect(f"/manage/calls/{call.slug}#offers", "saved")
+
+
 # ---------------------------------------------------------------- a joint call's partner
 
 

@@ -390,16 +390,14 @@ def offer_pool(
     its slots not begun by ``now`` (:func:`slots_left`)."""
     if pool.facility_id != call.facility_id:
         _require_partner_pool(session, call, pool)
-    if call.status not in ("draft", "open"):
-        raise DomainError("Pools can only be offered while the call is a draft or open.")
+    _require_offers_open(call)
     # over-commit: what every call offers of a resource fits in what it has (the
     # pool's row is locked so that two calls offering it at once are serialised)
     session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
-    # what this call already offers of it (None: nothing) and what the others hold
+    # what this call already offers of it (None: nothing)
     already = session.scalar(
         select(CallPool.amount).where(CallPool.pool_id == pool.id, CallPool.call_id == call.id)
     )
-    elsewhere = offered_elsewhere(session, pool, call.id)
     if already is not None:
         raise DomainError(
             "This call already offers %(name)s (%(amount)s).",
@@ -407,6 +405,54 @@ def offer_pool(
             name=repr(pool.name),
             amount=amount_text(pool.unit, pool.unit_labels, already),
         )
+    amount = _checked_offer(session, call, pool, amount, max_per_request, min_per_request, now)
+    cp = CallPool(
+        call_id=call.id,
+        pool_id=pool.id,
+        amount=amount,
+        max_per_request=max_per_request,
+        min_per_request=min_per_request,
+    )
+    session.add(cp)
+    # the new pool among the call's: appended to them where they are loaded (its id is
+    # the call's highest, so it comes last, as ``order_by`` puts it), not the whole call
+    # and every pool read again at each offer (a call of 24 pools read 300 of them)
+    pools_loaded = "pools" not in inspect(call).unloaded
+    if pools_loaded:
+        call.pools.append(cp)
+    session.flush()
+    if not pools_loaded:
+        session.refresh(call, ["pools"])
+    auditlog.record(
+        session,
+        "call.pool_offered",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"pool_id": pool.id, "amount": amount},
+    )
+    return cp
+
+
+def _require_offers_open(call: Call) -> None:
+    if call.status not in ("draft", "open"):
+        raise DomainError("Pools can only be offered while the call is a draft or open.")
+
+
+def _checked_offer(
+    session: Session,
+    call: Call,
+    pool: CapacityPool,
+    amount: float | None,
+    max_per_request: float | None,
+    min_per_request: float | None,
+    now: dt.datetime | None,
+) -> float:
+    """The amount ``call`` may offer of ``pool`` (what is left of it when ``amount`` is
+    None), refused as :func:`offer_pool` and :func:`change_offer` say; the call's own
+    offer of it, if any, is not counted (it is the one being made or changed)."""
+    elsewhere = offered_elsewhere(session, pool, call.id)
     committed = float(elsewhere or 0.0)
     left = max(pool.amount - committed, 0.0)
     # of a slot-based resource, only the slots that have not begun can be offered
@@ -427,6 +473,7 @@ def offer_pool(
                 asked=number_param(asked),
             )
     # without an amount, the call offers what is left of the resource
+    given = amount is not None
     amount = left if amount is None else float(amount)
     # what both over-commit refusals say of the resource: its name and all it has
     over_commit: dict[str, Any] = {
@@ -436,7 +483,7 @@ def offer_pool(
         "amount": amount_text(pool.unit, pool.unit_labels, pool.amount),
     }
     if not 0 < amount <= pool.amount:
-        if amount == 0 and committed > 0:
+        if not given and committed > 0:
             raise DomainError(
                 "Resource %(name)s has nothing left to offer: other calls already offer "
                 "all its %(amount)s.",
@@ -470,33 +517,81 @@ def offer_pool(
     # the policy's limits and caps on this resource fit in what is offered of it (the
     # allocation would refuse the policy, locked since the call opened)
     _check_policy_with_offer(session, call, pool, amount)
-    cp = CallPool(
-        call_id=call.id,
-        pool_id=pool.id,
-        amount=amount,
-        max_per_request=max_per_request,
-        min_per_request=min_per_request,
+    return amount
+
+
+def change_offer(
+    session: Session,
+    call: Call,
+    pool: CapacityPool,
+    amount: float,
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> CallPool:
+    """Change what ``call`` offers of ``pool`` to ``amount`` while the call is a draft
+    or open (trialfac23): a rolling track's budget raised with what a competitive call
+    left unawarded or an ended award returned, or lowered. The same checks as a new
+    offer (the resource's capacity less what other calls hold, its slots not begun,
+    whole units, the call's largest and smallest request, its policy, a shared
+    instrument), and a continuous call's budget is never lowered below what its batches
+    already hold; refused, nothing changes."""
+    _require_offers_open(call)
+    session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    cp = session.scalar(
+        select(CallPool).where(CallPool.pool_id == pool.id, CallPool.call_id == call.id)
     )
-    session.add(cp)
-    # the new pool among the call's: appended to them where they are loaded (its id is
-    # the call's highest, so it comes last, as ``order_by`` puts it), not the whole call
-    # and every pool read again at each offer (a call of 24 pools read 300 of them)
-    pools_loaded = "pools" not in inspect(call).unloaded
-    if pools_loaded:
-        call.pools.append(cp)
+    if cp is None:
+        raise DomainError(
+            "This call does not offer %(name)s.", field="pool_id", name=repr(pool.name)
+        )
+    amount = _checked_offer(
+        session, call, pool, amount, cp.max_per_request, cp.min_per_request, now
+    )
+    if call.mode == "continuous":
+        held = held_by_batches(session, pool, call.id)
+        if amount < held - 1e-9:
+            raise DomainError(
+                "The batches of this call already hold %(held)s of %(name)s; its offer "
+                "cannot be lowered below that.",
+                field="amount",
+                held=amount_text(pool.unit, pool.unit_labels, held),
+                name=repr(pool.name),
+            )
+    before = float(cp.amount)
+    cp.amount = amount
     session.flush()
-    if not pools_loaded:
-        session.refresh(call, ["pools"])
     auditlog.record(
         session,
-        "call.pool_offered",
+        "call.pool_offer_changed",
         "call",
         call.id,
         actor_id=actor_id,
         call_id=call.id,
-        data={"pool_id": pool.id, "amount": amount},
+        data={"pool_id": pool.id, "from": before, "to": amount},
     )
     return cp
+
+
+def held_by_batches(session: Session, pool: CapacityPool, call_id: int) -> float:
+    """What the batches of the continuous call ``call_id`` hold of ``pool`` (each as
+    :func:`held_by_call` counts a call: its offer, or once released what it awarded)."""
+    rows = session.execute(
+        select(CallPool.call_id, CallPool.amount, Call.decisions_released_at)
+        .join(Call, Call.id == CallPool.call_id)
+        .where(CallPool.pool_id == pool.id, Call.parent_id == call_id)
+    ).all()
+    awarded: dict[tuple[int, int], float] = {}
+    if any(released is not None for _c, _a, released in rows):
+        for counter in AWARD_COUNTERS:
+            for k, v in counter(session, [pool.id]).items():
+                awarded[k] = awarded.get(k, 0.0) + v
+    return sum(
+        float(offered)
+        if released is None or not AWARD_COUNTERS
+        else min(float(offered), awarded.get((pool.id, cid), 0.0))
+        for cid, offered, released in rows
+    )
 
 
 def instrument_held(
@@ -568,7 +663,7 @@ def _check_instrument_offer(
     mine = sum(
         float(cp.amount) * float(cp.pool.slot_hours or 0)
         for cp in call.pools
-        if cp.pool_id in group
+        if cp.pool_id in group and cp.pool_id != pool.id  # its own offer: being changed
     )
     asked = min(mine + amount * float(pool.slot_hours or 0), hours)
     if others + asked > hours + 1e-9:

@@ -18,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as facility_services
-from opencall.facilities.domain import number_param
+from opencall.facilities.domain import amount_text
 from opencall.facilities.models import CapacityPool, PoolItemOutage, PoolUnavailability
 from opencall.inputs import shown
 from opencall.people.models import User
@@ -286,13 +286,19 @@ def _require_item_free(
 
 
 def _require_use_within_award(
-    session: Session, award: Award, kind: str, clean: dict[str, Any], record_id: int | None
+    session: Session,
+    award: Award,
+    kind: str,
+    clean: dict[str, Any],
+    record_id: int | None,
+    pending: float = 0.0,
 ) -> None:
     """An operator-defined use (``other``) recorded against one award (``award_id``) stays
     inside what that award gave: begun within its resource's period, when it has one (a
     quarter's node-hours not used in the quarter lapse: they cannot be recorded as used
     after it, nor before it), and all the use recorded on the award (``record_id``'s own
-    record, being replaced, left out) no more than its amount (trialfac16)."""
+    record, being replaced, left out; ``pending``: the use of a file's earlier lines on it)
+    no more than its amount (trialfac16)."""
     if kind != "other":
         return
     pool = session.get(CapacityPool, award.pool_id)
@@ -314,8 +320,10 @@ def _require_use_within_award(
             PostAwardRecord.award_id == award.id, PostAwardRecord.kind == "other"
         )
     )
-    total = float(clean.get("used_amount") or 0) + sum(
-        float(r.data.get("used_amount") or 0) for r in others if r.id != record_id
+    total = (
+        pending
+        + float(clean.get("used_amount") or 0)
+        + sum(float(r.data.get("used_amount") or 0) for r in others if r.id != record_id)
     )
     if total > award.amount + 1e-9:
         raise DomainError(
@@ -323,8 +331,8 @@ def _require_use_within_award(
             "%(total)s.",
             field="used_amount",
             resource=repr(pool.name),
-            amount=number_param(award.amount),
-            total=number_param(total),
+            amount=amount_text(pool.unit, pool.unit_labels, award.amount),
+            total=amount_text(pool.unit, pool.unit_labels, total),
         )
 
 
@@ -829,7 +837,7 @@ def import_call_records(
     _refuse_unknown_awards([(where, r["award"]) for where, r in rows], allowed, errors)
     kinds = q.record_kinds_of_call(session, call)
     entries = q.shipment_entries_of_call(session, call)
-    clean: list[tuple[Proposal, str, dict[str, Any]]] = []
+    clean: list[tuple[Proposal, str, dict[str, Any], Award | None]] = []
     # the file's loans of items so far: a later line's loan of the same item waits for them
     lent: dict[str, list[tuple[dict[str, Any], bool, str]]] = {}
     stored = q.item_loans_of_facility(session, call.facility_id)
@@ -840,6 +848,7 @@ def import_call_records(
         kind = row["kind"]
         data = {k: v for k, v in row.items() if k not in ("award", "kind") and v != ""}
         try:
+            award = _award_of_row(session, p, data.pop("award_id", None))
             fields = validate_record(kind, data)
             _require_kind(kind, kinds.get(p.id, []))
             entry = fields.get("schedule_entry_id")
@@ -851,11 +860,19 @@ def import_call_records(
             # the rules a record added by hand keeps (``add_record``)
             earlier = lent.get(str(fields.get("item") or "").casefold(), [])
             _require_item_free(session, call.id, kind, fields, None, earlier, stored)
-            _require_award_named(session, p, kind, fields)
+            if award is None:
+                _require_award_named(session, p, kind, fields)
+            else:  # the use of the file's earlier lines on the award counts too
+                earlier_use = sum(
+                    float(f.get("used_amount") or 0)
+                    for _p, k, f, a in clean
+                    if a is not None and a.id == award.id and k == "other"
+                )
+                _require_use_within_award(session, award, kind, fields, None, earlier_use)
         except DomainError as exc:
             errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
             continue
-        clean.append((p, kind, fields))
+        clean.append((p, kind, fields, award))
         if kind == "loan" and fields.get("item"):
             lent.setdefault(str(fields["item"]).casefold(), []).append(
                 (fields, d.is_complete(kind, fields), p.code or "")
@@ -863,15 +880,16 @@ def import_call_records(
     importers.refuse_entries(errors)
     new = [
         PostAwardRecord(call_id=call.id, proposal_id=p.id, kind=kind, data=fields,
+                        award_id=None if award is None else award.id,
                         reminders_sent=0, created_by=user.id)
-        for p, kind, fields in clean
+        for p, kind, fields, award in clean
     ]  # fmt: skip
     session.add_all(new)
     session.flush()
     for rec in new:  # a lost item's resource out of service, as a record added by hand
         _close_lost_item(session, rec, None, user.id)
     by_award: dict[str, list[int]] = {}
-    for (p, _kind, _fields), rec in zip(clean, new, strict=True):
+    for (p, _kind, _fields, _award), rec in zip(clean, new, strict=True):
         by_award.setdefault(p.code, []).append(rec.id)
     auditlog.record(
         session,
@@ -883,6 +901,20 @@ def import_call_records(
         data={"file": filename[:200], "added": by_award},
     )
     return new
+
+
+def _award_of_row(session: Session, proposal: Proposal, raw: str | None) -> Award | None:
+    """The award a records file's line names in its ``award_id`` column (the id the
+    node's and the award's pages list), one of ``proposal``'s; None when the cell is
+    empty (trialfac23: before, the column was refused as an unknown field, so the use
+    of an award counted in more than one unit could not be imported at all)."""
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    award = session.get(Award, int(text)) if text.isdecimal() and len(text) < 10 else None
+    if award is None or award.proposal_id != proposal.id:
+        raise DomainError("That award is not one of this proposal's.", field="award_id")
+    return award
 
 
 def claim_reminder(session: Session, rec: PostAwardRecord, today: dt.date) -> bool:

@@ -104,6 +104,7 @@ AUDIT_ACTIONS = {
     "call.partner_invited": N_("Partner provider invited into the call"),
     "call.partner_withdrawn": N_("Partner provider left the call"),
     "call.pool_offered": N_("Capacity offered in the call"),
+    "call.pool_offer_changed": N_("Capacity offered in the call changed"),
     "call.proposals_frozen": N_("Proposals frozen at the close"),
     "call.published": N_("Results published"),
     "call.transition": N_("Call moved to the next step"),

@@ -113,6 +113,17 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
                 )
                 for pl in spare_pools
             ],
+            # what the call offers, each changeable while it is a draft or open (trialfac23)
+            "offer_options": [
+                (
+                    str(cp.pool_id),
+                    f"{cp.pool.name} ({local_number(cp.amount, page.lang)} "
+                    f"{unit_label(cp.pool.unit, cp.pool.unit_labels, cp.amount, page.lang)})",
+                )
+                for cp in call.pools
+            ]
+            if office and call.status in ("draft", "open")
+            else [],
             "rs": review_settings(call.review_settings),
             # one applicant's own submission deadline (trialop21b): granted by the staff
             # while the call is open or closed, shown to them (never to reviewers)
