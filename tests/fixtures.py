@@ -1,5 +1,6 @@
 """The database, web and world fixtures of every test, and what the test process
-patches for speed (the cheap password hasher, shared template bytecode, route analysis,
+patches for speed (the cheap password hasher, shared template bytecode, route analysis, the
+OpenAPI document,
 compiled statements, the calibration job's bootstrap draws): every DB test runs on SQLite
 and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on PostgreSQL too.
 

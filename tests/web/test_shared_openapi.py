@@ -54,24 +54,22 @@ def test_each_app_has_its_own_copy(tmp_path: Path) -> None:
     assert second["info"]["title"] != "changed"
 
 
-def test_an_app_with_another_route_has_a_document_of_its_own(tmp_path: Path) -> None:
-    plain = _app(tmp_path)
-    before = plain.openapi()
-    more = _app(tmp_path)
+def _with_route(app: Any, summary: str) -> Any:
+    """``app`` with one more route (the same endpoint, by name, in every app)."""
 
-    @more.get("/api/v1/only-here", summary="Only in this app")
+    @app.get("/api/v1/only-here", summary=summary)
     def only_here() -> dict[str, str]:
         return {}
 
-    doc = more.openapi()
+    return app
+
+
+def test_an_app_with_another_route_has_a_document_of_its_own(tmp_path: Path) -> None:
+    before = _app(tmp_path).openapi()
+    doc = _with_route(_app(tmp_path), "Only in this app").openapi()
     assert doc["paths"]["/api/v1/only-here"]["get"]["summary"] == "Only in this app"
     assert "/api/v1/only-here" not in _app(tmp_path).openapi()["paths"]
     assert _app(tmp_path).openapi() == before
     # the same route, another summary: another document
-    other = _app(tmp_path)
-
-    @other.get("/api/v1/only-here", summary="Said otherwise")
-    def only_here_again() -> dict[str, str]:
-        return {}
-
-    assert other.openapi()["paths"]["/api/v1/only-here"]["get"]["summary"] == "Said otherwise"
+    other = _with_route(_app(tmp_path), "Said otherwise").openapi()
+    assert other["paths"]["/api/v1/only-here"]["get"]["summary"] == "Said otherwise"
