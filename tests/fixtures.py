@@ -1,8 +1,8 @@
 """The database, web and world fixtures of every test, and what the test process
 patches for speed (the cheap password hasher, shared template bytecode, route analysis, the
-OpenAPI document,
-compiled statements, the calibration job's bootstrap draws): every DB test runs on SQLite
-and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on PostgreSQL too.
+OpenAPI document, compiled statements, the calibration job's bootstrap draws): every DB
+test runs on SQLite and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on
+PostgreSQL too.
 
 ``tests/conftest.py`` registers this module as a plugin in each process that runs tests
 (the one process, or each pytest-xdist worker), not in xdist's controller, which runs
