@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import tests.fixtures  # noqa: F401  (the test process's patches: the shared document)
 from fastapi import applications
 from fastapi.openapi import utils
 
-import tests.fixtures  # noqa: F401  (the test process's patches: the shared document)
 from opencall.app import create_app
 from opencall.settings import Settings
 
