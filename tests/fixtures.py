@@ -1,7 +1,8 @@
 """The database, web and world fixtures of every test, and what the test process
-patches for speed (the cheap password hasher, shared template bytecode, route analysis,
-compiled statements, the calibration job's bootstrap draws): every DB test runs on SQLite
-and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on PostgreSQL too.
+patches for speed (the cheap password hasher, shared template bytecode, route analysis, the
+OpenAPI document, compiled statements, the calibration job's bootstrap draws): every DB
+test runs on SQLite and, where OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on
+PostgreSQL too.
 
 ``tests/conftest.py`` registers this module as a plugin in each process that runs tests
 (the one process, or each pytest-xdist worker), not in xdist's controller, which runs
@@ -115,6 +116,80 @@ def _share_route_analysis() -> None:
 
 
 _share_route_analysis()
+
+
+def _route_key(context: Any) -> tuple[Any, ...] | None:
+    """What of a route the OpenAPI document reads: its path, methods, endpoint (by
+    module and name: an app's own closures are new objects in each app) and the
+    attributes of its operation. None for a route the document leaves out."""
+    from fastapi import routing
+
+    if not isinstance(context.original_route, routing.APIRoute):
+        return None
+    r = context
+    if not r.include_in_schema:
+        return None
+    endpoint = r.endpoint
+    return (
+        r.path_format,
+        tuple(sorted(r.methods or ())),
+        getattr(endpoint, "__module__", None),
+        getattr(endpoint, "__qualname__", repr(endpoint)),
+        r.name,
+        r.summary,
+        r.description,
+        r.operation_id,
+        r.deprecated,
+        r.status_code,
+        repr(r.response_model),
+        repr(r.response_class),
+        repr(r.tags),
+        repr(r.responses),
+        repr(r.openapi_extra),
+    )
+
+
+def _share_openapi_document() -> None:
+    """Each app's OpenAPI document worked out once per test process, not once per app.
+
+    FastAPI builds an app's document (``app.openapi()``, pydantic's JSON schemas of every
+    model of 290 operations) the first time the app is asked for it, and keeps it on the
+    app: 0.4 to 0.9 s of CPU each time, and every ``web`` fixture makes a new app, so each
+    test that walks every route (the leak oracle, the route matrices: they read
+    ``/api/v1/openapi.json`` as any other page) built it again. The document depends only
+    on what :func:`fastapi.openapi.utils.get_openapi` is given (the app's title, version
+    and other fields, and the routes' paths, endpoints and operations: :func:`_route_key`),
+    so apps given the same share it; each app gets its own copy (it may be changed, as
+    ``opencall.web.api`` changes its 422 answer's schema), and an app with another route
+    gets its own document."""
+    import json
+
+    from fastapi import applications, routing
+    from fastapi.openapi import utils
+
+    build = utils.get_openapi
+    documents: dict[Any, str] = {}
+
+    def shared(**kw: Any) -> dict[str, Any]:
+        def routes_key(routes: Any) -> tuple[Any, ...]:
+            keys = (_route_key(c) for c in routing.iter_route_contexts(list(routes or ())))
+            return tuple(k for k in keys if k is not None)
+
+        try:
+            key = tuple(
+                (name, routes_key(value) if name in ("routes", "webhooks") else repr(value))
+                for name, value in sorted(kw.items())
+            )
+        except Exception:  # a route this key cannot read: the app builds its own
+            return build(**kw)
+        if key not in documents:
+            documents[key] = json.dumps(build(**kw))
+        return cast(dict[str, Any], json.loads(documents[key]))
+
+    applications.get_openapi = shared  # type: ignore[assignment]
+
+
+_share_openapi_document()
 
 
 def _share_compiled_statements() -> None:
