@@ -411,12 +411,15 @@ def _explain_not_awarded(
 
     def short_of(used: Mapping[str, float]) -> list[str]:
         """The pools whose room (capacity less ``used``) is below the request's least
-        share (``lo`` of its demand there), to within a tolerance relative to the demand
-        (an absolute one called a pool of 1e-12 mg with nothing left "not exhausted")."""
+        share (``lo`` of its demand there), to within round-off: 1e-9 of that share and
+        1e-12 of the capacity, the repair's tolerance (an absolute one called a pool of
+        1e-12 mg with nothing left "not exhausted"; 1e-6 of the demand called a request of
+        5e8 h beside 5e8 - 2 h left "capacity remained")."""
         return [
             pid
             for pid, d in r.demand.items()
-            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d - _TOL * d
+            if d > 0
+            and caps[pid] - used.get(pid, 0.0) < lo * d * (1 - 1e-9) - 1e-12 * caps[pid]
         ]
 
     whole_pool = short_of({})
