@@ -418,8 +418,7 @@ def _explain_not_awarded(
         return [
             pid
             for pid, d in r.demand.items()
-            if d > 0
-            and caps[pid] - used.get(pid, 0.0) < lo * d * (1 - 1e-9) - 1e-12 * caps[pid]
+            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d * (1 - 1e-9) - 1e-12 * caps[pid]
         ]
 
     whole_pool = short_of({})
