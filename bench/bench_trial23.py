@@ -59,8 +59,7 @@ def _family(family: str, seeds: int) -> tuple[collections.Counter[str], float, f
         for r in pb.requests:
             e = res.explanations[r.id]
             if e.code in (al.NOT_AWARDED_SOLVER_GAP, al.NOT_AWARDED_POOL_EXHAUSTED):
-                fits = not t23.violations(pb, {**fr, r.id: t23.low(pb, r)})
-                wrong |= fits != (e.code == al.NOT_AWARDED_SOLVER_GAP)
+                wrong |= t23.fits(pb, fr, r) != (e.code == al.NOT_AWARDED_SOLVER_GAP)
         bad["explained"] += wrong
         bad["again"] += dict(al.solve_allocation(pb, seed=seed).fractions) != fr
         rs = list(pb.requests)

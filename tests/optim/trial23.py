@@ -170,6 +170,30 @@ def low(problem: al.AllocationProblem, r: al.Request) -> float:
     return max(r.min_fraction, problem.policy.min_fraction)
 
 
+def least_points(problem: al.AllocationProblem, r: al.Request) -> list[float]:
+    """The fractions at which ``r``'s award may be judged to fit: ``low`` where it asks for
+    no pool counted in whole units, else every allowed fraction (its part of each such
+    pool whole; the families' demands there are at most 3 units)."""
+    lo = low(problem, r)
+    ds = [
+        d
+        for pid, d in r.demand.items()
+        if d > 0 and any(p.id == pid and p.whole for p in problem.pools)
+    ]
+    if not ds:
+        return [lo]
+    grid = {k / d for d in ds for k in range(int(d) + 1)} | {1.0}
+    return sorted(
+        f for f in grid if f >= lo - 1e-12 and all(abs(d * f - round(d * f)) < 1e-9 for d in ds)
+    )
+
+
+def fits(problem: al.AllocationProblem, fr: Mapping[str, float], r: al.Request) -> bool:
+    """Whether ``r`` (not awarded in ``fr``) could be awarded beside the others at some
+    fraction its minimum and the whole pools allow, breaking no rule."""
+    return any(not violations(problem, {**fr, r.id: f}) for f in least_points(problem, r))
+
+
 def candidate(problem: al.AllocationProblem, r: al.Request) -> bool:
     """Whether ``r``'s smallest award fits under every ``max_per_proposal`` (the families'
     requests are all eligible, feasible and above any threshold)."""
