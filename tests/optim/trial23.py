@@ -45,6 +45,14 @@ def _req(i: int, pi: str, merit: float, dem: dict[str, float], mf: float) -> al.
     return al.Request(f"r{i}", f"P{i}", pi, merit, dem, min_fraction=mf)
 
 
+def _drawn(rng: random.Random, i: int, pis: int, top: int, dem: dict[str, float]) -> al.Request:
+    """Request ``i`` of one of ``pis`` PIs, merit 1 to ``top``, minimum 1 or 1/2 (drawn in
+    that order)."""
+    pi = f"pi{rng.randrange(pis)}"
+    merit = float(rng.randint(1, top))
+    return _req(i, pi, merit, dem, rng.choice([1.0, 0.5]))
+
+
 def instance(seed: int, family: str) -> al.AllocationProblem:
     """A random allocation problem of ``family``; the same ``seed`` gives the same problem."""
     rng = random.Random(seed * 7919 + FAMILIES.index(family) * 104729)
@@ -66,15 +74,7 @@ def instance(seed: int, family: str) -> al.AllocationProblem:
                 f"p{k}": float(rng.choice([1, 1, 2]))
                 for k in rng.sample(range(np_), rng.randint(1, 3))
             }
-            reqs.append(
-                _req(
-                    i,
-                    f"pi{rng.randrange(6)}",
-                    float(rng.randint(1, 9)),
-                    dem,
-                    rng.choice([1.0, 0.5]),
-                )
-            )
+            reqs.append(_drawn(rng, i, 6, 9, dem))
         pol["max_awards_per_pi"] = rng.choice([None, 2, 3])
     elif family == "one_huge":
         big = rng.choice([1e6, 1e7, 1e8, 1e9])
@@ -105,15 +105,7 @@ def instance(seed: int, family: str) -> al.AllocationProblem:
         for i in range(n):
             dem = {f"p{k}": rng.choice([0.1, 0.2, 0.3, 1.0, 1.5, 2.0]) for k in range(np_)
                    if rng.random() < 0.7} or {"p0": 0.1}  # fmt: skip
-            reqs.append(
-                _req(
-                    i,
-                    f"pi{rng.randrange(3)}",
-                    float(rng.randint(1, 6)),
-                    dem,
-                    rng.choice([1.0, 0.5]),
-                )
-            )
+            reqs.append(_drawn(rng, i, 3, 6, dem))
         pis = sorted({r.pi_id for r in reqs})
         pi = rng.choice(pis)
         mine = [r for r in reqs if r.pi_id == pi]
@@ -295,17 +287,10 @@ def peer(problem: al.AllocationProblem) -> float | None:
         (i, p.id) for i, r in enumerate(reqs) for p in problem.pools if p.whole and p.id in r.demand
     ]
     nv = 2 * n + len(whole)
-    rows: list[np.ndarray] = []
-    lo: list[float] = []
-    hi: list[float] = []
+    sparse: list[tuple[dict[int, float], float, float]] = []
 
     def row(coefs: dict[int, float], a: float, b: float) -> None:
-        v = np.zeros(nv)
-        for k, x in coefs.items():
-            v[k] += x
-        rows.append(v)
-        lo.append(a)
-        hi.append(b)
+        sparse.append((coefs, a, b))
 
     for p in problem.pools:
         row(
@@ -358,7 +343,13 @@ def peer(problem: al.AllocationProblem) -> float | None:
     c[:n] = -np.asarray(weights(problem))
     ub = np.r_[np.ones(2 * n), np.full(len(whole), np.inf)]
     integrality = np.r_[np.zeros(n), np.ones(n), np.ones(len(whole))]
-    res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi), integrality=integrality,
+    dense = np.zeros((len(sparse), nv))
+    for k, (coefs, _, _) in enumerate(sparse):
+        for j, x in coefs.items():
+            dense[k, j] += x
+    lo = [a for _, a, _ in sparse]
+    hi = [b for *_, b in sparse]
+    res = milp(c, constraints=LinearConstraint(dense, lo, hi), integrality=integrality,
                bounds=Bounds(np.zeros(nv), ub), options={"mip_rel_gap": 0})  # fmt: skip
     assert res.success, res.message
     fr = {r.id: float(res.x[i]) if res.x[n + i] > 0.5 else 0.0 for i, r in enumerate(reqs)}
