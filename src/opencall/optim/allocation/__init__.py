@@ -74,7 +74,10 @@ Ties
     weight <= 10^4``: some 900 requests at the default ``merit_floor``; beyond, the scale
     stops at 1e6 and ties may fall within the gap): at ``mip_rel_gap=0`` both backends then
     follow the tie-break (before, scipy awarded 30 identical requests for 15 places as the
-    last 15 by index, whatever the seed).
+    last 15 by index, whatever the seed). The model itself is built, and handed to the
+    solver, with the requests in that seeded order, never the caller's: where several
+    answers lie within the gap (identical requests, some of them partial), the one the
+    solver stops at no longer follows the input order.
 
 The package is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
 ``check(problem)`` feasibility checker. It is split into ``model`` (inputs, outputs, the rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
@@ -130,6 +131,7 @@ def _explain(
 
     out: dict[str, Explanation] = {}
     used_higher = {p.id: 0.0 for p in problem.pools}
+    whole_pools = frozenset(p.id for p in problem.pools if p.whole)
     for i in seeded_rank(problem, seed):
         r = reqs[i]
         f = fractions[r.id]
@@ -260,7 +262,7 @@ def _explain(
                 whole = dataclasses.replace(r, demand=combined)
             e = _explain_not_awarded(
                 whole,
-                lo,
+                _least_award(whole, lo, whole_pools),
                 caps,
                 units,
                 used_higher,
@@ -357,6 +359,22 @@ def readable(x: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) >= 0.005 else "0"
 
 
+def _least_award(r: Request, lo: float, whole: AbstractSet[str]) -> float:
+    """The least fraction ``r`` may be awarded: ``lo``, raised to the least one at which its
+    part of every pool counted in whole units is whole (a request of 2 h of one pool and
+    1 unit of a whole one, minimum 50 %, is awarded in full or not at all: judged at 50 %,
+    it was said to fit a pool of 1 h, "capacity remained")."""
+    ds = [d for pid, d in r.demand.items() if pid in whole and d > 0]
+    if not ds or lo >= 1.0 or min(ds) > 10_000:  # beyond, a unit is below any tolerance
+        return lo
+    step = min(ds)
+    for k in range(math.ceil(lo * step - 1e-9), int(round(step)) + 1):
+        f = k / step
+        if f >= lo - 1e-12 and all(abs(d * f - round(d * f)) <= 1e-9 for d in ds):
+            return f
+    return 1.0
+
+
 def _explain_not_awarded(
     r: Request,
     lo: float,
@@ -411,12 +429,14 @@ def _explain_not_awarded(
 
     def short_of(used: Mapping[str, float]) -> list[str]:
         """The pools whose room (capacity less ``used``) is below the request's least
-        share (``lo`` of its demand there), to within a tolerance relative to the demand
-        (an absolute one called a pool of 1e-12 mg with nothing left "not exhausted")."""
+        share (``lo`` of its demand there), to within round-off: 1e-9 of that share and
+        1e-12 of the capacity, the repair's tolerance (an absolute one called a pool of
+        1e-12 mg with nothing left "not exhausted"; 1e-6 of the demand called a request of
+        5e8 h beside 5e8 - 2 h left "capacity remained")."""
         return [
             pid
             for pid, d in r.demand.items()
-            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d - _TOL * d
+            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d * (1 - 1e-9) - 1e-12 * caps[pid]
         ]
 
     whole_pool = short_of({})
