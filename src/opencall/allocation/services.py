@@ -1242,10 +1242,31 @@ def used_capacity(session: Session, call: Call, *, besides: int | None = None) -
     return used
 
 
+def call_caps(session: Session, call: Call) -> dict[int, float]:
+    """Pool id -> what the call's awards may take of it: its offer, and never more than
+    the resource has beside what the other calls hold (``calls.services.held_by_calls``).
+    Once a call's decisions are released it holds only what it awarded, so what a
+    decline or an ended award frees returns to the resource, where a later call may be
+    offered it (trialfac23b: the freed seeds were also still free within the first call's
+    offer, and its next in line was given them beside the second call's offer: 85 seeds
+    of an accession of 60). Before the release the other calls hold at most what the
+    offer left, so this is the offer."""
+    pools = list(call.pools)
+    held = call_services.held_by_calls(session, [cp.pool_id for cp in pools], call.id)
+    return {
+        cp.pool_id: min(
+            float(cp.amount),
+            max(float(cp.pool.amount) - sum(held.get(cp.pool_id, {}).values()), 0.0),
+        )
+        for cp in pools
+    }
+
+
 def free_capacity(session: Session, call: Call) -> dict[int, float]:
-    """Pool id -> what the call's offer of it holds that no award uses."""
+    """Pool id -> what the call may still award of it (:func:`call_caps`) that no award
+    uses."""
     used = used_capacity(session, call)
-    return {cp.pool_id: cp.amount - used.get(cp.pool_id, 0.0) for cp in call.pools}
+    return {pid: cap - used.get(pid, 0.0) for pid, cap in call_caps(session, call).items()}
 
 
 def full_awards(
@@ -1310,7 +1331,7 @@ def awards_within_capacity(
     problem, meta = build_problem(session, call)
     new_awards = full_awards(call, proposal, d, problem, meta)
     _require_country_rules(session, call, proposal, new_awards)
-    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    cap = call_caps(session, call)
     used = used_capacity(session, call, besides=proposal.id)
     if not fits(new_awards, used, cap):
         raise DomainError(
@@ -1751,7 +1772,7 @@ def next_in_line(
     if not ranked:
         return []
     used = used_capacity(session, call)
-    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    cap = call_caps(session, call)
     held: dict[int, dict[int, float]] = {}
     for a in session.scalars(
         select(Award).where(
