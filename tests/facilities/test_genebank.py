@@ -272,7 +272,11 @@ def test_a_decline_frees_stock_once_not_in_two_calls(web: Web, one_loop: None) -
     before = awarded_by_code(web, slug)
     r = office.post(f"/api/v1/calls/{slug}/declines/{nxt}/offer",
                     {"reason": "Next in line after a decline."}, status=400)  # fmt: skip
-    assert "overdraw" in r["detail"], r
+    assert r["detail"] == (
+        "Awarding this proposal would overdraw 'Bambara groundnut VSSP 11': it has 60 seeds, "
+        "and other calls now hold what this call no longer uses of it (this call can award "
+        "at most 0 seeds more)."
+    ), r
     assert awarded_by_code(web, slug) == before
     # what every call holds of the accession never exceeds its stock
     res = office.get(f"/api/v1/resources/{bambara['id']}")

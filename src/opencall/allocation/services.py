@@ -1333,6 +1333,27 @@ def awards_within_capacity(
     _require_country_rules(session, call, proposal, new_awards)
     cap = call_caps(session, call)
     used = used_capacity(session, call, besides=proposal.id)
+    offer = {cp.pool_id: float(cp.amount) for cp in call.pools}
+    if fits(new_awards, used, offer) and not fits(new_awards, used, cap):
+        # room in the call's own offer, but the resource's stock it would take is held by
+        # another call now (what the decline freed went back to the resource first)
+        cp = next(
+            cp
+            for cp in call.pools
+            if not fits([a for a in new_awards if a.pool_id == cp.pool_id], used, cap)
+        )
+        raise DomainError(
+            "Awarding this proposal would overdraw %(resource)s: it has %(amount)s, and "
+            "other calls now hold what this call no longer uses of it (this call can award "
+            "at most %(left)s more).",
+            resource=repr(cp.pool.name),
+            amount=fac_domain.amount_text(cp.pool.unit, cp.pool.unit_labels, cp.pool.amount),
+            left=fac_domain.amount_text(
+                cp.pool.unit,
+                cp.pool.unit_labels,
+                max(cap[cp.pool_id] - used.get(cp.pool_id, 0.0), 0.0),
+            ),
+        )
     if not fits(new_awards, used, cap):
         raise DomainError(
             "Awarding this proposal would overdraw capacity; free capacity first by "
