@@ -1173,6 +1173,13 @@ def decisions(session: Session, call: Call) -> list[Decision]:
     )
 
 
+#: What goes with a proposal's awards when an override replaces them: the scheduling
+#: feature comes after allocation and registers here at import the removal of the
+#: proposal's entries on the call's stored schedule (``scheduling.services``; the
+#: schedule page then lists a new award as not scheduled yet, to run the step again).
+AWARD_DROP_HOOKS: list[Callable[[Session, Call, Proposal], None]] = []
+
+
 def override_decision(
     session: Session,
     call: Call,
@@ -1200,6 +1207,10 @@ def override_decision(
     if outcome == "awarded":
         _require_allocated(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
+    # the stored schedule's entries of the awards replaced go with them (trialfac23b: an
+    # override after the scheduling step failed on their rows, a 500)
+    for drop in AWARD_DROP_HOOKS:
+        drop(session, call, proposal)
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)
     if outcome == "not_awarded":
@@ -1370,25 +1381,55 @@ def _require_country_rules(
     resource's rules by country would refuse at the allocation (:func:`_country_short`:
     the PI's country barred, or fewer days left than its lead time): the chair's reason
     does not lift an export permit or a visa (fix15b)."""
-    pools = {cp.pool_id: cp for cp in call.pools}
-    details = {r.id: r.details for r in proposal.requests}
-    asked = [
-        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
-        for a in new_awards
-        if a.amount > 0
-    ]
-    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
-    country = session.get(Country, iso3) if iso3 else None
-    countries = countries_named(session, _destinations(pools, asked))
-    short = _country_short(pools, asked, country, utcnow(), countries)
-    if short:
-        why = next(iter(short.values()))
+    why = _country_refusal(session, call, proposal, new_awards)
+    if why is not None:
         raise DomainError(
             "Proposal %(proposal)s cannot be awarded by hand; the rules by country of its "
             "resource refuse it: %(why)s.",
             proposal=proposal.code,
             why=render(why),
         )
+
+
+def _country_refusal(
+    session: Session, call: Call, proposal: Proposal, awards: Sequence[Award]
+) -> Message | None:
+    """Why the resources' rules by country refuse ``proposal``'s ``awards`` now (the
+    first reason, :func:`_country_short`), or None."""
+    pools = {cp.pool_id: cp for cp in call.pools}
+    details = {r.id: r.details for r in proposal.requests}
+    asked = [
+        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
+        for a in awards
+        if a.amount > 0
+    ]
+    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
+    country = session.get(Country, iso3) if iso3 else None
+    countries = countries_named(session, _destinations(pools, asked))
+    short = _country_short(pools, asked, country, utcnow(), countries)
+    return next(iter(short.values())) if short else None
+
+
+def _late_awards(session: Session, call: Call) -> list[str]:
+    """The call's awards the rules by country of their resources refuse now, each said as
+    "<proposal code>: <why>": a lead time (an import permit, a phytosanitary certificate,
+    a visa) read at the allocation that no longer fits before the resource's first day
+    when the decisions are released weeks later, or a country barred since
+    (trialfac23b: such an award was released, and its team told of samples that could
+    not be sent in time). Nothing is read of a call none of whose resources has rules."""
+    if not any(cp.pool.country_rules for cp in call.pools):
+        return []
+    by_proposal: dict[int, list[Award]] = {}
+    for a in session.scalars(select(Award).where(Award.call_id == call.id, Award.amount > 0)):
+        by_proposal.setdefault(a.proposal_id, []).append(a)
+    out: list[str] = []
+    for p in session.scalars(
+        select(Proposal).where(Proposal.id.in_(by_proposal)).order_by(Proposal.code)
+    ):
+        why = _country_refusal(session, call, p, by_proposal[p.id])
+        if why is not None:
+            out.append(f"{p.code}: {render(why)}")
+    return out
 
 
 def _require_changeover_room(
@@ -1702,6 +1743,17 @@ def release_decisions(
             code="unresolved",
             n=len(missing),
             codes=", ".join(p.code for p in missing),
+        )
+    late = _late_awards(session, call)
+    if late:
+        # an award its team cannot be sent in time is not announced: the chair decides
+        raise DomainError(
+            "%(n)s award(s) can no longer go to their team under the rules by country of "
+            "their resource: %(awards)s. Override them to 'not awarded' (or change the "
+            "resource's rules or first day), then release the decisions.",
+            code="late_award",
+            n=len(late),
+            awards="; ".join(late),
         )
     props = {p.id: p for p in proposals}
     for d in ds:
