@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opencall import auditlog
 from opencall.allocation import reasons, tac_order
@@ -1391,18 +1391,23 @@ def _require_country_rules(
         )
 
 
+def _awards_asked(proposal: Proposal, awards: Sequence[Award]) -> list[dict[str, Any]]:
+    """``awards`` (of ``proposal``) as the requests :func:`_country_short` reads."""
+    details = {r.id: r.details for r in proposal.requests}
+    return [
+        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
+        for a in awards
+        if a.amount > 0
+    ]
+
+
 def _country_refusal(
     session: Session, call: Call, proposal: Proposal, awards: Sequence[Award]
 ) -> Message | None:
     """Why the resources' rules by country refuse ``proposal``'s ``awards`` now (the
     first reason, :func:`_country_short`), or None."""
     pools = {cp.pool_id: cp for cp in call.pools}
-    details = {r.id: r.details for r in proposal.requests}
-    asked = [
-        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
-        for a in awards
-        if a.amount > 0
-    ]
+    asked = _awards_asked(proposal, awards)
     iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
     country = session.get(Country, iso3) if iso3 else None
     countries = countries_named(session, _destinations(pools, asked))
@@ -1419,16 +1424,31 @@ def _late_awards(session: Session, call: Call) -> list[str]:
     not be sent in time). Nothing is read of a call none of whose resources has rules."""
     if not any(cp.pool.country_rules for cp in call.pools):
         return []
+    pools = {cp.pool_id: cp for cp in call.pools}
     by_proposal: dict[int, list[Award]] = {}
     for a in session.scalars(select(Award).where(Award.call_id == call.id, Award.amount > 0)):
         by_proposal.setdefault(a.proposal_id, []).append(a)
+    # every proposal with its team and requests, and every country named, read at once
+    # (not a few statements per awarded proposal)
+    props = list(
+        session.scalars(
+            select(Proposal)
+            .where(Proposal.id.in_(by_proposal))
+            .options(selectinload(Proposal.members), selectinload(Proposal.requests))
+            .order_by(Proposal.code)
+        )
+    )
+    asked = {p.id: _awards_asked(p, by_proposal[p.id]) for p in props}
+    pis = {p.id: p.pi_member.country_iso3 if p.pi_member else None for p in props}
+    named = countries_named(
+        session, [*pis.values(), *_destinations(pools, [r for a in asked.values() for r in a])]
+    )
+    now = utcnow()
     out: list[str] = []
-    for p in session.scalars(
-        select(Proposal).where(Proposal.id.in_(by_proposal)).order_by(Proposal.code)
-    ):
-        why = _country_refusal(session, call, p, by_proposal[p.id])
-        if why is not None:
-            out.append(f"{p.code}: {render(why)}")
+    for p in props:
+        short = _country_short(pools, asked[p.id], named.get(pis[p.id] or ""), now, named)
+        if short:
+            out.append(f"{p.code}: {render(next(iter(short.values())))}")
     return out
 
 
@@ -1665,7 +1685,8 @@ def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int
     amount}``): a call whose decisions are released holds that much of it, not its whole
     offer (``calls.services.offered_elsewhere``). What an award the user office ended
     returned is not counted (outcomes22b): it is free within its call
-    (:func:`used_capacity`), and so for the other calls' offers too."""
+    (:func:`used_capacity`) and for the other calls' offers, whichever takes it first
+    (:func:`call_caps`: the call never awards what another call holds since)."""
     pools = sorted(set(pool_ids))
     rows = session.execute(
         select(Award.pool_id, Award.call_id, func.sum(Award.amount))
