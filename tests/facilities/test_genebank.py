@@ -294,6 +294,18 @@ def ac_code(ac: Client, pid: int) -> str:
     return str(ac.get(f"/api/v1/proposals/{pid}/full")["code"])
 
 
+def seat_asked(web: Web, address: str, iso3: str, seats: int) -> tuple[Client, int]:
+    """A curator of ``iso3``'s genebank asking for one seat of the course: client, draft."""
+    ac = account(web, address, f"Curator {iso3}", country_iso3=iso3,
+                 institution=f"Genebank of {iso3}")  # fmt: skip
+    pid = ac.post("/api/v1/proposals", {"call": "course-2027", "title": "Curator training",
+                                        "abstract": "A.", "science_case": "B."})["id"]  # fmt: skip
+    version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
+    ac.post(f"/api/v1/proposals/{pid}/requests", {"version": version, "kind": "custom",
+                                                  "pool_id": seats, "details": {"amount": 1}})  # fmt: skip
+    return ac, int(pid)
+
+
 def test_a_training_course_takes_staff_only_from_the_income_groups_it_names(
     web: Web, one_loop: None
 ) -> None:
@@ -326,31 +338,24 @@ def test_a_training_course_takes_staff_only_from_the_income_groups_it_names(
                                  institution=f"Institute of {name}"))  # fmt: skip
         office.post("/api/v1/providers/igb/roles", {"email": address, "role": "reviewer"})
     # staff from the United States and Peru (high, upper-middle income) are told first
-    for iso3 in ("USA", "PER"):
-        ac = account(web, f"staff-{iso3}@genebanks.example", f"Curator {iso3}",
-                     country_iso3=iso3, institution=f"Genebank of {iso3}")  # fmt: skip
-        pid = ac.post("/api/v1/proposals", {"call": "course-2027", "title": "Curator training",
-                                            "abstract": "A.", "science_case": "B."})["id"]  # fmt: skip
-        version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-        ac.post(f"/api/v1/proposals/{pid}/requests", {"version": version, "kind": "custom",
-                                                      "pool_id": seats["id"], "details": {"amount": 1}})  # fmt: skip
+    for iso3, group in (("USA", "high"), ("PER", "upper-middle")):
+        ac, pid = seat_asked(web, f"staff-{iso3}@genebanks.example", iso3, seats["id"])
         before = ac.get(f"/api/v1/proposals/{pid}/full")
         r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
-        assert "income group" in r["detail"] and "low" in r["detail"], r
+        assert (
+            "This call is open only to teams whose PI works in a country of the income groups "
+            f"low, lower-middle; the PI's country, {iso3}, is in the income group {group}."
+        ) in r["detail"], r
         assert ac.get(f"/api/v1/proposals/{pid}/full") == before
     codes = []
     for i, iso3 in enumerate(["ETH", "NPL", "KEN", "MWI"]):
-        ac = account(web, f"staff{i}@genebanks.example", f"Curator {iso3}",
-                     country_iso3=iso3, institution=f"Genebank of {iso3}")  # fmt: skip
-        pid = ac.post("/api/v1/proposals", {"call": "course-2027", "title": "Curator training",
-                                            "abstract": "A.", "science_case": "B."})["id"]  # fmt: skip
-        version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-        ac.post(f"/api/v1/proposals/{pid}/requests", {"version": version, "kind": "custom",
-                                                      "pool_id": seats["id"], "details": {"amount": 1}})  # fmt: skip
+        ac, pid = seat_asked(web, f"staff{i}@genebanks.example", iso3, seats["id"])
         codes.append(ac.post(f"/api/v1/proposals/{pid}/submit")["code"])
     # the public call page says who may apply
     page = web.client().get("/calls/course-2027").text
     assert "income groups: Low income, Lower-middle income." in page, page
+    page = web.client("fr").get("/calls/course-2027").text
+    assert "Ouvert uniquement aux équipes dont le responsable travaille" in page, page
     close_and_assign(web, office, "course-2027")
     give_reviews(reviewers)
     calibrate_to_schedule(web, office, "course-2027")
