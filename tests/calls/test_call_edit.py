@@ -218,3 +218,8 @@ def test_draft_everything_may_change(web: Web, cycle: Cycle) -> None:
     r = post(c, slug, {**values, "receivers": "no-such-receiver"})
     assert r.status_code == 400 and "receivers" in r.text
     assert load(web, slug).allocation_policy["award_mode"] == "partial"
+    # an income group the reference data does not know is refused beside its input
+    # (trialfac23b: it was kept, and read by nothing)
+    r = post(c, slug, {**values, "eligible_income_groups": "low, LIC"})
+    assert r.status_code == 400 and "&#39;LIC&#39; is not an income group" in r.text, r.text[-3000:]
+    assert load(web, slug).eligibility == {"income_groups": ["low", "lower-middle"]}

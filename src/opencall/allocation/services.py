@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opencall import auditlog
 from opencall.allocation import reasons, tac_order
@@ -1173,6 +1173,13 @@ def decisions(session: Session, call: Call) -> list[Decision]:
     )
 
 
+#: What goes with a proposal's awards when an override replaces them: the scheduling
+#: feature comes after allocation and registers here at import the removal of the
+#: proposal's entries on the call's stored schedule (``scheduling.services``; the
+#: schedule page then lists a new award as not scheduled yet, to run the step again).
+AWARD_DROP_HOOKS: list[Callable[[Session, Call, Proposal], None]] = []
+
+
 def override_decision(
     session: Session,
     call: Call,
@@ -1200,6 +1207,10 @@ def override_decision(
     if outcome == "awarded":
         _require_allocated(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
+    # the stored schedule's entries of the awards replaced go with them (trialfac23b: an
+    # override after the scheduling step failed on their rows, a 500)
+    for drop in AWARD_DROP_HOOKS:
+        drop(session, call, proposal)
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)
     if outcome == "not_awarded":
@@ -1242,10 +1253,31 @@ def used_capacity(session: Session, call: Call, *, besides: int | None = None) -
     return used
 
 
+def call_caps(session: Session, call: Call) -> dict[int, float]:
+    """Pool id -> what the call's awards may take of it: its offer, and never more than
+    the resource has beside what the other calls hold (``calls.services.held_by_calls``).
+    Once a call's decisions are released it holds only what it awarded, so what a
+    decline or an ended award frees returns to the resource, where a later call may be
+    offered it (trialfac23b: the freed seeds were also still free within the first call's
+    offer, and its next in line was given them beside the second call's offer: 85 seeds
+    of an accession of 60). Before the release the other calls hold at most what the
+    offer left, so this is the offer."""
+    pools = list(call.pools)
+    held = call_services.held_by_calls(session, [cp.pool_id for cp in pools], call.id)
+    return {
+        cp.pool_id: min(
+            float(cp.amount),
+            max(float(cp.pool.amount) - sum(held.get(cp.pool_id, {}).values()), 0.0),
+        )
+        for cp in pools
+    }
+
+
 def free_capacity(session: Session, call: Call) -> dict[int, float]:
-    """Pool id -> what the call's offer of it holds that no award uses."""
+    """Pool id -> what the call may still award of it (:func:`call_caps`) that no award
+    uses."""
     used = used_capacity(session, call)
-    return {cp.pool_id: cp.amount - used.get(cp.pool_id, 0.0) for cp in call.pools}
+    return {pid: cap - used.get(pid, 0.0) for pid, cap in call_caps(session, call).items()}
 
 
 def full_awards(
@@ -1310,8 +1342,29 @@ def awards_within_capacity(
     problem, meta = build_problem(session, call)
     new_awards = full_awards(call, proposal, d, problem, meta)
     _require_country_rules(session, call, proposal, new_awards)
-    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    cap = call_caps(session, call)
     used = used_capacity(session, call, besides=proposal.id)
+    offer = {cp.pool_id: float(cp.amount) for cp in call.pools}
+    if fits(new_awards, used, offer) and not fits(new_awards, used, cap):
+        # room in the call's own offer, but the resource's stock it would take is held by
+        # another call now (what the decline freed went back to the resource first)
+        cp = next(
+            cp
+            for cp in call.pools
+            if not fits([a for a in new_awards if a.pool_id == cp.pool_id], used, cap)
+        )
+        raise DomainError(
+            "Awarding this proposal would overdraw %(resource)s: it has %(amount)s, and "
+            "other calls now hold what this call no longer uses of it (this call can award "
+            "at most %(left)s more).",
+            resource=repr(cp.pool.name),
+            amount=fac_domain.amount_text(cp.pool.unit, cp.pool.unit_labels, cp.pool.amount),
+            left=fac_domain.amount_text(
+                cp.pool.unit,
+                cp.pool.unit_labels,
+                max(cap[cp.pool_id] - used.get(cp.pool_id, 0.0), 0.0),
+            ),
+        )
     if not fits(new_awards, used, cap):
         raise DomainError(
             "Awarding this proposal would overdraw capacity; free capacity first by "
@@ -1328,25 +1381,75 @@ def _require_country_rules(
     resource's rules by country would refuse at the allocation (:func:`_country_short`:
     the PI's country barred, or fewer days left than its lead time): the chair's reason
     does not lift an export permit or a visa (fix15b)."""
-    pools = {cp.pool_id: cp for cp in call.pools}
-    details = {r.id: r.details for r in proposal.requests}
-    asked = [
-        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
-        for a in new_awards
-        if a.amount > 0
-    ]
-    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
-    country = session.get(Country, iso3) if iso3 else None
-    countries = countries_named(session, _destinations(pools, asked))
-    short = _country_short(pools, asked, country, utcnow(), countries)
-    if short:
-        why = next(iter(short.values()))
+    why = _country_refusal(session, call, proposal, new_awards)
+    if why is not None:
         raise DomainError(
             "Proposal %(proposal)s cannot be awarded by hand; the rules by country of its "
             "resource refuse it: %(why)s.",
             proposal=proposal.code,
             why=render(why),
         )
+
+
+def _awards_asked(proposal: Proposal, awards: Sequence[Award]) -> list[dict[str, Any]]:
+    """``awards`` (of ``proposal``) as the requests :func:`_country_short` reads."""
+    details = {r.id: r.details for r in proposal.requests}
+    return [
+        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}, "amount": a.amount}
+        for a in awards
+        if a.amount > 0
+    ]
+
+
+def _country_refusal(
+    session: Session, call: Call, proposal: Proposal, awards: Sequence[Award]
+) -> Message | None:
+    """Why the resources' rules by country refuse ``proposal``'s ``awards`` now (the
+    first reason, :func:`_country_short`), or None."""
+    pools = {cp.pool_id: cp for cp in call.pools}
+    asked = _awards_asked(proposal, awards)
+    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
+    country = session.get(Country, iso3) if iso3 else None
+    countries = countries_named(session, _destinations(pools, asked))
+    short = _country_short(pools, asked, country, utcnow(), countries)
+    return next(iter(short.values())) if short else None
+
+
+def _late_awards(session: Session, call: Call) -> list[str]:
+    """The call's awards the rules by country of their resources refuse now, each said as
+    "<proposal code>: <why>": a lead time (an import permit, a phytosanitary certificate,
+    a visa) read at the allocation that no longer fits before the resource's first day
+    when the decisions are released weeks later, or a country barred since
+    (trialfac23b: such an award was released, and its team told of samples that could
+    not be sent in time). Nothing is read of a call none of whose resources has rules."""
+    if not any(cp.pool.country_rules for cp in call.pools):
+        return []
+    pools = {cp.pool_id: cp for cp in call.pools}
+    by_proposal: dict[int, list[Award]] = {}
+    for a in session.scalars(select(Award).where(Award.call_id == call.id, Award.amount > 0)):
+        by_proposal.setdefault(a.proposal_id, []).append(a)
+    # every proposal with its team and requests, and every country named, read at once
+    # (not a few statements per awarded proposal)
+    props = list(
+        session.scalars(
+            select(Proposal)
+            .where(Proposal.id.in_(by_proposal))
+            .options(selectinload(Proposal.members), selectinload(Proposal.requests))
+            .order_by(Proposal.code)
+        )
+    )
+    asked = {p.id: _awards_asked(p, by_proposal[p.id]) for p in props}
+    pis = {p.id: p.pi_member.country_iso3 if p.pi_member else None for p in props}
+    named = countries_named(
+        session, [*pis.values(), *_destinations(pools, [r for a in asked.values() for r in a])]
+    )
+    now = utcnow()
+    out: list[str] = []
+    for p in props:
+        short = _country_short(pools, asked[p.id], named.get(pis[p.id] or ""), now, named)
+        if short:
+            out.append(f"{p.code}: {render(next(iter(short.values())))}")
+    return out
 
 
 def _require_changeover_room(
@@ -1582,7 +1685,8 @@ def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int
     amount}``): a call whose decisions are released holds that much of it, not its whole
     offer (``calls.services.offered_elsewhere``). What an award the user office ended
     returned is not counted (outcomes22b): it is free within its call
-    (:func:`used_capacity`), and so for the other calls' offers too."""
+    (:func:`used_capacity`) and for the other calls' offers, whichever takes it first
+    (:func:`call_caps`: the call never awards what another call holds since)."""
     pools = sorted(set(pool_ids))
     rows = session.execute(
         select(Award.pool_id, Award.call_id, func.sum(Award.amount))
@@ -1660,6 +1764,17 @@ def release_decisions(
             code="unresolved",
             n=len(missing),
             codes=", ".join(p.code for p in missing),
+        )
+    late = _late_awards(session, call)
+    if late:
+        # an award its team cannot be sent in time is not announced: the chair decides
+        raise DomainError(
+            "%(n)s award(s) can no longer go to their team under the rules by country of "
+            "their resource: %(awards)s. Override them to 'not awarded' (or change the "
+            "resource's rules or first day), then release the decisions.",
+            code="late_award",
+            n=len(late),
+            awards="; ".join(late),
         )
     props = {p.id: p for p in proposals}
     for d in ds:
@@ -1751,7 +1866,7 @@ def next_in_line(
     if not ranked:
         return []
     used = used_capacity(session, call)
-    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    cap = call_caps(session, call)
     held: dict[int, dict[int, float]] = {}
     for a in session.scalars(
         select(Award).where(

@@ -175,3 +175,47 @@ def next_cutoff(cutoffs: list[dt.datetime], done: int, submitted_at: dt.datetime
 def due_cutoffs(cutoffs: list[dt.datetime], done: int, now: dt.datetime) -> list[int]:
     """The indexes of the cut-offs not yet cut whose time has come by ``now``."""
     return [i for i in range(done, len(cutoffs)) if cutoffs[i] <= now]
+
+
+#: The World Bank income groups a call may be limited to (``Call.eligibility``'s
+#: ``income_groups``), as the reference data names them (``Country.income_group``).
+ELIGIBLE_INCOME_GROUPS: tuple[str, ...] = ("low", "lower-middle", "upper-middle", "high")
+
+
+def check_eligibility(value: object) -> dict[str, list[str]]:
+    """A call's eligibility, checked: an object whose one key, ``income_groups``, lists the
+    World Bank income groups whose PIs may apply (:data:`ELIGIBLE_INCOME_GROUPS`, in their
+    order, each once; empty or absent: everyone). Refused, naming what is wrong: another
+    key, or a group the reference data does not know ("LIC" for "low"); before trialfac23b
+    anything was stored, shown on the call's form and read by nothing."""
+    if not isinstance(value, dict) or set(value) - {"income_groups"}:
+        raise DomainError(
+            "The eligibility is an object with income_groups, a list of the income groups "
+            "whose PIs may apply (low, lower-middle, upper-middle, high).",
+            field="eligibility",
+        )
+    groups = value.get("income_groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise DomainError(
+            "The eligibility is an object with income_groups, a list of the income groups "
+            "whose PIs may apply (low, lower-middle, upper-middle, high).",
+            field="eligibility",
+        )
+    unknown = [g for g in groups if g.strip().lower() not in ELIGIBLE_INCOME_GROUPS]
+    if unknown:
+        raise DomainError(
+            "%(group)s is not an income group; name low, lower-middle, upper-middle or high.",
+            field="eligibility",
+            group=repr(unknown[0]),
+        )
+    given = {g.strip().lower() for g in groups}
+    kept = [g for g in ELIGIBLE_INCOME_GROUPS if g in given]
+    return {"income_groups": kept} if kept else {}
+
+
+def eligible_income_group(eligibility: dict[str, object], group: str) -> bool:
+    """Whether a PI of a country in the income ``group`` ("" when unclassified) may apply
+    to a call of this ``eligibility``: any when it names no group, else only a group named
+    (an unclassified country is in none)."""
+    groups = eligibility.get("income_groups") or []
+    return not groups or (bool(group) and group in groups)  # type: ignore[operator]

@@ -10,7 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.calls.domain import check_call_transition, cutoff_list, parse_cutoffs
+from opencall.calls.domain import (
+    check_call_transition,
+    check_eligibility,
+    cutoff_list,
+    parse_cutoffs,
+)
 from opencall.calls.models import Call, CallPool
 from opencall.calls.queries import partner_of
 from opencall.calls.schemas import (
@@ -143,7 +148,7 @@ def create_call(
         review_settings=rs.model_dump(mode="json"),
         allocation_policy=ap.model_dump(mode="json"),
         form=form.model_dump(mode="json"),
-        eligibility=doc.eligibility,
+        eligibility=check_eligibility(doc.eligibility),
         status="draft",
     )
     try:
@@ -918,7 +923,10 @@ def update_call(
         "closes_at": _utc(doc.closes_at),
         "time_zone": doc.time_zone,
         "anonymity": doc.anonymity,
-        "eligibility": doc.eligibility,
+        # checked when given (trialfac23b); a stored value is kept as it is otherwise
+        "eligibility": (
+            check_eligibility(doc.eligibility) if "eligibility" in data else doc.eligibility
+        ),
     }
     changed = _changed_fields(current, new_values, before_docs, docs)
     if not changed:

@@ -14,6 +14,7 @@ from opencall.db import utcnow
 from opencall.facilities.domain import open_windows
 from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
+from opencall.web.labels import group_label
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 
@@ -74,6 +75,10 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
             # a call stored with a limit above the bound is held to it
             "title_max": min(call_form(call.form).title_max_chars, TITLE_MAX_CHARS),
             "anonymity": page._(ANONYMITY.get(call.anonymity, ANONYMITY["dual"])),
+            # who may apply, by the PI's country's income group (trialfac23b)
+            "eligible_groups": [
+                group_label(page._, g) for g in call.eligibility.get("income_groups") or []
+            ],
             "can_apply": policies.may_apply_to_call(page.user, call, now),
             "is_open": call.status == "open" and call.opens_at <= now < call.closes_at,
             "results": policies.results_are_public(call),

@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -596,6 +596,24 @@ def book_offered(
 
 if book_offered not in allocation_services.OFFER_HOOKS:
     allocation_services.OFFER_HOOKS.append(book_offered)
+
+
+def drop_entries(session: Session, call: Call, proposal: Proposal) -> None:
+    """Remove ``proposal``'s entries from ``call``'s stored schedule (its awards are
+    replaced by a chair's override): the placed items of an award that is no more, or
+    that the step has not placed yet (``allocation.services.AWARD_DROP_HOOKS``)."""
+    session.execute(
+        delete(ScheduleEntry).where(
+            ScheduleEntry.proposal_id == proposal.id,
+            ScheduleEntry.award_id.in_(
+                select(Award.id).where(Award.call_id == call.id, Award.proposal_id == proposal.id)
+            ),
+        )
+    )
+
+
+if drop_entries not in allocation_services.AWARD_DROP_HOOKS:
+    allocation_services.AWARD_DROP_HOOKS.append(drop_entries)
 
 
 #: unplaced entries (no start) sort after every start, on every backend

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from opencall.calls.domain import is_open_at
+from opencall.calls.domain import eligible_income_group, is_open_at
 from opencall.calls.models import Call
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
@@ -21,7 +21,7 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import one_line, plain_number
 from opencall.people.domain import mailbox_key
-from opencall.people.models import User
+from opencall.people.models import Country, User
 from opencall.people.queries import same_mailbox
 from opencall.proposals.domain import (
     COUNTED,
@@ -525,7 +525,38 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     pi = [m for m in proposal.members if m.role == "pi"]
     if not pi or not pi[0].institution_name or not pi[0].country_iso3:
         problem("team", DomainError("The PI needs an institution and a country.", field="team"))
+    else:
+        problems += _ineligible_country(proposal, pi[0].country_iso3)
     return problems
+
+
+def _ineligible_country(proposal: Proposal, iso3: str) -> list[tuple[str, DomainError]]:
+    """A call open only to PIs of some income groups (``Call.eligibility``: a course for
+    genebank staff from low- and lower-middle-income countries) refuses a PI of a country
+    in another group, or unclassified, naming the groups and the country's (trialfac23b:
+    the groups were stored and shown on the call's form, and nobody read them)."""
+    groups = proposal.call.eligibility.get("income_groups") or []
+    if not groups:
+        return []
+    session = object_session(proposal)
+    country = session.get(Country, iso3) if session is not None else None
+    group = country.income_group if country is not None else ""
+    if eligible_income_group(proposal.call.eligibility, group):
+        return []
+    return [
+        (
+            "team",
+            DomainError(
+                "This call is open only to teams whose PI works in a country of the income "
+                "groups %(groups)s; the PI's country, %(country)s, is in the income group "
+                "%(group)s.",
+                field="team",
+                groups=", ".join(groups),
+                country=iso3,
+                group=group or "unclassified",
+            ),
+        )
+    ]
 
 
 def incomplete_problems(exc: DomainError) -> list[DomainError] | None:
