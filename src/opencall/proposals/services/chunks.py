@@ -70,6 +70,7 @@ def start_upload(
     sha256: str,
     max_bytes: int,
     per_user: int,
+    keep_hours: int = 24,
     now: dt.datetime | None = None,
 ) -> PartialUpload:
     """The upload in progress for this file (the same person, proposal, name, size and
@@ -104,10 +105,11 @@ def start_upload(
     if (elsewhere or 0) >= per_user:
         raise DomainError(
             "You have %(n)s uploads in progress on other proposals; finish one of them, "
-            "or wait a day until it is dropped, before starting another.",
+            "or wait %(hours)s hours until it is dropped, before starting another.",
             field="pdf",
             code="throttled",
             n=elsewhere,
+            hours=keep_hours,
         )
     for up in mine:  # another file chosen for this proposal: its chunks go with the sweep
         session.delete(up)

@@ -71,6 +71,7 @@ def start(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             sha256=page.form.get("sha256", ""),
             max_bytes=page.settings.max_upload_bytes,
             per_user=page.settings.partial_uploads_per_user,
+            keep_hours=page.settings.partial_upload_keep_hours,
             now=page.received_at,
         )
         state = _state(proposal, up, page.settings.upload_chunk_bytes)

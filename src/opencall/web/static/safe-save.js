@@ -120,6 +120,7 @@
     var sending = false;
     up.addEventListener("submit", function (ev) {
       if (ev.defaultPrevented) return; // (a PDF over the limit)
+      if (window.openCallChunks && up.hasAttribute("data-upload-chunks")) return; // in pieces
       ev.preventDefault();
       if (sending) return;
       sending = true;
