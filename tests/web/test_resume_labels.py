@@ -130,3 +130,28 @@ def test_the_page_after_sign_in_speaks_of_files_only_for_a_form_that_had_them(
     text = carried_after_sign_in(web, world, "zh")
     assert "Une heure de travail" in text  # the kept page itself
     assert "文件无法保留" not in text, "a text form is told its files cannot be kept"
+
+
+def test_the_kept_form_says_what_it_was_for_in_words_not_its_path(web: Web, world: World) -> None:
+    """trialapp23: the kept form's page said "POST /proposals/12" (a technical line, for an
+    applicant in French on a phone), before the sign-in and after it. Now it says what the
+    form was for, in the reader's language; no method or path."""
+    pid = world.ids["proposal"]
+    c = web.client("fr")
+    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
+    r = c.post(
+        f"/proposals/{pid}",
+        headers=ORIGIN,
+        data={"csrf_token": "tok", "abstract": "Un résumé", "version": "1"},
+    )
+    before = html.unescape(r.text)
+    after = sign_in_again(c, r, world)
+    for text in (before, after):
+        assert f"POST /proposals/{pid}" not in text, "the kept form shows its POST path"
+        assert "Le formulaire portait sur : le texte de votre proposition." in text
+    # every form's target that the table names is said in words; another, not at all
+    from opencall.web.labels import form_target
+
+    assert form_target(f"/proposals/{pid}/attachments") == "your proposal's PDF"
+    assert form_target("/review/assignments/7") == "your review"
+    assert form_target("/somewhere/else") is None
