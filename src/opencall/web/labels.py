@@ -10,7 +10,6 @@ messages jobs write (composed in English by the services; shown translated throu
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from typing import Any
 
