@@ -58,3 +58,34 @@ def test_a_save_after_the_chair_removed_the_review_says_so(
     t = csrf(other, "/review")
     assert other.post(path, data={**form, "csrf_token": t}).status_code == 404
     assert other.post(path, data={**form, "csrf_token": t}, headers=JSON).status_code == 404
+
+
+def test_the_email_link_of_a_removed_review_says_it_was_removed(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """trialapp23: the reviewer follows the link of the e-mail that assigned the review
+    (``/review/assignments/<id>``) after the chair removed it. Before, a plain 404 "Not
+    found", as for a link mistyped; now 410 saying the review is no longer theirs, their
+    own saved draft shown back to copy, nothing of the proposal; anyone else still 404."""
+    aid = cycle.ids["assignment"]
+    rev, path = accepting_reviewer(web, cycle)
+    token = csrf(rev, path)
+    draft = {"csrf_token": token, "grade": "", "confidence": "", "comments_to_panel": NOTES}
+    assert rev.post(path, data={**draft, "action": "save"}).status_code == 303
+    with factory() as s:
+        a = s.get(ReviewAssignment, aid)
+        assert a is not None
+        rv.remove_assignment(s, a, reason="reviewer unreachable")
+        proposal = s.get(Proposal, a.proposal_id)
+        assert proposal is not None
+        title, abstract = proposal.title, proposal.abstract
+        s.commit()
+    page = rev.get(path)
+    assert page.status_code == 410, (page.status_code, page.text[-600:])
+    assert "This review is no longer assigned to you" in page.text
+    assert NOTES in page.text  # their own draft, to keep
+    assert title not in page.text and abstract not in page.text
+    rev.get("/lang/es")
+    assert "Esta evaluación ya no le está asignada" in rev.get(path).text
+    other = web.login(cycle.emails["unassigned"])
+    assert other.get(path).status_code == 404
