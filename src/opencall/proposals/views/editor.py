@@ -293,7 +293,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         if proposal.status == "set_aside"
         else None,
         "triage_label": labeller(page, TRIAGE_CATEGORIES),
-        "scripts": ["/static/safe-save.js", "/static/resume-upload.js"],
+        "scripts": ["/static/safe-save.js"],
         **label_helpers(page, [proposal]),
     }
     return page.render("proposals/editor.html", ctx, status=status)

@@ -1,6 +1,6 @@
 """The proposal's PDF sent in pieces, resumed after a dropped connection (trialapp23;
 the protocol in ``proposals.services.chunks`` and docs/api.md). The editor's script
-(``resume-upload.js``) speaks it; a browser without it posts the whole file
+(``safe-save.js``) speaks it; a browser without it posts the whole file
 (``views.attachments.upload``).
 
 - ``POST /proposals/{id}/uploads`` (filename, size, sha256): 201, the upload's id and
