@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import delete
+from tests.crowd.live import pdf_of_size
+from tests.web.conftest import Web, build_world, csrf, sqlite_world
 
 from opencall.app import create_app
 from opencall.proposals.models import Attachment
-from tests.crowd.live import pdf_of_size
-from tests.web.conftest import Web, build_world, csrf, sqlite_world
 
 
 def body_size(url: str, data: dict[str, str], files: dict[str, Any] | None = None) -> int:

@@ -170,12 +170,16 @@ def test_a_pdf_whose_link_drops_mid_chunk_resumes_where_it_was(chunky: Web) -> N
     assert _partial_keys(chunky) == []
 
 
+def _signed_in_pi(web: Web, seed: int) -> tuple[dict[str, Any], bytes, Any, dict[str, str]]:
+    """The world, a PDF, the PI signed in (test client) and their upload form's fields."""
+    w = _world(web)
+    c = web.login(w["pi"])
+    return w, pdf_of_size(40_000, seed=seed), c, _form(c, w["pid"])
+
+
 def test_a_file_that_arrives_damaged_is_refused_and_not_kept(chunky: Web) -> None:
-    w = _world(chunky)
+    w, pdf, c, form = _signed_in_pi(chunky, 5)
     pid = w["pid"]
-    pdf = pdf_of_size(40_000, seed=5)
-    c = chunky.login(w["pi"])
-    form = _form(c, pid)
     r = _start(c, pid, form, pdf, sha256=hashlib.sha256(b"another file").hexdigest())
     url = r.json()["url"]
     for at in range(0, len(pdf), CHUNK):
@@ -201,11 +205,8 @@ def test_a_file_that_is_no_pdf_gets_the_same_refusal_as_a_whole_upload(chunky: W
 
 
 def test_bad_pieces_are_refused_and_change_nothing(chunky: Web) -> None:
-    w = _world(chunky)
+    w, pdf, c, form = _signed_in_pi(chunky, 6)
     pid = w["pid"]
-    pdf = pdf_of_size(40_000, seed=6)
-    c = chunky.login(w["pi"])
-    form = _form(c, pid)
     big = _start(c, pid, form, pdf, size=str(chunky.settings.max_upload_bytes + 1))
     assert big.status_code == 400 and "too large" in big.json()["error"]
     for bad in ("-1", "0", "12abc", ""):
@@ -250,10 +251,7 @@ def test_uploads_in_progress_are_limited_per_account(chunky: Web) -> None:
 
 
 def test_the_sweep_removes_abandoned_uploads_and_stray_chunks(chunky: Web) -> None:
-    w = _world(chunky)
-    pdf = pdf_of_size(40_000, seed=8)
-    c = chunky.login(w["pi"])
-    form = _form(c, w["pid"])
+    w, pdf, c, form = _signed_in_pi(chunky, 8)
     url = _start(c, w["pid"], form, pdf).json()["url"]
     assert _chunk(c, url, form, 0, pdf[:CHUNK]).status_code == 200
     store = LocalStorage(chunky.settings.upload_dir)
