@@ -241,11 +241,12 @@ def sweep_partial_uploads(
         out.uploads += 1
     session.flush()
     live = set(session.scalars(select(PartialUpload.id)))
+    dropped = {u.id for u in stale}
     for item in storage.listing():
         m = _CHUNK_KEY.fullmatch(item.key)
         if m is None or m.group(1) in live:
             continue
-        if item.modified >= now - grace and m.group(1) not in {u.id for u in stale}:
+        if item.modified >= now - grace and m.group(1) not in dropped:
             continue
         storage.delete(item.key)
         out.chunks += 1
