@@ -952,7 +952,9 @@ def storage_sweep(
     ] = 15,
 ) -> None:
     """Remove uploaded files no row refers to any more (replaced or removed PDFs), on the
-    local or the S3 storage; files written in the last --grace-minutes are kept."""
+    local or the S3 storage; files written in the last --grace-minutes are kept. Also
+    removes the PDFs sent in pieces and left unfinished for OPENCALL_PARTIAL_UPLOAD_KEEP_HOURS
+    (not in a dry run)."""
     from opencall.proposals import services as prop_services
     from opencall.storage import StorageError, storage_for
 
@@ -967,8 +969,23 @@ def storage_sweep(
                 grace=dt.timedelta(minutes=grace_minutes),
                 dry_run=dry_run,
             )
+            partial = None
+            if not dry_run:  # uploads in pieces left unfinished (trialapp23)
+                partial = prop_services.sweep_partial_uploads(
+                    s,
+                    storage_for(c.settings),
+                    keep=dt.timedelta(hours=c.settings.partial_upload_keep_hours),
+                    grace=dt.timedelta(minutes=grace_minutes),
+                )
+                s.commit()
     except StorageError as exc:
         _fail(str(exc))
+    if partial is not None:
+        console.print(
+            f"removed {partial.uploads} unfinished uploads not written to in "
+            f"{c.settings.partial_upload_keep_hours} hours and {partial.chunks} of their pieces",
+            highlight=False,
+        )
     for key in out.removed:
         console.print(f"{'would remove' if dry_run else 'removed'} {key}", highlight=False)
     verb = "would remove" if dry_run else "removed"

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     # PDFs one account may store per hour (each kept twice, and for good: a replaced file
     # is not deleted); beyond, 429 and nothing parsed or stored (trialcrowd13)
     upload_throttle_per_hour: int = Field(default=30, ge=1)
+    # a PDF sent in pieces that resumes after a drop (trialapp23): the largest piece the
+    # server takes, the uploads one account may have in progress at once (each at most
+    # max_upload_bytes), and how long one not written to is kept before the sweep
+    upload_chunk_bytes: int = Field(default=256 * 1024, ge=1024)
+    partial_uploads_per_user: int = Field(default=3, ge=1)
+    partial_upload_keep_hours: int = Field(default=24, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies

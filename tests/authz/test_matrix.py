@@ -28,7 +28,7 @@ from opencall.people import services as people_services
 from opencall.people.models import EmailToken, User, UserSession
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
-from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.models import Attachment, PartialUpload, Proposal, Request, TeamMember
 from opencall.proposals.services import lifecycle
 from tests.authz.authz_cases import ROUTES as WORKSPACE_ROUTES  # run in test_workspace_matrix
 from tests.web.conftest import PASSWORD, Web, World, full_proposal, session_cookie
@@ -380,6 +380,46 @@ def _logged_out(c: Ctx) -> bool:
     return r.status_code == 303 and r.headers["location"].startswith("/login?next=")
 
 
+def _partial(whole: bool) -> Callable[[Web, World], dict[str, Any]]:
+    """A fresh draft with the PI's upload in progress of a one-page PDF (``whole``: all
+    of it arrived)."""
+
+    def make(web: Web, w: World) -> dict[str, Any]:
+        from opencall.storage import storage_for
+
+        pid = _fresh_proposal(web, w).id
+        data = pdf_bytes()
+        with web.factory() as s:
+            p = s.get(Proposal, pid)
+            assert p is not None
+            up = prop_services.start_upload(
+                s,
+                p,
+                w.ids["pi"],
+                filename="case.pdf",
+                size=str(len(data)),
+                sha256="",
+                max_bytes=len(data),
+                per_user=10_000,
+            )
+            if whole:
+                prop_services.receive_chunk(
+                    s, storage_for(web.settings), up, "0", data, max_chunk=len(data)
+                )
+            s.commit()
+            return {"proposal_id": pid, "upload_id": up.id}
+
+    return make
+
+
+def _partial_of(web: Web, proposal_id: int) -> int | None:
+    """What arrived of the proposal's upload in progress (None: none)."""
+    with web.factory() as s:
+        return s.scalar(
+            select(PartialUpload.received).where(PartialUpload.proposal_id == proposal_id)
+        )
+
+
 CASES: list[Case] = [
     Case("GET", "/", EVERYONE, login=False),
     Case("GET", "/calls", EVERYONE, login=False),
@@ -501,6 +541,33 @@ CASES: list[Case] = [
         ),  # a real PDF: the team's upload is stored
     ),
     Case("GET", "/proposals/{proposal_id}/attachments/{attachment_id}", TEAM, params=_attachment),
+    # the PDF sent in pieces (trialapp23): the team starts one; an upload in progress is
+    # its sender's alone (the PI's here), to ask, feed and finish
+    Case(
+        "POST",
+        "/proposals/{proposal_id}/uploads",
+        TEAM,
+        params=_fresh,
+        data=lambda c: {"filename": "case.pdf", "size": "1000", "sha256": ""},
+        done=lambda c: _partial_of(c.web, c.params["proposal_id"]) is not None,
+    ),
+    Case("GET", "/proposals/{proposal_id}/uploads/{upload_id}", PI, params=_partial(False)),
+    Case(
+        "POST",
+        "/proposals/{proposal_id}/uploads/{upload_id}",
+        PI,
+        params=_partial(False),
+        data=lambda c: {"offset": "0"},
+        files=lambda: {"chunk": ("blob", pdf_bytes()[:100], "application/octet-stream")},
+        done=lambda c: (_partial_of(c.web, c.params["proposal_id"]) or 0) > 0,
+    ),
+    Case(
+        "POST",
+        "/proposals/{proposal_id}/uploads/{upload_id}/finish",
+        PI,
+        params=_partial(True),
+        done=lambda c: bool(_attachments_of(c.web, c.params["proposal_id"])),
+    ),
     Case(
         "POST",
         "/proposals/{proposal_id}/attachments/{attachment_id}/remove",

@@ -9,6 +9,8 @@ to keep, and nothing of the proposal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.proposals.models import Proposal
@@ -27,18 +29,7 @@ def test_a_save_after_the_chair_removed_the_review_says_so(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
     aid = cycle.ids["assignment"]
-    rev, path = accepting_reviewer(web, cycle)
-    token = csrf(rev, path)
-    first = {"csrf_token": token, "grade": "", "confidence": "", "comments_to_panel": "First."}
-    assert rev.post(path, data={**first, "action": "save"}).status_code == 303
-    with factory() as s:
-        a = s.get(ReviewAssignment, aid)
-        assert a is not None
-        rv.remove_assignment(s, a, reason="reviewer unreachable")
-        proposal = s.get(Proposal, a.proposal_id)
-        assert proposal is not None
-        title = proposal.title
-        s.commit()
+    rev, path, first, (title, _abstract) = _saved_then_removed(web, cycle, factory, "First.")
     form = {**first, "comments_to_panel": NOTES, "action": "save"}
     bg = rev.post(path, data=form, headers=JSON)
     assert (bg.status_code, bg.headers["content-type"]) == (410, "application/json"), bg.text
@@ -58,3 +49,43 @@ def test_a_save_after_the_chair_removed_the_review_says_so(
     t = csrf(other, "/review")
     assert other.post(path, data={**form, "csrf_token": t}).status_code == 404
     assert other.post(path, data={**form, "csrf_token": t}, headers=JSON).status_code == 404
+
+
+def test_the_email_link_of_a_removed_review_says_it_was_removed(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """trialapp23: the reviewer follows the link of the e-mail that assigned the review
+    (``/review/assignments/<id>``) after the chair removed it. Before, a plain 404 "Not
+    found", as for a link mistyped; now 410 saying the review is no longer theirs, their
+    own saved draft shown back to copy, nothing of the proposal; anyone else still 404."""
+    rev, path, _draft, (title, abstract) = _saved_then_removed(web, cycle, factory, NOTES)
+    page = rev.get(path)
+    assert page.status_code == 410, (page.status_code, page.text[-600:])
+    assert "This review is no longer assigned to you" in page.text
+    assert NOTES in page.text  # their own draft, to keep
+    assert title not in page.text and abstract not in page.text
+    rev.get("/lang/es")
+    assert "Esta evaluación ya no le está asignada" in rev.get(path).text
+    other = web.login(cycle.emails["unassigned"])
+    assert other.get(path).status_code == 404
+
+
+def _saved_then_removed(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session], notes: str
+) -> tuple[Any, str, dict[str, str], tuple[str, str]]:
+    """The reviewer saves a draft with ``notes`` for the panel, then the chair removes the
+    review: their client, the assignment's path, the draft's form, and the proposal's
+    title and abstract (which the reviewer's pages must not show any more)."""
+    rev, path = accepting_reviewer(web, cycle)
+    token = csrf(rev, path)
+    draft = {"csrf_token": token, "grade": "", "confidence": "", "comments_to_panel": notes}
+    assert rev.post(path, data={**draft, "action": "save"}).status_code == 303
+    with factory() as s:
+        a = s.get(ReviewAssignment, cycle.ids["assignment"])
+        assert a is not None
+        rv.remove_assignment(s, a, reason="reviewer unreachable")
+        proposal = s.get(Proposal, a.proposal_id)
+        assert proposal is not None
+        shown = (proposal.title, proposal.abstract)
+        s.commit()
+    return rev, path, draft, shown

@@ -76,7 +76,8 @@ def test_reviewer_flow_and_chair_views(web: Web, cycle: Cycle) -> None:
     aid2 = cycle.ids["assignment"]
     r = post(other, f"/review/assignments/{aid2}/conflict", {"reason": "My former student"})
     assert r.status_code == 303
-    assert other.get(f"/review/assignments/{aid2}").status_code == 404
+    # its link now says it is no longer theirs (410, trialapp23), no longer a plain 404
+    assert other.get(f"/review/assignments/{aid2}").status_code == 410
     with web.factory() as s:
         assert s.get(ReviewAssignment, aid2).status == "removed"  # type: ignore[union-attr]
         c = s.query(Conflict).filter_by(source="declared_reviewer", detail="My former student")

@@ -124,3 +124,11 @@ def test_the_storage_sweep_command(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert not store.exists(old) and store.exists(new)
         r = runner.invoke(cli_app, ["storage", "sweep", "--grace-minutes", "-1"])
         assert r.exit_code != 0 and store.exists(new)
+        # pieces of an upload no row names (trialapp23), written an hour ago, go too
+        stray = "partial/gone/000000"
+        store.put(stray, b"piece")
+        os.utime(uploads / stray, (hour_ago, hour_ago))
+        r = runner.invoke(cli_app, ["storage", "sweep"])
+        assert r.exit_code == 0, r.output
+        assert "removed 0 unfinished uploads" in r.output and "1 of their pieces" in r.output
+        assert not store.exists(stray)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 #: the integer path parameters of the app's GET routes (a new one fails the test until named)
 INTS = {"proposal_id", "member_id", "attachment_id", "assignment_id", "job_id", "pool_id"}
 INTS |= {"facility_id", "n"}
-TEXT = {"slug", "token", "code", "fmt"}
+TEXT = {"slug", "token", "code", "fmt", "upload_id"}  # (an upload in pieces: a random id)
 
 
 def test_a_stranger_counting_ids_learns_nothing(web: Web, world: World, one_loop: None) -> None:

@@ -45,9 +45,10 @@ from tests.web.conftest import Web, session_cookie
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 # Parameters this walk cannot fill from a call's staff view (another persona's link: an
-# e-mail token, a team invitation, a reviewer's PDF page, a language code), so the routes
-# that need them are not walked here: tests/authz covers who may open them at all.
-UNFILLABLE = {"token", "member_id", "attachment_id", "n", "code"}
+# e-mail token, a team invitation, a reviewer's PDF page, a language code, an applicant's
+# upload in progress), so the routes that need them are not walked here: tests/authz
+# covers who may open them at all.
+UNFILLABLE = {"token", "member_id", "attachment_id", "n", "code", "upload_id"}
 
 # the secrets of the chair's own proposal: its reviewers' names and their review texts
 OWN_REVIEWERS = ("Wenceslas Quarrington-Vey", "Ottoline Brackenbury-Nkemelu")

@@ -86,7 +86,7 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn in a thread on a free 127.0.0.1 port, against ``url``."""
 
-    def __init__(self, url: str, tmp: Path) -> None:
+    def __init__(self, url: str, tmp: Path, **settings: Any) -> None:
         import uvicorn
 
         from opencall.app import create_app
@@ -105,6 +105,7 @@ class LiveServer:
             # a live job's page asks every 0.25 s, not 2 s: the cycle's six job pages stop
             # waiting for a job that has already ended (the default is checked elsewhere)
             job_poll_ms=250,
+            **settings,
         )
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -129,7 +130,7 @@ class LiveServer:
 class Server(LiveServer):
     """A fresh SQLite world with one open FAST call, served live."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **settings: Any) -> None:
         url = f"sqlite:///{tmp / 'browser.sqlite3'}"
         engine = make_engine(url)
         migrate.upgrade(engine)
@@ -141,7 +142,7 @@ class Server(LiveServer):
             s.commit()
             self.slug = call.slug
         engine.dispose()
-        super().__init__(url, tmp)
+        super().__init__(url, tmp, **settings)
 
     def mail_link(self, to: str, prefix: str) -> str:
         for path in sorted(self.settings.mail_dir.glob("*.eml"), reverse=True):

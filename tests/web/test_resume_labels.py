@@ -97,12 +97,12 @@ def test_an_upload_sent_after_the_session_ran_out_says_the_file_is_to_be_chosen_
     """A file cannot be carried through the sign-in: the page says so before it (an
     applicant on a slow link learns it before signing in, not after)."""
     pid = world.ids["proposal"]
-    c = web.client("zh")
-    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
-    r = c.post(
+    c, r = _sent_after_expiry(
+        web,
+        world,
+        "zh",
         f"/proposals/{pid}/attachments",
-        headers=ORIGIN,
-        data={"csrf_token": "tok", "version": "1"},
+        {},
         files={"pdf": ("case.pdf", b"%PDF-1.4 not read", "application/pdf")},
     )
     assert r.status_code in (401, 403), r.status_code
@@ -130,3 +130,33 @@ def test_the_page_after_sign_in_speaks_of_files_only_for_a_form_that_had_them(
     text = carried_after_sign_in(web, world, "zh")
     assert "Une heure de travail" in text  # the kept page itself
     assert "文件无法保留" not in text, "a text form is told its files cannot be kept"
+
+
+def test_the_kept_form_says_what_it_was_for_in_words_not_its_path(web: Web, world: World) -> None:
+    """trialapp23: the kept form's page said "POST /proposals/12" (a technical line, for an
+    applicant in French on a phone), before the sign-in and after it. Now it says what the
+    form was for, in the reader's language; no method or path."""
+    pid = world.ids["proposal"]
+    c, r = _sent_after_expiry(web, world, "fr", f"/proposals/{pid}", {"abstract": "Un résumé"})
+    before = html.unescape(r.text)
+    after = sign_in_again(c, r, world)
+    for text in (before, after):
+        assert f"POST /proposals/{pid}" not in text, "the kept form shows its POST path"
+        assert "Le formulaire portait sur : le texte de votre proposition." in text
+    # every form's target that the table names is said in words; another, not at all
+    from opencall.web.labels import form_target
+
+    assert form_target(f"/proposals/{pid}/attachments") == "your proposal's PDF"
+    assert form_target("/review/assignments/7") == "your review"
+    assert form_target("/somewhere/else") is None
+
+
+def _sent_after_expiry(
+    web: Web, world: World, lang: str, path: str, fields: dict[str, str], **kw: Any
+) -> tuple[Any, Any]:
+    """The PI's form of ``fields`` (and ``kw``: files) sent to ``path`` in ``lang`` with a
+    session that ran out: the client and the kept form's page."""
+    c = web.client(lang)
+    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
+    data = {"csrf_token": "tok", "version": "1", **fields}
+    return c, c.post(path, headers=ORIGIN, data=data, **kw)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from opencall.proposals import policies, services
 from opencall.proposals.models import Proposal
 from opencall.proposals.presenters import BatchOut, batch_out
-from opencall.proposals.queries import member_proposals_query, submission_due
+from opencall.proposals.queries import member_proposals_query, submission_due, submission_dues
 from opencall.web.api import (
     NOT_FOUND,
     Api,
@@ -37,22 +37,23 @@ class ProposalOut(BaseModel):
     batch: BatchOut | None = Field(
         description="a continuous call: the batch the proposal is in, or enters next"
     )
-
-
-class ProposalDetail(ProposalOut):
-    content: dict[str, Any]
     deadline: dt.datetime = Field(
         description="when this proposal may last be submitted (UTC): its call's deadline, "
         "or later where the user office extended it for this proposal alone"
     )
 
 
+class ProposalDetail(ProposalOut):
+    content: dict[str, Any]
+
+
 class ProposalList(Paged[ProposalOut]):
     pass
 
 
-def _out(p: Proposal) -> dict[str, Any]:
+def _out(p: Proposal, deadline: dt.datetime) -> dict[str, Any]:
     return {
+        "deadline": deadline,
         "id": p.id,
         "code": p.code,
         "call": p.call.slug,
@@ -73,13 +74,16 @@ def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) 
     items, pg = keyset_page(
         api.db, stmt, keys, page, lambda p: (p.updated_at, p.id), descending=True
     )
-    return ProposalList(items=[ProposalOut(**_out(p)) for p in items], page=pg)
+    # each one's own deadline (an extension) read for the whole page in one statement
+    extended = submission_dues(api.db, (p.id for p in items))
+    return ProposalList(
+        items=[ProposalOut(**_out(p, extended.get(p.id, p.call.closes_at))) for p in items],
+        page=pg,
+    )
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalDetail, responses=NOT_FOUND)
 def proposal(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalDetail:
     user = api.require_user()
     p = api.get_visible(Proposal, proposal_id, lambda row: policies.may_see_proposal(user, row))
-    return ProposalDetail(
-        **_out(p), content=services.snapshot(p), deadline=submission_due(api.db, p)
-    )
+    return ProposalDetail(**_out(p, submission_due(api.db, p)), content=services.snapshot(p))

@@ -224,6 +224,31 @@ class Attachment(Base):
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
 
 
+class PartialUpload(Base):
+    """A PDF on its way in pieces (trialapp23): an applicant on a link that drops sends
+    the file in chunks, asks how much arrived (``received``, the offset) after a drop and
+    goes on from there. Each chunk is stored (``partial/<id>/<n>``) before the row says it
+    arrived; ``finish`` joins them, checks the length and the declared sha256, and stores
+    the file as a whole upload would (the same checks). Rows not written to for a day are
+    swept with their chunks (``opencall storage sweep``)."""
+
+    __tablename__ = "partial_uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: the sha256 the browser computed, hex; None when it could not (no Web Crypto)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class ProposalCounter(Base):
     """The last proposal number given out in a call. Taken under this row's lock
     (``UPDATE ... SET last = last + 1 RETURNING last``), so that two drafts created at

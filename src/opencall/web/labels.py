@@ -9,6 +9,7 @@ messages jobs write (composed in English by the services; shown translated throu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,34 @@ FIELD_LABELS = {
     "authors": N_("Authors (separated by ;)"),
     "year": N_("Year"),
 }
+#: What a kept form was for (resume.html, trialapp23), by the path it was sent to: the
+#: page said "POST /proposals/12" before, a technical line for an applicant. The first
+#: pattern that matches the whole path gives the words; a path none matches is not said.
+FORM_TARGETS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"/proposals/\d+", N_("the text of your proposal")),
+        (r"/proposals/\d+/(attachments|uploads)(/.*)?", N_("your proposal's PDF")),
+        (r"/proposals/\d+/(requests|bundle)(/.*)?", N_("what your proposal asks for")),
+        (r"/proposals/\d+/team(/.*)?", N_("your proposal's team")),
+        (r"/proposals/\d+/language", N_("the language of your proposal")),
+        (r"/proposals/\d+/(submit|withdraw)", N_("submitting or withdrawing your proposal")),
+        (r"/calls/[^/]+/apply", N_("a new proposal")),
+        (r"/invitations/\d+", N_("your answer to an invitation")),
+        (r"/review/assignments/\d+(/.*)?", N_("your review")),
+        (r"/review/[a-z-]+", N_("what you review")),
+        (r"/technical/proposals/\d+", N_("your technical review")),
+        (r"/account(/.*)?", N_("your account")),
+        (r"/manage/calls/[^/]+(/.*)?", N_("the management of a call")),
+    )
+)
+
+
+def form_target(path: str) -> str | None:
+    """The words (a msgid) for what a form sent to ``path`` was for, or None."""
+    return next((words for pattern, words in FORM_TARGETS if pattern.fullmatch(path)), None)
+
+
 #: A form's bookkeeping, sent again with the kept form but not shown as typed text: the
 #: version it was typed against, its one-time key, which of its buttons was pressed.
 BOOKKEEPING_FIELDS = frozenset({"version", "once", "action", "next", "target", "confirm"})

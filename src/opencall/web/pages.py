@@ -662,6 +662,7 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a kept form's fields in words (resume.html)
     env.globals["field_labels"] = labels.FIELD_LABELS
     env.globals["bookkeeping_fields"] = labels.BOOKKEEPING_FIELDS
+    env.globals["form_target"] = labels.form_target
     env.filters["isolate"] = isolate
     return env
 

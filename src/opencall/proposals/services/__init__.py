@@ -42,6 +42,14 @@ from opencall.proposals.services.blobs import (
     store_blob,
     sweep_blobs,
 )
+from opencall.proposals.services.chunks import (
+    OffsetMismatch,
+    drop_chunks,
+    joined,
+    receive_chunk,
+    start_upload,
+    sweep_partial_uploads,
+)
 from opencall.proposals.services.closing import close_call, close_call_proposals
 from opencall.proposals.services.editing import (
     CALL_DEADLINE,
@@ -146,6 +154,12 @@ __all__ = [
     "snapshot",
     "store_blob",
     "sweep_blobs",
+    "OffsetMismatch",
+    "drop_chunks",
+    "joined",
+    "receive_chunk",
+    "start_upload",
+    "sweep_partial_uploads",
     "submission_errors",
     "submission_problems",
     "incomplete_problems",

@@ -12,7 +12,8 @@ One module per part of the pages; ``router`` holds all their routes:
 - ``editor``: the editor page, its text form, and how every edit form saves;
 - ``team``: invitations and removal from the editor, the invitee's answer;
 - ``requests``: the request forms posted (and bundles), parsed by ``request_forms``;
-- ``attachments``: the PDF's upload, download and removal;
+- ``attachments``: the PDF's upload, download and removal; ``uploads``: the PDF sent
+  in pieces, resumed after a dropped connection;
 - ``common``: labels and form messages; ``messages``: the services' messages
   catalogued for translation.
 """
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opencall.proposals.views import attachments, editor, lifecycle, requests, team
+from opencall.proposals.views import attachments, editor, lifecycle, requests, team, uploads
 
 router = APIRouter()
-for _part in (lifecycle, editor, team, requests, attachments):
+for _part in (lifecycle, editor, team, requests, attachments, uploads):
     router.include_router(_part.router)

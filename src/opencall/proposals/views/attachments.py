@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls import policies as call_policies
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for
-from opencall.proposals.models import Attachment
+from opencall.proposals.models import Attachment, Proposal
 from opencall.proposals.views.common import MSG_NO_FILE
 from opencall.proposals.views.editor import editable_for, editor, form_version, save_change
 from opencall.web.i18n import N_
@@ -41,9 +41,15 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     upload_file = page.files.get("pdf")
     if upload_file is None:
         return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
+    data = upload_file.file.read(page.settings.max_upload_bytes + 1)
+    return store_upload(page, proposal, data, upload_file.filename or "document.pdf")
+
+
+def store_upload(page: Page, proposal: Proposal, data: bytes, filename: str) -> Response:
+    """A whole file sent (in one post, or joined from its pieces: ``views.uploads``)
+    stored as the form's post does: a retry of a stored file answered with it, the
+    account's hourly limit, then the checks and the rewrite; the editor, or its refusal."""
     limit = page.settings.max_upload_bytes
-    data = upload_file.file.read(limit + 1)
-    filename = upload_file.filename or "document.pdf"
     retry = services.upload_made(proposal, data, filename, expected_version=form_version(page))
     wait = 0 if retry is not None else _upload_wait(page)
     if wait:

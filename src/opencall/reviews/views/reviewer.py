@@ -245,6 +245,17 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
 
 @router.get("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def assignment_page(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    taken = page.db.get(ReviewAssignment, assignment_id)
+    if taken is not None and policies.taken_from(page.db, page.user, taken):
+        # the link of the e-mail that assigned it, followed after the chair removed it
+        # (trialapp23): said so, 410, not a bare 404 as for a mistyped link
+        own = q.review_of(page.db, taken.id)
+        return _gone_page(
+            page,
+            page._(MSG_NO_LONGER_YOURS),
+            own.comments_to_applicants if own is not None else "",
+            own.comments_to_panel if own is not None else "",
+        )
     return _review_page(page, _assignment(page, assignment_id))
 
 
@@ -333,13 +344,26 @@ def _taken_away(page: Page, f: dict[str, str]) -> Response:
             status_code=410,
             headers={"Cache-Control": "no-store"},
         )
+    return _gone_page(page, message, f["comments_to_applicants"], f["comments_to_panel"])
+
+
+MSG_NO_LONGER_YOURS = N_(
+    "This review is no longer assigned to you: the chair of the call removed it, a "
+    "conflict was recorded, or you declined it. There is nothing more to do for it; your "
+    "own text, if you wrote any, is below to keep."
+)
+
+
+def _gone_page(page: Page, message: str, to_applicants: str, to_panel: str) -> Response:
+    """410: the review is no longer the reader's; their own text shown back to keep (the
+    typed one, or the draft stored), nothing of the proposal."""
     typed = [
-        (page._(label), f[name])
-        for name, label in (
-            ("comments_to_applicants", N_("Comments to the applicants")),
-            ("comments_to_panel", N_("Comments to the panel (not shown to the applicants)")),
+        (page._(label), text)
+        for text, label in (
+            (to_applicants, N_("Comments to the applicants")),
+            (to_panel, N_("Comments to the panel (not shown to the applicants)")),
         )
-        if f[name].strip()
+        if text.strip()
     ]
     return page.render("reviews/taken_away.html", {"message": message, "typed": typed}, status=410)
 
