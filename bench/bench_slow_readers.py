@@ -31,12 +31,15 @@ from opencall.db import make_engine
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--places", type=int, default=4)
-    ap.add_argument("--readers", type=int, default=8)
-    ap.add_argument("--pipelined", type=int, default=24)
-    ap.add_argument("--settle", type=float, default=8.0)
-    ap.add_argument("--asks", type=int, default=10)
-    ap.add_argument("--timeout", type=float, default=5.0)
+    for name, kind, default in [
+        ("places", int, 4),
+        ("readers", int, 8),
+        ("pipelined", int, 24),
+        ("settle", float, 8.0),
+        ("asks", int, 10),
+        ("timeout", float, 5.0),
+    ]:
+        ap.add_argument(f"--{name}", type=kind, default=default)
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="slow_readers_"))
     url = f"sqlite:///{tmp / 'bench.sqlite3'}"

@@ -12,25 +12,13 @@ import anyio
 import pytest
 
 from opencall.web.serving import Admission
+from tests.web.test_slow_bodies import _scope
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def _get(path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("192.0.2.1", 40000),
-        "server": ("testserver", 80),
-    }
+    return {**_scope(path, 0), "method": "GET", "headers": [(b"host", b"testserver")]}
 
 
 async def _no_body() -> dict[str, Any]:
