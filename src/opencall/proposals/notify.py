@@ -62,7 +62,7 @@ def mail_invitation(
         {
             "name": member.name,
             "inviter": inviter.name,
-            "title": proposal.title,
+            "title": invitation_title(proposal),
             "call": proposal.call.title,
             "link": f"{base}/invitations/{member.id}",
             # registered and verified, the new account is taken to the invitation
@@ -71,6 +71,18 @@ def mail_invitation(
     )
     subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
     queue_mail(db, member.email, subject, body, base_url=base)
+
+
+def invitation_title(proposal: Proposal) -> str:
+    """What a team invitation calls the proposal: its title, or its code when the title
+    holds a web or e-mail address (trialcrowd23). The title is the PI's to write and the
+    invitation goes to whatever address the PI typed, from this site: "confirm at
+    login.evil.example/reset" would be the site's own mail pointing a stranger elsewhere.
+    Names are refused such text when typed (``people.domain.link_in_name``); a title may
+    hold a tool's name ("node.js"), so it is kept, and left out of the mail only."""
+    from opencall.people.domain import link_in_name
+
+    return proposal.code if link_in_name(proposal.title) else proposal.title
 
 
 def mail_receipt(

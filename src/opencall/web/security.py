@@ -12,6 +12,8 @@ the site runs on this machine (``settings.cookies_secure``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import ipaddress
 import secrets
@@ -79,14 +81,57 @@ def ensure_session(request: Request) -> SessionData:
 
 
 def csrf_token(request: Request) -> str:
-    return ensure_session(request).csrf
+    """This browser's CSRF token as a page writes it: masked afresh for each answer (a
+    random pad, then the token XOR the pad, in URL-safe base64), so that no two pages
+    carry the same string (trialcrowd23); the forms of one page share it (a list of 300
+    rows with a button each compresses it once). Pages are gzip-compressed and may repeat
+    text of the request beside the token (a 404 names its path): with the token as it is,
+    someone who sees the encrypted traffic and makes the browser open address after
+    address could read it from the compressed lengths (BREACH). Written here, as Django
+    masks its own: Starlette has no CSRF protection to reuse."""
+    data = ensure_session(request)
+    kept: tuple[str, str] | None = getattr(request.state, "masked_csrf", None)
+    if kept is None or kept[0] != data.csrf:  # a sign-in during the request: a new token
+        kept = (data.csrf, mask_token(data.csrf))
+        request.state.masked_csrf = kept
+    return kept[1]
+
+
+def mask_token(token: str) -> str:
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(
+        pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    ).decode()
+
+
+def unmask_token(sent: str) -> str | None:
+    """The token a masked one (:func:`mask_token`) carries; None when ``sent`` is none."""
+    try:
+        both = base64.urlsafe_b64decode(sent.encode("ascii"))
+    except (binascii.Error, ValueError):
+        return None
+    half = len(both) // 2
+    if half == 0 or len(both) != 2 * half:
+        return None
+    pad, masked = both[:half], both[half:]
+    try:
+        return bytes(a ^ b for a, b in zip(masked, pad, strict=True)).decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def check_csrf(request: Request, submitted: str | None) -> bool:
+    """Whether a form's token is this browser's: as a page wrote it (masked), or as it is
+    (a script that read it from the cookie's session)."""
     data = read_session(request)
     if data is None or not submitted:
         return False
-    return hmac.compare_digest(data.csrf.encode(), submitted.encode())
+    expected = data.csrf.encode()
+    if hmac.compare_digest(expected, submitted.encode()):
+        return True
+    unmasked = unmask_token(submitted)
+    return unmasked is not None and hmac.compare_digest(expected, unmasked.encode())
 
 
 def start_session(request: Request, sid: str) -> SessionData:

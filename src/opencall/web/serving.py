@@ -109,13 +109,11 @@ class Admission:
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = max(limiter.total_tokens, self.limit + SPARE_THREADS)
         if not _has_body(scope):
-            async with self._sem:
-                await self.app(scope, receive, send)
+            await self._in_place(scope, receive, send)
             return
         declared = _declared_length(scope)
         if self.max_body_bytes is not None and (declared or 0) > self.max_body_bytes:
-            async with self._sem:  # refused by its declared length, unread
-                await self.app(scope, receive, send)
+            await self._in_place(scope, receive, send)  # refused by its declared length, unread
             return
         # the stdlib's spooled file: memory for small bodies, a temporary file beyond
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
@@ -124,8 +122,38 @@ class Admission:
                 return  # answered 408
             size, complete = buffered
             spool.seek(0)
-            async with self._sem:
-                await self.app(scope, _replay(spool, size, complete, receive), send)
+            await self._in_place(scope, _replay(spool, size, complete, receive), send)
+
+    async def _in_place(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application's work on the request, in one of the places: taken in turn,
+        given back as the answer starts to go out (its first message handed to the
+        connection), not once the client has taken it (trialcrowd23). uvicorn hands a
+        message over only once the connection's buffers have room: a client that sends
+        its next requests on one connection before reading the answers (HTTP/1.1
+        pipelining) and then reads slowly or not at all, from a socket with a small
+        receive window, left each next answer, made in full, waiting in its place for
+        as long as the connection stayed open; as many such connections as places left
+        every other visitor of the process waiting. A route's answer is made by the time
+        it starts (no answer of the site is streamed); what remains after, sending it
+        and keeping it for an idempotency key's retry, is the connection's, bounded as
+        connections are (uvicorn's ``--limit-concurrency``, a proxy in front)."""
+        sem = self._sem
+        assert sem is not None
+        await sem.acquire()
+        held = True
+
+        async def handing_over(message: Message) -> None:
+            nonlocal held
+            if held:
+                held = False
+                sem.release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, handing_over)
+        finally:
+            if held:
+                sem.release()
 
     async def _buffer(
         self, scope: Scope, receive: Receive, send: Send, spool: IO[bytes]
