@@ -36,6 +36,7 @@ def run_calibration(
     progress: Progress = _noop,
 ) -> SolverRun:
     from opencall.optim.calibration import GradeScale, GradeSet, calibrate, leniency_shrinkage
+    from opencall.optim.calibration.ordinal import label_scores
 
     if call.ranking_frozen_at is not None:
         # the frozen ranking is what the allocation reads (and, in a dual-anonymous call,
@@ -52,13 +53,19 @@ def run_calibration(
     rev_ids = sorted({a.reviewer_id for a, _ in pairs})
     pidx = {p: i for i, p in enumerate(prop_ids)}
     ridx = {r: j for j, r in enumerate(rev_ids)}
+    given = np.array([r.grade for _, r in pairs], dtype=np.float64)
+    # a letter or word scale: the labels' ordered-probit scores (higher is better), not
+    # their positions a fixed step apart (``optim.calibration.ordinal``)
+    scores = label_scores(given, len(rs.grade_labels)) if rs.grade_labels else None
     gs = GradeSet(
         proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
         reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
-        grade=np.array([r.grade for _, r in pairs], dtype=np.float64),
+        grade=given if scores is None else scores[given.astype(np.int64) - 1],
         n_proposals=len(prop_ids),
         n_reviewers=len(rev_ids),
-        scale=GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
+        scale=_latent_scale(scores)
+        if scores is not None
+        else GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
         confidence=np.array([max(1, r.confidence) for _, r in pairs], dtype=np.float64),
     )
     correction: dict[str, Any] | None = None
@@ -84,6 +91,14 @@ def run_calibration(
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
+    if scores is not None:
+        # checked on the scale it was fitted on, then said on the labels' (monotone)
+        problems = res.check(gs)
+        if problems:
+            raise DomainError(
+                "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
+            )
+        res = _on_labels(res, scores, gs, given)
     # the scores stored on the call's grade scale: the calibration clips to the scale it
     # was given; a bias correction widened that one, so clip again to the call's (what
     # the wider one clipped lies outside the call's and is counted here)
@@ -95,7 +110,7 @@ def run_calibration(
         consensus_lo=np.clip(res.consensus_lo, rs.grade_min, rs.grade_max),
         consensus_hi=np.clip(res.consensus_hi, rs.grade_min, rs.grade_max),
     )
-    problems = res.check(gs)
+    problems = res.check(gs) if scores is None else []
     if problems:
         raise DomainError(
             "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
@@ -117,6 +132,11 @@ def run_calibration(
             "level": res.level,
             "bias_correction": rs.bias_correction,
             "leniency_shrinkage": ridge,
+            **(
+                {"grade_labels": rs.grade_labels, "label_scores": scores.tolist()}
+                if scores is not None
+                else {}
+            ),
         },
         summary={
             "proposals": len(prop_ids),
@@ -166,6 +186,33 @@ def run_calibration(
     session.flush()
     progress(100, "calibration done")
     return run
+
+
+def _latent_scale(scores: np.ndarray) -> Any:
+    """The scale the labels' scores span (higher is better), a little wider than the
+    scores so that none lies on its end (the calibration clips to the scale)."""
+    from opencall.optim.calibration import GradeScale
+
+    pad = 1e-6 * float(scores[0] - scores[-1])
+    return GradeScale(float(scores[-1]) - pad, float(scores[0]) + pad, False)
+
+
+def _on_labels(res: Any, scores: np.ndarray, gs: Any, given: np.ndarray) -> Any:
+    """A calibration on the labels' scores said on the labels' scale: positions, 1 the
+    first (best) label, lower is better (an interval's ends swap); the raw mean is the
+    mean of the positions the reviewers gave."""
+    from opencall.optim.calibration.ordinal import on_label_scale
+
+    n = np.bincount(gs.proposal_idx, minlength=gs.n_proposals)
+    raw = np.bincount(gs.proposal_idx, weights=given, minlength=gs.n_proposals) / n
+    return replace(
+        res,
+        consensus=on_label_scale(res.consensus, scores),
+        consensus_lo=on_label_scale(res.consensus_hi, scores),
+        consensus_hi=on_label_scale(res.consensus_lo, scores),
+        raw_mean=raw,
+        lower_is_better=True,
+    )
 
 
 def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:

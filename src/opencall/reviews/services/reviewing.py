@@ -75,7 +75,7 @@ def submit_review(
     assignment: ReviewAssignment,
     reviewer: User,
     *,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None = 3,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
@@ -138,7 +138,7 @@ def submitted_as(
     session: Session,
     assignment: ReviewAssignment,
     *,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
@@ -157,9 +157,11 @@ def submitted_as(
         return None
     if grade is None:
         return None
-    try:
-        same_grade = float(grade) == review.grade
-    except (TypeError, ValueError):
+    call = session.get(Call, assignment.call_id)
+    assert call is not None
+    try:  # a label on a letter or word scale is its position
+        same_grade = review_settings(call.review_settings).read_grade(grade) == review.grade
+    except DomainError:
         return None
     same = (
         same_grade
@@ -319,7 +321,7 @@ def _check_open_for_reviews(session: Session, call: Call) -> None:
 def _checked_review(
     session: Session,
     call: Call,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None,
     comments_to_applicants: str,
     comments_to_panel: str,
@@ -332,17 +334,8 @@ def _checked_review(
     _check_open_for_reviews(session, call)
     g: float | None = None
     if grade is not None:
-        try:
-            g = float(grade)
-        except (TypeError, ValueError) as exc:
-            raise DomainError("The grade must be a number.", field="grade") from exc
-        if not rs.grade_min <= g <= rs.grade_max or g != g:
-            raise DomainError(
-                "The grade must lie between %(lo)s and %(hi)s.",
-                field="grade",
-                lo=format(rs.grade_min, "g"),
-                hi=format(rs.grade_max, "g"),
-            )
+        # a number on the call's scale, or on a letter or word scale a label
+        g = rs.read_grade(grade)
     elif final:  # a draft may wait for its grade; a submitted review may not
         raise DomainError(
             "Give a grade to submit the review (a draft is saved without one).", field="grade"
@@ -390,7 +383,7 @@ class ReviewInput:
 
     assignment: ReviewAssignment
     reviewer: User
-    grade: float | None
+    grade: float | str | None
     confidence: int | None = 3
     comments_to_applicants: str = ""
     comments_to_panel: str = ""

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -69,6 +70,8 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": max(1, pager.total),
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": run,
+            # a letter or word scale: each score said with its nearest label
+            "rs": review_settings(call.review_settings),
             # a grade submitted or removed, or a conflict found, since the calibration
             "stale": call.ranking_frozen_at is None
             and not services.ranking_is_current(page.db, call),
