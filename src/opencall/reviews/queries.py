@@ -803,6 +803,20 @@ def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float
     return [(p, r, g) for p, r, g in session.execute(stmt)]
 
 
+def ranked_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
+    """:func:`submitted_grades` of the proposals still under review: what "Calibrate and
+    rank" ranks. A proposal withdrawn in review keeps its written reviews, unread
+    (trialchair23: before, the calibration still ranked it)."""
+    stmt = (
+        _submitted(
+            select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id, Review.grade), call
+        )
+        .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
+        .where(~_conflicted_pair().exists(), Proposal.status.in_(REVIEWABLE))
+    )
+    return [(p, r, g) for p, r, g in session.execute(stmt)]
+
+
 def reviewed_proposal_ids(session: Session, call_ids: Sequence[int]) -> dict[int, set[int]]:
     """{call id: the proposals with at least one submitted review} of several calls (a
     facility's cycles) in one statement: one row per proposal (DISTINCT), not per review."""

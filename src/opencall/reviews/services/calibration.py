@@ -17,7 +17,7 @@ from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.domain import counted_choices
-from opencall.proposals.models import Request
+from opencall.proposals.models import Proposal, Request
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
@@ -221,6 +221,15 @@ def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:
     but its grade does not rank the proposal."""
     pairs = q.submitted_reviews(session, call)
     conflicted = q.conflict_pairs(session, call)
+    # a proposal withdrawn in review keeps its reviews, unranked
+    ranked = set(
+        session.scalars(
+            select(Proposal.id).where(
+                Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
+            )
+        )
+    )
+    pairs = [(a, r) for a, r in pairs if a.proposal_id in ranked]
     kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
     return kept, len(pairs) - len(kept)
 
@@ -258,9 +267,7 @@ def _grades_hash(session: Session, call: Call) -> str:
     # the columns (fresh values, no ORM rows: a review loaded earlier in the session
     # would keep its old grade), as _grades(_counted(...)) gives them to the calibration
     conflicted = q.conflict_pairs(session, call)
-    grades = [
-        (p, r, g) for p, r, g in q.submitted_grades(session, call) if (p, r) not in conflicted
-    ]
+    grades = [(p, r, g) for p, r, g in q.ranked_grades(session, call) if (p, r) not in conflicted]
     digest = inputs_hash({"grades": grades})
     session.info[_GRADES_READ] = (call.id, mark, digest)
     return digest
