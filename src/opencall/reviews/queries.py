@@ -30,6 +30,7 @@ from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, Team
 from opencall.reviews.models import (
     Conflict,
     DeclaredRelation,
+    PanelConsensus,
     RankedProposal,
     Review,
     ReviewAssignment,
@@ -779,6 +780,27 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
         )
         if c and c.strip()
     ]
+
+
+def panel_comment_for(session: Session, proposal_id: int) -> str:
+    """The panel's consensus comment on the proposal ("" without one): its applicants
+    read it with their outcome, before the reviews' comments (trialchair23)."""
+    comment = session.scalar(
+        select(PanelConsensus.comment).where(PanelConsensus.proposal_id == proposal_id)
+    )
+    return (comment or "").strip()
+
+
+def panel_grades(session: Session, call: Call) -> dict[int, float]:
+    """``{proposal id: the panel's consensus grade}`` of the call's proposals still under
+    review: what ranks them in place of their calibrated score."""
+    stmt = (
+        select(PanelConsensus.proposal_id, PanelConsensus.grade)
+        .join(Proposal, Proposal.id == PanelConsensus.proposal_id)
+        .where(PanelConsensus.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+        .order_by(PanelConsensus.proposal_id)
+    )
+    return {int(p): float(g) for p, g in session.execute(stmt)}
 
 
 def technical_notes_for(session: Session, proposal_id: int) -> str:

@@ -115,6 +115,12 @@ def run_calibration(
         raise DomainError(
             "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
         )
+    # the panel's consensus grades, recorded at its meeting, rank their proposals in place
+    # of the calibrated scores
+    panel = q.panel_grades(session, call)
+    calibrated = res  # the bias correction's rank changes are the calibration's alone
+    if panel:
+        res = _with_panel_grades(res, prop_ids, panel, rs.lower_is_better)
     # proposals to discuss: rank interval straddles the capacity line
     cutoff = _capacity_cutoff(
         session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()
@@ -125,7 +131,7 @@ def run_calibration(
         call,
         "calibration",
         solve,
-        inputs=_grades(pairs),
+        inputs=_grades([(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs], panel),
         parameters={
             "n_bootstrap": n_bootstrap,
             "fit_scale": fit_scale,
@@ -146,8 +152,13 @@ def run_calibration(
             "discuss": len(discuss),
             "converged": res.converged,
             "scores_clipped": clipped,
+            **({"panel_grades": len(panel)} if panel else {}),
             **({"conflicted_grades_excluded": excluded} if excluded else {}),
-            **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
+            **(
+                {"bias_correction": _rank_changes(correction, prop_ids, calibrated)}
+                if correction
+                else {}
+            ),
         },
     )
     if correction is not None:
@@ -234,9 +245,37 @@ def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:
     return kept, len(pairs) - len(kept)
 
 
-def _grades(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
-    """The calibration's inputs (their hash is the run's ``inputs_hash``)."""
-    return {"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]}
+def _grades(grades: list[tuple[int, int, Any]], panel: dict[int, float]) -> dict[str, Any]:
+    """The calibration's inputs (their hash is the run's ``inputs_hash``): the counted
+    (proposal, reviewer, grade), and the panel's consensus grades when there are any (a
+    run before any was recorded hashes as before)."""
+    return {"grades": grades, "panel": sorted(panel.items())} if panel else {"grades": grades}
+
+
+def _with_panel_grades(
+    res: Any, prop_ids: list[int], panel: dict[int, float], lower_is_better: bool
+) -> Any:
+    """``res`` with each panel grade as its proposal's score (an interval of the grade
+    alone), ranked again by score (ties in the calibrated order); a rank interval widened
+    to hold its new rank."""
+    consensus = res.consensus.copy()
+    lo, hi = res.consensus_lo.copy(), res.consensus_hi.copy()
+    for i, pid in enumerate(prop_ids):
+        if pid in panel:
+            consensus[i] = lo[i] = hi[i] = panel[pid]
+    merit = consensus if not lower_is_better else -consensus
+    order = np.lexsort((res.rank, -merit))  # best first; the calibrated rank breaks ties
+    rank = np.empty(len(prop_ids), dtype=np.int64)
+    rank[order] = np.arange(1, len(prop_ids) + 1)
+    return replace(
+        res,
+        consensus=consensus,
+        consensus_lo=lo,
+        consensus_hi=hi,
+        rank=rank,
+        rank_lo=np.minimum(res.rank_lo, rank),
+        rank_hi=np.maximum(res.rank_hi, rank),
+    )
 
 
 def ranking_is_current(session: Session, call: Call) -> bool:
@@ -268,7 +307,7 @@ def _grades_hash(session: Session, call: Call) -> str:
     # would keep its old grade), as _grades(_counted(...)) gives them to the calibration
     conflicted = q.conflict_pairs(session, call)
     grades = [(p, r, g) for p, r, g in q.ranked_grades(session, call) if (p, r) not in conflicted]
-    digest = inputs_hash({"grades": grades})
+    digest = inputs_hash(_grades(grades, q.panel_grades(session, call)))
     session.info[_GRADES_READ] = (call.id, mark, digest)
     return digest
 
