@@ -10,17 +10,19 @@ its team) is refused: another chair of the call (a vice-chair) records it."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people import services as people_services
+from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
-from opencall.reviews.models import Conflict
+from opencall.reviews.models import Conflict, ReviewAssignment
 from tests import factories as F
 from tests.review_cycle import Cycle, Web
-from tests.web.conftest import api_bearer
+from tests.web.conftest import api_bearer, csrf
 
 COMMENT = "The panel found the timing case strong but the RFI mitigation thin."
 
@@ -127,6 +129,40 @@ def test_the_chair_records_the_consensus_through_the_api(web: Web, cycle: Cycle)
     # a reviewer's token cannot record it
     rev = api_bearer(web, cycle.emails["assigned"], scopes=("manage",))
     assert c.put(url, headers=rev, json={"grade": 4, "comment": COMMENT}).status_code in (
+        403,
+        404,
+    )
+
+
+def test_the_chair_records_the_consensus_on_the_ranking_page(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    chair = web.login(cycle.emails["chair"])
+    path = f"/manage/calls/{cycle.slug}/ranking"
+    url = f"{path}/{cycle.ids['proposal']}/consensus"
+    form = {"csrf_token": csrf(chair, path), "grade": "4.5", "comment": COMMENT}
+    r = chair.post(url, data=form)
+    assert r.status_code == 303, r.text[:2000]
+    bad = chair.post(url, data={**form, "grade": "11"})
+    assert bad.status_code == 400 and "between 1 and 5" in bad.text
+    with factory() as s:
+        assert rq.panel_comment_for(s, cycle.ids["proposal"]) == COMMENT
+        call = s.get(Call, cycle.ids["call"])
+        assert call is not None and rq.panel_grades(s, call) == {cycle.ids["proposal"]: 4.5}
+        # a review in, the call calibrated: the ranking page shows the panel's grade
+        a = s.get(ReviewAssignment, cycle.ids["assignment"])
+        assert a is not None
+        me = s.get(User, a.reviewer_id)
+        assert me is not None
+        rv.submit_review(s, a, me, grade=2, confidence=3, comments_to_applicants="ok")
+        rv.run_calibration(s, call, n_bootstrap=0)
+        s.commit()
+    page = chair.get(path).text
+    assert 'class="panel-grade">4.5<' in page, page
+    assert COMMENT in page  # the form holds the comment recorded
+    # a reviewer of the call may not
+    rev = web.login(cycle.emails["assigned"])
+    assert rev.post(url, data={**form, "csrf_token": csrf(rev, "/review")}).status_code in (
         403,
         404,
     )

@@ -803,6 +803,17 @@ def panel_grades(session: Session, call: Call) -> dict[int, float]:
     return {int(p): float(g) for p, g in session.execute(stmt)}
 
 
+def panel_consensus_of(session: Session, proposal_ids: Sequence[int]) -> dict[int, PanelConsensus]:
+    """The panel's consensus recorded on each of ``proposal_ids`` that has one (a page of
+    the ranking), by proposal id."""
+    if not proposal_ids:
+        return {}
+    rows = session.scalars(
+        select(PanelConsensus).where(PanelConsensus.proposal_id.in_(list(proposal_ids)))
+    )
+    return {row.proposal_id: row for row in rows}
+
+
 def technical_notes_for(session: Session, proposal_id: int) -> str:
     """The technical review's notes to the applicants of the proposal ("" without one):
     the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
