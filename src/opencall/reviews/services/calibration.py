@@ -153,6 +153,7 @@ def run_calibration(
             "converged": res.converged,
             "scores_clipped": clipped,
             **({"panel_grades": len(panel)} if panel else {}),
+            **({"flat_reviewers": flat} if (flat := _flat_reviewers(pairs)) else {}),
             **({"conflicted_grades_excluded": excluded} if excluded else {}),
             **(
                 {"bias_correction": _rank_changes(correction, prop_ids, calibrated)}
@@ -243,6 +244,16 @@ def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:
     pairs = [(a, r) for a, r in pairs if a.proposal_id in ranked]
     kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
     return kept, len(pairs) - len(kept)
+
+
+def _flat_reviewers(pairs: list[tuple[Any, Any]]) -> int:
+    """How many reviewers gave at least three counted grades, all the same: grades that
+    rank nothing, which the chair is told of (the calibration fits each reviewer's
+    spread, so they do not distort the ranking)."""
+    given: dict[int, list[float]] = {}
+    for a, r in pairs:
+        given.setdefault(a.reviewer_id, []).append(r.grade)
+    return sum(1 for g in given.values() if len(g) >= 3 and len(set(g)) == 1)
 
 
 def _grades(grades: list[tuple[int, int, Any]], panel: dict[int, float]) -> dict[str, Any]:
