@@ -166,3 +166,20 @@ def test_the_chair_records_the_consensus_on_the_ranking_page(
         403,
         404,
     )
+
+
+def test_a_comment_naming_a_reviewer_is_refused(db: Session) -> None:
+    """The applicants may not learn who reviewed their proposal: a consensus comment that
+    names one of its reviewers (or gives their address) is refused, nothing recorded."""
+    call, props, chair, _vice = _graded(db)
+    p = props[0]
+    a = next(a for a in rq.assignments_of_call(db, call) if a.proposal_id == p.id)
+    reviewer = db.get(User, a.reviewer_id)
+    assert reviewer is not None
+    for named in (f"As {reviewer.name} said, the plan is thin.", f"Ask {reviewer.email}."):
+        with pytest.raises(DomainError) as refused:
+            rv.record_consensus(db, call, p, chair, grade=3, comment=named)
+        assert refused.value.field == "comment", refused.value.message
+        assert "reviewer" in refused.value.message
+    assert rq.panel_comment_for(db, p.id) == ""
+    rv.record_consensus(db, call, p, chair, grade=3, comment=COMMENT)  # no one named
