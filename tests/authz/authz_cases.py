@@ -275,6 +275,14 @@ HTML: list[Case] = [
     Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
+    # the panel's consensus (trialchair23)
+    Case(
+        "POST",
+        "/manage/calls/{slug}/ranking/{proposal_id}/consensus",
+        STAFF,
+        SP,
+        data={"grade": "4", "comment": "The panel agreed the case is strong."},
+    ),
     Case("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}", STAFF, SP),
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
     # the TAC chair's list (trialtac18): its writes wait for the ranking (phase, below)
@@ -485,6 +493,14 @@ API: list[Case] = [
         api=True,
         json={"set_aside": True, "category": "incomplete", "reason": "No target list."},
         phase=TRIAGE_OVER,
+    ),
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/proposals/{proposal_id}/consensus",
+        STAFF,
+        SP,
+        api=True,
+        json={"grade": 4, "comment": "The panel agreed the case is strong."},
     ),
     Case(
         "PUT",
