@@ -16,12 +16,12 @@ from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
-from opencall.proposals.anonymity import TeamIdentity, scan_text
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as q
 from opencall.reviews.models import PanelConsensus, ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.services.common import named_in
 from opencall.reviews.services.reviewing import frozen_refusal
 
 #: the longest consensus comment (as a review's comments)
@@ -83,21 +83,18 @@ def record_consensus(
 
 def _require_no_reviewer_named(session: Session, proposal: Proposal, text: str) -> None:
     """Refuse a comment that names one of the proposal's reviewers or gives their e-mail
-    address (the applicants read it): the names found as the anonymity check of a
-    proposal finds a team's (``proposals.anonymity``), so that "Dr Okafor", a name in
-    another letter case or with its accents dropped are found too."""
+    address (the applicants read it)."""
     reviewers = session.scalars(
         select(User)
         .join(ReviewAssignment, ReviewAssignment.reviewer_id == User.id)
         .where(ReviewAssignment.proposal_id == proposal.id)
         .order_by(User.id)
     ).all()
-    who = [TeamIdentity(name=u.name, email=u.email or "") for u in reviewers if u.name]
-    named = [f for f in scan_text(text, who) if f.kind in ("name", "email")]
-    if named:
+    found = named_in(text, list(reviewers))
+    if found:
         raise DomainError(
             "The consensus comment names a reviewer of this proposal (%(found)s): the "
             "applicants may not learn who reviewed it.",
             field="comment",
-            found=named[0].matched_text,
+            found=found,
         )

@@ -22,7 +22,7 @@ from opencall.reviews.policies import REVIEW_STATES as REVIEW_OPEN
 from opencall.reviews.policies import withheld
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
-from opencall.reviews.services.common import REVIEW_STATE, lock_answer
+from opencall.reviews.services.common import REVIEW_STATE, lock_answer, named_in
 from opencall.web.pages import fmt_when
 
 #: the longest reason a reviewer gives for declining (the form's ``maxlength``)
@@ -106,7 +106,14 @@ def submit_review(
             code="stale",
         )
     g = _checked_review(
-        session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
+        session,
+        call,
+        grade,
+        confidence,
+        comments_to_applicants,
+        comments_to_panel,
+        final=final,
+        reviewer=reviewer,
     )
     if final:
         _check_on_time(q.review_due(session, call, reviewer.id), reviewer, now or utcnow())
@@ -327,6 +334,7 @@ def _checked_review(
     comments_to_panel: str,
     *,
     final: bool,
+    reviewer: User | None = None,
 ) -> float | None:
     """The grade as a float (None: a draft without one), once the call's state and the
     review's fields are checked."""
@@ -351,6 +359,16 @@ def _checked_review(
     if final and not comments_to_applicants.strip():
         raise DomainError(
             "Please write comments to the applicants.", field="comments_to_applicants"
+        )
+    # the applicants never learn who reviewed them: a signature is refused (a draft,
+    # which no one else reads, may keep it)
+    signed = named_in(comments_to_applicants, [reviewer]) if final and reviewer else ""
+    if signed:
+        raise DomainError(
+            "Your comments to the applicants give your name or address (%(found)s): the "
+            "applicants may not learn who reviewed their proposal; remove it.",
+            field="comments_to_applicants",
+            found=signed,
         )
     return g
 
@@ -426,6 +444,7 @@ def submit_reviews(
                 it.comments_to_applicants,
                 it.comments_to_panel,
                 final=final,
+                reviewer=it.reviewer,
             )
         )
         if final:
