@@ -31,6 +31,7 @@ from opencall.people.models import User
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import ReviewAssignment
 
@@ -122,6 +123,17 @@ def P(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
 
 def SP(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
     return {"slug": c.slug, "proposal_id": c.ids["proposal"]}
+
+
+def _consensus_words(ctx: Ctx) -> str:
+    """The panel's consensus comment a persona sends (its own words, told apart)."""
+    return f"The panel agreed the case is strong ({ctx.persona})."
+
+
+def _consensus_recorded(ctx: Ctx) -> bool:
+    """The persona's consensus comment is the proposal's (trialchair23)."""
+    with ctx.f() as s:
+        return rq.panel_comment_for(s, ctx.params["proposal_id"]) == _consensus_words(ctx)
 
 
 def _job(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
@@ -281,7 +293,8 @@ HTML: list[Case] = [
         "/manage/calls/{slug}/ranking/{proposal_id}/consensus",
         STAFF,
         SP,
-        data={"grade": "4", "comment": "The panel agreed the case is strong."},
+        data=lambda ctx: {"grade": "4", "comment": _consensus_words(ctx)},
+        done=_consensus_recorded,
     ),
     Case("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}", STAFF, SP),
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
@@ -500,7 +513,8 @@ API: list[Case] = [
         STAFF,
         SP,
         api=True,
-        json={"grade": 4, "comment": "The panel agreed the case is strong."},
+        json=lambda ctx: {"grade": 4, "comment": _consensus_words(ctx)},
+        done=_consensus_recorded,
     ),
     Case(
         "PUT",
