@@ -31,6 +31,7 @@ from opencall.people.models import User
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import ReviewAssignment
 
@@ -122,6 +123,17 @@ def P(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
 
 def SP(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
     return {"slug": c.slug, "proposal_id": c.ids["proposal"]}
+
+
+def _consensus_words(ctx: Ctx) -> str:
+    """The panel's consensus comment a persona sends (its own words, told apart)."""
+    return f"The panel agreed the case is strong ({ctx.persona})."
+
+
+def _consensus_recorded(ctx: Ctx) -> bool:
+    """The persona's consensus comment is the proposal's (trialchair23)."""
+    with ctx.f() as s:
+        return rq.panel_comment_for(s, ctx.params["proposal_id"]) == _consensus_words(ctx)
 
 
 def _job(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
@@ -276,6 +288,15 @@ HTML: list[Case] = [
     Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
+    # the panel's consensus (trialchair23)
+    Case(
+        "POST",
+        "/manage/calls/{slug}/ranking/{proposal_id}/consensus",
+        STAFF,
+        SP,
+        data=lambda ctx: {"grade": "4", "comment": _consensus_words(ctx)},
+        done=_consensus_recorded,
+    ),
     Case("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}", STAFF, SP),
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
     # the TAC chair's list (trialtac18): its writes wait for the ranking (phase, below)
@@ -486,6 +507,15 @@ API: list[Case] = [
         api=True,
         json={"set_aside": True, "category": "incomplete", "reason": "No target list."},
         phase=TRIAGE_OVER,
+    ),
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/proposals/{proposal_id}/consensus",
+        STAFF,
+        SP,
+        api=True,
+        json=lambda ctx: {"grade": 4, "comment": _consensus_words(ctx)},
+        done=_consensus_recorded,
     ),
     Case(
         "PUT",

@@ -145,6 +145,7 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/assignments/declined"): "manage",
     ("GET", "/api/v1/calls/{slug}/triage"): "manage",
     ("PUT", "/api/v1/calls/{slug}/proposals/{proposal_id}/triage"): "manage",
+    ("PUT", "/api/v1/calls/{slug}/proposals/{proposal_id}/consensus"): "manage",
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",
     ("GET", "/api/v1/calls/{slug}/decisions"): "manage",
     ("GET", "/api/v1/calls/{slug}/unreviewed"): "manage",

@@ -167,6 +167,13 @@ def call_document(
         if v is not None:
             target[name] = v
     rs["lower_is_better"] = f.get("lower_is_better") == "on"
+    labels = [g.strip() for g in f.get("grade_labels", "").splitlines() if g.strip()]
+    if labels:  # a letter or word scale: the labels set the range and its direction
+        rs["grade_labels"] = labels
+        for name in ("grade_min", "grade_max", "lower_is_better"):
+            rs.pop(name, None)
+    elif f.get("grade_labels") is not None:
+        rs["grade_labels"] = []  # emptied: a numeric scale again
     criteria = [c.strip()[:300] for c in f.get("review_criteria", "").splitlines() if c.strip()]
     if criteria:  # (only when given: a call saved before criteria existed keeps its settings)
         rs["criteria"] = criteria
@@ -368,6 +375,7 @@ def call_form_values(call: Call) -> dict[str, str]:
         "anonymity": call.anonymity,
         "review_mode": rs.get("mode", "panel"),
         "lower_is_better": "on" if rs.get("lower_is_better") else "",
+        "grade_labels": "\n".join(rs.get("grade_labels", [])),
         "review_deadline": _when_text(dt.datetime.fromisoformat(deadline), call.time_zone or "")
         if deadline
         else "",

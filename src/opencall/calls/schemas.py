@@ -73,6 +73,11 @@ def day_ends(v: Any) -> Any:
     return v
 
 
+#: the most labels a letter or word grade scale may have, and the longest label
+MAX_GRADE_LABELS = 20
+GRADE_LABEL_MAX_CHARS = 40
+
+
 class ReviewSettings(_Doc):
     mode: Literal["panel", "distributed"] = "panel"
     reviewers_per_proposal: int = Field(default=3, ge=1, le=20)
@@ -84,6 +89,11 @@ class ReviewSettings(_Doc):
     grade_min: float = 1.0
     grade_max: float = 5.0
     lower_is_better: bool = False
+    #: A letter or word scale, best label first ("A", "B", "C"; "excellent" ... "poor"):
+    #: each grade is stored as its label's position, so the labels set ``grade_min`` 1,
+    #: ``grade_max`` their number and ``lower_is_better`` (values stored for an earlier
+    #: numeric scale give way, as when the settings are merged). Empty: a numeric scale.
+    grade_labels: list[str] = Field(default=[], max_length=MAX_GRADE_LABELS)
     max_same_institution: int = Field(default=1, ge=1)
     max_same_region: int = Field(default=2, ge=1)
     coauthor_years: int = Field(default=3, ge=0, le=20)
@@ -116,13 +126,77 @@ class ReviewSettings(_Doc):
             return None
         return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
+    @field_validator("grade_labels")
+    @classmethod
+    def _labels(cls, v: list[str]) -> list[str]:
+        labels = [" ".join(label.split()) for label in v]
+        if not labels:
+            return labels
+        if len(labels) < 2:
+            raise ValueError("give at least two labels, best first, or none for a numeric scale")
+        if any(not label or len(label) > GRADE_LABEL_MAX_CHARS for label in labels):
+            raise ValueError(f"each label has 1 to {GRADE_LABEL_MAX_CHARS} characters")
+        if len({label.casefold() for label in labels}) < len(labels):
+            raise ValueError("two labels are the same (letter case aside)")
+        return labels
+
     @model_validator(mode="after")
     def _check(self) -> ReviewSettings:
+        if self.grade_labels:
+            # the labels' positions: 1 the first (best) label
+            self.grade_min, self.grade_max = 1.0, float(len(self.grade_labels))
+            self.lower_is_better = True
         if self.grade_max <= self.grade_min:
             raise ValueError("grade_max must be greater than grade_min")
         if self.max_load < self.min_load:
             raise ValueError("max_load must be at least min_load")
         return self
+
+    def grade_label(self, value: float | None) -> str:
+        """The label of a grade or a calibrated score on a letter or word scale (a score
+        between two labels: the nearer, halfway the worse); "" on a numeric scale."""
+        if not self.grade_labels or value is None or value != value:
+            return ""
+        k = min(max(int(value + 0.5), 1), len(self.grade_labels))
+        return self.grade_labels[k - 1]
+
+    def grade_options(self) -> list[tuple[str, str]]:
+        """A letter or word scale's choices for a form: each label's position (what is
+        stored and posted) and the label."""
+        return [(str(k), label) for k, label in enumerate(self.grade_labels, start=1)]
+
+    def read_grade(self, raw: float | str) -> float:
+        """A grade as a reviewer gives it, checked against the scale: a number, or on a
+        letter or word scale a label (letter case and spacing aside) or its position.
+        Raises DomainError (``field="grade"``) naming what the scale takes."""
+        labels = self.grade_labels
+        if isinstance(raw, str) and labels:
+            typed = " ".join(raw.split()).casefold()
+            for k, label in enumerate(labels, start=1):
+                if label.casefold() == typed:
+                    return float(k)
+        try:
+            g = float(raw)
+        except (TypeError, ValueError):
+            g = float("nan")
+        if labels:
+            if not (g == g and g == int(g) and 1 <= g <= len(labels)):
+                raise DomainError(
+                    "The grade must be one of %(labels)s.",
+                    field="grade",
+                    labels=", ".join(labels),
+                )
+            return g
+        if g != g:
+            raise DomainError("The grade must be a number.", field="grade")
+        if not self.grade_min <= g <= self.grade_max:
+            raise DomainError(
+                "The grade must lie between %(lo)s and %(hi)s.",
+                field="grade",
+                lo=format(self.grade_min, "g"),
+                hi=format(self.grade_max, "g"),
+            )
+        return g
 
 
 class GroupShare(_Doc):

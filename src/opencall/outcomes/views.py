@@ -251,6 +251,8 @@ def _outcome(page: Page, proposal: Any) -> dict[str, Any]:
         # resource has no calendar", or why a slot could not be placed)
         "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
         "feedback": review_queries.feedback_for(page.db, proposal.id),
+        # the panel's consensus comment, recorded by the chair at the meeting
+        "panel_comment": review_queries.panel_comment_for(page.db, proposal.id),
         "technical_notes": review_queries.technical_notes_for(page.db, proposal.id),
         "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
         if decision

@@ -4,13 +4,15 @@ pages (identities hidden exactly as there)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from opencall.calls.access import CallListRequest
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
@@ -48,6 +50,11 @@ ID = id_param()
 
 class ReviewOut(BaseModel):
     grade: float | None = Field(description="null only in a draft saved without one")
+    grade_label: str | None = Field(
+        default=None,
+        description="on a call graded with letters or words: the grade's label (the grade "
+        "is its position, 1 the first and best label); null on a numeric scale",
+    )
     confidence: int | None = Field(description="null only in a draft saved without one")
     comments_to_applicants: str
     comments_to_panel: str
@@ -85,8 +92,12 @@ class ReviewIn(BaseModel):
     # ("status", "reviewer_id") looked accepted (trialcrowd15)
     model_config = ConfigDict(extra="forbid")
 
-    grade: float | None = Field(
-        default=None, allow_inf_nan=False, description="required to submit; a draft may wait"
+    grade: (
+        Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=100)] | None
+    ) = Field(
+        default=None,
+        description="required to submit; a draft may wait. A number on the call's scale; "
+        "on a call graded with letters or words, the label (or its position, 1 the best)",
     )
     confidence: int | None = Field(
         default=3, ge=1, le=5, description="required to submit; null in a draft: not chosen"
@@ -121,7 +132,10 @@ def _review_out(api: Api, a: ReviewAssignment) -> ReviewOut | None:
     r = q.review_of(api.db, a.id)
     if r is None:
         return None
-    return from_row(ReviewOut, r, submitted=r.submitted_at is not None)
+    call = api.db.get(Call, a.call_id)
+    assert call is not None
+    label = review_settings(call.review_settings).grade_label(r.grade)
+    return from_row(ReviewOut, r, submitted=r.submitted_at is not None, grade_label=label or None)
 
 
 @router.get(

@@ -223,3 +223,20 @@ class ReviewerYearLimit(Base):
     )
     max_per_year: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class PanelConsensus(PerProposal, Base):
+    """The panel's consensus on a proposal, recorded by a chair of the call at the
+    meeting (trialchair23): the panel's grade, on the call's scale (a label's position on
+    a letter or word scale), which ranks the proposal in place of its calibrated score,
+    and the consensus comment its applicants read with their outcome (no reviewer named).
+    One a proposal; recorded again, replaced (each time audited)."""
+
+    __tablename__ = "panel_consensus"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grade: Mapped[float] = mapped_column(Float, nullable=False)
+    comment: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -30,6 +30,7 @@ from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, Team
 from opencall.reviews.models import (
     Conflict,
     DeclaredRelation,
+    PanelConsensus,
     RankedProposal,
     Review,
     ReviewAssignment,
@@ -781,6 +782,38 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
     ]
 
 
+def panel_comment_for(session: Session, proposal_id: int) -> str:
+    """The panel's consensus comment on the proposal ("" without one): its applicants
+    read it with their outcome, before the reviews' comments (trialchair23)."""
+    comment = session.scalar(
+        select(PanelConsensus.comment).where(PanelConsensus.proposal_id == proposal_id)
+    )
+    return (comment or "").strip()
+
+
+def panel_grades(session: Session, call: Call) -> dict[int, float]:
+    """``{proposal id: the panel's consensus grade}`` of the call's proposals still under
+    review: what ranks them in place of their calibrated score."""
+    stmt = (
+        select(PanelConsensus.proposal_id, PanelConsensus.grade)
+        .join(Proposal, Proposal.id == PanelConsensus.proposal_id)
+        .where(PanelConsensus.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+        .order_by(PanelConsensus.proposal_id)
+    )
+    return {int(p): float(g) for p, g in session.execute(stmt)}
+
+
+def panel_consensus_of(session: Session, proposal_ids: Sequence[int]) -> dict[int, PanelConsensus]:
+    """The panel's consensus recorded on each of ``proposal_ids`` that has one (a page of
+    the ranking), by proposal id."""
+    if not proposal_ids:
+        return {}
+    rows = session.scalars(
+        select(PanelConsensus).where(PanelConsensus.proposal_id.in_(list(proposal_ids)))
+    )
+    return {row.proposal_id: row for row in rows}
+
+
 def technical_notes_for(session: Session, proposal_id: int) -> str:
     """The technical review's notes to the applicants of the proposal ("" without one):
     the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
@@ -800,6 +833,20 @@ def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float
     stmt = _submitted(
         select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id, Review.grade), call
     ).where(~_conflicted_pair().exists())
+    return [(p, r, g) for p, r, g in session.execute(stmt)]
+
+
+def ranked_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
+    """:func:`submitted_grades` of the proposals still under review: what "Calibrate and
+    rank" ranks. A proposal withdrawn in review keeps its written reviews, unread
+    (trialchair23: before, the calibration still ranked it)."""
+    stmt = (
+        _submitted(
+            select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id, Review.grade), call
+        )
+        .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
+        .where(~_conflicted_pair().exists(), Proposal.status.in_(REVIEWABLE))
+    )
     return [(p, r, g) for p, r, g in session.execute(stmt)]
 
 

@@ -15,7 +15,7 @@ from opencall.calls.queries import unit_words
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
-from opencall.reviews.queries import feedback_for, technical_notes_for
+from opencall.reviews.queries import feedback_for, panel_comment_for, technical_notes_for
 from opencall.scheduling import policies, services
 from opencall.scheduling.queries import own_outcome
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
@@ -71,6 +71,11 @@ class OutcomeOut(BaseModel):
         description="the reviewers' comments to the applicants, as the outcome page gives"
         " them (never the panel's remarks nor who wrote them)",
     )
+    panel_comment: str = Field(
+        "",
+        description="the panel's consensus comment, recorded by the chair at its meeting"
+        ' (no reviewer named; "" without one)',
+    )
 
 
 @router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut)
@@ -100,4 +105,5 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
         ],
         technical_notes=technical_notes_for(api.db, p.id),
         feedback=feedback_for(api.db, p.id),
+        panel_comment=panel_comment_for(api.db, p.id),
     )

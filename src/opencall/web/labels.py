@@ -208,6 +208,7 @@ AUDIT_ACTIONS = {
     "solver.schedule": N_("Schedule run"),
     "schedule.offer_booked": N_("Award offered after a decline booked on the schedule"),
     "proposal.set_aside": N_("Proposal set aside at triage"),
+    "review.consensus_recorded": N_("Panel consensus recorded"),
     "proposal.triage_lifted": N_("Proposal returned to review from triage"),
 }
 #: why a proposal was set aside at triage (``proposals.domain.TRIAGE_CATEGORIES``): what

@@ -61,8 +61,8 @@ reviewer's effect: bootstrap intervals are narrow there by construction.
 The package has one part a module: the grades and their scale (``grades``), the result
 (``result``), the linear step (``linear``), the scale step (``scale_step``), the fit that
 alternates them (``fit``), ranks and ties (``ranks``), the bootstrap (``bootstrap``), the
-driver ``calibrate`` (``solver``), and diagnostics with synthetic test data
-(``synthetic``). Everything public is importable from ``opencall.optim.calibration``.
+driver ``calibrate`` (``solver``), diagnostics with synthetic test data
+(``synthetic``), and the scores of a letter or word scale's labels (``ordinal``). Everything public is importable from ``opencall.optim.calibration``.
 """
 
 from __future__ import annotations

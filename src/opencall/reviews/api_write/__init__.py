@@ -10,6 +10,7 @@
 ``pool``        chair: the call's conflicts, the reviewer pool, invitations
 ``technical``   technical reviewer: technical reviews
 ``triage``      chair: proposals set aside before the review, or returned to it
+``consensus``   chair: the panel's consensus grade and comment on a proposal
 ``common``      a row of the chair's call
 =============== ===============================================================
 
@@ -21,11 +22,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opencall.reviews.api_write import assignments, phases, pool, reviewer, technical, triage
+from opencall.reviews.api_write import (
+    assignments,
+    consensus,
+    phases,
+    pool,
+    reviewer,
+    technical,
+    triage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 # in this order (the API schema's order as before the split)
-for _module in (phases, assignments, reviewer, pool, technical, triage):
+for _module in (phases, assignments, reviewer, pool, technical, triage, consensus):
     router.include_router(_module.router)
 
 __all__ = ["router"]

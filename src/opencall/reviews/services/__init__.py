@@ -46,6 +46,7 @@ from opencall.reviews.services.conflicts import (
     declare_relation,
     declared_before,
 )
+from opencall.reviews.services.consensus import record_consensus
 from opencall.reviews.services.languages import set_review_languages
 from opencall.reviews.services.load import set_load_limit, set_year_limit
 from opencall.reviews.services.reviewing import (
@@ -71,6 +72,7 @@ __all__ = [
     "AFFINITY_TOP_K",
     "VERSION",
     "ReviewInput",
+    "record_consensus",
     "Uncovered",
     "add_assignment",
     "return_to_review",

@@ -17,7 +17,7 @@ from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.domain import counted_choices
-from opencall.proposals.models import Request
+from opencall.proposals.models import Proposal, Request
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
@@ -36,6 +36,7 @@ def run_calibration(
     progress: Progress = _noop,
 ) -> SolverRun:
     from opencall.optim.calibration import GradeScale, GradeSet, calibrate, leniency_shrinkage
+    from opencall.optim.calibration.ordinal import label_scores
 
     if call.ranking_frozen_at is not None:
         # the frozen ranking is what the allocation reads (and, in a dual-anonymous call,
@@ -52,13 +53,19 @@ def run_calibration(
     rev_ids = sorted({a.reviewer_id for a, _ in pairs})
     pidx = {p: i for i, p in enumerate(prop_ids)}
     ridx = {r: j for j, r in enumerate(rev_ids)}
+    given = np.array([r.grade for _, r in pairs], dtype=np.float64)
+    # a letter or word scale: the labels' ordered-probit scores (higher is better), not
+    # their positions a fixed step apart (``optim.calibration.ordinal``)
+    scores = label_scores(given, len(rs.grade_labels)) if rs.grade_labels else None
     gs = GradeSet(
         proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
         reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
-        grade=np.array([r.grade for _, r in pairs], dtype=np.float64),
+        grade=given if scores is None else scores[given.astype(np.int64) - 1],
         n_proposals=len(prop_ids),
         n_reviewers=len(rev_ids),
-        scale=GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
+        scale=_latent_scale(scores)
+        if scores is not None
+        else GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
         confidence=np.array([max(1, r.confidence) for _, r in pairs], dtype=np.float64),
     )
     correction: dict[str, Any] | None = None
@@ -84,6 +91,14 @@ def run_calibration(
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
+    if scores is not None:
+        # checked on the scale it was fitted on, then said on the labels' (monotone)
+        problems = res.check(gs)
+        if problems:
+            raise DomainError(
+                "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
+            )
+        res = _on_labels(res, scores, gs, given)
     # the scores stored on the call's grade scale: the calibration clips to the scale it
     # was given; a bias correction widened that one, so clip again to the call's (what
     # the wider one clipped lies outside the call's and is counted here)
@@ -95,11 +110,17 @@ def run_calibration(
         consensus_lo=np.clip(res.consensus_lo, rs.grade_min, rs.grade_max),
         consensus_hi=np.clip(res.consensus_hi, rs.grade_min, rs.grade_max),
     )
-    problems = res.check(gs)
+    problems = res.check(gs) if scores is None else []
     if problems:
         raise DomainError(
             "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
         )
+    # the panel's consensus grades, recorded at its meeting, rank their proposals in place
+    # of the calibrated scores
+    panel = q.panel_grades(session, call)
+    calibrated = res  # the bias correction's rank changes are the calibration's alone
+    if panel:
+        res = _with_panel_grades(res, prop_ids, panel, rs.lower_is_better)
     # proposals to discuss: rank interval straddles the capacity line
     cutoff = _capacity_cutoff(
         session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()
@@ -110,13 +131,18 @@ def run_calibration(
         call,
         "calibration",
         solve,
-        inputs=_grades(pairs),
+        inputs=_grades([(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs], panel),
         parameters={
             "n_bootstrap": n_bootstrap,
             "fit_scale": fit_scale,
             "level": res.level,
             "bias_correction": rs.bias_correction,
             "leniency_shrinkage": ridge,
+            **(
+                {"grade_labels": rs.grade_labels, "label_scores": scores.tolist()}
+                if scores is not None
+                else {}
+            ),
         },
         summary={
             "proposals": len(prop_ids),
@@ -126,8 +152,14 @@ def run_calibration(
             "discuss": len(discuss),
             "converged": res.converged,
             "scores_clipped": clipped,
+            **({"panel_grades": len(panel)} if panel else {}),
+            **({"flat_reviewers": flat} if (flat := _flat_reviewers(pairs)) else {}),
             **({"conflicted_grades_excluded": excluded} if excluded else {}),
-            **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
+            **(
+                {"bias_correction": _rank_changes(correction, prop_ids, calibrated)}
+                if correction
+                else {}
+            ),
         },
     )
     if correction is not None:
@@ -168,19 +200,93 @@ def run_calibration(
     return run
 
 
+def _latent_scale(scores: np.ndarray) -> Any:
+    """The scale the labels' scores span (higher is better), a little wider than the
+    scores so that none lies on its end (the calibration clips to the scale)."""
+    from opencall.optim.calibration import GradeScale
+
+    pad = 1e-6 * float(scores[0] - scores[-1])
+    return GradeScale(float(scores[-1]) - pad, float(scores[0]) + pad, False)
+
+
+def _on_labels(res: Any, scores: np.ndarray, gs: Any, given: np.ndarray) -> Any:
+    """A calibration on the labels' scores said on the labels' scale: positions, 1 the
+    first (best) label, lower is better (an interval's ends swap); the raw mean is the
+    mean of the positions the reviewers gave."""
+    from opencall.optim.calibration.ordinal import on_label_scale
+
+    n = np.bincount(gs.proposal_idx, minlength=gs.n_proposals)
+    raw = np.bincount(gs.proposal_idx, weights=given, minlength=gs.n_proposals) / n
+    return replace(
+        res,
+        consensus=on_label_scale(res.consensus, scores),
+        consensus_lo=on_label_scale(res.consensus_hi, scores),
+        consensus_hi=on_label_scale(res.consensus_lo, scores),
+        raw_mean=raw,
+        lower_is_better=True,
+    )
+
+
 def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:
     """The submitted reviews whose grade ranks, and how many were left out: a conflict
     found after the grade was given (a co-authorship declared late, say) keeps the review,
     but its grade does not rank the proposal."""
     pairs = q.submitted_reviews(session, call)
     conflicted = q.conflict_pairs(session, call)
+    # a proposal withdrawn in review keeps its reviews, unranked
+    ranked = set(
+        session.scalars(
+            select(Proposal.id).where(
+                Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
+            )
+        )
+    )
+    pairs = [(a, r) for a, r in pairs if a.proposal_id in ranked]
     kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
     return kept, len(pairs) - len(kept)
 
 
-def _grades(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
-    """The calibration's inputs (their hash is the run's ``inputs_hash``)."""
-    return {"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]}
+def _flat_reviewers(pairs: list[tuple[Any, Any]]) -> int:
+    """How many reviewers gave at least three counted grades, all the same: grades that
+    rank nothing, which the chair is told of (the calibration fits each reviewer's
+    spread, so they do not distort the ranking)."""
+    given: dict[int, list[float]] = {}
+    for a, r in pairs:
+        given.setdefault(a.reviewer_id, []).append(r.grade)
+    return sum(1 for g in given.values() if len(g) >= 3 and len(set(g)) == 1)
+
+
+def _grades(grades: list[tuple[int, int, Any]], panel: dict[int, float]) -> dict[str, Any]:
+    """The calibration's inputs (their hash is the run's ``inputs_hash``): the counted
+    (proposal, reviewer, grade), and the panel's consensus grades when there are any (a
+    run before any was recorded hashes as before)."""
+    return {"grades": grades, "panel": sorted(panel.items())} if panel else {"grades": grades}
+
+
+def _with_panel_grades(
+    res: Any, prop_ids: list[int], panel: dict[int, float], lower_is_better: bool
+) -> Any:
+    """``res`` with each panel grade as its proposal's score (an interval of the grade
+    alone), ranked again by score (ties in the calibrated order); a rank interval widened
+    to hold its new rank."""
+    consensus = res.consensus.copy()
+    lo, hi = res.consensus_lo.copy(), res.consensus_hi.copy()
+    for i, pid in enumerate(prop_ids):
+        if pid in panel:
+            consensus[i] = lo[i] = hi[i] = panel[pid]
+    merit = consensus if not lower_is_better else -consensus
+    order = np.lexsort((res.rank, -merit))  # best first; the calibrated rank breaks ties
+    rank = np.empty(len(prop_ids), dtype=np.int64)
+    rank[order] = np.arange(1, len(prop_ids) + 1)
+    return replace(
+        res,
+        consensus=consensus,
+        consensus_lo=lo,
+        consensus_hi=hi,
+        rank=rank,
+        rank_lo=np.minimum(res.rank_lo, rank),
+        rank_hi=np.maximum(res.rank_hi, rank),
+    )
 
 
 def ranking_is_current(session: Session, call: Call) -> bool:
@@ -211,10 +317,8 @@ def _grades_hash(session: Session, call: Call) -> str:
     # the columns (fresh values, no ORM rows: a review loaded earlier in the session
     # would keep its old grade), as _grades(_counted(...)) gives them to the calibration
     conflicted = q.conflict_pairs(session, call)
-    grades = [
-        (p, r, g) for p, r, g in q.submitted_grades(session, call) if (p, r) not in conflicted
-    ]
-    digest = inputs_hash({"grades": grades})
+    grades = [(p, r, g) for p, r, g in q.ranked_grades(session, call) if (p, r) not in conflicted]
+    digest = inputs_hash(_grades(grades, q.panel_grades(session, call)))
     session.info[_GRADES_READ] = (call.id, mark, digest)
     return digest
 

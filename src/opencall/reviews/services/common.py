@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.errors import DomainError
+from opencall.people.models import User
+from opencall.proposals.anonymity import TeamIdentity, scan_text
 from opencall.proposals.models import Proposal, ProposalRevision
 from opencall.proposals.services import begin_write
 from opencall.reviews import queries as q
@@ -90,3 +92,13 @@ def lock_answer(session: Session, assignment: ReviewAssignment) -> Call:
     assert call is not None
     session.refresh(call, REVIEW_STATE)
     return call
+
+
+def named_in(text: str, people: list[User]) -> str:
+    """The first name or e-mail address of ``people`` that ``text`` gives ("" when none),
+    found as the anonymity check of a proposal finds a team's (``proposals.anonymity``:
+    "Dr Okafor", another letter case, accents dropped): what the applicants read may not
+    say who reviewed their proposal (trialchair23)."""
+    who = [TeamIdentity(name=u.name, email=u.email or "") for u in people if u.name]
+    found = [f for f in scan_text(text, who) if f.kind in ("name", "email")]
+    return found[0].matched_text if found else ""

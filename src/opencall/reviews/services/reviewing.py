@@ -22,7 +22,7 @@ from opencall.reviews.policies import REVIEW_STATES as REVIEW_OPEN
 from opencall.reviews.policies import withheld
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
-from opencall.reviews.services.common import REVIEW_STATE, lock_answer
+from opencall.reviews.services.common import REVIEW_STATE, lock_answer, named_in
 from opencall.web.pages import fmt_when
 
 #: the longest reason a reviewer gives for declining (the form's ``maxlength``)
@@ -75,7 +75,7 @@ def submit_review(
     assignment: ReviewAssignment,
     reviewer: User,
     *,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None = 3,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
@@ -106,7 +106,14 @@ def submit_review(
             code="stale",
         )
     g = _checked_review(
-        session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
+        session,
+        call,
+        grade,
+        confidence,
+        comments_to_applicants,
+        comments_to_panel,
+        final=final,
+        reviewer=reviewer,
     )
     if final:
         _check_on_time(q.review_due(session, call, reviewer.id), reviewer, now or utcnow())
@@ -138,7 +145,7 @@ def submitted_as(
     session: Session,
     assignment: ReviewAssignment,
     *,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
@@ -157,9 +164,11 @@ def submitted_as(
         return None
     if grade is None:
         return None
-    try:
-        same_grade = float(grade) == review.grade
-    except (TypeError, ValueError):
+    call = session.get(Call, assignment.call_id)
+    assert call is not None
+    try:  # a label on a letter or word scale is its position
+        same_grade = review_settings(call.review_settings).read_grade(grade) == review.grade
+    except DomainError:
         return None
     same = (
         same_grade
@@ -319,12 +328,13 @@ def _check_open_for_reviews(session: Session, call: Call) -> None:
 def _checked_review(
     session: Session,
     call: Call,
-    grade: float | None,
+    grade: float | str | None,
     confidence: int | None,
     comments_to_applicants: str,
     comments_to_panel: str,
     *,
     final: bool,
+    reviewer: User | None = None,
 ) -> float | None:
     """The grade as a float (None: a draft without one), once the call's state and the
     review's fields are checked."""
@@ -332,17 +342,8 @@ def _checked_review(
     _check_open_for_reviews(session, call)
     g: float | None = None
     if grade is not None:
-        try:
-            g = float(grade)
-        except (TypeError, ValueError) as exc:
-            raise DomainError("The grade must be a number.", field="grade") from exc
-        if not rs.grade_min <= g <= rs.grade_max or g != g:
-            raise DomainError(
-                "The grade must lie between %(lo)s and %(hi)s.",
-                field="grade",
-                lo=format(rs.grade_min, "g"),
-                hi=format(rs.grade_max, "g"),
-            )
+        # a number on the call's scale, or on a letter or word scale a label
+        g = rs.read_grade(grade)
     elif final:  # a draft may wait for its grade; a submitted review may not
         raise DomainError(
             "Give a grade to submit the review (a draft is saved without one).", field="grade"
@@ -358,6 +359,16 @@ def _checked_review(
     if final and not comments_to_applicants.strip():
         raise DomainError(
             "Please write comments to the applicants.", field="comments_to_applicants"
+        )
+    # the applicants never learn who reviewed them: a signature is refused (a draft,
+    # which no one else reads, may keep it)
+    signed = named_in(comments_to_applicants, [reviewer]) if final and reviewer else ""
+    if signed:
+        raise DomainError(
+            "Your comments to the applicants give your name or address (%(found)s): the "
+            "applicants may not learn who reviewed their proposal; remove it.",
+            field="comments_to_applicants",
+            found=signed,
         )
     return g
 
@@ -390,7 +401,7 @@ class ReviewInput:
 
     assignment: ReviewAssignment
     reviewer: User
-    grade: float | None
+    grade: float | str | None
     confidence: int | None = 3
     comments_to_applicants: str = ""
     comments_to_panel: str = ""
@@ -433,6 +444,7 @@ def submit_reviews(
                 it.comments_to_applicants,
                 it.comments_to_panel,
                 final=final,
+                reviewer=it.reviewer,
             )
         )
         if final:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -69,6 +70,10 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": max(1, pager.total),
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": run,
+            # a letter or word scale: each score said with its nearest label
+            "rs": review_settings(call.review_settings),
+            # the panel's consensus on the proposals of this page (grade and comment)
+            "panel": q.panel_consensus_of(page.db, ids),
             # a grade submitted or removed, or a conflict found, since the calibration
             "stale": call.ranking_frozen_at is None
             and not services.ranking_is_current(page.db, call),
@@ -156,6 +161,20 @@ def unfreeze(slug: str, page: Page = Depends(get_page)) -> Response:
         slug,
         lambda call: services.unfreeze_ranking(page.db, call, reason=reason, actor_id=page.user.id),
     )
+
+
+@router.post("/manage/calls/{slug}/ranking/{proposal_id}/consensus", response_class=HTMLResponse)
+def record_consensus(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The panel's consensus on a proposal, recorded by a chair at the meeting: its grade
+    (ranks at the next calibration) and the comment its applicants read."""
+    call = staff_call(page, slug)
+    p = page.get_visible(Proposal, proposal_id, lambda p: p.call_id == call.id)
+    grade, comment = page.form.get("grade", "")[:100], page.form.get("comment", "")[:20001]
+    with page.attempt() as refused:
+        services.record_consensus(page.db, call, p, page.user, grade=grade, comment=comment)
+    if refused:
+        return cockpit_error(page, call, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
 
 
 # Messages the review services compose in English, catalogued for Translator.message.
