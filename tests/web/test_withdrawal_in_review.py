@@ -37,6 +37,7 @@ def _in_review(factory: sessionmaker[Session]) -> dict[str, Any]:
             "slug": call.slug,
             "pid": proposals[0].id,
             "code": proposals[0].code,
+            "title": proposals[0].title,
             "other": proposals[1].id,
             "assignment": a.id,
             "pi": pi.email,
@@ -154,7 +155,8 @@ def test_the_reviewer_sees_the_withdrawn_proposal_gone(
     """mend23: the withdrawal takes the review through the reviews feature's service
     (``reviews.services.remove_open_assignments``), not a bare update of its table; the
     reviewer sees what they saw before: the proposal no longer in their list, its page
-    not found, a review typed meanwhile refused with the reason (410, nothing written)."""
+    page gone (410, saying so: trialapp23's page for a removed review, nothing of the
+    proposal on it), a review typed meanwhile refused with the reason (410, nothing written)."""
     w = _in_review(factory)
     reviewer = web.login(w["reviewer"])
     path = f"/review/assignments/{w['assignment']}"
@@ -165,7 +167,9 @@ def test_the_reviewer_sees_the_withdrawn_proposal_gone(
     r = pi.post(f"/proposals/{w['pid']}/withdraw", data={"csrf_token": csrf(pi, "/dashboard")})
     assert r.status_code == 303, r.text[:2000]
     assert w["code"] not in reviewer.get("/review").text
-    assert reviewer.get(path).status_code == 404
+    page = reviewer.get(path)
+    assert page.status_code == 410, page.text[:2000]
+    assert w["title"] not in page.text and w["code"] not in page.text
     r = reviewer.post(path, data={**form, "action": "save"})
     assert r.status_code == 410 and "no longer assigned to you" in r.text, r.text[:2000]
     assert "Typed" in r.text  # the text typed is given back to keep
