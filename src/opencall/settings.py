@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     upload_throttle_per_hour: int = Field(default=30, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
+    # the audit keys retired by `opencall audit rotate-key`, comma-separated: `audit verify`
+    # checks the MACs of the events written with them (without them, counted as unchecked)
+    audit_retired_keys: str = ""
     # "production" refuses to start with the default secret key or insecure cookies
     env: str = "development"
     # Bounds on the work one uploaded PDF may cause (proposals.pdfsafe): the rewrite at
