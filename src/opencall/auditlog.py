@@ -402,12 +402,17 @@ def checkpoint(session: Session, key: str, now: dt.datetime | None = None) -> di
     return {**body, "signature": _sign(key, body)}
 
 
-def verify_checkpoint(session: Session, cp: dict[str, Any], key: str) -> list[str]:
-    """Problems between the log and a checkpoint (empty: the history it covers is intact)."""
+def verify_checkpoint(
+    session: Session, cp: dict[str, Any], key: str, retired: Sequence[str] = ()
+) -> list[str]:
+    """Problems between the log and a checkpoint (empty: the history it covers is intact).
+    Its signature may be the current key's or a retired key's (one taken before a
+    rotation, :func:`rotate_key`)."""
     body = {k: v for k, v in cp.items() if k != "signature"}
     if not key:
         return ["no audit key: set OPENCALL_AUDIT_KEY to check a checkpoint"]
-    if not hmac.compare_digest(str(cp.get("signature", "")), _sign(key, body)):
+    signature = str(cp.get("signature", ""))
+    if not any(hmac.compare_digest(signature, _sign(k, body)) for k in [key, *retired] if k):
         return ["the checkpoint's signature does not match (altered, or another audit key)"]
     try:
         head_id, count = int(body["head_id"]), int(body["count"])

@@ -1036,7 +1036,9 @@ def audit_verify(
                 _fail(f"cannot read the checkpoint: {exc}")
             if not isinstance(cp, dict):
                 _fail("the checkpoint is not a JSON object")
-            problems += auditlog.verify_checkpoint(s, cp, c.settings.audit_key)
+            problems += auditlog.verify_checkpoint(
+                s, cp, c.settings.audit_key, retired=_retired_keys(c)
+            )
     if not problems:
         keyed = "" if not c.settings.audit_key else f", MACs checked ({rep.unkeyed} unkeyed)"
         against = f", matches the checkpoint {checkpoint}" if checkpoint else ""

@@ -9,10 +9,13 @@ MACed with the new key, and `audit verify` checks each stretch with its own key
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from opencall import auditlog
@@ -31,12 +34,21 @@ def _admin(runner: CliRunner, i: int) -> None:
     assert r.exit_code == 0, r.output
 
 
+@contextmanager
+def site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> Iterator[tuple[CliRunner, sessionmaker[Session]]]:
+    """A site whose audit log was begun with OLD (one administrator made by the CLI)."""
+    monkeypatch.setenv("OPENCALL_AUDIT_KEY", OLD)
+    with cli_database(tmp_path, monkeypatch, name) as (runner, factory):
+        _admin(runner, 0)
+        yield runner, factory
+
+
 def test_rotate_the_audit_key_and_verify_both_stretches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENCALL_AUDIT_KEY", OLD)
-    with cli_database(tmp_path, monkeypatch, "rotate") as (runner, factory):
-        _admin(runner, 0)
+    with site(tmp_path, monkeypatch, "rotate") as (runner, factory):
         _admin(runner, 1)
         r = runner.invoke(cli_app, ["audit", "rotate-key"], input=NEW + "\n" + NEW + "\n")
         assert r.exit_code == 0, r.output
@@ -79,9 +91,7 @@ def test_rotate_the_audit_key_and_verify_both_stretches(
 def test_a_rotation_refused_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENCALL_AUDIT_KEY", OLD)
-    with cli_database(tmp_path, monkeypatch, "refused") as (runner, factory):
-        _admin(runner, 0)
+    with site(tmp_path, monkeypatch, "refused") as (runner, factory):
         with factory() as s:
             before = len(list(s.scalars(select(auditlog.AuditEvent))))
         for given, words in [
@@ -135,3 +145,23 @@ def test_two_rotations_on_the_database(engine: Engine) -> None:
         s.commit()
         rep = auditlog.verify(s, retired=keys[:-1])
         assert not rep.ok and any(f"event {ev.id}: MAC" in p for p in rep.problems), rep
+
+
+def test_a_checkpoint_taken_before_the_rotation_still_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint signed with the key of its day is checked with the retired key after a
+    rotation (the operator keeps the checkpoints they published)."""
+    with site(tmp_path, monkeypatch, "checkpoint") as (runner, _factory):
+        cp = tmp_path / "cp.json"
+        assert runner.invoke(cli_app, ["audit", "checkpoint", "--out", str(cp)]).exit_code == 0
+        r = runner.invoke(cli_app, ["audit", "rotate-key"], input=NEW + "\n")
+        assert r.exit_code == 0, r.output
+        monkeypatch.setenv("OPENCALL_AUDIT_KEY", NEW)
+        monkeypatch.setenv("OPENCALL_AUDIT_RETIRED_KEYS", OLD)
+        _admin(runner, 1)
+        r = runner.invoke(cli_app, ["audit", "verify", "--checkpoint", str(cp)])
+        assert r.exit_code == 0 and "matches the checkpoint" in r.output, r.output
+        monkeypatch.delenv("OPENCALL_AUDIT_RETIRED_KEYS")
+        r = runner.invoke(cli_app, ["audit", "verify", "--checkpoint", str(cp)])
+        assert r.exit_code == 1 and "signature does not match" in r.output, r.output
