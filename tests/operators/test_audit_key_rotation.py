@@ -103,6 +103,9 @@ def test_a_rotation_refused_changes_nothing(
             r = runner.invoke(cli_app, ["audit", "rotate-key"], input=given)
             assert r.exit_code == 2, r.output
             assert words in r.output, r.output
+        monkeypatch.setenv("OPENCALL_AUDIT_KEY", "a-key-the-log-never-saw-" + "x" * 24)
+        r = runner.invoke(cli_app, ["audit", "rotate-key"], input=NEW + "\n")
+        assert r.exit_code == 2 and "not the key the audit log was written with" in r.output
         monkeypatch.delenv("OPENCALL_AUDIT_KEY")
         r = runner.invoke(cli_app, ["audit", "rotate-key"], input=NEW + "\n")
         assert r.exit_code == 2 and "OPENCALL_AUDIT_KEY" in r.output, r.output
