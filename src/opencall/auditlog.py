@@ -215,10 +215,29 @@ def _mac(key: str, prev_mac: str, event_hash: str) -> str:
     return hmac.new(key.encode(), f"{prev_mac}:{event_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+#: the action of the event that hands the chain's MACs on to a new key (:func:`rotate_key`)
+KEY_ROTATED = "audit.key_rotated"
+
+
+def key_id(key: str) -> str:
+    """A key's fingerprint, as a rotation event names the next key (reveals nothing of it)."""
+    return hmac.new(key.encode(), b"opencall audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def rotate_key(session: Session, new_key: str) -> AuditEvent:
+    """Hand the log on to ``new_key``: one event, MACed with the session's (current) key,
+    naming the new key's fingerprint. Every event after it is MACed with the new key, so
+    the processes must be given it before they write again (`serve` and `worker` refuse
+    the old one from then on, :func:`key_mismatch`)."""
+    ids = {"key": key_id(audit_key(session)), "next_key": key_id(new_key)}
+    return record(session, KEY_ROTATED, "audit_log", "key", data=ids)
+
+
 def key_mismatch(session: Session, key: str) -> int | None:
     """The id of the newest keyed event when ``key`` is not the key it was written with
     (so every event written from now on would break the chain's MACs), else None (the
-    key matches, or no event carries a MAC yet). One event checked: cheap at every start."""
+    key matches, or no event carries a MAC yet). One event checked: cheap at every start.
+    After a rotation event, the key it names is the one to continue with."""
     if not key:
         return None
     last = session.scalar(
@@ -226,6 +245,8 @@ def key_mismatch(session: Session, key: str) -> int | None:
     )
     if last is None or last.mac is None:
         return None
+    if last.action == KEY_ROTATED:
+        return None if last.data.get("next_key") == key_id(key) else last.id
     prev_mac = session.scalar(
         select(AuditEvent.mac)
         .where(AuditEvent.mac.is_not(None), AuditEvent.id < last.id)
@@ -248,21 +269,55 @@ class VerifyReport:
     head_id: int = 0
     # keyed events whose MAC does not verify with the key given
     mac_mismatches: int = 0
+    # keyed events before a key rotation whose (retired) key was not given: not MAC-checked
+    unchecked: int = 0
 
     @property
     def another_key(self) -> bool:
         """Whether the key is, most likely, not the one the log was written with: every
         keyed event's MAC fails and nothing else does (the hash chain is intact)."""
-        keyed = self.events - self.unkeyed
+        keyed = self.events - self.unkeyed - self.unchecked
         return keyed > 0 and self.mac_mismatches == keyed == len(self.problems)
 
 
 VERIFY_BATCH = 2000  # events read and checked at a time by :func:`verify`
 
 
-def verify(session: Session, key: str | None = None) -> VerifyReport:
-    """Recompute the chain; with the audit key (the session's unless given), the MACs too."""
+def _stretch_keys(session: Session, key: str, retired: Sequence[str]) -> dict[int, str | None]:
+    """The key of each stretch of the log, by the id of the event that ends it (the
+    rotation events, then 2**63 for the last stretch): each rotation names, by their
+    fingerprints, the key before it and the key after it; the last stretch is checked
+    with the current ``key`` whether or not it is the one named (a wrong key is then
+    reported). None: a retired key not given (the stretch's MACs unchecked)."""
+    rotations = list(
+        session.execute(
+            select(AuditEvent.id, AuditEvent.data)
+            .where(AuditEvent.action == KEY_ROTATED, AuditEvent.mac.is_not(None))
+            .order_by(AuditEvent.id)
+        )
+    )
+    if not rotations:
+        return {2**63: key}
+    given = {key_id(k): k for k in [*retired, key] if k}
+    ends = [r.id for r in rotations] + [2**63]
+    # each stretch's key as the rotations name it (hashed with them, MACed with the key
+    # before): the first stretch's by the first rotation's "key", the others' "next_key"
+    names = [str((rotations[0].data or {}).get("key", ""))]
+    names += [str((r.data or {}).get("next_key", "")) for r in rotations]
+    return {
+        end: given.get(name, key if end == 2**63 else None)
+        for end, name in zip(ends, names, strict=True)
+    }
+
+
+def verify(session: Session, key: str | None = None, retired: Sequence[str] = ()) -> VerifyReport:
+    """Recompute the chain; with the audit key (the session's unless given), the MACs too:
+    each stretch between two key rotations with its own key (``retired``: the earlier
+    keys; a stretch whose key is not given is counted as unchecked)."""
     key = audit_key(session) if key is None else key
+    stretches = iter(_stretch_keys(session, key, retired).items()) if key else iter([])
+    end, stretch_key = next(stretches, (2**63, key))
+    unchecked = 0
     problems: list[str] = []
     prev = GENESIS
     prev_mac = ""
@@ -295,13 +350,17 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
                 unkeyed += 1
             continue
         keyed = True
-        if not hmac.compare_digest(ev.mac, _mac(key, prev_mac, ev.hash)):
+        if stretch_key is None:
+            unchecked += 1
+        elif not hmac.compare_digest(ev.mac, _mac(stretch_key, prev_mac, ev.hash)):
             mac_mismatches += 1
             problems.append(
                 f"event {ev.id}: MAC does not match (rewritten without the audit key, "
                 "or another key)"
             )
         prev_mac = ev.mac
+        if ev.id >= end:  # a rotation event: the next stretch's key from here on
+            end, stretch_key = next(stretches, (2**63, key))
     return VerifyReport(
         ok=not problems,
         events=n,
@@ -310,6 +369,7 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
         head_hash=prev,
         head_id=head_id,
         mac_mismatches=mac_mismatches,
+        unchecked=unchecked,
     )
 
 
@@ -342,12 +402,17 @@ def checkpoint(session: Session, key: str, now: dt.datetime | None = None) -> di
     return {**body, "signature": _sign(key, body)}
 
 
-def verify_checkpoint(session: Session, cp: dict[str, Any], key: str) -> list[str]:
-    """Problems between the log and a checkpoint (empty: the history it covers is intact)."""
+def verify_checkpoint(
+    session: Session, cp: dict[str, Any], key: str, retired: Sequence[str] = ()
+) -> list[str]:
+    """Problems between the log and a checkpoint (empty: the history it covers is intact).
+    Its signature may be the current key's or a retired key's (one taken before a
+    rotation, :func:`rotate_key`)."""
     body = {k: v for k, v in cp.items() if k != "signature"}
     if not key:
         return ["no audit key: set OPENCALL_AUDIT_KEY to check a checkpoint"]
-    if not hmac.compare_digest(str(cp.get("signature", "")), _sign(key, body)):
+    signature = str(cp.get("signature", ""))
+    if not any(hmac.compare_digest(signature, _sign(k, body)) for k in [key, *retired] if k):
         return ["the checkpoint's signature does not match (altered, or another audit key)"]
     try:
         head_id, count = int(body["head_id"]), int(body["count"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
@@ -1037,7 +1038,7 @@ def audit_verify(
     exit 1 when any event was altered or removed."""
     c: Ctx = ctx.obj
     with c.factory() as s:
-        rep = auditlog.verify(s)
+        rep = auditlog.verify(s, retired=_retired_keys(c))
         problems = list(rep.problems)
         if rep.another_key:  # one line, not one per event of the whole history (trialop18)
             problems = [
@@ -1052,15 +1053,68 @@ def audit_verify(
                 _fail(f"cannot read the checkpoint: {exc}")
             if not isinstance(cp, dict):
                 _fail("the checkpoint is not a JSON object")
-            problems += auditlog.verify_checkpoint(s, cp, c.settings.audit_key)
+            problems += auditlog.verify_checkpoint(
+                s, cp, c.settings.audit_key, retired=_retired_keys(c)
+            )
     if not problems:
         keyed = "" if not c.settings.audit_key else f", MACs checked ({rep.unkeyed} unkeyed)"
         against = f", matches the checkpoint {checkpoint}" if checkpoint else ""
         console.print(f"audit log intact: {rep.events} events{keyed}{against}")
+        if rep.unchecked:
+            console.print(
+                f"{rep.unchecked} events before a key rotation not MAC-checked: their key "
+                "is retired and not given (OPENCALL_AUDIT_RETIRED_KEYS)"
+            )
         return
     for p in problems:
         console.print(f"[red]{p}[/red]")
     raise typer.Exit(1)
+
+
+def _retired_keys(c: Ctx) -> list[str]:
+    return [k.strip() for k in c.settings.audit_retired_keys.split(",") if k.strip()]
+
+
+def _new_audit_key() -> str:
+    """The new key: asked twice, hidden, at a terminal; piped, its first line (a second
+    line, if any, must repeat it), so that it never appears in a command line or a log."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("New audit key", hide_input=True, confirmation_prompt=True))
+    line, again = (sys.stdin.readline().strip() for _ in "12")
+    if not line:
+        _fail("no new key on the standard input (one line); nothing changed")
+    if again and again != line:
+        _fail("the two keys piped in do not match; nothing changed")
+    return line
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(ctx: typer.Context) -> None:
+    """Hand the audit log on to a new OPENCALL_AUDIT_KEY (read from the standard input):
+    one event, MACed with the current key, names the new key's fingerprint; the events
+    after it are MACed with the new key. Stop `serve` and `worker` first, then start them
+    with the new key (and the old one in OPENCALL_AUDIT_RETIRED_KEYS for `audit verify`)."""
+    c: Ctx = ctx.obj
+    old = c.settings.audit_key
+    if not old:
+        _fail("set OPENCALL_AUDIT_KEY to the current key: the rotation is MACed with it")
+    new = _new_audit_key()
+    if len(new) < 32:
+        _fail("the new audit key must be at least 32 characters; nothing changed")
+    if new == old:
+        _fail("the new audit key is the same as the current key; nothing changed")
+    with unit_of_work(c.factory) as s:
+        if auditlog.key_mismatch(s, old) is not None:
+            _fail(
+                "OPENCALL_AUDIT_KEY is not the key the audit log was written with: nothing changed"
+            )
+        event = auditlog.rotate_key(s, new)
+        s.flush()
+        at = event.id
+    console.print(
+        f"audit key rotated at event {at}: give every process the new OPENCALL_AUDIT_KEY, "
+        "and the old one in OPENCALL_AUDIT_RETIRED_KEYS to `audit verify`"
+    )
 
 
 @audit_app.command("checkpoint")

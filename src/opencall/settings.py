@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     partial_upload_keep_hours: int = Field(default=24, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
+    # the secret keys before OPENCALL_SECRET_KEY, comma-separated: cookies they signed are
+    # still read (a rotation signs nobody out), new ones are signed with the current key
+    secret_key_previous: str = ""
+    # the audit keys retired by `opencall audit rotate-key`, comma-separated: `audit verify`
+    # checks the MACs of the events written with them (without them, counted as unchecked)
+    audit_retired_keys: str = ""
     # "production" refuses to start with the default secret key or insecure cookies
     env: str = "development"
     # Bounds on the work one uploaded PDF may cause (proposals.pdfsafe): the rewrite at
@@ -147,6 +153,13 @@ class Settings(BaseSettings):
         if any(not 1 <= d <= 366 for d in value):
             raise ValueError(f"{value!r}: each reminder is 1 to 366 days before the close")
         return sorted(set(value), reverse=True)
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """The keys a signed cookie may carry: the previous ones, then the current one (the
+        last signs; itsdangerous's order)."""
+        previous = [k.strip() for k in self.secret_key_previous.split(",") if k.strip()]
+        return [*previous, self.secret_key]
 
     @field_validator("base_url")
     @classmethod

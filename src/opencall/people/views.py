@@ -128,8 +128,8 @@ def known_device(page: Page, email: str) -> security.Device | None:
     user = queries.user_by_email(page.db, email)
     if user is None or user.id != device.user_id:
         return None
-    stamp = services.password_stamp(user, page.settings.secret_key)
-    if not hmac.compare_digest(stamp, device.stamp):
+    stamps = (services.password_stamp(user, key) for key in page.settings.secret_keys)
+    if not any(hmac.compare_digest(stamp, device.stamp) for stamp in stamps):
         return None
     return device
 

@@ -44,7 +44,7 @@ class SessionData:
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="opencall.session")
+    return URLSafeTimedSerializer(settings.secret_keys, salt="opencall.session")
 
 
 def _settings(request: Request) -> Settings:
@@ -210,7 +210,7 @@ class Device:
 
 
 def _device_serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="opencall.device")
+    return URLSafeTimedSerializer(settings.secret_keys, salt="opencall.device")
 
 
 def read_device(request: Request) -> Device | None:
