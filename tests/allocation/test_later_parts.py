@@ -10,6 +10,7 @@ is ended or declined. Refused inputs change nothing."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,8 @@ from opencall.allocation import services as al
 from opencall.allocation.models import AwardLaterPart
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
+from opencall.cli import app as cli_app
+from opencall.db import unit_of_work
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
@@ -28,6 +31,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from tests import factories as F
 from tests.allocation.test_unreviewed import _to_allocation
+from tests.cli_db import cli_database
 from tests.results.course_world import course_world
 from tests.results.test_ended_award_followups import _end
 
@@ -144,3 +148,30 @@ def test_a_bad_later_part_is_refused_and_changes_nothing(
     with pytest.raises(DomainError, match=message):
         lp.hold_later_part(db, proposal, call, pool, amount)
     assert (_parts(db), al.free_capacity(db, later)[pool_id]) == before
+
+
+def test_the_user_office_holds_and_decides_a_later_part_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with cli_database(tmp_path, monkeypatch, "later") as (runner, factory):
+        with unit_of_work(factory) as s:
+            programme, _other, later, pool_id, offer = _programme(s)
+            code, slug, later_slug = programme.code, programme.call.slug, later.slug
+        hold = ["postaward", "later-part", "--call", slug, "--proposal", code,
+                "--later-call", later_slug, "--resource", str(pool_id)]  # fmt: skip
+        r = runner.invoke(cli_app, [*hold, "--amount", str(offer + 1)])
+        assert r.exit_code == 2 and "less than this part" in r.output, r.output
+        r = runner.invoke(cli_app, [*hold, "--amount", "4"])
+        assert r.exit_code == 0 and f"held in {later_slug}" in r.output, r.output
+        with unit_of_work(factory) as s:
+            (part,) = lp.parts_of(s, [programme.id])
+            part_id = part.id
+            assert al.free_capacity(s, s.get_one(Call, later.id))[pool_id] == offer - 4
+        r = runner.invoke(cli_app, ["postaward", "progress", str(part_id), "--note", ""])
+        assert r.exit_code == 2 and "progress report showed" in r.output, r.output
+        r = runner.invoke(
+            cli_app, ["postaward", "progress", str(part_id), "--return", "--note", "No report."]
+        )
+        assert r.exit_code == 0 and "returned" in r.output, r.output
+        with unit_of_work(factory) as s:
+            assert al.free_capacity(s, s.get_one(Call, later.id))[pool_id] == offer

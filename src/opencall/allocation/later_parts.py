@@ -141,7 +141,7 @@ def decide_later_part(
     if not note:
         raise DomainError("Say what the progress report showed.", code="invalid")
     if len(note) > MAX_NOTE:
-        raise DomainError("The note is too long (2000 characters at most).", code="invalid")
+        raise DomainError("The note is limited to 2,000 characters.", code="invalid")
     if part.status != "held":
         raise DomainError("This later part was decided already.", code="conflict")
     part.status = "released" if accepted else "returned"
