@@ -1728,5 +1728,64 @@ def postaward_remind(
         jobs.run_pending(c.factory, build_registry(c.settings))
 
 
+@postaward_app.command("later-part")
+def postaward_later_part(
+    ctx: typer.Context,
+    call: CallOpt,
+    proposal: Annotated[str, typer.Option(help="The awarded proposal's code in CALL.")],
+    later_call: Annotated[str, typer.Option(help="The later period's call (its slug).")],
+    resource: Annotated[int, typer.Option(help="The resource's id, offered by the later call.")],
+    amount: Annotated[float, typer.Option(help="The later period's part, in the resource's unit.")],
+) -> None:
+    """Hold a later period's part of a multi-period award against the later call's offer
+    (outcomes23): that call's allocation offers the rest of the resource only."""
+    from sqlalchemy import select
+
+    from opencall.allocation import later_parts
+    from opencall.proposals.models import Proposal
+
+    c: Ctx = ctx.obj
+    try:
+        with unit_of_work(c.factory) as s:
+            awarded = _load_call(s, call)
+            p = s.scalar(
+                select(Proposal).where(Proposal.call_id == awarded.id, Proposal.code == proposal)
+            )
+            if p is None:
+                _fail(f"no proposal {proposal!r} in {call}")
+            part = later_parts.hold_later_part(s, p, _load_call(s, later_call), resource, amount)
+            said = f"part {part.id}: {amount:g} of resource {resource} held in {later_call}"
+    except DomainError as exc:
+        _fail(exc)
+    console.print(said)
+
+
+@postaward_app.command("progress")
+def postaward_progress(
+    ctx: typer.Context,
+    part: Annotated[int, typer.Argument(help="The later part's id.")],
+    note: Annotated[str, typer.Option(help="What the progress report showed.")],
+    accept: Annotated[
+        bool, typer.Option("--accept/--return", help="Release the part, or return it.")
+    ] = True,
+) -> None:
+    """The progress report before a later period: --accept releases the held part to the
+    programme, --return gives it back to the later call's offer."""
+    from opencall.allocation import later_parts
+    from opencall.allocation.models import AwardLaterPart
+
+    c: Ctx = ctx.obj
+    try:
+        with unit_of_work(c.factory) as s:
+            row = s.get(AwardLaterPart, part)
+            if row is None:
+                _fail(f"no later part {part}")
+            later_parts.decide_later_part(s, row, accepted=accept, note=note)
+            status = row.status
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"part {part}: {status}")
+
+
 def main() -> None:
     app()

@@ -108,6 +108,36 @@ class AwardEnd(GivenBack, Base):
     ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
+#: a later period's part of a multi-period award: held against the later call's offer
+#: until the progress report is accepted (released), or given back (returned)
+LATER_PART_STATES = ("held", "released", "returned")
+
+
+class AwardLaterPart(PerProposal, Base):
+    """A part of a multi-period (long-term) programme's award for a later allocation
+    period (outcomes23): ``amount`` of the resource ``pool_id`` that the later call
+    ``later_call_id`` offers. The proposal was reviewed once, in ``call_id``; its later
+    parts are held against the later call's offer from the day they are recorded
+    (``allocation.services.used_capacity`` and the later call's allocation count them as
+    committed), ``released`` when the user office accepts the progress report before that
+    period, ``returned`` (free again) when the progress is not accepted or the award ends.
+    ``note`` is the office's word on the progress; ``decided_by``/``decided_at`` who and when."""
+
+    __tablename__ = "award_later_parts"
+    __table_args__ = (UniqueConstraint("proposal_id", "later_call_id", "pool_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    later_call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("capacity_pools.id"), index=True)
+    amount: Mapped[float] = mapped_column(Float, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="held")
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 #: the bands a TAC chair may set a proposal in (``""`` takes it out of any band)
 TAC_BANDS = ("accept", "reserve", "reject")
 

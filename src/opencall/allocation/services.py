@@ -21,6 +21,7 @@ from opencall.allocation.models import (
     Award,
     AwardDecline,
     AwardEnd,
+    AwardLaterPart,
     Decision,
     UnreviewedResolution,
 )
@@ -828,6 +829,10 @@ def build_problem(
     # of a slot-based resource, no more than its slots not begun now that other calls do
     # not hold: a slot that has begun can no longer be booked
     capacity = {pid: float(cp.amount) for pid, cp in pools.items()}
+    # less what earlier calls' multi-period awards hold of it for this period (outcomes23)
+    for pid, held_part in committed_parts(session, call).items():
+        if pid in capacity:
+            capacity[pid] = max(capacity[pid] - held_part, 0.0)
     for pid, used in earlier.items():
         total = policy_doc.resource_limits[str(pid)].max_total or 0.0
         if pid in capacity:
@@ -1250,6 +1255,9 @@ def used_capacity(session: Session, call: Call, *, besides: int | None = None) -
     for returned in session.scalars(ends):
         for x in returned:
             used[int(x["pool_id"])] = used.get(int(x["pool_id"]), 0.0) - float(x["returned"])
+    # the later parts of earlier calls' multi-period awards held in this call (outcomes23)
+    for pid, amount in committed_parts(session, call).items():
+        used[pid] = used.get(pid, 0.0) + amount
     return used
 
 
@@ -1271,6 +1279,24 @@ def call_caps(session: Session, call: Call) -> dict[int, float]:
         )
         for cp in pools
     }
+
+
+#: a later part in these states is committed in its later call (``returned``: free again)
+COMMITTED_PARTS = ("held", "released")
+
+
+def committed_parts(session: Session, call: Call) -> dict[int, float]:
+    """Pool id -> what the later parts of earlier calls' multi-period awards hold of this
+    call's offer (held or released; outcomes23)."""
+    rows = session.execute(
+        select(AwardLaterPart.pool_id, func.sum(AwardLaterPart.amount))
+        .where(
+            AwardLaterPart.later_call_id == call.id,
+            AwardLaterPart.status.in_(COMMITTED_PARTS),
+        )
+        .group_by(AwardLaterPart.pool_id)
+    )
+    return {int(pid): float(total or 0.0) for pid, total in rows}
 
 
 def free_capacity(session: Session, call: Call) -> dict[int, float]:
@@ -1704,8 +1730,26 @@ def awarded_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int
     return out
 
 
-if awarded_by_call not in call_services.AWARD_COUNTERS:
-    call_services.AWARD_COUNTERS.append(awarded_by_call)
+def later_parts_by_call(session: Session, pool_ids: Sequence[int]) -> dict[tuple[int, int], float]:
+    """What each later call holds of the resources ``pool_ids`` for the later parts of
+    earlier calls' multi-period awards (``{(resource id, later call id): amount}``; held or
+    released, not returned; outcomes23): committed in that call, whatever its awards."""
+    rows = session.execute(
+        select(
+            AwardLaterPart.pool_id, AwardLaterPart.later_call_id, func.sum(AwardLaterPart.amount)
+        )
+        .where(
+            AwardLaterPart.pool_id.in_(sorted(set(pool_ids))),
+            AwardLaterPart.status.in_(COMMITTED_PARTS),
+        )
+        .group_by(AwardLaterPart.pool_id, AwardLaterPart.later_call_id)
+    )
+    return {(pid, cid): float(total or 0.0) for pid, cid, total in rows}
+
+
+for _counter in (awarded_by_call, later_parts_by_call):
+    if _counter not in call_services.AWARD_COUNTERS:
+        call_services.AWARD_COUNTERS.append(_counter)
 
 
 def queue_decision_mails(session: Session, call: Call, *, actor_id: int | None = None) -> Job:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.allocation.later_parts import return_held_parts
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.calls.policies import STAFF_ROLES
@@ -105,6 +106,10 @@ def decline_award(
     )
     session.add(row)
     session.flush()
+    # the parts held for later periods go back to their calls (outcomes23)
+    later = return_held_parts(
+        session, proposal, note=note or f"declined: {reason}", actor_id=actor_id
+    )
     auditlog.record(
         session,
         "award.declined",
@@ -113,7 +118,12 @@ def decline_award(
         actor_id=actor_id,
         call_id=call.id,
         reason=note,
-        data={"reason": reason, "freed": freed, "entries_released": row.entries_released},
+        data={
+            "reason": reason,
+            "freed": freed,
+            "entries_released": row.entries_released,
+            "later_parts_returned": [p.id for p in later],
+        },
     )
     _mail_staff(session, proposal, row, base_url)
     return row, True

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.allocation.later_parts import return_held_parts
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardEnd
 from opencall.calls.policies import may_administer
 from opencall.db import utcnow
@@ -123,6 +124,8 @@ def end_award(
     )
     session.add(row)
     session.flush()
+    # the parts held for later periods go back to their calls (outcomes23)
+    later = return_held_parts(session, proposal, note=note, actor_id=row.ended_by)
     auditlog.record(
         session,
         "award.ended",
@@ -131,6 +134,11 @@ def end_award(
         actor_id=row.ended_by,
         call_id=call.id,
         reason=note,
-        data={"reason": reason, "returned": returned, "entries_released": row.entries_released},
+        data={
+            "reason": reason,
+            "returned": returned,
+            "entries_released": row.entries_released,
+            "later_parts_returned": [p.id for p in later],
+        },
     )
     return row, True

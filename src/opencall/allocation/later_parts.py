@@ -1,0 +1,173 @@
+"""The later parts of a multi-period (long-term) programme's award (outcomes23).
+
+A large programme asks for time over two or three allocation periods and is reviewed
+once. Its award in the call that reviewed it is the first period's; each later period's
+part is recorded here against the later call that offers that period's resource
+(``AwardLaterPart``), and held against that call's offer from then on: the later call's
+free capacity (``services.used_capacity``), its allocation (``services.build_problem``)
+and what it holds of the resource for other calls (``services.later_parts_by_call``)
+count it as committed. Before the later period the user office reads the programme's
+progress report: accepted, the part is ``released`` (it stays committed, now the
+programme's to use); not accepted, it is ``returned`` and free again. An award the office
+ends (``results.ends.end_award``) returns its held parts too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.allocation import services
+from opencall.allocation.models import Award, AwardDecline, AwardEnd, AwardLaterPart
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.proposals.models import Proposal
+
+#: a later call in these states has not allocated yet: a part can still be held in it
+HOLDING_STATES = ("draft", "open", "closed", "review", "ranking")
+
+#: the most characters of the office's note on a progress report
+MAX_NOTE = 2000
+
+
+def parts_of(session: Session, proposal_ids: Sequence[int]) -> list[AwardLaterPart]:
+    """The later parts of these proposals' awards, in the order recorded."""
+    return list(
+        session.scalars(
+            select(AwardLaterPart)
+            .where(AwardLaterPart.proposal_id.in_(list(proposal_ids)))
+            .order_by(AwardLaterPart.id)
+        )
+    )
+
+
+def hold_later_part(
+    session: Session,
+    proposal: Proposal,
+    later_call: Call,
+    pool_id: int,
+    amount: float,
+    *,
+    actor_id: int | None = None,
+) -> AwardLaterPart:
+    """Record the part ``amount`` of resource ``pool_id`` of ``proposal``'s award for the
+    later period of ``later_call``, held against that call's offer. Refused, changing
+    nothing, for a proposal not awarded (or whose award was declined or ended), a call
+    that is the proposal's own or has allocated already, a resource the later call does
+    not offer, an amount not positive or more than the later call's offer has free, and a
+    second part of the same resource in the same call."""
+    if not (isinstance(amount, int | float) and math.isfinite(amount) and amount > 0):
+        raise DomainError("The amount must be a positive number.", code="invalid")
+    awarded = session.scalar(select(Award.id).where(Award.proposal_id == proposal.id).limit(1))
+    if awarded is None:
+        raise DomainError("Only an awarded proposal has parts in later periods.", code="invalid")
+    for given_back in (AwardEnd, AwardDecline):
+        if session.scalar(select(given_back.id).where(given_back.proposal_id == proposal.id)):
+            raise DomainError(
+                "This award was declined or ended: it has no later parts.", code="invalid"
+            )
+    if later_call.id == proposal.call_id:
+        raise DomainError(
+            "A later part belongs to a later call, not to the call that reviewed the proposal.",
+            code="invalid",
+        )
+    if later_call.status not in HOLDING_STATES:
+        raise DomainError(
+            "That call has allocated already: a later part is held before its allocation.",
+            code="invalid_state",
+        )
+    free = services.free_capacity(session, later_call)
+    if pool_id not in free:
+        raise DomainError("That call does not offer this resource.", code="invalid")
+    if session.scalar(
+        select(AwardLaterPart.id).where(
+            AwardLaterPart.proposal_id == proposal.id,
+            AwardLaterPart.later_call_id == later_call.id,
+            AwardLaterPart.pool_id == pool_id,
+        )
+    ):
+        raise DomainError(
+            "This award already has a part of this resource in that call.", code="conflict"
+        )
+    if amount > free[pool_id] + 1e-9:
+        raise DomainError(
+            "That call's offer of this resource has %(free)s left, less than this part.",
+            code="invalid",
+            free=f"{max(free[pool_id], 0.0):g}",
+        )
+    part = AwardLaterPart(
+        call_id=proposal.call_id,
+        proposal_id=proposal.id,
+        later_call_id=later_call.id,
+        pool_id=pool_id,
+        amount=float(amount),
+        status="held",
+        note="",
+        created_by=actor_id,
+    )
+    session.add(part)
+    session.flush()
+    auditlog.record(
+        session,
+        "award.later_part_held",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=later_call.id,
+        data={"part_id": part.id, "pool_id": pool_id, "amount": float(amount)},
+    )
+    return part
+
+
+def decide_later_part(
+    session: Session,
+    part: AwardLaterPart,
+    *,
+    accepted: bool,
+    note: str,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> AwardLaterPart:
+    """The user office's answer to the progress report before the part's period:
+    ``accepted``, the part is released to the programme (still committed in the later
+    call); not, it is returned (free again in the later call). The note (the office's
+    word on the progress) is required. A part decided already is refused."""
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("Say what the progress report showed.", code="invalid")
+    if len(note) > MAX_NOTE:
+        raise DomainError("The note is limited to 2,000 characters.", code="invalid")
+    if part.status != "held":
+        raise DomainError("This later part was decided already.", code="conflict")
+    part.status = "released" if accepted else "returned"
+    part.note = note
+    part.decided_by = actor_id
+    part.decided_at = now or utcnow()
+    session.flush()
+    auditlog.record(
+        session,
+        f"award.later_part_{part.status}",
+        "proposal",
+        part.proposal_id,
+        actor_id=actor_id,
+        call_id=part.later_call_id,
+        reason=note,
+        data={"part_id": part.id, "pool_id": part.pool_id, "amount": part.amount},
+    )
+    return part
+
+
+def return_held_parts(
+    session: Session, proposal: Proposal, *, note: str, actor_id: int | None = None
+) -> list[AwardLaterPart]:
+    """Return every part of the proposal's award still held (the award ended): free again
+    in their later calls. Parts released already stay the programme's. The parts returned."""
+    held = [p for p in parts_of(session, [proposal.id]) if p.status == "held"]
+    for part in held:
+        decide_later_part(session, part, accepted=False, note=note, actor_id=actor_id)
+    return held
