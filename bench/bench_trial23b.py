@@ -11,6 +11,12 @@ ratio): ours is ``solve_slots`` (default engines), the peer CP-SAT on whole weig
 (``trial23b.peer``); counted: rules broken (``trial21.violations``), instances whose whole
 value differs from the peer's. ``--src <main checkout>/src`` runs that checkout's code as
 ours.
+
+``--ship N``: ``N`` seeded sample-loan plans (``plan_shipments``: 1-4 types of 0-20 mg,
+or of 0, 1e-9, 1 to 1e6 mg; 1-10 loans of 0.5-5 mg, or of 1e-9 to 1e6 mg, some partial;
+merits equal, or 1e-12 to 1e12), each held to ``ShipmentPlan.check``, to "no loan left out
+that fits whole in what is left", and to the same shipments with the loans and the types
+given in reverse order; counted: plans failing any.
 """
 
 from __future__ import annotations
@@ -30,14 +36,51 @@ from tests.optim import trial23b as t23b  # noqa: E402
 from opencall.optim import slots as sl  # noqa: E402
 
 
+def _ship(n_plans: int) -> None:
+    import random
+
+    from opencall.optim.logistics import samples as smp
+
+    n = bad = 0
+    for seed in range(n_plans):
+        rng, fam = random.Random(seed), seed % 4
+        sizes = [0.0, 0.0, 1.0, 5.0, 10.0, 1e-9, 1e6]
+        types = tuple(smp.SampleType(f"t{j}", rng.choice(sizes) if fam == 0
+                                     else float(rng.randint(0, 20)))
+                      for j in range(rng.randint(1, 4)))  # fmt: skip
+        loans = []
+        for i in range(rng.randint(1, 10)):
+            ms = {t.id: float(rng.choice([0.5, 1, 2, 5])) if fam != 1 else rng.choice([1e-9, 1.0, 1e6])
+                  for t in types if rng.random() < 0.6}  # fmt: skip
+            merit = 1.0 if fam == 2 else rng.choice([1, 2, 3, 1e-12, 1e12])
+            loans.append(smp.SampleLoan(f"l{i}", merit, f"u{i % 3}", ms or {"t0": 1.0},
+                                        min_fraction=rng.choice([1.0, 1.0, 0.5, 0.1])))  # fmt: skip
+        pb = smp.SampleProblem(types, tuple(loans))
+        plan = smp.plan_shipments(pb)
+        n += 1
+        left = dict(plan.remaining_mg)
+        shipped = {s.loan_id for s in plan.shipments}
+        fits = any(
+            loan.id not in shipped and all(mg < left.get(t, 0.0) * (1 - 1e-9) for t, mg in loan.masses.items())
+            for loan in loans
+        )  # fmt: skip
+        rev = smp.plan_shipments(smp.SampleProblem(types[::-1], tuple(loans[::-1])))
+        same = {s.loan_id: (s.fraction, s.items) for s in rev.shipments} == {
+            s.loan_id: (s.fraction, s.items) for s in plan.shipments
+        }
+        bad += bool(plan.check(pb)) or fits or not same
+    print(f"ship: n={n} bad={bad}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", default="", help="run this checkout's src as ours")
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--ratios", default="1e4,1e5,1e6,1e7,1e8,1e9,1e12")
+    ap.add_argument("--ship", type=int, default=0)
     args = ap.parse_args()
     print(f"ours: {SRC}")
-    for r in args.ratios.split(","):
+    for r in filter(None, args.ratios.split(",")):
         ratio = float(r)
         n = broken = differ = 0
         lost = []
@@ -51,6 +94,8 @@ def main() -> None:
                     differ += 1
                     lost.append(f"{base}/{seed}")
         print(f"ratio {r}: n={n} broken={broken} differ={differ} {' '.join(lost)}", flush=True)
+    if args.ship:
+        _ship(args.ship)
 
 
 if __name__ == "__main__":
