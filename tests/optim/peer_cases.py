@@ -10,7 +10,9 @@ Peers (written from the problem statements, ``trial18``/``trial19``):
 - ``assign``: the most reviews, then the most affinity, two ``milp`` solves,
   ``t19.assignment_peer``;
 - ``slot_apart``: the most value of a problem whose weights are 1e12 apart, CP-SAT on whole
-  weights, the heavier and the lighter units' value apart, ``t22.peer``.
+  weights, the heavier and the lighter units' value apart, ``t22.peer``;
+- ``slot_ratio``: the most whole value of a problem whose weights are a ratio apart, CP-SAT
+  on whole weights, ``t23b.peer``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.optim import trial18 as t18
 from tests.optim import trial19 as t19
 from tests.optim import trial20 as t20
 from tests.optim import trial22 as t22
+from tests.optim import trial23b as t23b
 
 from opencall.optim import slots as sl
 
@@ -48,6 +51,7 @@ PEERS: dict[str, Callable[[Any], Any]] = {
     "alloc": t19.alloc_peer,
     "assign": lambda pb: list(t19.assignment_peer(pb)),
     "slot_apart": t22.peer,
+    "slot_ratio": t23b.peer,
 }
 
 
@@ -138,11 +142,25 @@ def _trial22() -> list[Case]:
                  lambda f=f, b=b, s=s: t22.instance(s, f, b)) for f, b, s in APART_22]  # fmt: skip
 
 
+#: the trial23b instances held to the peer: (ratio, base family, seed); the first five lost
+#: a lighter award before trialopt23b's fix (bench/bench_trial23b.py, 40 seeds a family)
+RATIO_23B = [(1e7, "items_zone", 2), (1e7, "items_zone", 13), (1e7, "items_tight", 30),
+             (1e6, "items_tight", 25), (1e6, "items_tight", 30)] + [
+    (r, b, s) for r in (1e6, 1e7) for b in t23b.BASE for s in range(40, 44)
+]  # fmt: skip
+
+
+def _trial23b() -> list[Case]:
+    return [Case(f"slots/{r:.0e}/{b}/{s}", "slot_ratio",
+                 lambda r=r, b=b, s=s: t23b.instance(s, b, r)) for r, b, s in RATIO_23B]  # fmt: skip
+
+
 #: file name (``tests/optim/recorded/<name>.json``) -> its cases
 SETS: dict[str, Callable[[], list[Case]]] = {
     "trial19": _trial19,
     "trial20": _trial20,
     "trial22": _trial22,
+    "trial23b": _trial23b,
 }
 
 

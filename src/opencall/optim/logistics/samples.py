@@ -148,6 +148,47 @@ class ShipmentPlan:
         return errors
 
 
+#: awarded masses of a type whose exact sum passes its inventory by no more than this
+#: fraction of it are floating point's spelling of the same decimal masses (three loans of
+#: 0.1 mg from 0.3 mg), shipped as awarded; beyond it, solver round-off is clipped
+_SAME_MASS = 1e-12
+
+
+def _shipped(
+    problem: SampleProblem, result: AllocationResult, inventory: Mapping[str, float]
+) -> dict[str, tuple[tuple[str, float], ...]]:
+    """Each awarded loan's items (sample type, mg), by loan id. Solver round-off (a few
+    1e-8 of a mass) must never ship more than the inventory holds: where the awarded masses
+    of a type, added exactly (``math.fsum``), pass its inventory by more than
+    ``_SAME_MASS`` of it, each is cut to what is left, the loans taken by id (whatever order
+    they came in: taken in the given order, the last loan shipped 0.09999999999999998 of
+    its 0.1 mg, and which one depended on the order); elsewhere each ships as awarded. What
+    is left of an item after a cut is dropped only when it is round-off beside the loan's
+    own mass (an absolute 1e-6 mg dropped every item of a loan of 5e-7 mg, which then
+    shipped nothing although awarded)."""
+    awarded = sorted(
+        (loan for loan in problem.loans if result.fractions[loan.id] > 0), key=lambda x: x.id
+    )
+    total = {
+        tid: math.fsum(result.amounts[loan.id].get(tid, 0.0) for loan in awarded if tid in loan.masses)
+        for tid in inventory
+    }  # fmt: skip
+    cut = {tid: total[tid] > inventory[tid] * (1.0 + _SAME_MASS) for tid in inventory}
+    remaining = dict(inventory)
+    out: dict[str, tuple[tuple[str, float], ...]] = {}
+    for loan in awarded:
+        items: list[tuple[str, float]] = []
+        for tid in sorted(loan.masses):
+            mg = result.amounts[loan.id][tid]
+            if cut[tid]:
+                mg = min(mg, max(remaining[tid], 0.0))
+            if mg > 1e-6 * loan.masses[tid]:
+                items.append((tid, mg))
+                remaining[tid] -= mg
+        out[loan.id] = tuple(items)
+    return out
+
+
 def plan_shipments(
     problem: SampleProblem, *, seed: int = 0, time_limit_s: float = 30.0
 ) -> ShipmentPlan:
@@ -177,32 +218,26 @@ def plan_shipments(
     result = solve_allocation(
         problem.as_allocation(), seed=seed, mip_rel_gap=1e-6, time_limit_s=time_limit_s
     )
-    shipments: list[Shipment] = []
-    remaining = {t.id: t.inventory_mg for t in problem.types}
+    inventory = {t.id: t.inventory_mg for t in problem.types}
     explanations: dict[str, Explanation] = {}
     for loan in problem.loans:
-        f = result.fractions[loan.id]
         ex = result.explanations[loan.id]
         if ex.code == "not_awarded_pool_exhausted":
             ex = _inventory_exhausted(ex)
         explanations[loan.id] = ex
-        if f <= 0:
-            continue
-        # solver round-off (a few 1e-8 of a mass) must never ship more than the inventory
-        # holds; what is left of an item after that is dropped only when it is round-off
-        # beside the loan's own mass (an absolute 1e-6 mg dropped every item of a loan of
-        # 5e-7 mg, which then shipped nothing although awarded)
-        items_list: list[tuple[str, float]] = []
-        for tid in sorted(loan.masses):
-            mg = min(result.amounts[loan.id][tid], max(remaining[tid], 0.0))
-            if mg > 1e-6 * loan.masses[tid]:
-                items_list.append((tid, mg))
-                remaining[tid] -= mg
-        items = tuple(items_list)
-        shipments.append(Shipment(loan.id, loan.recipient, f, items))
+    shipped = _shipped(problem, result, inventory)
+    shipments = tuple(
+        Shipment(loan.id, loan.recipient, result.fractions[loan.id], shipped[loan.id])
+        for loan in problem.loans
+        if result.fractions[loan.id] > 0
+    )
+    taken: dict[str, list[float]] = {tid: [] for tid in inventory}
+    for items in shipped.values():
+        for tid, mg in items:
+            taken[tid].append(mg)
     return ShipmentPlan(
-        shipments=tuple(shipments),
-        remaining_mg=dict({k: max(v, 0.0) for k, v in remaining.items()}),
+        shipments=shipments,
+        remaining_mg={tid: max(inventory[tid] - math.fsum(taken[tid]), 0.0) for tid in inventory},
         explanations=dict(explanations),
         status=result.status,
         allocation=result,

@@ -9,7 +9,7 @@ import numpy as np
 
 from opencall.optim.slots.greedy import _unit_value
 from opencall.optim.slots.index import _Index, _runs
-from opencall.optim.slots.model import value_tiers
+from opencall.optim.slots.model import value_tiers, value_tolerance
 from opencall.optim.slots.problem import SlotAward
 
 _EPS = 1e-6
@@ -32,10 +32,11 @@ def _greedy_proved(
         return []
     value = sum(_unit_value(u) for u in units if all(placed.get(a.id) for a in u))
     bound = min(sum(_unit_value(u) for u in units), _value_bound(ix, awards))
-    if value < bound - _EPS:
+    tol = value_tolerance([_unit_value(u) for u in units])
+    if value < bound - tol:
         return []
     runs = sum(len(_runs(sorted(placed[a.id]))) for a in awards if placed.get(a.id))
-    fixed = _level_row(np.array([value]), value, True)[1]
+    fixed = _level_row(np.array([value]), value, True, tol)[1]
     if runs > _fewest_awards(awards, fixed) + _EPS:
         return []
     return ["value: greedy meets the bound", "runs: greedy meets the bound"]
@@ -97,8 +98,12 @@ def _fewest_awards(awards: Sequence[SlotAward], value: float) -> int:
 
 
 def _level_row(
-    c: np.ndarray, value: float, maximize: bool
+    c: np.ndarray, value: float, maximize: bool, least: float | None = None
 ) -> tuple[dict[int, float], float, float]:
+    """The row that keeps level ``c`` at ``value`` (a relative ``_EPS``, or ``least``
+    where smaller: a value level's tolerance, ``model.value_tolerance``)."""
     tol = _EPS * max(1.0, abs(value))
+    if least is not None:
+        tol = min(tol, least)
     coef = {int(j): float(c[j]) for j in np.flatnonzero(c)}
     return (coef, value - tol, np.inf) if maximize else (coef, -np.inf, value + tol)

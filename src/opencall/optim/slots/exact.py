@@ -199,10 +199,11 @@ def _exact(
         return _result(ix, placed, "milp_time_limit", time.perf_counter() - t0, stages)
     res = {r.id: r for r in problem.resources}
     m = _model(ix, units, awards, seed)
-    lv = _Levels(placed, m.vector(placed), value_unit=m.tier_units[0])
     # upper bound on value: every unit that survives the pre-check placed, and on each
     # resource no more than the best knapsack of its awards over its slots
     tiers = _tier_levels(ix, m)
+    tols = {name: m.tier_tols[k] for k, (name, _, _) in enumerate(tiers)}
+    lv = _Levels(placed, m.vector(placed), value_unit=m.tier_units[0], tols=tols)
     bounds = {
         **{name: bound for name, _, bound in tiers},
         "span": sum(
@@ -220,7 +221,7 @@ def _exact(
     # relative 1e-7 of the value; in all less than half a run, or half the runs' step.
     d_tie = 0.5 / max(len(units), 1)
     blend = {
-        **{name: c * (1.0 + _TIE_EPS * m.c_tie) for name, c, _ in tiers},
+        **{name: c * (1.0 + _tie_eps(c, tols[name]) * m.c_tie) for name, c, _ in tiers},
         "span": m.c_span + d_runs * m.c_runs - d_runs * d_tie * m.c_tie,
         "runs": m.c_runs - d_tie * m.c_tie,
     }
@@ -241,6 +242,15 @@ def _exact(
         time.perf_counter() - t0,
         lv.stages,
     )
+
+
+def _tie_eps(c: np.ndarray, tol: float) -> float:
+    """The relative weight of the seeded tie-break on a value level of objective ``c`` and
+    tolerance ``tol``: ``_TIE_EPS``, less where the tie-break of all its units together
+    (at most that times their value) could outweigh ``tol``, a quarter of its least unit
+    (``model.value_tolerance``): one relative 1e-7 of a whole value of 22 outweighed a
+    lighter award of 3e-7, left out for the tie-break."""
+    return min(_TIE_EPS, tol / max(float(np.abs(c).sum()), tol))
 
 
 def _tier_levels(ix: _Index, m: _Model) -> list[tuple[str, np.ndarray, float]]:
@@ -299,13 +309,16 @@ class _Levels:
     extra: list[Row] = field(default_factory=list)
     fixed_value: float | None = None  # the least value the later levels must keep
     value_unit: float = 1.0  # the unit of the value level (its tier's, ``_Model.tier_units``)
+    #: each value level's tolerance, by name (``_Model.tier_tols``); other levels ``_EPS``
+    tols: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
 
     def fix(self, name: str, c: np.ndarray, value: float, maximize: bool) -> None:
         """Keep level ``name`` at ``value`` in the levels after it."""
-        self.extra.append(_level_row(c, value, maximize))
+        row = _level_row(c, value, maximize, self.tols.get(name))
+        self.extra.append(row)
         if name == "value":
-            self.fixed_value = _level_row(c, value, maximize)[1] * self.value_unit
+            self.fixed_value = row[1] * self.value_unit
 
 
 def _greedy_settles(
@@ -313,7 +326,8 @@ def _greedy_settles(
 ) -> bool:
     """Whether the placement so far (``cur`` on level ``name``) meets the level's bound, so
     that the level needs no solve."""
-    if not ((maximize and cur >= bound - _EPS) or (not maximize and cur <= bound + _EPS)):
+    eps = lv.tols.get(name, _EPS)
+    if not ((maximize and cur >= bound - eps) or (not maximize and cur <= bound + eps)):
         return False
     # the span bound holds only when every unit is placed; the runs bound always
     # does once the value is fixed, and otherwise when every unit is placed
@@ -363,7 +377,8 @@ def _solve_level(
             col_lo=m.col_lo if span else None, col_hi=m.col_hi if span else None,
         )  # fmt: skip
     else:
-        sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start)
+        gap = lv.tols.get(name, _EPS)
+        sol = _highs_level(m, rows, blend, maximize, left, seed, lv.start, gap=gap)
     if sol.status not in ("optimal", "time_limit") or not math.isfinite(sol.objective):
         lv.timed_out = True
         lv.stages.append(f"{name}: {sol.status} ({engine})")
@@ -437,12 +452,20 @@ def _highs_level(
     start: np.ndarray | None,
     *,
     relax: bool = False,
+    gap: float = _EPS,
 ) -> MipSolution:
     """One level by HiGHS, the level's objective and its tie-break blended (``blend``);
-    with ``relax`` its LP relaxation (no column integer)."""
+    with ``relax`` its LP relaxation (no column integer). ``gap``: the absolute gap at
+    which the search stops (a value level's tolerance, ``model.value_tolerance``), the
+    relative gap 1e-9 or less. Below ``_EPS`` the objective is solved times ``_EPS / gap``:
+    HiGHS's own tolerances are absolute (its gap 1e-6, its dual feasibility 1e-7), and with
+    a lighter award of 3e-7 beside awards of 3 it proved an optimum without it (its bound
+    equal to its objective), which the program's optimum had."""
+    times = _EPS / gap if gap < _EPS else 1.0
+    scale = max(float(np.abs(blend).sum()) * times, 1.0)
     mat, lo_r, hi_r = _csr(rows, m.n)
-    return solve_mip(
-        blend,
+    sol = solve_mip(
+        blend * times,
         mat,
         lo_r,
         hi_r,
@@ -450,11 +473,14 @@ def _highs_level(
         m.col_hi,
         np.zeros_like(m.integer) if relax else m.integer,
         maximize=maximize,
-        mip_rel_gap=1e-9,
+        mip_rel_gap=min(1e-9, _EPS / scale),
         time_limit_s=left,
         seed=seed,
         start=start,
     )
+    if times == 1.0:
+        return sol
+    return replace(sol, objective=sol.objective / times, bound=sol.bound / times)
 
 
 def _rewarm(problem: SlotProblem, m: _Model, lv: _Levels) -> None:

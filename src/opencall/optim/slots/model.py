@@ -48,6 +48,8 @@ class _Model:
     c_tiers: list[np.ndarray] = field(default_factory=list)
     #: the units (a power of two) each tier of ``c_tiers`` is in
     tier_units: list[float] = field(default_factory=list)
+    #: the tolerance of each tier's value, in its units (``value_tolerance``)
+    tier_tols: list[float] = field(default_factory=list)
 
     @property
     def n_int(self) -> int:
@@ -149,7 +151,7 @@ def _model(
     tie = unit_ties(units, seed)
     for i, u in enumerate(units):
         c_tie[y_col[i]] = (len(units) - tie[id(u)]) / len(units)
-    c_tiers, tier_units = [], []
+    c_tiers, tier_units, tier_tols = [], [], []
     for tier in value_tiers(units):
         c = np.zeros(n)
         for i in tier:
@@ -157,9 +159,10 @@ def _model(
         unit = weight_unit([a.weight for i in tier for a in units[i]])
         c_tiers.append(c / unit)
         tier_units.append(unit)
+        tier_tols.append(value_tolerance([_unit_value(units[i]) / unit for i in tier]))
     return _Model(
-        ix, units, col, y_col, run_col, run_plain, together, lohi, n, rows,
-        col_lo, col_hi, integer, c_value, c_span, c_runs, c_tie, c_tiers, tier_units,
+        ix, units, col, y_col, run_col, run_plain, together, lohi, n, rows, col_lo, col_hi,
+        integer, c_value, c_span, c_runs, c_tie, c_tiers, tier_units, tier_tols,
     )  # fmt: skip
 
 
@@ -170,6 +173,23 @@ _LEAST_TOP_WEIGHT = 2.0**-10
 #: the units lighter than this fraction of every heavier unit, all of them together, are
 #: a tier of their own (``value_tiers``)
 _TIER_RATIO = 2.0**-20
+
+
+#: the tolerance of a value level (its tier's units) where no unit is lighter than 4 x it
+_VALUE_EPS = 1e-6
+
+
+def value_tolerance(values: Sequence[float]) -> float:
+    """The tolerance of a value level whose units are worth ``values`` (in the tier's
+    units): ``_VALUE_EPS``, or a quarter of the least positive unit value where that is
+    smaller. Within one tier the lighter units may be worth less than ``_VALUE_EPS`` (weights
+    1e7 apart, the lighter ones too many to be a tier of their own): a level "met" within
+    an absolute 1e-6, a level row kept within a relative 1e-6 and a tie-break of a relative
+    1e-7 of the whole value each left out a lighter award that fitted (2 of 45 instances at
+    1e7, ``tests/optim/test_trial_instances_23b.py``). A quarter of the least unit still
+    tells apart any two placements that differ by a unit."""
+    least = min((v for v in values if v > 0.0), default=math.inf)
+    return min(_VALUE_EPS, 0.25 * least)
 
 
 def weight_unit(weights: Sequence[float]) -> float:
