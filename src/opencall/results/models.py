@@ -47,7 +47,8 @@ class PostAwardRecord(PerProposal, Base):
     __tablename__ = "postaward_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
+    # indexed: a call's node pages read its awards' records by award (scale23)
+    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     used: Mapped[bool] = mapped_column(

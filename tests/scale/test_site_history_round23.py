@@ -1,0 +1,153 @@
+"""A site after many years, round 23 (scale23): rows read that grow with the site.
+
+Counted, never timed, by the database's own plan (``test_site_history_round21.rows_read``).
+
+* A call's node pages (``/node/calls/{slug}``, ``GET /api/v1/calls/{slug}/node/awards`` and
+  ``.../node/providers``) read the post-award records of the call's awards by
+  ``award_id``, which had no index: every record of every award of the site was read.
+* The page where an applicant names the earlier award a proposal continues
+  (``/proposals/{id}/continues``) looked for the reader's awards among ``IN (every
+  awarded proposal of the site)``: SQLite read every award."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.allocation.models import Award
+from opencall.calls import services as call_services
+from opencall.calls.models import CallPool
+from opencall.people import services as people_services
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.results.models import PostAwardRecord
+from tests import factories as F
+from tests.scale.bulk_awards import insert_decided
+from tests.scale.test_site_history_round20 import statements
+from tests.scale.test_site_history_round21 import rows_read
+from tests.web.conftest import Web
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def past_calls(
+    s: Session,
+    call: Any,
+    pi_id: int,
+    pi_email: str,
+    *,
+    calls: int,
+    awards: int,
+    records: int,
+    tag: str = "",
+) -> list[str]:
+    """``calls`` published earlier calls of ``call``'s facility, each with ``awards``
+    awarded proposals of ``pi_id`` and ``records`` post-award records on each award."""
+    pool_id = call.pools[0].pool_id
+    slugs = []
+    for c in range(calls):
+        year = 2010 + c
+        past = call_services.create_call(
+            s, call.facility,
+            {"slug": f"{call.slug}-past{tag}{c}", "code": f"{call.code}P{tag}{c}", "title": f"Past {c}",
+             "cycle": str(year), "opens_at": dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+             "closes_at": dt.datetime(year, 3, 1, tzinfo=dt.UTC),
+             "form": {"receivers": F.RECEIVERS, "modes": F.MODES}},
+        )  # fmt: skip
+        s.add(CallPool(call_id=past.id, pool_id=pool_id, amount=70.0))  # a past period's
+        past.status = "published"
+        past.decisions_released_at = dt.datetime(year, 5, 1, tzinfo=dt.UTC)
+        s.flush()
+        slugs.append(past.slug)
+        pids = []
+        for i in range(awards):
+            p = Proposal(call_id=past.id, code=f"{call.code}P{tag}{c}-{i}", pi_user_id=pi_id,
+                         status="accepted", title=f"P {i}")  # fmt: skip
+            s.add(p)
+            s.flush()
+            pids.append(p.id)
+        s.execute(insert(TeamMember), [
+            {"proposal_id": pid, "role": "pi", "email": pi_email, "name": "PI",
+             "country_iso3": "KEN", "user_id": pi_id, "status": "accepted"}
+            for pid in pids
+        ])  # fmt: skip
+        insert_decided(s, past.id, pids, pool_id, awarded=awards, kind="fast", details={})
+        s.flush()
+        award_of = dict(
+            s.execute(select(Award.proposal_id, Award.id).where(Award.call_id == past.id)).all()
+        )
+        if not records:
+            continue
+        s.execute(insert(PostAwardRecord), [
+            {"call_id": past.id, "proposal_id": pid, "award_id": award_of[pid],
+             "kind": "session", "reminders_sent": 0,
+             "data": {"observed_on": f"{year}-06-01", "observed_hours": 4.0,
+                      "lost_hours": 0.0, "lost_reason": None, "completed": True}}
+            for pid in pids for _ in range(records)
+        ])  # fmt: skip
+    return slugs
+
+
+def test_a_calls_node_pages_read_its_awards_records_not_the_sites(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """The node pages of a call with 3 awards of 2 records each, among 4 other calls of
+    10 awards with 5 records each (200 records elsewhere)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi, other = F.user(s), F.user(s)
+        (slug,) = past_calls(s, call, pi.id, pi.email, calls=1, awards=3, records=2, tag="a")
+        past_calls(s, call, other.id, other.email, calls=4, awards=10, records=5, tag="b")
+        office = F.user(s)
+        people_services.grant_role(s, office.id, "call_manager", provider_id=call.provider_id)
+        _t, token = people_services.create_api_token(s, office, "node")
+        s.commit()
+        office_email = office.email
+    engine = web.app.state.engine
+    c = web.login(office_email)
+    api = web.client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    counts: dict[str, Any] = {}
+    for path, client, headers in (
+        (f"/node/calls/{slug}", c, {}),
+        (f"/api/v1/calls/{slug}/node/awards", api, bearer),
+        (f"/api/v1/calls/{slug}/node/providers", api, bearer),
+    ):
+        client.get(path, headers=headers)  # warm
+        with statements(engine) as seen:
+            r = client.get(path, headers=headers)
+        assert r.status_code == 200, (path, r.text[:300])
+        counts[path.replace(slug, "{slug}")] = rows_read(engine, seen, "postaward_records")
+    awards = api.get(f"/api/v1/calls/{slug}/node/awards", headers=bearer).json()
+    assert awards["items"] and all(len(a["records"]) == 2 for a in awards["items"]), awards
+    # the call's 6 records (each statement may read them once); not the site's 206
+    assert max(counts.values()) <= 12, counts
+
+
+def test_the_continuation_page_reads_the_readers_awards_not_the_sites(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """An applicant's proposal and its continues page: 2 earlier awards of theirs to
+    choose from, among 4 other calls of 10 awards of another PI (42 awards)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi, other = F.user(s), F.user(s)
+        past_calls(s, call, pi.id, pi.email, calls=1, awards=2, records=0, tag="a")
+        past_calls(s, call, other.id, other.email, calls=4, awards=10, records=0, tag="b")
+        proposal = F.full_proposal(s, call, pi)
+        s.commit()
+        pid, pi_email = proposal.id, pi.email
+    engine = web.app.state.engine
+    c = web.login(pi_email)
+    path = f"/proposals/{pid}/continues"
+    c.get(path)  # warm
+    with statements(engine) as seen:
+        r = c.get(path)
+    assert r.status_code == 200, r.text[:300]
+    assert r.text.count("Pa0-") == 2, r.text  # the reader's two awards are the choices
+    read = rows_read(engine, seen, "awards")
+    # the reader's 2 awards (looked up by proposal); not the site's 42
+    assert read <= 4, read
