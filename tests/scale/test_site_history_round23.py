@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.allocation.models import Award
 from opencall.calls import services as call_services
-from opencall.calls.models import CallPool
+from opencall.calls.models import Call, CallPool
 from opencall.people import services as people_services
 from opencall.proposals.models import Proposal, TeamMember
-from opencall.results.models import PostAwardRecord
+from opencall.results.domain import REPORT_REMINDERS_MAX
+from opencall.results.jobs import queue_report_reminders
+from opencall.results.models import PostAwardRecord, ReportReminder
 from tests import factories as F
 from tests.scale.bulk_awards import insert_decided
 from tests.scale.test_site_history_round20 import statements
@@ -153,3 +155,43 @@ def test_the_continuation_page_reads_the_readers_awards_not_the_sites(
     print({"awards read": read})
     # the reader's 2 awards (looked up by proposal); not the site's 42
     assert read <= 4, read
+
+
+def stopped_awards(factory: sessionmaker[Session], tag: str, awards: int) -> None:
+    """A call released years ago whose ``awards`` awards never reported and whose PIs were
+    reminded the most times already (the reminders stopped; the office was told)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi = F.user(s)
+        past_calls(s, call, pi.id, pi.email, calls=1, awards=awards, records=0, tag=tag)
+        s.flush()
+        pids = s.scalars(
+            select(Award.proposal_id)
+            .join(Call, Call.id == Award.call_id)
+            .where(Call.slug == f"{call.slug}-past{tag}0")
+        ).all()
+        s.execute(insert(ReportReminder), [
+            {"call_id": s.get(Proposal, pid).call_id, "proposal_id": pid,  # type: ignore[union-attr]
+             "reminders_sent": REPORT_REMINDERS_MAX,
+             "first_reminded_on": dt.date(2011, 1, 1), "last_reminded_on": dt.date(2012, 1, 1)}
+            for pid in pids
+        ])  # fmt: skip
+        s.commit()
+
+
+def test_the_report_reminders_read_the_stopped_ones_at_once(
+    factory: sessionmaker[Session],
+) -> None:
+    """``opencall`` results reminders (the worker's daily ``remind``) read each unreported
+    award's reminder by its own SELECT, also for the awards whose reminders stopped long
+    ago: its statements grew with the site's history, not with the mails it sends."""
+    counted = []
+    for tag, awards in (("s", 2), ("m", 7)):
+        stopped_awards(factory, tag, awards)
+        with factory() as s:
+            with statements(s.get_bind()) as seen:
+                n = queue_report_reminders(s, "http://x", dt.date(2030, 1, 1))
+            s.rollback()
+        assert n == 0  # stopped: nobody mailed
+        counted.append(len(seen))
+    assert counted[0] == counted[1], counted

@@ -649,6 +649,25 @@ def report_reminder(session: Session, proposal_id: int) -> ReportReminder | None
     return session.scalar(select(ReportReminder).where(ReportReminder.proposal_id == proposal_id))
 
 
+REMINDER_BATCH = 1000  # ids of one IN (under SQLite's and psycopg's parameter limits)
+
+
+def report_reminders(session: Session, proposal_ids: Collection[int]) -> dict[int, ReportReminder]:
+    """{proposal id: its report reminder} of these proposals, in one statement per
+    ``REMINDER_BATCH`` ids (the daily run reads the reminders of every unreported award at once,
+    not one statement an award: those stopped long ago stay unreported; scale23)."""
+    ids = sorted(proposal_ids)
+    out: dict[int, ReportReminder] = {}
+    for i in range(0, len(ids), REMINDER_BATCH):
+        for rem in session.scalars(
+            select(ReportReminder).where(
+                ReportReminder.proposal_id.in_(ids[i : i + REMINDER_BATCH])
+            )
+        ):
+            out[rem.proposal_id] = rem
+    return out
+
+
 def _at_pools(
     row: type[R], call: Call, pools: frozenset[int] | None
 ) -> Select[R, Proposal, CapacityPool]:
