@@ -24,6 +24,7 @@ from opencall.calls.models import Call, CallPool
 from opencall.people import services as people_services
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results.domain import REPORT_REMINDERS_MAX
+from opencall.results import queries as rq
 from opencall.results.jobs import queue_report_reminders
 from opencall.results.models import PostAwardRecord, ReportReminder
 from tests import factories as F
@@ -195,3 +196,44 @@ def test_the_report_reminders_read_the_stopped_ones_at_once(
         assert n == 0  # stopped: nobody mailed
         counted.append(len(seen))
     assert counted[0] == counted[1], counted
+
+
+def test_the_overdue_loans_read_the_open_loans_not_every_record(
+    factory: sessionmaker[Session],
+) -> None:
+    """The daily ``remind`` job's overdue loans (``results.queries.overdue_loans``) read
+    every loan record ever written (and the planner every record: ``kind`` had no index)
+    and kept the overdue ones in Python: ten years of returned loans read every day. One
+    open overdue loan among 4 earlier calls' 10 awards with 5 returned loans each (200)."""
+    with factory() as s:
+        call = F.fast_call(s, pools=1)
+        pi, other = F.user(s), F.user(s)
+        past_calls(s, call, pi.id, pi.email, calls=1, awards=1, records=0, tag="a")
+        past_calls(s, call, other.id, other.email, calls=4, awards=10, records=0, tag="b")
+        s.flush()
+        rows = s.execute(select(Award.call_id, Award.proposal_id, Award.id, Proposal.pi_user_id)
+                         .join(Proposal, Proposal.id == Award.proposal_id)).all()  # fmt: skip
+        loan = {"sample": "core", "mass_mg": 5.0, "due_on": "2012-01-01"}
+        s.execute(insert(PostAwardRecord), [
+            {"call_id": c, "proposal_id": p, "award_id": a, "kind": "loan", "reminders_sent": 0,
+             "data": {**loan, "returned_on": "2011-12-01"}}
+            for c, p, a, u in rows if u == other.id for _ in range(5)
+        ])  # fmt: skip
+        ((c, p, a, _u),) = [r for r in rows if r[3] == pi.id]
+        s.execute(insert(PostAwardRecord), [
+            {"call_id": c, "proposal_id": p, "award_id": a, "kind": "loan", "reminders_sent": 0,
+             "data": loan}
+        ])  # fmt: skip
+        s.commit()
+    with factory() as s:
+        engine = s.get_bind()
+        assert engine is not None
+        overdue = rq.overdue_loans(s, dt.date(2030, 1, 1))
+        assert [r.proposal_id for r in overdue] == [p]
+        with statements(engine) as seen:
+            rq.overdue_loans(s, dt.date(2030, 1, 1))
+        s.rollback()
+    read = rows_read(engine, seen, "postaward_records")
+    print({"records read": read})
+    # the one open loan; not the 200 returned
+    assert read <= 2, read

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Index,
     Boolean,
     Date,
     ForeignKey,
@@ -45,6 +46,8 @@ class PostAwardRecord(PerProposal, Base):
     A write that sets them itself must set them right."""
 
     __tablename__ = "postaward_records"
+    # the open records of a kind (the daily run's open loans: ``queries.overdue_loans``)
+    __table_args__ = (Index("ix_postaward_records_kind_complete", "kind", "complete"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # indexed: a call's node pages read its awards' records by award (scale23)

@@ -437,11 +437,15 @@ def _report_figures(
 
 
 def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
+    """The loans past their due day and not returned. Read are the open loans alone
+    (``complete`` false, kept from each record's data; ``domain.is_overdue`` requires it),
+    by the index on (kind, complete): the site's returned loans of all its years are not
+    read every day (scale23)."""
     return [
         r
         for r in session.scalars(
             select(PostAwardRecord)
-            .where(PostAwardRecord.kind == "loan")
+            .where(PostAwardRecord.kind == "loan", PostAwardRecord.complete == false())
             .order_by(PostAwardRecord.id)
         )
         if d.is_overdue(r.kind, r.data, today)
