@@ -23,8 +23,8 @@ from opencall.calls import services as call_services
 from opencall.calls.models import Call, CallPool
 from opencall.people import services as people_services
 from opencall.proposals.models import Proposal, TeamMember
-from opencall.results.domain import REPORT_REMINDERS_MAX
 from opencall.results import queries as rq
+from opencall.results.domain import REPORT_REMINDERS_MAX
 from opencall.results.jobs import queue_report_reminders
 from opencall.results.models import PostAwardRecord, ReportReminder
 from tests import factories as F

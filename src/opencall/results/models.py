@@ -4,10 +4,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    Index,
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
