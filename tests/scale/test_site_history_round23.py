@@ -19,7 +19,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.allocation.models import Award
-from opencall.calls import services as call_services
 from opencall.calls.models import Call, CallPool
 from opencall.people import services as people_services
 from opencall.proposals.models import Proposal, TeamMember
@@ -28,7 +27,7 @@ from opencall.results.domain import REPORT_REMINDERS_MAX
 from opencall.results.jobs import queue_report_reminders
 from opencall.results.models import PostAwardRecord, ReportReminder
 from tests import factories as F
-from tests.scale.bulk_awards import insert_decided
+from tests.scale.bulk_awards import insert_decided, past_call
 from tests.scale.test_site_history_round20 import statements
 from tests.scale.test_site_history_round21 import rows_read
 from tests.web.conftest import Web
@@ -53,16 +52,8 @@ def past_calls(
     slugs = []
     for c in range(calls):
         year = 2010 + c
-        past = call_services.create_call(
-            s, call.facility,
-            {"slug": f"{call.slug}-past{tag}{c}", "code": f"{call.code}P{tag}{c}", "title": f"Past {c}",
-             "cycle": str(year), "opens_at": dt.datetime(year, 1, 1, tzinfo=dt.UTC),
-             "closes_at": dt.datetime(year, 3, 1, tzinfo=dt.UTC),
-             "form": {"receivers": F.RECEIVERS, "modes": F.MODES}},
-        )  # fmt: skip
+        past = past_call(s, call, f"{call.slug}-past{tag}{c}", f"{call.code}P{tag}{c}", year)
         s.add(CallPool(call_id=past.id, pool_id=pool_id, amount=70.0))  # a past period's
-        past.status = "published"
-        past.decisions_released_at = dt.datetime(year, 5, 1, tzinfo=dt.UTC)
         s.flush()
         slugs.append(past.slug)
         pids = []
@@ -94,6 +85,16 @@ def past_calls(
     return slugs
 
 
+def counted_get(engine: Any, client: Any, path: str, headers: dict[str, str]) -> tuple[Any, Any]:
+    """The answer to a second GET of ``path`` (the first warms the caches) and the
+    statements it ran."""
+    client.get(path, headers=headers)
+    with statements(engine) as seen:
+        r = client.get(path, headers=headers)
+    assert r.status_code == 200, (path, r.text[:300])
+    return r, seen
+
+
 def test_a_calls_node_pages_read_its_awards_records_not_the_sites(
     web: Web, factory: sessionmaker[Session]
 ) -> None:
@@ -119,10 +120,7 @@ def test_a_calls_node_pages_read_its_awards_records_not_the_sites(
         (f"/api/v1/calls/{slug}/node/awards", api, bearer),
         (f"/api/v1/calls/{slug}/node/providers", api, bearer),
     ):
-        client.get(path, headers=headers)  # warm
-        with statements(engine) as seen:
-            r = client.get(path, headers=headers)
-        assert r.status_code == 200, (path, r.text[:300])
+        _r, seen = counted_get(engine, client, path, headers)
         counts[path.replace(slug, "{slug}")] = rows_read(engine, seen, "postaward_records")
     awards = api.get(f"/api/v1/calls/{slug}/node/awards", headers=bearer).json()
     assert awards["items"] and all(len(a["records"]) == 2 for a in awards["items"]), awards
@@ -146,11 +144,7 @@ def test_the_continuation_page_reads_the_readers_awards_not_the_sites(
         pid, pi_email = proposal.id, pi.email
     engine = web.app.state.engine
     c = web.login(pi_email)
-    path = f"/proposals/{pid}/continues"
-    c.get(path)  # warm
-    with statements(engine) as seen:
-        r = c.get(path)
-    assert r.status_code == 200, r.text[:300]
+    r, seen = counted_get(engine, c, f"/proposals/{pid}/continues", {})
     assert r.text.count("Pa0-") == 2, r.text  # the reader's two awards are the choices
     read = rows_read(engine, seen, "awards")
     print({"awards read": read})
