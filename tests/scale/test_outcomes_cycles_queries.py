@@ -8,19 +8,17 @@ the cycles now."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.outcomes import queries as oq
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from tests import factories as F
-from tests.scale.bulk_awards import insert_decided
+from tests.scale.bulk_awards import insert_decided, past_call
 from tests.scale.test_api_pages import count_statements
 from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web
@@ -38,16 +36,7 @@ def add_cycles(factory: sessionmaker[Session], slug: str, n: int) -> None:
         pi = F.user(s)
         for c in range(n):
             year = 2010 + c
-            past = call_services.create_call(
-                s, call.facility,
-                {"slug": f"{slug}-past{c}", "code": f"P{c}", "title": f"Past {c}",
-                 "cycle": str(year), "opens_at": dt.datetime(year, 1, 1, tzinfo=dt.UTC),
-                 "closes_at": dt.datetime(year, 3, 1, tzinfo=dt.UTC),
-                 "form": {"receivers": F.RECEIVERS, "modes": F.MODES}},
-            )  # fmt: skip
-            call_services.offer_pool(s, past, call.pools[0].pool, 10.0)
-            past.status = "published"
-            past.decisions_released_at = dt.datetime(year, 5, 1, tzinfo=dt.UTC)
+            past = past_call(s, call, f"{slug}-past{c}", f"P{c}", year, offer=10.0)
             s.flush()
             pids = []
             for i in range(6):

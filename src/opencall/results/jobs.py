@@ -115,8 +115,10 @@ def queue_report_reminders(
     reminded within ``REPORT_REMIND_EVERY_DAYS`` days, while fewer than ``max_reminders``
     were sent (then the call's overview tells the office); returns how many were queued."""
     n = 0
-    for proposal, day0 in q.unreported_awards(session, today):
-        rem = q.report_reminder(session, proposal.id)
+    unreported = q.unreported_awards(session, today)
+    reminders = q.report_reminders(session, [p.id for p, _day0 in unreported])
+    for proposal, day0 in unreported:
+        rem = reminders.get(proposal.id)
         if rem is not None and rem.reminders_sent >= max_reminders:
             continue  # stopped: the office is told on the call's overview
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):

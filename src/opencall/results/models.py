@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -45,9 +46,12 @@ class PostAwardRecord(PerProposal, Base):
     A write that sets them itself must set them right."""
 
     __tablename__ = "postaward_records"
+    # the open records of a kind (the daily run's open loans: ``queries.overdue_loans``)
+    __table_args__ = (Index("ix_postaward_records_kind_complete", "kind", "complete"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
+    # indexed: a call's node pages read its awards' records by award (scale23)
+    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     used: Mapped[bool] = mapped_column(

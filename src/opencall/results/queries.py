@@ -437,11 +437,15 @@ def _report_figures(
 
 
 def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
+    """The loans past their due day and not returned. Read are the open loans alone
+    (``complete`` false, kept from each record's data; ``domain.is_overdue`` requires it),
+    by the index on (kind, complete): the site's returned loans of all its years are not
+    read every day (scale23)."""
     return [
         r
         for r in session.scalars(
             select(PostAwardRecord)
-            .where(PostAwardRecord.kind == "loan")
+            .where(PostAwardRecord.kind == "loan", PostAwardRecord.complete == false())
             .order_by(PostAwardRecord.id)
         )
         if d.is_overdue(r.kind, r.data, today)
@@ -647,6 +651,25 @@ def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, 
 
 def report_reminder(session: Session, proposal_id: int) -> ReportReminder | None:
     return session.scalar(select(ReportReminder).where(ReportReminder.proposal_id == proposal_id))
+
+
+REMINDER_BATCH = 1000  # ids of one IN (under SQLite's and psycopg's parameter limits)
+
+
+def report_reminders(session: Session, proposal_ids: Collection[int]) -> dict[int, ReportReminder]:
+    """{proposal id: its report reminder} of these proposals, in one statement per
+    ``REMINDER_BATCH`` ids (the daily run reads the reminders of every unreported award at once,
+    not one statement an award: those stopped long ago stay unreported; scale23)."""
+    ids = sorted(proposal_ids)
+    out: dict[int, ReportReminder] = {}
+    for i in range(0, len(ids), REMINDER_BATCH):
+        for rem in session.scalars(
+            select(ReportReminder).where(
+                ReportReminder.proposal_id.in_(ids[i : i + REMINDER_BATCH])
+            )
+        ):
+            out[rem.proposal_id] = rem
+    return out
 
 
 def _at_pools(
@@ -857,23 +880,32 @@ def own_earlier_awards(session: Session, proposal: Proposal, user_id: int) -> li
     held awards of the provider's earlier calls (decisions released, another call than
     the proposal's) whose team has ``user_id`` as an accepted member, newest first."""
     provider_id = proposal.call.facility.provider_id
+    # the reader's own proposals first (their memberships, by the user index), then
+    # those of them awarded (the awards' proposal index): one query with both as
+    # ``IN`` subqueries was planned from the provider's proposals and read every award
+    # of the site (an ``IN`` of every awarded proposal; scale23)
+    mine = sorted(
+        session.scalars(
+            select(TeamMember.proposal_id).where(
+                TeamMember.user_id == user_id, TeamMember.status == "accepted"
+            )
+        )
+    )
+    if not mine:
+        return []
     rows = session.scalars(
         select(Proposal)
         .join(Call, Call.id == Proposal.call_id)
         .join(Facility, Facility.id == Call.facility_id)
         .where(
+            Proposal.id.in_(mine),
             Facility.provider_id == provider_id,
             Proposal.call_id != proposal.call_id,
             or_(  # as ``policies.decisions_out``
                 Call.decisions_released_at.is_not(None),
                 Call.status.in_(("published", "archived")),
             ),
-            Proposal.id.in_(select(Award.proposal_id)),
-            Proposal.id.in_(
-                select(TeamMember.proposal_id).where(
-                    TeamMember.user_id == user_id, TeamMember.status == "accepted"
-                )
-            ),
+            select(Award.id).where(Award.proposal_id == Proposal.id).exists(),
         )
         .order_by(Call.decisions_released_at.desc(), Proposal.id.desc())
     )
