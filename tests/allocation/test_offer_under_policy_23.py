@@ -24,7 +24,11 @@ from tests.allocation.test_offer_under_policy import _proposal
 
 
 def _released(
-    s: Session, policy: dict[str, Any], countries: list[str], same_pi: tuple[int, int] | None
+    s: Session,
+    policy: dict[str, Any],
+    countries: list[str],
+    same_pi: tuple[int, int] | None,
+    release: bool = True,
 ) -> tuple[Call, list[int], dict[int, str]]:
     """A released FAST call of four proposals, room for two awards, the PIs' countries in
     rank order, the proposals at the places ``same_pi`` under one PI, under ``policy``."""
@@ -42,7 +46,8 @@ def _released(
     call.allocation_policy = {**(call.allocation_policy or {}), **policy}
     s.flush()
     al.run_allocation(s, call)
-    al.release_decisions(s, call)
+    if release:
+        al.release_decisions(s, call)
     outcome = {d.proposal_id: d.outcome for d in s.scalars(select(Decision))}
     return call, order, outcome
 
@@ -73,3 +78,20 @@ def test_a_pi_at_the_cap_of_awards_is_not_offered_the_freed_capacity(db: Session
     assert [p.id for _rank, p, _shares in al.next_in_line(s, call)] == [order[3]]
     _refused(s, call, order[2], "PI's cap")
     assert al.offer_award(s, call, _proposal(s, order[3]), reason="next").outcome == "awarded"
+
+
+def test_an_override_to_awarded_keeps_the_cap_of_awards_per_pi(db: Session) -> None:
+    """Before the release, the chair's override to awarded is no exception to the policy
+    either: with rank 2 overridden out, rank 3 (whose PI holds rank 1's award, capped at
+    one) may not be overridden in, though its award fits; rank 4 may."""
+    s = db
+    call, order, _outcome = _released(
+        s, {"pi_cap_awards": 1}, ["KEN", "PER", "KEN", "PER"], same_pi=(0, 2), release=False
+    )
+    al.override_decision(s, call, _proposal(s, order[1]), outcome="not_awarded", reason="out")
+    counts = F.table_counts(s)
+    with pytest.raises(DomainError, match="PI's cap"):
+        al.override_decision(s, call, _proposal(s, order[2]), outcome="awarded", reason="in")
+    assert F.table_counts(s) == counts
+    made = al.override_decision(s, call, _proposal(s, order[3]), outcome="awarded", reason="in")
+    assert made.outcome == "awarded"

@@ -1206,6 +1206,8 @@ def override_decision(
         raise DomainError("Run the allocation before overriding it.")
     if outcome == "awarded":
         _require_allocated(session, call, proposal)
+        # no exception to the stated policy either (trialpolicy23), as an offer is none
+        _require_policy(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
     # the stored schedule's entries of the awards replaced go with them (trialfac23b: an
     # override after the scheduling step failed on their rows, a 500)
