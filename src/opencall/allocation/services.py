@@ -1211,6 +1211,8 @@ def override_decision(
         raise DomainError("Run the allocation before overriding it.")
     if outcome == "awarded":
         _require_allocated(session, call, proposal)
+        # no exception to the stated policy either (trialpolicy23), as an offer is none
+        _require_policy(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
     # the stored schedule's entries of the awards replaced go with them (trialfac23b: an
     # override after the scheduling step failed on their rows, a 500)
@@ -2020,8 +2022,9 @@ def _held_by_proposal(
 def offer_blocker(session: Session, call: Call, proposal_ids: Sequence[int]) -> dict[int, str]:
     """{proposal id: why the call's stated policy keeps its whole award out beside the
     call's awards now} of ``proposal_ids`` (``optim.allocation.offer_blocker``: not
-    eligible, below the quality threshold, a cap of its group reached);
-    the proposals the policy allows are left out (trialpolicy22)."""
+    eligible, below the quality threshold, a cap of its group reached; since trialpolicy23
+    also a cap of its PI, a resource's limit, a share rule's reserve); the proposals the
+    policy allows are left out (trialpolicy22)."""
     from opencall.optim import allocation as oal
 
     if not proposal_ids:
@@ -2038,6 +2041,25 @@ def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
     from opencall.optim import allocation as oal
 
     why = offer_blocker(session, call, [proposal.id]).get(proposal.id)
+    if why == oal.PI_CAP_REACHED:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer under the call's stated "
+            "policy: its PI's cap of awards or amount is reached.",
+            proposal=proposal.code,
+        )
+    if why == oal.NOT_AWARDED_RESOURCE_LIMIT:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer under the call's stated "
+            "policy: its whole award goes over a resource's limit per proposal or in total.",
+            proposal=proposal.code,
+        )
+    if why == oal.GROUP_SHARE_RESERVED:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer under the call's stated "
+            "policy: the freed capacity is reserved by a share rule for proposals of "
+            "another group that are waiting.",
+            proposal=proposal.code,
+        )
     if why == oal.GROUP_CAP_REACHED:
         raise DomainError(
             "Proposal %(proposal)s is not in line for an offer under the call's stated "

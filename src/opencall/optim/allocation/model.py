@@ -45,6 +45,9 @@ PI_CAP_REACHED = "pi_cap_reached"
 NOT_AWARDED_SOLVER_GAP = "not_awarded_solver_gap"
 NOT_AWARDED_BUNDLE = "not_awarded_bundle"
 NOT_AWARDED_RESOURCE_LIMIT = "not_awarded_resource_limit"
+#: an offer's code only (:func:`offer_blocker`), never a request's explanation: the
+#: capacity asked for is what a group share rule still reserves for its group
+GROUP_SHARE_RESERVED = "group_share_reserved"
 
 EXPLANATION_CODES = frozenset(
     {
@@ -621,8 +624,7 @@ class AllocationResult:
                 key = (r.proposal_id, pid)
                 proposal_pool[key] = proposal_pool.get(key, 0.0) + a
             if f > _TOL:
-                award_key = f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
-                pi_awards.setdefault(r.pi_id, set()).add(award_key)
+                pi_awards.setdefault(r.pi_id, set()).add(award_key(r))
                 pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
         pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
         whole = {p.id for p in problem.pools if p.whole}
@@ -654,17 +656,17 @@ class AllocationResult:
         if policy.max_amount_per_pi is not None:
             for pi, amount in pi_amount.items():
                 amount += policy.amount_held(pi) if amount > _TOL else 0.0
-                if amount > policy.max_amount_per_pi * (1 + _TOL) + _TOL:
+                if over_cap(amount, policy.max_amount_per_pi):
                     errors.append(f"PI {pi}: amount {amount:.6g} > cap {policy.max_amount_per_pi}")
         for (pi, pid), amount in pi_pool.items():
             amount += policy.amount_held(pi, pid) if amount > _TOL else 0.0
             pmax = policy.max_amount_per_pi_by_pool.get(pid)
-            if pmax is not None and amount > pmax * (1 + _TOL) + _TOL:
+            if pmax is not None and over_cap(amount, pmax):
                 errors.append(f"PI {pi}: {amount:.6g} of pool {pid} > cap {pmax}")
         for (prop, pid), amount in proposal_pool.items():
             lim = policy.resource_limits.get(pid)
             if lim is not None and lim.max_per_proposal is not None:
-                if amount > lim.max_per_proposal * (1 + _TOL) + _TOL:
+                if over_cap(amount, lim.max_per_proposal):
                     errors.append(
                         f"proposal {prop}: {amount:.6g} of pool {pid} > limit "
                         f"{lim.max_per_proposal}"
@@ -725,21 +727,47 @@ def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
     return r.eligible and r.feasible and _meets_threshold(problem, r)
 
 
+def award_key(r: Request) -> str:
+    """What the cap of awards per PI counts as one award: a request, or a proposal's
+    bundle once. The allocation's ``check`` and :func:`offer_blocker` count by it."""
+    return f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
+
+
+def over_cap(amount: float, cap: float) -> bool:
+    """Whether ``amount`` goes over ``cap`` beyond the result's tolerance (the rule of the
+    allocation's ``check`` and of :func:`offer_blocker`)."""
+    return amount > cap * (1 + _TOL) + _TOL
+
+
 def offer_blocker(
     problem: AllocationProblem,
     held: Mapping[str, Mapping[str, float]],
     proposal_id: str,
 ) -> str | None:
     """Why the stated policy keeps ``proposal_id``'s whole award out beside the awards
-    ``held`` now ({proposal id: {pool id: amount}}, the candidate's own left out): an
-    offer of freed capacity to the next in line (a decline) follows the policy the
-    allocation followed. The explanation code of the first rule it breaks, or None:
-    a request of it not eligible or graded below ``quality_threshold`` (``NOT_ELIGIBLE``,
-    ``BELOW_QUALITY_THRESHOLD``), or a group of it whose cap of awards (proposals
-    awarded) or of amount it would go over (``GROUP_CAP_REACHED``). Capacity and
-    feasibility are the caller's checks (a request kept out of the run by the TAC chair's
-    reserve band reads infeasible, and is the one an offer is for); a proposal the
-    problem does not hold is ``NOT_ELIGIBLE``."""
+    ``held`` now ({proposal id: {pool id: amount}}, the candidate's own left out: the
+    whole award replaces it): an offer of freed capacity to the next in line (a decline)
+    follows the policy the allocation followed. The explanation code of the first rule it
+    breaks, or None:
+
+    - a request of it not eligible or graded below ``quality_threshold``
+      (``NOT_ELIGIBLE``, ``BELOW_QUALITY_THRESHOLD``);
+    - its PI's cap of awards, of amount or of a pool's amount, counting what the PI holds
+      now and in the call's earlier batches (``policy.awards_held_by_pi``,
+      ``amount_held_by_pi``) as ``check`` counts it (``PI_CAP_REACHED``; trialpolicy23);
+    - a pool's ``max_per_proposal`` below its whole award, or the pool's ``max_total``
+      that the awards held and it would go over (``NOT_AWARDED_RESOURCE_LIMIT``);
+    - a group of it whose cap of awards (proposals awarded) or of amount it would go over
+      (``GROUP_CAP_REACHED``);
+    - a group share rule it does not count toward (outside the group, or graded below the
+      rule's ``min_quality``) whose group holds less than its target while members not
+      awarded could take what it lacks: the capacity those members could take, up to the
+      target, is reserved (``GROUP_SHARE_RESERVED``; the rule's pools' capacity, less the
+      awards held, is what is free).
+
+    Capacity and feasibility are the caller's checks (a request kept out of the run by
+    the TAC chair's reserve band reads infeasible, and is the one an offer is for); a
+    proposal the problem does not hold is ``NOT_ELIGIBLE``."""
     return offer_blockers(problem, held, (proposal_id,)).get(proposal_id)
 
 
@@ -752,58 +780,171 @@ def offer_blockers(
     ``held``, its own left out), the problem and the awards read once: {proposal id: its
     code}, the proposals the policy allows left out."""
     wanted = list(proposal_ids)
-    mine: dict[str, list[Request]] = {pid: [] for pid in wanted}
-    for r in problem.requests:
-        if r.proposal_id in mine:
-            mine[r.proposal_id].append(r)
-    awarded = {q for q, amounts in held.items() if any(amounts.values())}
-    # each cap's groups of each candidate, with the awards and amount its group holds
-    caps = []
-    for cap in problem.policy.group_caps:
-        pools = cap_pools(problem, cap)
-        sums = {}
-        for name, members in cap_members(problem, cap):
-            inside = awarded & members
-            has = sum(held[q].get(pid, 0.0) for q in inside for pid in pools)
-            sums[name] = (members, len(inside), has)
-        caps.append((cap, pools, sums))
+    ctx = _OfferContext(problem, held)
     out: dict[str, str] = {}
     for proposal_id in wanted:
-        why = _offer_code(problem, mine[proposal_id], proposal_id, held, awarded, caps)
+        why = ctx.blocker(proposal_id)
         if why is not None:
             out[proposal_id] = why
     return out
 
 
-def _offer_code(
-    problem: AllocationProblem,
-    mine: list[Request],
-    proposal_id: str,
-    held: Mapping[str, Mapping[str, float]],
-    awarded: set[str],
-    caps: list[tuple[GroupCap, tuple[str, ...], dict[str, tuple[frozenset[str], int, float]]]],
-) -> str | None:
-    if not mine:
-        return NOT_ELIGIBLE
-    for r in mine:
-        if not r.eligible:
-            return NOT_ELIGIBLE
-        if not _meets_threshold(problem, r):
-            return BELOW_QUALITY_THRESHOLD
-    own = proposal_id in awarded
-    for cap, pools, sums in caps:
-        want = sum(r.demand.get(pid, 0.0) for r in mine for pid in pools)
-        for members, n, has in sums.values():
-            if proposal_id not in members:
+class _OfferContext:
+    """The awards ``held`` summed once per rule (PI, pool, group, share) for
+    :func:`offer_blockers`."""
+
+    def __init__(self, problem: AllocationProblem, held: Mapping[str, Mapping[str, float]]):
+        self.problem = problem
+        self.held = held
+        policy = problem.policy
+        self.mine: dict[str, list[Request]] = {}
+        for r in problem.requests:
+            self.mine.setdefault(r.proposal_id, []).append(r)
+        self.awarded = {q for q, amounts in held.items() if any(amounts.values())}
+        # per PI: the award keys and amounts of the proposals held
+        self.pi_keys: dict[str, set[str]] = {}
+        self.pi_amount: dict[str, float] = {}
+        self.pi_pool: dict[tuple[str, str], float] = {}
+        self.total: dict[str, float] = {}
+        for q in self.awarded:
+            for pid, a in held[q].items():
+                self.total[pid] = self.total.get(pid, 0.0) + a
+            requests = self.mine.get(q, [])
+            if not requests:
                 continue
-            if own:  # its own award is replaced by the whole one
-                n -= 1
-                has -= sum(held[proposal_id].get(pid, 0.0) for pid in pools)
-            if cap.max_awards is not None and n + 1 > cap.max_awards:
-                return GROUP_CAP_REACHED
-            if cap.max_amount is not None and has + want > cap.max_amount * (1 + _TOL) + _TOL:
-                return GROUP_CAP_REACHED
-    return None
+            pi = requests[0].pi_id
+            self.pi_keys.setdefault(pi, set()).update(self.keys_held(q))
+            for pid, a in held[q].items():
+                self.pi_amount[pi] = self.pi_amount.get(pi, 0.0) + a
+                self.pi_pool[(pi, pid)] = self.pi_pool.get((pi, pid), 0.0) + a
+        # each cap's groups, with the awards and amount each holds
+        self.caps = []
+        for cap in policy.group_caps:
+            pools = cap_pools(problem, cap)
+            sums = {}
+            for name, members in cap_members(problem, cap):
+                inside = self.awarded & members
+                has = sum(held[q].get(pid, 0.0) for q in inside for pid in pools)
+                sums[name] = (members, len(inside), has)
+            self.caps.append((cap, pools, sums))
+        self.shares = [self._share(rule) for rule in policy.group_share_rules]
+
+    def keys_held(self, q: str) -> set[str]:
+        """The award keys of proposal ``q``'s requests on the pools it holds some of."""
+        amounts = self.held.get(q, {})
+        return {
+            award_key(r)
+            for r in self.mine.get(q, [])
+            if any(amounts.get(pid, 0.0) > 0 for pid in r.demand)
+        }
+
+    def own(self, q: str, pools: Iterable[str]) -> float:
+        amounts = self.held.get(q, {})
+        return sum(amounts.get(pid, 0.0) for pid in pools)
+
+    def _counts(self, rule: GroupShareRule, q: str) -> bool:
+        """Whether proposal ``q`` counts toward the share of ``rule``."""
+        members = {g.name: g for g in self.problem.groups}[rule.group].proposal_ids
+        return q in members and all(
+            _meets(self.problem, r.merit, rule.min_quality) for r in self.mine.get(q, [])
+        )
+
+    def _share(self, rule: GroupShareRule) -> tuple[GroupShareRule, tuple[str, ...], float, float]:
+        """(rule, its pools, the capacity free on them, the amount reserved for its group)."""
+        problem = self.problem
+        pools = problem.rule_pools(rule)
+        capacity = sum(problem.effective_capacity(pid) for pid in pools)
+        free = capacity - sum(self.total.get(pid, 0.0) for pid in pools)
+        target = rule.min_share * capacity
+        has = sum(self.own(q, pools) for q in self.awarded if self._counts(rule, q))
+        # what the group's members not awarded could take of what is free
+        could = 0.0
+        for q, requests in self.mine.items():
+            if q in self.awarded or not self._counts(rule, q):
+                continue
+            if not all(r.eligible and _meets_threshold(problem, r) for r in requests):
+                continue
+            want = sum(r.demand.get(pid, 0.0) for r in requests for pid in pools)
+            if 0 < want <= free * (1 + _TOL) + _TOL:
+                could += want
+        reserved = max(0.0, min(target, has + could) - has)
+        return rule, pools, free, reserved
+
+    def blocker(self, proposal_id: str) -> str | None:
+        problem, policy = self.problem, self.problem.policy
+        mine = self.mine.get(proposal_id, [])
+        if not mine:
+            return NOT_ELIGIBLE
+        for r in mine:
+            if not r.eligible:
+                return NOT_ELIGIBLE
+            if not _meets_threshold(problem, r):
+                return BELOW_QUALITY_THRESHOLD
+        own = self.held.get(proposal_id, {}) if proposal_id in self.awarded else {}
+        want: dict[str, float] = {}
+        for r in mine:
+            for pid, d in r.demand.items():
+                want[pid] = want.get(pid, 0.0) + d
+        if self._pi_blocks(mine, proposal_id, own, want):
+            return PI_CAP_REACHED
+        for pid, lim in policy.resource_limits.items():
+            if lim.max_per_proposal is not None and over_cap(
+                want.get(pid, 0.0), lim.max_per_proposal
+            ):
+                return NOT_AWARDED_RESOURCE_LIMIT
+            if lim.max_total is not None and want.get(pid, 0.0) > 0:
+                after = self.total.get(pid, 0.0) - own.get(pid, 0.0) + want[pid]
+                if over_cap(after, lim.max_total):
+                    return NOT_AWARDED_RESOURCE_LIMIT
+        mine_in = proposal_id in self.awarded
+        for cap, pools, sums in self.caps:
+            more = sum(want.get(pid, 0.0) for pid in pools)
+            for members, n, has in sums.values():
+                if proposal_id not in members:
+                    continue
+                if mine_in:  # its own award is replaced by the whole one
+                    n -= 1
+                    has -= self.own(proposal_id, pools)
+                if cap.max_awards is not None and n + 1 > cap.max_awards:
+                    return GROUP_CAP_REACHED
+                if cap.max_amount is not None and over_cap(has + more, cap.max_amount):
+                    return GROUP_CAP_REACHED
+        for rule, pools, free, reserved in self.shares:
+            if reserved <= 0 or self._counts(rule, proposal_id):
+                continue
+            more = sum(want.get(pid, 0.0) for pid in pools) - self.own(proposal_id, pools)
+            if more > 0 and over_cap(more, free - reserved):
+                return GROUP_SHARE_RESERVED
+        return None
+
+    def _pi_blocks(
+        self,
+        mine: list[Request],
+        proposal_id: str,
+        own: Mapping[str, float],
+        want: Mapping[str, float],
+    ) -> bool:
+        """Whether the whole award takes its PI over a cap of ``policy`` (as ``check``)."""
+        policy = self.problem.policy
+        pi = mine[0].pi_id
+        if policy.max_awards_per_pi is not None:
+            keys = set(self.pi_keys.get(pi, set()))
+            if own:
+                keys -= self.keys_held(proposal_id)
+            keys |= {award_key(r) for r in mine}
+            if len(keys) + policy.awards_held_by_pi.get(pi, 0) > policy.max_awards_per_pi:
+                return True
+        if policy.max_amount_per_pi is not None:
+            amount = self.pi_amount.get(pi, 0.0) - sum(own.values()) + sum(want.values())
+            if over_cap(amount + policy.amount_held(pi), policy.max_amount_per_pi):
+                return True
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            if want.get(pid, 0.0) <= 0:
+                continue
+            amount = self.pi_pool.get((pi, pid), 0.0) - own.get(pid, 0.0) + want[pid]
+            if over_cap(amount + policy.amount_held(pi, pid), pmax):
+                return True
+        return False
 
 
 def _meets(problem: AllocationProblem, merit: float, threshold: float | None) -> bool:
