@@ -380,6 +380,7 @@ def invite(
             429,
             "You have sent many team invitations in the last hour. "
             f"Try again in {max(1, -(-wait // 60))} minutes.",
+            headers={"Retry-After": str(wait)},  # when to try again, for a client
         )
     return _change(
         api,
