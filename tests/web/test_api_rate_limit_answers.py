@@ -73,3 +73,17 @@ def test_a_retry_after_a_429_with_the_same_key_runs_again(web: Web, world: World
     again = send(later)
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
     assert _members(web) == before + 1
+
+
+def test_the_openapi_document_says_which_writes_may_answer_429(web: Web) -> None:
+    """A client generated from ``/api/v1/openapi.json`` knows the limited writes: their
+    429, and its ``Retry-After`` header in seconds."""
+    doc = web.client().get("/api/v1/openapi.json").json()
+    for path in (
+        "/api/v1/proposals/{proposal_id}/members",
+        "/api/v1/proposals/{proposal_id}/attachments",
+    ):
+        said = doc["paths"][path]["post"]["responses"]
+        assert "429" in said, (path, sorted(said))
+        header = said["429"].get("headers", {}).get("Retry-After", {})
+        assert header.get("schema", {}).get("type") == "integer", (path, said["429"])

@@ -98,6 +98,19 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours)"},
 }
+#: a write under an hourly per-account limit: its 429 and when to try again (trialapi23)
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "over the hourly limit: nothing done; retry after `Retry-After` "
+        "seconds (the same Idempotency-Key runs again, a 429 is not kept)",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the request may succeed",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
 T = TypeVar("T")
 R = TypeVar("R")  # a row of some table
 
