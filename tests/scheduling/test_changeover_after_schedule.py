@@ -51,7 +51,7 @@ def test_a_changeover_raised_under_a_stored_schedule_flags_the_bookings_it_break
     listed = r.json()["changeover_clashes"]
     assert len(listed) == 2 and {c["call"] for c in listed} == {w.slug}
     assert api.get(f"/api/v1/resources/{b}", headers=h).json()["changeover_clashes"] == listed
-    sched = api.get(f"/api/v1/calls/{w.slug}/schedule?per_page=100", headers=h).json()["items"]
+    sched = api.get(f"/api/v1/calls/{w.slug}/schedule?limit=100", headers=h).json()["items"]
     flagged = [e for e in sched if e["needs_rescheduling"]]
     assert len(flagged) == 2
     office, _tok = session_client(web, w.emails["manager"])

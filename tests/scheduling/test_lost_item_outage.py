@@ -85,7 +85,7 @@ def test_an_item_lost_makes_its_resource_unavailable_to_the_end_of_its_period(
     sched = (
         web.client()
         .get(
-            f"/api/v1/calls/{w.slug}/schedule?per_page=100",
+            f"/api/v1/calls/{w.slug}/schedule?limit=100",
             headers=bearer(web, w.emails["manager"]),
         )
         .json()["items"]

@@ -26,7 +26,7 @@ def test_each_entry_names_its_resource_by_id_and_name(web: Web, stored: SlotWorl
         )
     assert set(w.pools.values()) & pools
     r = web.client().get(
-        f"/api/v1/calls/{w.slug}/schedule?per_page=100", headers=bearer(web, w.emails["manager"])
+        f"/api/v1/calls/{w.slug}/schedule?limit=100", headers=bearer(web, w.emails["manager"])
     )
     assert r.status_code == 200, r.text
     items = r.json()["items"]

@@ -32,6 +32,7 @@ from opencall.storage import storage_for
 from opencall.web import serving
 from opencall.web.api import (
     APPLY,
+    LIMITED,
     MAX_ID,
     Api,
     ApiError,
@@ -213,6 +214,8 @@ WRITE: dict[str, Any] = {
     "responses": ERRORS,
     "dependencies": [APPLY],
 }
+# a write under an hourly limit (team invitations, uploads): 429 with Retry-After too
+LIMITED_WRITE: dict[str, Any] = {**WRITE, "responses": {**ERRORS, **LIMITED}}
 
 
 def full(p: Proposal, problems: list[tuple[str, str]] | None = None) -> ProposalFull:
@@ -355,7 +358,7 @@ def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
     )
 
 
-@router.post("/proposals/{proposal_id}/members", status_code=201, **WRITE)
+@router.post("/proposals/{proposal_id}/members", status_code=201, **LIMITED_WRITE)
 def invite(
     body: MemberIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ProposalFull:
@@ -380,6 +383,7 @@ def invite(
             429,
             "You have sent many team invitations in the last hour. "
             f"Try again in {max(1, -(-wait // 60))} minutes.",
+            headers={"Retry-After": str(wait)},  # when to try again, for a client
         )
     return _change(
         api,
@@ -518,7 +522,7 @@ def remove_request(
     return _change(api, p, services.remove_request, req, expected_version=version)
 
 
-@router.post("/proposals/{proposal_id}/attachments", status_code=201, **WRITE)
+@router.post("/proposals/{proposal_id}/attachments", status_code=201, **LIMITED_WRITE)
 def upload(
     proposal_id: int = id_param(),
     file: UploadFile = File(description="the scientific justification, a PDF"),

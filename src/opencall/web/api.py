@@ -98,6 +98,19 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours)"},
 }
+#: a write under an hourly per-account limit: its 429 and when to try again (trialapi23)
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "over the hourly limit: nothing done; retry after `Retry-After` "
+        "seconds (the same Idempotency-Key runs again, a 429 is not kept)",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the request may succeed",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
 T = TypeVar("T")
 R = TypeVar("R")  # a row of some table
 
@@ -209,26 +222,52 @@ def get_api(
         api.require_scope("read")
         if user is not None and request.method not in READ_METHODS and not scopes & WRITE_SCOPES:
             raise ApiError(403, _lacks(_declared_scopes(request) or sorted(WRITE_SCOPES)))
+        # after the token's 401 and 403, as FastAPI's own 422s come after them; before
+        # the route runs: nothing is read for it or changed
+        _refuse_unknown_query(request)
         yield api
     finally:
         db.close()
+
+
+def _refuse_unknown_query(request: Request) -> None:
+    """A query parameter the matched route does not declare (in it or its dependencies)
+    is a 422 naming it, as a body's unknown key is: a filter or sort the API does not
+    have (``?status=``, ``?sort=``) must not answer every row as if it had filtered them
+    (trialapi23). FastAPI's own list of the route's parameters is read, so a parameter
+    added to a route is known at once."""
+    if getattr(request.scope.get("route"), "dependant", None) is None:
+        return
+    known = {p.alias for dep in _dependants(request) for p in dep.query_params}
+    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in known]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"type": "unknown_query", "loc": ("query", k), "msg": "Unknown query parameter"}
+                for k in unknown
+            ]
+        )
 
 
 def _lacks(scopes: Sequence[str]) -> str:
     return f"this token lacks the {' or '.join(repr(sc) for sc in scopes)} scope"
 
 
-def _declared_scopes(request: Request) -> list[str]:
-    """The scopes the matched route asks for (through :func:`needs`/:func:`needs_any`)."""
-    route = request.scope.get("route")
-    found: list[str] = []
-    todo = [getattr(route, "dependant", None)]
+def _dependants(request: Request) -> Iterator[Any]:
+    """The matched route's FastAPI ``Dependant`` and those of all its dependencies."""
+    todo = [getattr(request.scope.get("route"), "dependant", None)]
     while todo:
         dep = todo.pop()
-        if dep is None:
-            continue
+        if dep is not None:
+            yield dep
+            todo += dep.dependencies
+
+
+def _declared_scopes(request: Request) -> list[str]:
+    """The scopes the matched route asks for (through :func:`needs`/:func:`needs_any`)."""
+    found: list[str] = []
+    for dep in _dependants(request):
         found += [sc for sc in getattr(dep.call, "scopes", ()) if sc not in found]
-        todo += dep.dependencies
     return found
 
 

@@ -10,7 +10,7 @@ of the ``Authorization`` header), so one client cannot read another's answers; a
 without credentials is scoped to its client: the address the throttles count
 (``security.client_key``) and the browser's session cookie, so that two anonymous
 clients sending the same key neither get each other's answer nor refuse each other.
-Server errors (5xx) are not kept: the client may retry them.
+Server errors (5xx) and a limit's 429 are not kept: the client may retry them.
 
 An ASGI middleware (not a FastAPI dependency) because it must replay a stored
 response before any route runs; its database work runs in the threadpool. It sits
@@ -201,11 +201,13 @@ class IdempotencyMiddleware:
 
 def worth_keeping(scope: Scope, status: int) -> bool:
     """Whether an answer is kept for a retry. Not a server error (the client may retry
-    it), nor a refusal (4xx) of a request no token was accepted for: nothing ran, a retry
+    it), nor a limit's 429 (nothing ran; its ``Retry-After`` asks for the retry, which
+    must run then, not get the 429 back for a day: trialapi23), nor a refusal (4xx) of a
+    request no token was accepted for: nothing ran, a retry
     gets the same refusal by running again, and a stranger (no credentials, a made-up
     token, a path with no route, a body that is not JSON) would otherwise store a row a
     request, each kept a day (trialcrowd16)."""
-    if status >= 500:
+    if status >= 500 or status == 429:
         return False
     return status < 400 or bool(scope.get(TOKEN_ACCEPTED))
 

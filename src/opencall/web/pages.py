@@ -56,7 +56,7 @@ from opencall.inputs import (
 from opencall.logging_setup import logged_path, set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
-from opencall.web import guard, idempotency, labels, security, serving
+from opencall.web import conditional, guard, idempotency, labels, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, isolate, negotiate
 
 WEB = Path(__file__).parent
@@ -956,6 +956,9 @@ def install(
     # line and the error answers below (one of each for every request) and the guard (a
     # JSON body is checked, and bounded, before it is read whole to compare a retry)
     app.add_middleware(idempotency.IdempotencyMiddleware, sessions=sessions)
+    # the API's conditional GETs (ETag, If-None-Match: 304), inside the security headers
+    # and gzip, outside the Idempotency-Key (which handles writes only)
+    app.add_middleware(conditional.ConditionalGet)
     # cross-site, control characters, strict JSON
     app.add_middleware(guard.Guard, settings=settings, error_page=_error_page)
     # the one body limit, outside every layer that reads a body, inside the one that

@@ -53,7 +53,9 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         if wait:
             minutes = max(1, -(-wait // 60))
             errors["form"] = page._(MSG_INVITES_THROTTLED, minutes=minutes)
-            return editor(page, proposal, 429, invite=data, invite_errors=errors)
+            response = editor(page, proposal, 429, invite=data, invite_errors=errors)
+            response.headers["Retry-After"] = str(wait)
+            return response
         refused = try_change(
             page,
             proposal,
