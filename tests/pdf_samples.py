@@ -346,3 +346,24 @@ def zip_in_a_stream_pdf(archive: bytes, padding: int = 120_000) -> bytes:
             stream(b"", b"q Q\n%" + filler + b"\n"),
         ]
     )
+
+
+def signed_pdf() -> bytes:
+    """A PDF signed for long-term validation, as a PI's e-signature tool writes it: the
+    document security store (``/DSS``) holds the signer's certificate, an OCSP answer and
+    a per-signature ``/VRI`` entry, and the legal attestation (``/Legal``) names the
+    signer too. The certificate is a DER stream whose subject is the PI (copied as it is,
+    since it is not compressed)."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    cert = pdf.make_stream(b"0\x82\x01\x00" + f"CN={PI_NAME}, O={PI_INST}, E={PI_EMAIL}".encode())
+    ocsp = pdf.make_stream(f"OCSP good for {PI_NAME}".encode())
+    vri = pikepdf.Dictionary(Cert=pikepdf.Array([cert]), TU=pikepdf.String(PI_NAME))
+    pdf.Root.DSS = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Certs=pikepdf.Array([cert]),
+            OCSPs=pikepdf.Array([ocsp]),
+            VRI=pikepdf.Dictionary({"/0A1B2C": vri}),
+        )
+    )
+    pdf.Root.Legal = pikepdf.Dictionary(Attestation=pikepdf.String(f"Signed by {PI_NAME}"))
+    return _save(pdf)

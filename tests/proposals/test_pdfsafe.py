@@ -175,3 +175,20 @@ def test_a_pdf_from_an_old_dos_tool_ending_in_ctrl_z_is_accepted() -> None:
     with pytest.raises(pdfsafe.PdfRefused) as refused:
         pdfsafe.check_envelope(old + b"<html>")
     assert refused.value.code == "polyglot"
+
+
+def test_the_rewrite_removes_the_signers_certificates_and_attestation() -> None:
+    """A PI who signs the PDF with a long-term-validation e-signature tool leaves the
+    signer's certificate (subject: name, institute, e-mail) in the document security
+    store and the signer's name in the legal attestation: the reviewers' copy keeps
+    neither. Before, ``/DSS`` and ``/Legal`` were copied as they were."""
+    from tests.pdf_samples import signed_pdf
+
+    original = signed_pdf()
+    assert PI_NAME.encode() in original
+    c = pdfsafe.clean(original)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in c.data, f"{who} left in the reviewers' copy"
+    pdf = pikepdf.open(io.BytesIO(c.data))
+    assert "/DSS" not in pdf.Root and "/Legal" not in pdf.Root
+    assert "signatures" in c.removed

@@ -29,6 +29,11 @@ _ROOT_STRIP = (
     ("/Threads", "threads"),
     ("/Outlines", "outline"),
     ("/PageLabels", "page_labels"),
+    # a signed PDF's document security store (the signers' certificates, OCSP answers,
+    # CRLs, per-signature /VRI entries) and legal attestation name the signer; the
+    # signatures themselves (form fields, /Perms) are gone, so nothing refers to these
+    ("/DSS", "signatures"),
+    ("/Legal", "signatures"),
 )
 _NAMES_STRIP = (
     ("/JavaScript", "javascript"),
