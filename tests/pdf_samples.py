@@ -367,3 +367,31 @@ def signed_pdf() -> bytes:
     )
     pdf.Root.Legal = pikepdf.Dictionary(Attestation=pikepdf.String(f"Signed by {PI_NAME}"))
     return _save(pdf)
+
+
+def named_pages_pdf() -> bytes:
+    """A PDF whose name dictionary holds pages outside the page tree (``/Templates``, the
+    pages a form's script can spawn, and ``/Pages``, named pages): a CV page naming the PI
+    that no viewer shows but any extractor reads. It also carries a web-capture ``/URLS``
+    tree whose key is the PI's home page."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    cv = pdf.make_stream(f"BT /F1 12 Tf 72 720 Td (CV of {PI_NAME}, {PI_INST}) Tj ET".encode())
+    hidden = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Template,
+            MediaBox=[0, 0, 595, 842],
+            Contents=cv,
+            Resources=pdf.pages[0].Resources,
+        )
+    )
+    home = f"https://turkana-radio.example/~{SURNAME}/"
+    pdf.Root.Names = pikepdf.Dictionary(
+        Templates=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("cv"), hidden])),
+        Pages=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("cv"), hidden])),
+        URLS=pikepdf.Dictionary(
+            Names=pikepdf.Array(
+                [pikepdf.String(home), pikepdf.Dictionary(Type=pikepdf.Name.SpiderContentSet)]
+            )
+        ),
+    )
+    return _save(pdf)

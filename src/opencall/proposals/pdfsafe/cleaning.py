@@ -40,6 +40,14 @@ _NAMES_STRIP = (
     ("/EmbeddedFiles", "embedded_files"),
     ("/AlternatePresentations", "embedded_files"),
     ("/Renditions", "embedded_files"),
+    # pages outside the page tree (a form's templates, named pages): no viewer shows
+    # them, any extractor reads their text, and neither the rewrite nor the scan reads
+    # anything but the page tree
+    ("/Templates", "hidden_pages"),
+    ("/Pages", "hidden_pages"),
+    # web capture's trees (URLs and digital ids of the pages captured; /SpiderInfo goes)
+    ("/URLS", "private_data"),
+    ("/IDS", "private_data"),
 )
 _PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"), ("/B", "threads"))
 _OBJECT_STRIP = (
