@@ -8,11 +8,9 @@ the conflict ends the assignment other browser tests write in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.review_cycle import PASSWORD, Cycle
@@ -27,18 +25,14 @@ NOTES = "The timing residuals in the second figure look like the 2019 run of my 
 DRAFTS = "() => Object.keys(localStorage).filter(k => k.indexOf('opencall:draft:') === 0)"
 
 
-@pytest.fixture(scope="module")
-def served(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[tb.LiveServer, Cycle]]:
-    with accepted_cycle_served(sqlite_template, tmp_path_factory.mktemp("conflict")) as world:
-        yield world
-
-
 def test_a_declared_conflict_leaves_no_draft_in_the_browser(
-    browser: Any, served: tuple[tb.LiveServer, Cycle]
+    browser: Any, sqlite_template: Path, tmp_path: Path
 ) -> None:
-    srv, cycle = served
+    with accepted_cycle_served(sqlite_template, tmp_path) as (srv, cycle):
+        _declare_after_offline_notes(browser, srv, cycle)
+
+
+def _declare_after_offline_notes(browser: Any, srv: tb.LiveServer, cycle: Cycle) -> None:
     ctx = browser.new_context()
     page = ctx.new_page()
     sign_in(ctx, srv.base, cycle.emails["assigned"], PASSWORD)
