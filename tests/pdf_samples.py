@@ -346,3 +346,52 @@ def zip_in_a_stream_pdf(archive: bytes, padding: int = 120_000) -> bytes:
             stream(b"", b"q Q\n%" + filler + b"\n"),
         ]
     )
+
+
+def signed_pdf() -> bytes:
+    """A PDF signed for long-term validation, as a PI's e-signature tool writes it: the
+    document security store (``/DSS``) holds the signer's certificate, an OCSP answer and
+    a per-signature ``/VRI`` entry, and the legal attestation (``/Legal``) names the
+    signer too. The certificate is a DER stream whose subject is the PI (copied as it is,
+    since it is not compressed)."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    cert = pdf.make_stream(b"0\x82\x01\x00" + f"CN={PI_NAME}, O={PI_INST}, E={PI_EMAIL}".encode())
+    ocsp = pdf.make_stream(f"OCSP good for {PI_NAME}".encode())
+    vri = pikepdf.Dictionary(Cert=pikepdf.Array([cert]), TU=pikepdf.String(PI_NAME))
+    pdf.Root.DSS = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Certs=pikepdf.Array([cert]),
+            OCSPs=pikepdf.Array([ocsp]),
+            VRI=pikepdf.Dictionary({"/0A1B2C": vri}),
+        )
+    )
+    pdf.Root.Legal = pikepdf.Dictionary(Attestation=pikepdf.String(f"Signed by {PI_NAME}"))
+    return _save(pdf)
+
+
+def named_pages_pdf() -> bytes:
+    """A PDF whose name dictionary holds pages outside the page tree (``/Templates``, the
+    pages a form's script can spawn, and ``/Pages``, named pages): a CV page naming the PI
+    that no viewer shows but any extractor reads. It also carries a web-capture ``/URLS``
+    tree whose key is the PI's home page."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    cv = pdf.make_stream(f"BT /F1 12 Tf 72 720 Td (CV of {PI_NAME}, {PI_INST}) Tj ET".encode())
+    hidden = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Template,
+            MediaBox=[0, 0, 595, 842],
+            Contents=cv,
+            Resources=pdf.pages[0].Resources,
+        )
+    )
+    home = f"https://turkana-radio.example/~{SURNAME}/"
+    pdf.Root.Names = pikepdf.Dictionary(
+        Templates=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("cv"), hidden])),
+        Pages=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("cv"), hidden])),
+        URLS=pikepdf.Dictionary(
+            Names=pikepdf.Array(
+                [pikepdf.String(home), pikepdf.Dictionary(Type=pikepdf.Name.SpiderContentSet)]
+            )
+        ),
+    )
+    return _save(pdf)

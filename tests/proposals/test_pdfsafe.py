@@ -175,3 +175,38 @@ def test_a_pdf_from_an_old_dos_tool_ending_in_ctrl_z_is_accepted() -> None:
     with pytest.raises(pdfsafe.PdfRefused) as refused:
         pdfsafe.check_envelope(old + b"<html>")
     assert refused.value.code == "polyglot"
+
+
+def test_the_rewrite_removes_the_signers_certificates_and_attestation() -> None:
+    """A PI who signs the PDF with a long-term-validation e-signature tool leaves the
+    signer's certificate (subject: name, institute, e-mail) in the document security
+    store and the signer's name in the legal attestation: the reviewers' copy keeps
+    neither. Before, ``/DSS`` and ``/Legal`` were copied as they were."""
+    from tests.pdf_samples import signed_pdf
+
+    original = signed_pdf()
+    assert PI_NAME.encode() in original
+    c = pdfsafe.clean(original)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in c.data, f"{who} left in the reviewers' copy"
+    pdf = pikepdf.open(io.BytesIO(c.data))
+    assert "/DSS" not in pdf.Root and "/Legal" not in pdf.Root
+    assert "signatures" in c.removed
+
+
+def test_the_rewrite_removes_pages_hidden_outside_the_page_tree() -> None:
+    """A page named in the name dictionary (a form's template, a named page) is no page a
+    viewer shows, but its text is in the file for any extractor: the reviewers' copy
+    keeps neither it nor the web-capture URL tree naming the PI's home page. Before,
+    ``/Templates``, ``/Pages`` and ``/URLS`` were copied with the rest of ``/Names``."""
+    from tests.pdf_samples import SURNAME, named_pages_pdf
+
+    original = named_pages_pdf()
+    assert PI_NAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    for who in (PI_NAME, PI_INST, SURNAME):
+        assert who.encode() not in _decoded(c.data), f"{who} left in the reviewers' copy"
+    pdf = pikepdf.open(io.BytesIO(c.data))
+    assert len(pdf.pages) == 1
+    assert not {"/Templates", "/Pages", "/URLS"} & set(pdf.Root.Names.keys())
+    assert "hidden_pages" in c.removed

@@ -519,6 +519,22 @@ def count_active_assignments(session: Session, call: Call) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def conflicted_assignments_of_reviewer(session: Session, reviewer_id: int) -> list[int]:
+    """The ids of the reviewer's assignments (any status) of proposals they have a
+    conflict with: what their browser must no longer keep a draft of (trialrev23)."""
+    stmt = (
+        select(ReviewAssignment.id)
+        .join(
+            Conflict,
+            (Conflict.proposal_id == ReviewAssignment.proposal_id)
+            & (Conflict.reviewer_id == ReviewAssignment.reviewer_id),
+        )
+        .where(ReviewAssignment.reviewer_id == reviewer_id)
+        .distinct()
+    )
+    return sorted(session.scalars(stmt))
+
+
 def assignments_of_reviewer(session: Session, reviewer_id: int) -> list[ReviewAssignment]:
     stmt = select(ReviewAssignment).where(
         ReviewAssignment.reviewer_id == reviewer_id,

@@ -16,6 +16,8 @@ busy for minutes. So:
   writes a rewritten copy without Info, XMP metadata (document and objects),
   JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
   files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA),
+  signatures' certificates and attestations (``/DSS``, ``/Legal``: they name the signer),
+  pages outside the page tree (``/Names`` ``/Templates`` and ``/Pages``), web capture's trees,
   article threads (their information dictionaries name authors as ``/Info`` does),
   bookmarks, page labels and application private data; structure elements and marked
   content lose their alternate, actual and expanded texts, and layers are renamed

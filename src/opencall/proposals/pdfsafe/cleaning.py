@@ -29,12 +29,25 @@ _ROOT_STRIP = (
     ("/Threads", "threads"),
     ("/Outlines", "outline"),
     ("/PageLabels", "page_labels"),
+    # a signed PDF's document security store (the signers' certificates, OCSP answers,
+    # CRLs, per-signature /VRI entries) and legal attestation name the signer; the
+    # signatures themselves (form fields, /Perms) are gone, so nothing refers to these
+    ("/DSS", "signatures"),
+    ("/Legal", "signatures"),
 )
 _NAMES_STRIP = (
     ("/JavaScript", "javascript"),
     ("/EmbeddedFiles", "embedded_files"),
     ("/AlternatePresentations", "embedded_files"),
     ("/Renditions", "embedded_files"),
+    # pages outside the page tree (a form's templates, named pages): no viewer shows
+    # them, any extractor reads their text, and neither the rewrite nor the scan reads
+    # anything but the page tree
+    ("/Templates", "hidden_pages"),
+    ("/Pages", "hidden_pages"),
+    # web capture's trees (URLs and digital ids of the pages captured; /SpiderInfo goes)
+    ("/URLS", "private_data"),
+    ("/IDS", "private_data"),
 )
 _PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"), ("/B", "threads"))
 _OBJECT_STRIP = (

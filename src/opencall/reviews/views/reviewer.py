@@ -179,10 +179,17 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
     at_once = q.reviews_at_once(page.db, reviewer_id=user.id).get(user.id)
     # and their limit per calendar year with what this year counts against it
     per_year = q.reviews_this_year(page.db, reviewer_id=user.id).get(user.id)
+    # the drafts of reviews of conflicted proposals that this browser may still keep
+    # (typed offline, or a save that failed) are dropped by the page's script: nothing
+    # of a proposal the reviewer declared a conflict with stays on their device
+    # (trialrev23; before, the notes stayed in localStorage after the declaration)
+    ended = q.conflicted_assignments_of_reviewer(page.db, user.id)
     return page.render(
         "reviews/workspace.html",
         {
             "rows": rows,
+            "drafts_ended": ended,
+            "scripts": ["/static/safe-save.js"] if ended else [],
             "technical": technical,
             "manages": manages,
             "at_once": at_once,
