@@ -69,6 +69,10 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
         "country_rules": {"lead_days": {"*": 90, "NPL": 150}}})  # fmt: skip
     heli = office.post(res, {"name": "Helicopter hours 2027/28", "unit": "h", "amount": HELI,
                              "whole_units": True})  # fmt: skip
+    # the supply ship sails on a fixed day: one resource per departure, in seats
+    ship = office.post(res, {"name": "Ship seats, sailing 2027-10-25", "unit": "seat",
+                             "amount": 24, "period_start": "2027-10-25",
+                             "period_end": "2027-10-25"})  # fmt: skip
     cal = office.get(f"/api/v1/resources/{berths['id']}/calendar")
     assert cal["period_start"] == START.isoformat() and cal["period_end"] == END.isoformat()
 
@@ -103,7 +107,7 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
             "call": slug, "title": f"Ice shelf basal melt, team {i}",
             "abstract": "Hot-water drilling through the ice shelf.",
             "science_case": "Ocean heat under the ice."})["id"]  # fmt: skip
-        for pool, amount in ((berths, people * days), (heli, hours)):
+        for pool, amount in ((berths, people * days), (heli, hours), (ship, people)):
             version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
             ac.post(f"/api/v1/proposals/{pid}/requests", {
                 "version": version, "kind": "custom", "pool_id": pool["id"],
@@ -147,7 +151,11 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
     assert sum(berth_awards.values()) <= BERTHS
     kept = sum(v for c, v in berth_awards.items() if asked[c][0] in NO_PROGRAMME)
     assert kept >= 0.25 * sum(berth_awards.values()), (berth_awards, asked)
-    assert kept > 0
+    assert kept > 0  # without the share rule: 80 of 510 person-days
+    # every team awarded its berths sails: seats for each of its people, at most the ship's
+    seats = {a["proposal_code"]: a["amount"] for a in awards if "Ship seats" in str(a)}
+    assert set(seats) == set(berth_awards), (seats, berth_awards)
+    assert sum(seats.values()) <= 24
 
     # who benefits: the berths by income group, UN region and LDC status
     report = office.get(f"/api/v1/calls/{slug}/report")
