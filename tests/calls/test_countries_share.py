@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from opencall.allocation.presenters import share_group_words
 from opencall.allocation.services import _share_groups
+from opencall.calls.manage_views import form_shares, share_countries
 from opencall.calls.schemas import AllocationPolicyDoc, GroupShare
 
 
@@ -61,3 +62,11 @@ def test_members_are_the_proposals_of_listed_countries_joined_by_plus() -> None:
 def test_the_sentence_names_the_codes() -> None:
     words = share_group_words(str, "countries+first_time", ["KEN", "NPL"])
     assert words == "Teams from the countries the call lists (KEN, NPL) and first-time users"
+
+
+def test_the_call_form_writes_and_reads_the_list() -> None:
+    rule = {"group": "countries", "countries": ["KEN", "NPL"], "min_share": 0.25}
+    text = f"ldc:0.1, countries{share_countries(rule)}:0.25"
+    assert text == "ldc:0.1, countries(KEN NPL):0.25"
+    assert form_shares(text) == [{"group": "ldc", "min_share": 0.1}, rule]
+    assert form_shares("ldc:many") is None

@@ -24,6 +24,7 @@ from tests.api.test_operator_journey import (
     open_call,
     open_facility,
     run_step,
+    signed_in,
     text_of,
 )
 from tests.web.conftest import Web
@@ -98,6 +99,11 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
     reviewers = open_call(web, office, call, policy,
                           [(f"glaciologist{i}@panel.example", f"Glaciologist {i}", iso3)
                            for i, iso3 in enumerate(["NOR", "CHL", "IND"])])  # fmt: skip
+
+    # the call's edit page carries the list (it wrote "countries:0.25", and saving the
+    # form then refused the rule as having no list)
+    form = signed_in(web, "office@polar.example").get(f"/manage/calls/{slug}/edit").text
+    assert "countries(KEN NPL PHL BGD MNG):0.25" in form, form
 
     asked: dict[str, tuple[str, int]] = {}
     for i, (iso3, people, days, hours) in enumerate(TEAMS):
