@@ -20,10 +20,10 @@ import pytest
 
 from tests.api.test_operator_journey import (
     account,
+    calibrate_to_schedule,
     close_and_assign,
     open_call,
     open_facility,
-    run_step,
     signed_in,
     text_of,
 )
@@ -132,13 +132,7 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
             rc.post(f"/api/v1/assignments/{a['id']}/review", {
                 "grade": (2.6 if low else 4.2) + ((a["id"] + k) % 3) * 0.1, "confidence": 4,
                 "comments_to_applicants": "A sound plan."})  # fmt: skip
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
+    calibrate_to_schedule(web, office, slug)
     office.post(f"/api/v1/calls/{slug}/release")
     assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 
