@@ -5,7 +5,7 @@ applicant's outcome page and the API's e-mails)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opencall.calls.models import Call
@@ -54,15 +54,22 @@ POLICY_GROUPS = {
     "host": GROUP_LABELS["host"],
     "international": GROUP_LABELS["international"],
     "first_time": N_("First-time users"),
+    "countries": N_("Teams from the countries the call lists"),
 }
 #: a share rule's group joined by ``+`` (``low+first_time``): the proposals in both
 POLICY_GROUP_AND = N_("%(group)s and %(other)s")
 
 
-def share_group_words(t: Callable[[str], str], group: str) -> str:
+def share_group_words(t: Callable[[str], str], group: str, countries: Sequence[str] = ()) -> str:
     """A share rule's group for people: "Low income", "Low income and first-time users"
-    (``low+first_time``; the later names' first letter in lower case)."""
+    (``low+first_time``; the later names' first letter in lower case); the group
+    ``countries`` followed by the codes it lists when ``countries`` are given."""
     words = [t(POLICY_GROUPS[p]) if p in POLICY_GROUPS else p for p in share_group_parts(group)]
+    if countries:
+        words = [
+            f"{w} ({', '.join(countries)})" if p == "countries" else w
+            for p, w in zip(share_group_parts(group), words, strict=True)
+        ]
     out = words[0]
     for w in words[1:]:
         out = t(POLICY_GROUP_AND) % {"group": out, "other": w[:1].lower() + w[1:]}
@@ -182,7 +189,7 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         )
     for g in ap.group_shares:
         share = f"{g.min_share:.0%}"
-        group = share_group_words(t, g.group)
+        group = share_group_words(t, g.group, g.countries)
         if g.min_quality is None:
             lines.append(t(POLICY_SHARE, share=share, group=group))
         else:

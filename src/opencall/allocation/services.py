@@ -105,6 +105,7 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
             out[c.income_group].add(key)
         if c.ldc:
             out["ldc"].add(key)
+        out.setdefault(f"country:{c.iso3}", set()).add(key)
     out["first_time"] = first_time_proposals(session, call, proposals)
     return out
 
@@ -179,7 +180,8 @@ def _share_groups(
     out: dict[str, tuple[frozenset[str], bool]] = {}
     for s in shares:
         parts = share_group_parts(s.group)
-        members = set.intersection(*(base[p] for p in parts))
+        listed = set().union(*(base.get(f"country:{c}", set()) for c in s.countries))
+        members = set.intersection(*(listed if p == "countries" else base[p] for p in parts))
         out[s.group] = (frozenset(members), s.nationality_based)
     return out
 

@@ -116,6 +116,27 @@ def _num(raw: str, kind: type = float) -> Any:
     return kind(raw)
 
 
+def form_shares(text: str) -> list[dict[str, Any]] | None:
+    """The share rules typed on the call form (``low_lmic:0.2, ldc:0.1``; the group
+    ``countries`` with its list in brackets, ``countries(KEN NPL PHL):0.25``, since
+    trialfac23c: without it a policy set through the API lost its list on the form and
+    could no longer be saved there); None when a share is not a number."""
+    shares: list[dict[str, Any]] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        group, _, share = part.rpartition(":")
+        group, _, listed = group.partition("(")
+        min_share = finite_number(share)
+        if min_share is None:
+            return None
+        rule: dict[str, Any] = {"group": group.strip(), "min_share": min_share}
+        if listed.strip():
+            rule["countries"] = listed.rstrip(") ").split()
+        shares.append(rule)
+    return shares
+
+
 def call_document(
     page: Page, facility: Facility, f: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -182,17 +203,10 @@ def call_document(
     if dates.get("review_deadline"):
         rs["review_deadline"] = dates["review_deadline"].isoformat()  # type: ignore[union-attr]
     ap["nationality_blind"] = f.get("nationality_blind") == "on"
-    shares = []
-    for part in f.get("group_shares", "").split(","):
-        if not part.strip():
-            continue
-        group, _, share = part.partition(":")
-        min_share = finite_number(share)
-        if min_share is None:
-            errors["group_shares"] = page._(MSG_NUMBER)
-        else:
-            shares.append({"group": group.strip(), "min_share": min_share})
-    ap["group_shares"] = shares
+    shares = form_shares(f.get("group_shares", ""))
+    if shares is None:
+        errors["group_shares"] = page._(MSG_NUMBER)
+    ap["group_shares"] = shares or []
     caps = []
     for part in f.get("group_caps", "").split(","):
         if not part.strip():
@@ -348,6 +362,13 @@ _CLEARABLE = (
 )
 
 
+def share_countries(rule: dict[str, Any]) -> str:
+    """A share rule's list of countries as the call form writes it, in brackets after the
+    group (``countries(KEN NPL)``); empty for every other group."""
+    listed = rule.get("countries") or []
+    return f"({' '.join(listed)})" if listed else ""
+
+
 def _when_text(d: dt.datetime | None, zone: str = "") -> str:
     """A date as the form shows it: on the clock of the call's ``zone`` (UTC when empty)."""
     if d is None:
@@ -384,7 +405,7 @@ def call_form_values(call: Call) -> dict[str, str]:
         "award_mode": ap.get("award_mode", "whole"),
         "nationality_blind": "on" if ap.get("nationality_blind") else "",
         "group_shares": ", ".join(
-            f"{g['group']}:{g['min_share']}" for g in ap.get("group_shares", [])
+            f"{g['group']}{share_countries(g)}:{g['min_share']}" for g in ap.get("group_shares", [])
         ),
         "group_caps": ", ".join(
             f"{c['per']}:{c['max_awards']}"

@@ -20,8 +20,19 @@ from opencall.inputs import (
     plain_number,
 )
 from opencall.optim import wallclock
+from opencall.reference.loader import countries
 
-NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
+NATIONALITY_GROUPS = {
+    "international",
+    "host",
+    "low_lmic",
+    "low",
+    "lower-middle",
+    "ldc",
+    # the countries the share rule lists itself (``GroupShare.countries``): berths kept for
+    # countries without a polar programme of their own, seats for a region (trialfac23c)
+    "countries",
+}
 #: the groups a share rule may name: those derived from the PI's country, and
 #: ``first_time`` (a PI who holds no award of an earlier call of the facility); a rule may
 #: name the proposals in several at once, joined by ``+`` (``low+first_time``: first-time
@@ -205,6 +216,29 @@ class GroupShare(_Doc):
     #: only proposals whose calibrated grade is at or above this count toward the share
     #: (and can be pushed in by it); None: the call's quality threshold alone
     min_quality: float | None = None
+    #: the group ``countries``: the PI's countries it holds, ISO 3166 alpha-3 codes of the
+    #: reference data (trialfac23c); empty for every other group
+    countries: list[str] = Field(default=[], max_length=300)
+
+    @model_validator(mode="after")
+    def _listed(self) -> GroupShare:
+        """A list of countries for the group ``countries`` and for it alone, each code one
+        the reference data knows (in capitals, each once)."""
+        named = "countries" in share_group_parts(self.group)
+        if named != bool(self.countries):
+            raise ValueError(
+                "give the list countries (ISO 3166 alpha-3 codes) with the group countries, "
+                "and only with it"
+            )
+        known = countries()
+        codes = [c.strip().upper() for c in self.countries]
+        bad = [c for c in codes if c not in known]
+        if bad:
+            raise ValueError(
+                f"unknown country code {bad[0][:10]!r} in countries (ISO 3166 alpha-3, e.g. KEN)"
+            )
+        self.countries = list(dict.fromkeys(codes))
+        return self
 
     @field_validator("group")
     @classmethod
@@ -323,6 +357,8 @@ class AllocationPolicyDoc(_Doc):
                     "the call is nationality-blind, so no cap may count by country, income "
                     "group or UN region"
                 )
+        if sum("countries" in share_group_parts(g.group) for g in self.group_shares) > 1:
+            raise ValueError("give one share rule naming the group countries (one list)")
         if sum(g.min_share for g in self.group_shares) > 1:
             raise ValueError("minimum group shares add up to more than 100 %")
         return self
