@@ -28,6 +28,8 @@ from opencall.results import queries as rq
 from opencall.results import services as rs
 from opencall.results.models import PostAwardRecord
 from tests import factories as f
+from tests.api.test_operator_journey import open_facility
+from tests.web.conftest import Web
 
 TB = {lg: {"one": "TB", "other": "TB"} for lg in ("en", "fr", "es", "zh")}
 
@@ -115,3 +117,24 @@ def test_core_hours_still_add_up_and_an_unknown_kind_is_refused(db: Session) -> 
     fs.update_resource(db, pool, usage_kind="occupied")
     _month(db, p, award, 56, 2)
     assert rq.stages_of_call(db, p.call, [p.id])[p.id]["use"]["used:tb"] == pytest.approx(56)
+
+
+def test_the_api_declares_changes_and_refuses_a_usage_kind(web: Web) -> None:
+    _admin, office, fac = open_facility(
+        web, "store", "Storage Centre", "ZAF",
+        {"name": "Storage", "slug": "st", "kind": "custom"},
+    )  # fmt: skip
+    base = {"name": "Project storage", "unit": "tb", "unit_labels": TB, "amount": 2000}
+    made = office.post(
+        f"/api/v1/facilities/{fac['id']}/resources", base | {"usage_kind": "occupied"}
+    )
+    assert office.get(f"/api/v1/resources/{made['id']}")["usage_kind"] == "occupied"
+    plain = office.post(f"/api/v1/facilities/{fac['id']}/resources", base | {"name": "Scratch"})
+    assert plain["usage_kind"] == "consumed"
+    office.send("PATCH", f"/api/v1/resources/{made['id']}", {"usage_kind": "peak"}, status=422)
+    assert office.send("PATCH", f"/api/v1/resources/{made['id']}", {"name": "Storage 2"})[
+        "usage_kind"
+    ] == "occupied"  # fmt: skip
+    assert office.send("PATCH", f"/api/v1/resources/{made['id']}", {"usage_kind": "consumed"})[
+        "usage_kind"
+    ] == "consumed"  # fmt: skip
