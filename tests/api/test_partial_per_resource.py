@@ -11,7 +11,6 @@ resource: awarded 40.0% ...; custom resource: awarded 60.0% ...")."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import pytest
