@@ -8,20 +8,15 @@ what an ended award returns. ``consumed`` (the default: core-hours, shifts) sums
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award, Decision
-from opencall.calls import services as call_services
-from opencall.cycle import services as cycle
+from opencall.allocation.models import Award
 from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.facilities.models import CapacityPool
 from opencall.people import services as people_services
-from opencall.proposals import services as ps
 from opencall.proposals.models import Proposal
 from opencall.results import ends
 from opencall.results import queries as rq
@@ -29,31 +24,16 @@ from opencall.results import services as rs
 from opencall.results.models import PostAwardRecord
 from tests import factories as f
 from tests.api.test_operator_journey import open_facility
+from tests.results.test_record_kinds import _awarded as awarded
 from tests.web.conftest import Web
 
 TB = {lg: {"one": "TB", "other": "TB"} for lg in ("en", "fr", "es", "zh")}
 
 
 def _awarded(db: Session, pool: CapacityPool, amount: float) -> tuple[Proposal, Award]:
-    call = call_services.create_call(
-        db, pool.facility,
-        {"slug": "store", "code": "STORE", "title": "Storage", "cycle": "2027",
-         "opens_at": f.NOW - dt.timedelta(days=30), "closes_at": f.NOW + dt.timedelta(days=30)},
-    )  # fmt: skip
-    call_services.offer_pool(db, call, pool, 1000)
-    cycle.transition_call(db, call, "open", now=f.NOW)
-    pi = f.user(db, country="ETH")
-    p = ps.create_proposal(db, call, pi, title="t", abstract="a", science_case="b", now=f.NOW)
-    ps.add_request(db, p, "custom", {"amount": amount}, pool_id=pool.id, now=f.NOW)
-    ps.submit(db, p, actor_id=pi.id, now=f.NOW)
-    ps.close_call(db, call, now=f.NOW + dt.timedelta(days=31), reason="test")
-    db.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
-    award = Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
-                  pool_id=pool.id, amount=amount)  # fmt: skip
-    db.add(award)
-    call.decisions_released_at = f.NOW + dt.timedelta(days=60)
-    db.flush()
-    return p, award
+    """One proposal awarded ``amount`` of ``pool``, decisions released, and its award."""
+    p = awarded(db, pool, "store", amount)
+    return p, db.scalars(select(Award).where(Award.proposal_id == p.id)).one()
 
 
 def _storage(db: Session, **kw: object) -> CapacityPool:
