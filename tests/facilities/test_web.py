@@ -695,3 +695,26 @@ def test_a_shared_instrument_is_set_on_the_resource_page(web: Web, cryo: Cryo) -
     hours = {**data, "slot_hours": "", "unit": "h", "exclusive_group": "Cold stage"}
     r = client.post(url, data=hours)
     assert r.status_code == 400 and "créneaux" in r.text, r.text[-2000:]
+
+
+def test_storage_is_declared_occupied_on_the_resource_form(web: Web, cryo: Cryo) -> None:
+    """The operator ticks "Occupied, not consumed" for project storage (usage23): the
+    resource keeps it, its page says the peak counts (in the reader's language), its edit
+    form shows it ticked and unticking it goes back to the sum."""
+    client, tok = session_client(web, cryo.emails["manager"])
+    storage = {"name": "Storage", "unit": "g", "amount": "70", "csrf_token": tok}
+    r = client.post(f"/manage/facilities/{cryo.facility_id}/resources",
+                    data={**storage, "usage_occupied": "on"})  # fmt: skip
+    assert r.status_code == 303, r.text[:3000]
+    url = r.headers["location"].split("?")[0]
+    with web.factory() as s:
+        pool = s.get(CapacityPool, int(url.rsplit("/", 1)[1]))
+        assert pool is not None and pool.usage_kind == "occupied"
+    client.cookies.set("oc_lang", "fr")
+    assert "le niveau le plus haut relevé" in client.get(url).text
+    assert 'name="usage_occupied" checked>' in client.get(url + "/edit").text
+    assert client.post(url, data=storage).status_code == 303
+    with web.factory() as s:
+        pool = s.get(CapacityPool, int(url.rsplit("/", 1)[1]))
+        assert pool is not None and pool.usage_kind == "consumed"
+    assert "la somme des relevés" in client.get(url).text

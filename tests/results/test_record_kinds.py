@@ -24,8 +24,9 @@ from opencall.results import services as rs
 from tests import factories as f
 
 
-def _awarded(db: Session, pool: CapacityPool, slug: str) -> Proposal:
-    """One awarded proposal for ``pool`` in a call of its facility, decisions released."""
+def _awarded(db: Session, pool: CapacityPool, slug: str, amount: float = 2) -> Proposal:
+    """One awarded proposal for ``pool`` in a call of its facility (``amount`` asked and
+    awarded), decisions released."""
     call = call_services.create_call(
         db, pool.facility,
         {"slug": slug, "code": slug.upper()[:8], "title": slug, "cycle": "2027",
@@ -35,12 +36,12 @@ def _awarded(db: Session, pool: CapacityPool, slug: str) -> Proposal:
     cycle.transition_call(db, call, "open", now=f.NOW)
     pi = f.user(db, country="ETH")
     p = ps.create_proposal(db, call, pi, title="t", abstract="a", science_case="b", now=f.NOW)
-    ps.add_request(db, p, "custom", {"amount": 2}, pool_id=pool.id, now=f.NOW)
+    ps.add_request(db, p, "custom", {"amount": amount}, pool_id=pool.id, now=f.NOW)
     ps.submit(db, p, actor_id=pi.id, now=f.NOW)
     ps.close_call(db, call, now=f.NOW + dt.timedelta(days=31), reason="test")
     db.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
     db.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
-                 pool_id=pool.id, amount=2.0))  # fmt: skip
+                 pool_id=pool.id, amount=float(amount)))  # fmt: skip
     call.decisions_released_at = f.NOW + dt.timedelta(days=60)
     db.flush()
     return p

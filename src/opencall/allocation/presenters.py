@@ -36,6 +36,12 @@ OUTCOME_LABELS = {
 }
 POLICY_WHOLE = N_("Awards are whole: a request is awarded in full or not at all.")
 POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
+#: said after POLICY_PARTIAL when the call offers several resources (usage23): each
+#: request is cut by its own fraction (``allocation.services.build_problem``)
+POLICY_PARTIAL_EACH = N_(
+    "Each resource a proposal asks for is cut on its own: one project may receive a "
+    "different share of each (its decision says which)."
+)
 POLICY_BUNDLE = N_(
     "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
 )
@@ -172,6 +178,10 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         else t(POLICY_WHOLE),
         t(POLICY_BUNDLE),
     ]
+    # a custom resource's request is its own (a telescope's LST ranges or a vessel's
+    # berths and dives are one request of the proposal, cut by one fraction)
+    if ap.award_mode == "partial" and sum(cp.pool.pool_type == "custom" for cp in call.pools) > 1:
+        lines.insert(1, t(POLICY_PARTIAL_EACH))
     if ap.pi_cap_awards is not None:
         lines.append(Translator(lang).ngettext(*POLICY_PI_AWARDS_N, ap.pi_cap_awards))
     if isinstance(ap.pi_cap_amount, dict):

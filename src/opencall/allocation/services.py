@@ -757,7 +757,13 @@ def build_problem(
                 else:
                     pos_of_pool[pool_key[req["pool_id"]]] = i
             index[rid] = (p.id, pos_of_pool)
-            kind_of[rid] = kind
+            # a decision's sentence of each request is said under this word when the
+            # proposal has several: a custom resource's request under the resource's
+            # name, so that a project cut by a different fraction on each resource reads
+            # which fraction is which ("CPU cluster: awarded 40.0% ...", usage23), not
+            # "Request: ...; Request: ..."
+            own = kind == "custom" and len(positions) == 1
+            kind_of[rid] = pool_key[content["requests"][positions[0]]["pool_id"]] if own else kind
     share_groups = (
         _share_groups(_groups_of(session, call, proposals), policy_doc.group_shares)
         if policy_doc.group_shares

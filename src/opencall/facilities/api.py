@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -197,6 +197,13 @@ COUNTRY_RULES = (
 )
 
 
+USAGE_KIND = (
+    "how the use recorded against an award of it adds up: consumed (each record an amount "
+    "spent, summed: core-hours) or occupied (each record a level held, the peak counts: TB "
+    "of storage reported each month, a rack slot)"
+)
+
+
 class ResourceIn(_In):
     name: str = Field(min_length=1, max_length=120)
     unit: str = Field(
@@ -220,6 +227,7 @@ class ResourceIn(_In):
     groups_per_slot: int = Field(default=1, description=GROUPS_PER_SLOT)
     items: int = Field(default=1, description=ITEMS_DOC)
     exclusive_group: str = Field(default="", max_length=80, description=EXCLUSIVE_GROUP)
+    usage_kind: Literal["consumed", "occupied"] = Field(default="consumed", description=USAGE_KIND)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
@@ -260,6 +268,7 @@ class ResourcePatch(_In):
     groups_per_slot: int | None = Field(default=None, description=GROUPS_PER_SLOT)
     items: int | None = Field(default=None, description=ITEMS_DOC)
     exclusive_group: str | None = Field(default=None, max_length=80, description=EXCLUSIVE_GROUP)
+    usage_kind: Literal["consumed", "occupied"] | None = Field(default=None, description=USAGE_KIND)
     unbroken: StrictBool = Field(default=False, description=UNBROKEN)  # only what is sent
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
@@ -367,6 +376,7 @@ class ResourceOut(BaseModel):
     )
     unbroken: bool = Field(description=UNBROKEN)
     exclusive_group: str = Field(default="", description=EXCLUSIVE_GROUP)
+    usage_kind: str = Field(default="consumed", description=USAGE_KIND)
     attributes: dict[str, Any] = Field(description="a preset pool's typed attributes")
     committed: float = Field(
         description="what calls already hold of it: their offers, and what a call whose "

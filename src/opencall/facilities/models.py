@@ -111,6 +111,12 @@ class CapacityPool(Base):
     exclusive_group: Mapped[str] = mapped_column(
         String(80), nullable=False, default="", server_default=""
     )
+    # how the use recorded against an award of it adds up (usage23): "consumed", each
+    # record an amount spent that sums (core-hours, shifts); "occupied", each record a
+    # level held (TB of storage, a rack slot) of which the peak counts
+    usage_kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="consumed", server_default="consumed"
+    )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,

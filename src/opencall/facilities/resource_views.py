@@ -193,6 +193,8 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     values["unit_labels"] = own if any_label or f.get("unit") == OWN_UNIT else None
     values["whole_units"] = f.get("whole_units", "") in ("on", "1", "true")
     values["unbroken"] = f.get("unbroken", "") in ("on", "1", "true")
+    occupied = f.get("usage_occupied", "") in ("on", "1", "true")
+    values["usage_kind"] = "occupied" if occupied else "consumed"
     amount = finite_number(f.get("amount", ""))
     if amount is None:
         errors["amount"] = page._(MSG_NUMBER)
@@ -254,6 +256,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "groups_per_slot": str(pool.groups_per_slot) if (pool.groups_per_slot or 1) > 1 else "",
         "unbroken": "on" if pool.unbroken else "",
         "exclusive_group": pool.exclusive_group or "",
+        "usage_occupied": "on" if pool.usage_kind == "occupied" else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):

@@ -571,6 +571,7 @@ def create_resource(
     groups_per_slot: Any = 1,
     items: Any = 1,
     exclusive_group: Any = "",
+    usage_kind: Any = "consumed",
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
@@ -605,6 +606,7 @@ def create_resource(
     values["record_kinds"] = check_record_kinds(record_kinds or [])
     values["country_rules"] = check_country_rules(session, country_rules)
     values["items"] = check_items(items)
+    values["usage_kind"] = check_usage_kind(usage_kind)
     values["exclusive_group"] = check_exclusive_group(
         exclusive_group, values["slot_hours"], values["groups_per_slot"]
     )
@@ -648,6 +650,22 @@ def _check_bundle_with(
                 id=missing[0],
             )
     return wanted
+
+
+#: How the use recorded against an award of a resource adds up (usage23): ``consumed``
+#: sums the records (core-hours spent), ``occupied`` counts the peak level recorded
+#: (TB of storage held each month).
+USAGE_KINDS: tuple[str, ...] = ("consumed", "occupied")
+
+
+def check_usage_kind(kind: Any) -> str:
+    """A resource's usage kind, one of :data:`USAGE_KINDS`."""
+    if kind not in USAGE_KINDS:
+        raise DomainError(
+            "The usage kind is consumed or occupied (the peak level held counts).",
+            field="usage_kind",
+        )
+    return str(kind)
 
 
 def check_record_kinds(kinds: list[str]) -> list[str]:
@@ -716,6 +734,7 @@ def update_resource(
         "groups_per_slot",
         "items",
         "exclusive_group",
+        "usage_kind",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -750,6 +769,7 @@ def update_resource(
     country_rules = changes.pop("country_rules", None)
     items = changes.pop("items", None)
     group = changes.pop("exclusive_group", None)
+    usage_kind = changes.pop("usage_kind", None)
     short_before = _short_before(pool, current)
     current.update(changes)
     # the bookings a slot holds first: lowering the groups lowers the places too, and the
@@ -773,6 +793,9 @@ def update_resource(
     if items is not None:
         values["items"] = check_items(items)
         changes["items"] = values["items"]
+    if usage_kind is not None:
+        values["usage_kind"] = check_usage_kind(usage_kind)
+        changes["usage_kind"] = values["usage_kind"]
     # kept through a change of the slots or groups only while it still holds
     values["exclusive_group"] = check_exclusive_group(
         pool.exclusive_group if group is None else group,

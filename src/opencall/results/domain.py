@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -498,12 +498,22 @@ def used_amounts(
 GENDERS: tuple[str, ...] = ("female", "male", "other")
 
 
+def award_use(usage_kind: str, amounts: Sequence[float]) -> float:
+    """What the records' amounts on one award used of it: their sum where the resource's
+    use is ``consumed`` (core-hours spent), their peak where it is ``occupied`` (a level
+    held: three monthly reports of 56 TB used 56 TB, not 168; usage23); 0 with none."""
+    if usage_kind == "occupied":
+        return max(amounts, default=0.0)
+    return float(sum(amounts))
+
+
 def use_figures(
     records: Sequence[tuple[str, Mapping[str, Any]]],
     awarded: Mapping[str, float],
     today: dt.date,
     other_unit: str = "",
     slot_hours: Mapping[str, float] | None = None,
+    occupied: Collection[str] = (),
 ) -> dict[str, float]:
     """One award's use of what it was given, as flat figures that add up over awards
     (the report sums them per group; the award's page shows them): ``awarded:<unit>``
@@ -515,8 +525,11 @@ def use_figures(
     ``loans_damaged`` and ``loans_lost``: an item that came back damaged, or never, and
     ``lost_weeks:outage``: a lost item's weeks from its loss to its due day, :func:`lost_weeks`);
     course ``participants``, ``attended`` and ``completed``, and ``participants:<gender>``
-    where the gender was collected."""
+    where the gender was collected. A unit of ``occupied`` (:func:`unit_key`s of the
+    award's resources whose use is a level held, usage23) counts its peak record, not
+    their sum."""
     out: dict[str, float] = {}
+    levels: dict[str, list[float]] = {}
 
     def add(key: str, v: float) -> None:
         out[key] = out.get(key, 0.0) + v
@@ -531,7 +544,10 @@ def use_figures(
             # of the team's award in hours (a clean room's engineer hours)
             used.pop("h", None)
         for unit, v in used.items():
-            add(f"used:{unit}", v)
+            if unit in occupied:
+                levels.setdefault(unit, []).append(v)
+            else:
+                add(f"used:{unit}", v)
         if kind == "session" and float(dd.get("lost_hours") or 0) > 0:
             add(f"lost_hours:{dd.get('lost_reason') or 'other'}", float(dd["lost_hours"]))
         elif kind == "berth":
@@ -558,6 +574,8 @@ def use_figures(
             add("completed", 1 if dd.get("completed") else 0)
             if dd.get("gender") in GENDERS:
                 add(f"participants:{dd['gender']}", 1)
+    for unit, seen in levels.items():
+        add(f"used:{unit}", award_use("occupied", seen))
     return out
 
 

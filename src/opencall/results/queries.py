@@ -225,7 +225,7 @@ def stages_of_calls(
     outs, kinds, dois, listed = _outputs_of(
         session, ids, proposal_ids, dois=figures, earlier=earlier
     )
-    slot_hours = _slot_hours_of(session, ids, proposal_ids) if figures else {}
+    slot_hours, occupied = _pool_traits_of(session, ids, proposal_ids) if figures else ({}, {})
     reminders = (
         {
             r.proposal_id: r
@@ -266,6 +266,7 @@ def stages_of_calls(
                         today,
                         dois.get(pid, {}),
                         slot_hours.get(pid),
+                        occupied.get(pid, set()),
                     )
                 )
                 rem = reminders.get(pid)
@@ -391,23 +392,28 @@ def _awarded_of(
     return awarded
 
 
-def _slot_hours_of(
+def _pool_traits_of(
     session: Session, ids: list[int], proposal_ids: Collection[int] | None
-) -> dict[int, dict[str, float]]:
-    """{proposal id: {unit: hours of one slot}} of its awards on resources offered in
+) -> tuple[dict[int, dict[str, float]], dict[int, set[str]]]:
+    """({proposal id: {unit: hours of one slot}} of its awards on resources offered in
     slots (a unit whose resources have slots of different lengths is left out: a session's
-    hours cannot say how many of its slots they were)."""
+    hours cannot say how many of its slots they were), {proposal id: the unit keys of its
+    awards on resources whose use is occupied, a level held (usage23)}), one statement."""
     seen: dict[int, dict[str, set[float]]] = defaultdict(lambda: defaultdict(set))
-    cols = select(Award.proposal_id, CapacityPool.unit, CapacityPool.slot_hours).join(
-        CapacityPool, CapacityPool.id == Award.pool_id
-    )
-    for pid, unit, hours in session.execute(_of(cols, Award, ids, proposal_ids)):
+    occupied: dict[int, set[str]] = defaultdict(set)
+    cols = select(
+        Award.proposal_id, CapacityPool.unit, CapacityPool.slot_hours, CapacityPool.usage_kind
+    ).join(CapacityPool, CapacityPool.id == Award.pool_id)
+    for pid, unit, hours, usage in session.execute(_of(cols, Award, ids, proposal_ids)):
         if hours:
             seen[pid][unit].add(float(hours))
-    return {
+        if usage == "occupied":
+            occupied[pid].add(d.unit_key(unit))
+    slots = {
         pid: {u: next(iter(h)) for u, h in units.items() if len(h) == 1}
         for pid, units in seen.items()
     }
+    return slots, dict(occupied)
 
 
 def _report_figures(
@@ -418,6 +424,7 @@ def _report_figures(
     today: dt.date,
     dois: dict[str, list[str]],
     slot_hours: dict[str, float] | None = None,
+    occupied: Collection[str] = (),
 ) -> dict[str, Any]:
     """An awarded proposal's follow-up figures, its results' DOIs, its use figures and
     its report's state."""
@@ -428,7 +435,12 @@ def _report_figures(
         "follow_up_waves": d.wave_response(records, today),
         "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
         "use": d.use_figures(
-            records, dict(amounts), today, units[0] if len(units) == 1 else "", slot_hours
+            records,
+            dict(amounts),
+            today,
+            units[0] if len(units) == 1 else "",
+            slot_hours,
+            occupied,
         ),
         "reported": reported,
         "report_due_on": d.report_due_on(day0),

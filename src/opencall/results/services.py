@@ -291,14 +291,16 @@ def _require_use_within_award(
     kind: str,
     clean: dict[str, Any],
     record_id: int | None,
-    pending: float = 0.0,
+    pending: Sequence[float] = (),
 ) -> None:
     """An operator-defined use (``other``) recorded against one award (``award_id``) stays
     inside what that award gave: begun within its resource's period, when it has one (a
     quarter's node-hours not used in the quarter lapse: they cannot be recorded as used
     after it, nor before it), and all the use recorded on the award (``record_id``'s own
     record, being replaced, left out; ``pending``: the use of a file's earlier lines on it)
-    no more than its amount (trialfac16)."""
+    no more than its amount (trialfac16): their sum where the resource's use is consumed,
+    their peak where it is occupied (a level held, as TB of storage reported each month:
+    ``d.award_use``, usage23)."""
     if kind != "other":
         return
     pool = session.get(CapacityPool, award.pool_id)
@@ -320,10 +322,13 @@ def _require_use_within_award(
             PostAwardRecord.award_id == award.id, PostAwardRecord.kind == "other"
         )
     )
-    total = (
-        pending
-        + float(clean.get("used_amount") or 0)
-        + sum(float(r.data.get("used_amount") or 0) for r in others if r.id != record_id)
+    total = d.award_use(
+        pool.usage_kind,
+        [
+            *pending,
+            float(clean.get("used_amount") or 0),
+            *(float(r.data.get("used_amount") or 0) for r in others if r.id != record_id),
+        ],
     )
     if total > award.amount + 1e-9:
         raise DomainError(
@@ -863,11 +868,11 @@ def import_call_records(
             if award is None:
                 _require_award_named(session, p, kind, fields)
             else:  # the use of the file's earlier lines on the award counts too
-                earlier_use = sum(
+                earlier_use = [
                     float(f.get("used_amount") or 0)
                     for _p, k, f, a in clean
                     if a is not None and a.id == award.id and k == "other"
-                )
+                ]
                 _require_use_within_award(session, award, kind, fields, None, earlier_use)
         except DomainError as exc:
             errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
