@@ -56,7 +56,10 @@ TABLES = {
 def _rows(html: str, table: str) -> list[str]:
     body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.S)
     assert body is not None, html[:2000]
-    return [r for r in re.findall(r"<tr.*?</tr>", body.group(1), re.S)]
+    # a row's forms carry the page's CSRF token, masked afresh for each answer
+    # (trialcrowd23): set aside, so rows compare by what they show
+    rows = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', body.group(1))
+    return [r for r in re.findall(r"<tr.*?</tr>", rows, re.S)]
 
 
 @contextmanager

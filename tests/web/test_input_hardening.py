@@ -53,7 +53,10 @@ def _reviews(web: Web) -> int:
         ('{"grade": 2, "comments_to_applicants": "a\\u0000b"}', 400, "control characters (U+0000)"),
         ('{"grade": 2, "comments_to_panel": "bell\\u0007"}', 400, "U+0007"),
         ('{"grade": 2, "comments_to_panel": "\\ud800"}', 400, "U+D800"),
-        ('{"grade": "high"}', 422, "grade"),
+        # a grade may be a label of the call's scale since trialchair23: a word on a
+        # numeric scale is the service's refusal (400), nothing written
+        ('{"grade": "high"}', 400, "grade must be a number"),
+        ('{"grade": 2, "confidence": "high"}', 422, "confidence"),
         ('{"grade": [2]}', 422, "grade"),
         ("[1, 2]", 422, ""),
         ('{"grade": 2,', 422, ""),
@@ -77,11 +80,13 @@ def test_a_422_says_field_then_message(web: Web, cycle: Cycle) -> None:
     """A body that does not fit its schema answers 422 with ``detail`` in the documented
     "field: message" form (docs/api.md), pydantic's list kept under ``errors``."""
     c, bearer, aid = _reviewer(web, cycle)
-    r = c.post(f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": "high"})
+    r = c.post(
+        f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": 2, "confidence": "hi"}
+    )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
-    assert isinstance(detail, str) and detail.startswith("grade: "), detail
-    assert r.json()["errors"][0]["loc"] == ["body", "grade"]
+    assert isinstance(detail, str) and detail.startswith("confidence: "), detail
+    assert r.json()["errors"][0]["loc"] == ["body", "confidence"]
     r = c.post(
         f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": 2, "confidence": "x"}
     )
@@ -98,11 +103,15 @@ def test_a_422_never_repeats_a_bidi_control(web: Web, cycle: Cycle) -> None:
     (a right-to-left override would turn a client's message around), in ``detail`` and
     in pydantic's list under ``errors`` alike."""
     c, bearer, aid = _reviewer(web, cycle)
-    r = c.post(f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": "\u202ehigh"})
+    r = c.post(
+        f"/api/v1/assignments/{aid}/review",
+        headers=bearer,
+        json={"grade": 2, "confidence": "\u202ehigh"},
+    )
     assert r.status_code == 422, r.text
     said = json.dumps(r.json(), ensure_ascii=False)
     assert "\u202e" not in said and "U+202Ehigh" in said, said
-    assert r.json()["errors"][0]["loc"] == ["body", "grade"]
+    assert r.json()["errors"][0]["loc"] == ["body", "confidence"]
     assert _reviews(web) == 0
 
 
