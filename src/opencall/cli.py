@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +31,12 @@ from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
 from opencall.people.cli import admin_app
-from opencall.settings import Settings, hidden_password, production_problems
+from opencall.settings import (
+    Settings,
+    hidden_password,
+    misspelt_settings,
+    production_problems,
+)
 
 # soft_wrap: a message is one line off a terminal too (a journal, a script, grep);
 # rich cut every line at 80 columns there, paths and addresses included (trialop18)
@@ -137,6 +143,9 @@ def _main(ctx: typer.Context) -> None:
         logging_setup.configure()  # refuses an unknown OPENCALL_LOG_LEVEL or _FORMAT
     except ValueError as exc:
         _fail(str(exc))
+    misspelt = misspelt_settings(os.environ)
+    if misspelt:
+        _fail("; ".join(misspelt))
     try:
         settings = Settings()
     except ValidationError as exc:

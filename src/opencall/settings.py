@@ -6,7 +6,9 @@ explicitly and pass the object down.
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -213,6 +215,31 @@ class Settings(BaseSettings):
 
 
 ENVIRONMENTS = ("development", "production")
+
+# OPENCALL_* variables read outside ``Settings`` (logging_setup.py, diagnostics.py)
+OTHER_VARIABLES = ("OPENCALL_LOG_LEVEL", "OPENCALL_LOG_FORMAT", "OPENCALL_FAULT_LOG")
+
+
+def misspelt_settings(environ: Mapping[str, str]) -> list[str]:
+    """One sentence per ``OPENCALL_*`` variable of ``environ`` that is no setting but close
+    to one (a misspelt name in the settings file, which ``Settings`` would ignore: the site
+    would run on the default instead), naming the setting meant (trialop24). Variables far
+    from every setting (a test harness's own) are left alone."""
+    known = [f"OPENCALL_{name.upper()}" for name in Settings.model_fields] + list(OTHER_VARIABLES)
+    said = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("OPENCALL_") or upper in known:
+            continue
+        meant = difflib.get_close_matches(upper, known, n=2, cutoff=0.8)
+        if meant:
+            said.append(
+                f"{name} is not an OpenCall setting: did you mean {' or '.join(meant)}? "
+                "(misspelt, it would be ignored and the default used)"
+            )
+    return said
+
+
 DATABASE_EXAMPLES = (
     "postgresql://user:password@host:5432/opencall or sqlite:///./var/opencall.sqlite3"
 )
