@@ -62,6 +62,12 @@ def set_user(user_id: int | None) -> None:
         ctx["user_id"] = user_id
 
 
+def current(name: str) -> str | None:
+    """The current request's or job's ``name`` (``request_id``...), None outside one."""
+    value = (_context.get() or {}).get(name)
+    return None if value is None else str(value)
+
+
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = _context.get() or {}

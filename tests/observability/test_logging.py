@@ -167,3 +167,27 @@ def test_a_level_uvicorn_left_earlier_does_not_silence_the_configuration() -> No
         ]
     finally:
         logging_setup.configure(level="WARNING")
+
+
+def test_the_500_answer_gives_its_request_id_to_quote(web: Web, out: io.StringIO) -> None:
+    """trialop24: the error page said only "Something went wrong on our side" and the API
+    only ``{"detail": "internal error"}``: the request id was in the log line and in a
+    response header no user sees, so the operator could not find the line of a user's
+    report. Now the page and the API's answer give it, to quote."""
+
+    def boom() -> None:
+        raise RuntimeError("kaboom in a route")
+
+    web.app.add_api_route("/boom-page", boom)
+    web.app.add_api_route("/api/v1/boom-api", boom)
+    page = web.client().get("/boom-page", headers={"X-Request-ID": "page500ref"})
+    assert page.status_code == 500
+    assert "page500ref" in page.text, page.text
+    assert "kaboom" not in page.text and "Traceback" not in page.text
+    api = web.client().get("/api/v1/boom-api", headers={"X-Request-ID": "api500ref"})
+    assert api.status_code == 500
+    assert api.json() == {"detail": "internal error", "request_id": "api500ref"}
+    fr = web.client().get("/boom-page", headers={"Accept-Language": "fr"})
+    rid = fr.headers["x-request-id"]
+    assert rid in fr.text and "Référence" in fr.text, fr.text
+    assert f"request={rid}" in out.getvalue()

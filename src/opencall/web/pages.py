@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import hashlib
+import html
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -40,7 +41,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opencall import jobs
+from opencall import jobs, logging_setup
 from opencall.errors import DomainError
 from opencall.inputs import MAX_ID as MAX_ID  # importable here
 from opencall.inputs import (
@@ -1065,10 +1066,19 @@ MSG_503 = N_(
 )
 
 
-def _plain_page(scope: Scope, status: int, msg: str) -> bytes:
+MSG_REFERENCE = N_(
+    "Reference of this error: %(reference)s. Quote it if you write to the site's "
+    "administrators: it finds the error in the server's log."
+)
+
+
+def _plain_page(scope: Scope, status: int, msg: str, reference: str | None = None) -> bytes:
     request = Request(scope)
     lang = choose_language(request, None)
-    text = Translator(lang).gettext(msg)
+    tr = Translator(lang)
+    text = tr.gettext(msg)
+    if reference:  # the request id of the log's line (trialop24)
+        text += "</p><p>" + tr.gettext(MSG_REFERENCE) % {"reference": html.escape(reference)}
     return (
         f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'>"
         f"<title>{status}</title><p>{text}</p></html>"
@@ -1076,7 +1086,7 @@ def _plain_page(scope: Scope, status: int, msg: str) -> bytes:
 
 
 def _page_500(scope: Scope) -> bytes:
-    return _plain_page(scope, 500, MSG_500)
+    return _plain_page(scope, 500, MSG_500, reference=logging_setup.current("request_id"))
 
 
 def _page_503(scope: Scope) -> bytes:

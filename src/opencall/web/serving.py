@@ -32,6 +32,7 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opencall import logging_setup
 from opencall.logging_setup import logged_path
 from opencall.web.i18n import N_
 
@@ -327,7 +328,11 @@ class ServeErrors(HttpMiddleware):
     ) -> None:
         if scope["path"].startswith("/api/") or page is None:
             detail = "internal error" if status == 500 else "server busy, retry later"
-            body = json.dumps({"detail": detail}).encode()
+            answer = {"detail": detail}
+            rid = logging_setup.current("request_id")
+            if status == 500 and rid:  # to quote: the log's line of this error (trialop24)
+                answer["request_id"] = rid
+            body = json.dumps(answer).encode()
             ctype = b"application/json"
         else:
             try:
