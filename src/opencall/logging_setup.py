@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -91,11 +92,19 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _formatter(fmt: str) -> logging.Formatter:
+    formatter: logging.Formatter
     if fmt == "json":
         from pythonjsonlogger.json import JsonFormatter
 
-        return JsonFormatter(JSON_FIELDS)
-    return logging.Formatter(TEXT_FORMAT)
+        formatter = JsonFormatter(JSON_FIELDS)
+    else:
+        formatter = logging.Formatter(TEXT_FORMAT)
+    # times in UTC, ISO 8601 with its Z, as the audit log and the job table keep them: not
+    # the server's local time without its zone (trialop24)
+    formatter.converter = time.gmtime
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    return formatter
 
 
 def configure(

@@ -3,6 +3,7 @@ job id on worker lines, every unhandled error with its traceback, quiet by defau
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -191,3 +192,29 @@ def test_the_500_answer_gives_its_request_id_to_quote(web: Web, out: io.StringIO
     rid = fr.headers["x-request-id"]
     assert rid in fr.text and "Référence" in fr.text, fr.text
     assert f"request={rid}" in out.getvalue()
+
+
+def test_the_times_are_utc_whatever_the_servers_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trialop24: a line's time was the server's local time, without its zone: a machine
+    set to Asia/Shanghai (or moved to another zone, or through a summer-time change) wrote
+    times 8 hours off the audit log's and the job table's (UTC), which the lines' ids send
+    the reader to. Now UTC, marked Z, in the text and the JSON lines alike."""
+    import time
+
+    at = dt.datetime(2026, 12, 4, 17, 20, 1, 512000, tzinfo=dt.UTC).timestamp()
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        for fmt in ("text", "json"):
+            buf = io.StringIO()
+            logger = logging_setup.configure(level="INFO", fmt=fmt, stream=buf)
+            record = logger.makeRecord("opencall", logging.INFO, __file__, 1, "hello", (), None)
+            record.created = at
+            record.msecs = 512.0
+            logger.handle(record)
+            line = buf.getvalue()
+            assert "2026-12-04T17:20:01.512Z" in line, (fmt, line)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        logging_setup.configure(level="WARNING")
