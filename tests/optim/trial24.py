@@ -20,8 +20,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp, minimize_scalar
 
 from opencall.optim import logistics as lg
-from opencall.optim.logistics._common import weights
 from opencall.optim.logistics.geometry import EARTH_RADIUS_KM, route_distance_km
+from opencall.optim.ties import tie_ranks
 
 
 def _unit(lat: float, lon: float) -> np.ndarray:
@@ -155,8 +155,9 @@ def _feasible(problem: lg.CruiseProblem, site: lg.DiveSite, leg: lg.Leg) -> bool
 
 
 def cruise_weights(problem: lg.CruiseProblem, seed: int) -> np.ndarray:
-    """The documented weights: merits rescaled (``_common.weights``) over the requests some
-    leg can take (berths within the leg's, at least ``required_dives`` feasible dives)."""
+    """The documented weights: merits rescaled to [0.1, 1.1] over the requests some leg can
+    take (berths within the leg's, at least ``required_dives`` feasible dives), the others
+    0.1 (they have no place to weigh on), times the seeded tie-break."""
     reqs = problem.requests
     placeable = [
         any(
@@ -167,7 +168,15 @@ def cruise_weights(problem: lg.CruiseProblem, seed: int) -> np.ndarray:
         )
         for r in reqs
     ]
-    return weights([r.merit for r in reqs], [r.id for r in reqs], seed, placeable)
+    keep = [i for i, ok in enumerate(placeable) if ok]
+    w = np.full(len(reqs), 0.1)
+    if keep:
+        m = np.array([reqs[i].merit for i in keep])
+        base = (m - m.min()) / (m.max() - m.min()) if m.max() > m.min() else np.ones(len(keep))
+        # the seeded tie-break of ``opencall.optim.ties``: at most 1e-7 of a weight
+        rank = tie_ranks([reqs[i].id for i in keep], seed)
+        w[keep] = (base + 0.1) * (1.0 + 1e-7 * (len(keep) - rank) / len(keep))
+    return w
 
 
 def cruise_peer(problem: lg.CruiseProblem, seed: int) -> float:
