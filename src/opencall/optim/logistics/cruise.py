@@ -350,12 +350,12 @@ def _solve_cruise(problem: CruiseProblem, seed: int, time_limit_s: float) -> Cru
     # the legs each request may sail (its berths fit, enough of its dives feasible there)
     open_legs: list[list[tuple[Leg, list[int]]]] = []
     for i, r in enumerate(reqs):
-        mine = []
+        sailable: list[tuple[Leg, list[int]]] = []
         for leg in problem.allowed_legs(r):
             ok = [k for k in range(len(r.dives)) if geo[(i, k, leg.id)][0]]
             if r.berths <= leg.berths and len(ok) >= r.required_dives:
-                mine.append((leg, ok))
-        open_legs.append(mine)
+                sailable.append((leg, ok))
+        open_legs.append(sailable)
     w = weights([r.merit for r in reqs], [r.id for r in reqs], seed, [bool(o) for o in open_legs])
     x_col: dict[tuple[int, str], int] = {}
     z_col: dict[tuple[int, int, str], int] = {}
