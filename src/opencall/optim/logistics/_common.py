@@ -29,9 +29,27 @@ Row = tuple[dict[int, float], float, float]
 #: message ids of the sentences shared by several problems
 
 
-def weights(merits: Sequence[float], ids: Sequence[str], seed: int) -> FloatArray:
+def weights(
+    merits: Sequence[float],
+    ids: Sequence[str],
+    seed: int,
+    placeable: Sequence[bool] | None = None,
+) -> FloatArray:
     """Positive objective weights: merit rescaled to [0.1, 1.1] plus a seeded tie-break that
-    depends on the seed and each request's id (``ids``), never on its position."""
+    depends on the seed and each request's id (``ids``), never on its position.
+
+    ``placeable`` (default: all) marks the requests the model has a place for: the rescale
+    and the tie-break run over those alone, the others weigh the floor (0.1) and have no
+    column to weigh on. A request that fits nowhere (more berths than any leg, a session
+    smaller than its least count) at the lowest merit raised the weight of every other to
+    near the top, so two requests of merit 5 for half a leg each sailed in place of one of
+    merit 10 for all of it, which sailed without it."""
+    if placeable is not None:
+        keep = [i for i, ok in enumerate(placeable) if ok]
+        out = np.full(len(merits), _MERIT_FLOOR)
+        if keep:
+            out[keep] = weights([merits[i] for i in keep], [ids[i] for i in keep], seed)
+        return np.asarray(out, dtype=np.float64)
     n = len(merits)
     if n == 0:
         return np.zeros(0)

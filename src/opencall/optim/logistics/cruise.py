@@ -286,7 +286,10 @@ def solve_cruise(
 
     Objective: sum over requests of ``w_r * (x_r + dives_done_r / n_dives_r)``: a placement
     is worth the request's weight and its dives together another weight, so a request asking
-    for many dives does not crowd out several asking for few. Days are assigned after the
+    for many dives does not crowd out several asking for few. The weight is the merit
+    rescaled to [0.1, 1.1] over the requests some leg can take (their berths fit it, enough
+    of their dives are feasible on it), so that one that fits no leg changes no other's
+    place. Days are assigned after the
     solve: the dives on a leg are ordered by the position of their site along the route and
     spread over the leg's days in that order (at most ``max_dives_per_day`` a day).
 
@@ -339,20 +342,26 @@ def _canonical(problem: CruiseProblem, seed: int) -> CruiseProblem:
 def _solve_cruise(problem: CruiseProblem, seed: int, time_limit_s: float) -> CruiseResult:
     """:func:`solve_cruise` on a problem in canonical order."""
     reqs = problem.requests
-    w = weights([r.merit for r in reqs], [r.id for r in reqs], seed)
     geo: dict[tuple[int, int, str], tuple[bool, str, float, float]] = {}
     for i, r in enumerate(reqs):
         for k, site in enumerate(r.dives):
             for leg in problem.allowed_legs(r):
                 geo[(i, k, leg.id)] = _dive_ok(site, leg, problem.max_route_distance_km)
+    # the legs each request may sail (its berths fit, enough of its dives feasible there)
+    open_legs: list[list[tuple[Leg, list[int]]]] = []
+    for i, r in enumerate(reqs):
+        sailable: list[tuple[Leg, list[int]]] = []
+        for leg in problem.allowed_legs(r):
+            ok = [k for k in range(len(r.dives)) if geo[(i, k, leg.id)][0]]
+            if r.berths <= leg.berths and len(ok) >= r.required_dives:
+                sailable.append((leg, ok))
+        open_legs.append(sailable)
+    w = weights([r.merit for r in reqs], [r.id for r in reqs], seed, [bool(o) for o in open_legs])
     x_col: dict[tuple[int, str], int] = {}
     z_col: dict[tuple[int, int, str], int] = {}
     c: list[float] = []
     for i, r in enumerate(reqs):
-        for leg in problem.allowed_legs(r):
-            ok = [k for k in range(len(r.dives)) if geo[(i, k, leg.id)][0]]
-            if r.berths > leg.berths or len(ok) < r.required_dives:
-                continue
+        for leg, ok in open_legs[i]:
             x_col[(i, leg.id)] = len(c)
             c.append(float(w[i]))
             for k in ok:
@@ -457,10 +466,14 @@ def _explain_cruise(
     legs = {leg.id: leg for leg in problem.legs}
     berths_used = dict.fromkeys(legs, 0)
     dives_used = dict.fromkeys(legs, 0)
+    # the lowest merit aboard each leg: berths "taken by higher-valued requests" only when
+    # every request aboard ranks above the one left out
+    lowest_aboard = dict.fromkeys(legs, math.inf)
     for r in reqs:
         lid = leg_of[r.id]
         if lid is not None:
             berths_used[lid] += r.berths
+            lowest_aboard[lid] = min(lowest_aboard[lid], r.merit)
     for d in dives:
         dives_used[d.leg_id] += 1
     done = {(d.request_id, d.dive_index) for d in dives}
@@ -518,7 +531,7 @@ def _explain_cruise(
             reasons[r.id] = tuple(per_dive)
             continue
         explanations[r.id], request_reason = _explain_unplaced(
-            r, i, allowed, per_dive, geo, problem, berths_used, dives_used
+            r, i, allowed, per_dive, geo, problem, berths_used, dives_used, lowest_aboard
         )
         reasons[r.id] = tuple(request_reason if why == NO_BERTH else why for why in per_dive)
     return explanations, reasons
@@ -533,6 +546,7 @@ def _explain_unplaced(
     problem: CruiseProblem,
     berths_used: Mapping[str, int],
     dives_used: Mapping[str, int],
+    lowest_aboard: Mapping[str, float],
 ) -> tuple[Explanation, str]:
     if not allowed:
         return explained(NO_BERTH, M_("no leg is open to this request")), NO_BERTH
@@ -600,12 +614,18 @@ def _explain_unplaced(
         if leg.id not in no_berth and leg.dive_capacity - dives_used[leg.id] < r.required_dives
     ]
     if no_berth and not no_dives and len(no_berth) == len(fits):
+        legs = ", ".join(no_berth)
         return (
             explained(
                 NO_BERTH,
-                M_(
-                    "berths on leg(s) %(legs)s taken by higher-valued requests",
-                    legs=", ".join(no_berth),
+                M_("berths on leg(s) %(legs)s taken by higher-valued requests", legs=legs)
+                if all(lowest_aboard[lid] > r.merit for lid in no_berth)
+                # two requests for half a leg each, of merit 8, worth more together than
+                # one of merit 10 for all of it: that one was not outranked
+                else M_(
+                    "berths on leg(s) %(legs)s taken by the best combination of requests, "
+                    "including requests of equal or lower merit",
+                    legs=legs,
                 ),
                 tuple(no_berth),
             ),

@@ -103,7 +103,12 @@ def route_distance_km(
             if foot_norm > 1e-12:
                 foot = foot / foot_norm
                 t = float(_angle(a, foot))
-                if t <= seg and float(_angle(foot, b)) <= seg + 1e-12:
+                # the foot lies on the arc when it is as far from the two ends together as
+                # they are apart: each distance at most the arc's took a foot on the far
+                # side of the great circle, which an arc of 120 degrees or more leaves
+                # within that of both ends (a site 11,675 km from an arc of 150 degrees
+                # along the equator read 0 km from it)
+                if t + float(_angle(foot, b)) <= seg + 1e-12:
                     cross_track = abs(math.asin(max(-1.0, min(1.0, float(np.dot(p, normal))))))
                     if cross_track < cand:
                         cand, pos = cross_track, t

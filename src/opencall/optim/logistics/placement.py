@@ -145,7 +145,13 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     ]
     cap = dict(bins)
     words = WORDS[problem.kind]
-    w = weights([it[1] for it in items], [it[0] for it in items], seed)
+    # rescaled over the requests some bin can hold (``weights``)
+    w = weights(
+        [it[1] for it in items],
+        [it[0] for it in items],
+        seed,
+        [it[5] and any(cap[b] >= it[3] for b in it[4]) for it in items],
+    )
     penalty = problem.preference_penalty
     x_col: dict[tuple[int, str], int] = {}
     n_col: dict[tuple[int, str], int] = {}
