@@ -52,20 +52,22 @@ def _leading_columns(cur: Any) -> dict[str, str]:
     return dict(cur.fetchall())
 
 
-def _searched(node: dict[str, Any], leading: dict[str, str]) -> bool:
-    """Whether an index scan searched its index (a condition on the index's first column:
-    a B-tree descends to it) or walked all of it: a condition on a later column only, or
-    none, is checked on every entry of the index, and those it rejects are counted
-    nowhere in the plan (neither ``Actual Rows`` nor ``Rows Removed by Filter``)."""
-    column = leading.get(node.get("Index Name", ""), "")
+def _hidden(node: dict[str, Any], leading: dict[str, str]) -> bool:
+    """Whether an index scan passed over entries its plan does not count: a condition on
+    a later column of the index only (a B-tree descends by its first column) is checked
+    on every entry, inside the index, and those it rejects show nowhere (neither in
+    ``Actual Rows`` nor in ``Rows Removed by Filter``). A scan with no condition returns
+    each entry it reads (all of them, or up to where a merge join stopped it): counted."""
     cond = node.get("Index Cond") or ""
+    column = leading.get(node.get("Index Name", ""), "")
     # the index's own column, bare (a join's other side is qualified: ``calls.id``)
-    return bool(column) and re.search(rf"(?<![\w.]){re.escape(column)}\b", cond) is not None
+    return bool(cond) and re.search(rf"(?<![\w.]){re.escape(column)}\b", cond) is None
 
 
 def _walks(node: dict[str, Any], leading: dict[str, str]) -> bool:
-    """Whether a scan (or a bitmap's index scans below it) walks a whole index."""
-    if node["Node Type"] in _INDEX_SCANS and not _searched(node, leading):
+    """Whether a scan (or a bitmap's index scans below it) walked a whole index, passing
+    over entries it does not count (:func:`_hidden`)."""
+    if node["Node Type"] in _INDEX_SCANS and _hidden(node, leading):
         return True
     if node["Node Type"].startswith("Bitmap"):  # a bitmap heap scan, BitmapAnd, BitmapOr
         return any(_walks(n, leading) for n in node.get("Plans", []))
