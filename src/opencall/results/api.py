@@ -392,7 +392,8 @@ def call_stages(
         default=None,
         description="only the awards whose first report is overdue (nothing reported by "
         "its due day), pending (nothing reported, not yet due) or reported (a record or a "
-        "result)",
+        "result); an award the user office ended is owed no report: neither overdue nor "
+        "pending",
     ),
     api: Api = Depends(get_api),
     page: PageRequest = Depends(paging),
