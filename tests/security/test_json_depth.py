@@ -63,10 +63,14 @@ def test_the_limit_is_one_level_past_the_deepest_allowed(web: Web, world: World)
     # the body's object is one level: a title nested MAX_JSON_DEPTH - 1 more is allowed
     # through the guard (and refused by the schema, a string expected)
     inner = MAX_JSON_DEPTH - 1
-    r = _patch(web, world, bearer, f'{{"version": {version}, "title": {"[" * inner + "]" * inner}}}')
+    r = _patch(
+        web, world, bearer, f'{{"version": {version}, "title": {"[" * inner + "]" * inner}}}'
+    )
     assert r.status_code == 422 and r.json()["detail"].startswith("title: "), r.text[:300]
     inner += 1
-    r = _patch(web, world, bearer, f'{{"version": {version}, "title": {"[" * inner + "]" * inner}}}')
+    r = _patch(
+        web, world, bearer, f'{{"version": {version}, "title": {"[" * inner + "]" * inner}}}'
+    )
     assert r.status_code == 400, r.text[:300]
     assert r.json()["detail"] == (
         f"the JSON body is nested too deeply ({MAX_JSON_DEPTH} levels at most)"
