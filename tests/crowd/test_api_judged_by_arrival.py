@@ -21,23 +21,12 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from opencall.calls.models import Call
-from opencall.db import utcnow
 from opencall.proposals import services
 from opencall.proposals.models import Attachment, Proposal
 from tests.pdf_samples import plain_pdf
-from tests.web.conftest import Web, World, api_bearer
+from tests.web.conftest import Web, World, api_bearer, deadline_soon
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def _deadline_soon(web: Web, world: World) -> dt.datetime:
-    deadline = utcnow().replace(microsecond=0) + dt.timedelta(minutes=10)
-    with web.factory() as s:
-        call = s.scalars(select(Call).where(Call.slug == world.slugs["call"])).one()
-        call.closes_at = deadline
-        s.commit()
-    return deadline
 
 
 def _version(web: Web, world: World) -> int:
@@ -63,7 +52,7 @@ def _served_late(
 def test_an_api_edit_received_before_the_deadline_is_kept(
     web: Web, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     bearer = api_bearer(web, world.emails["pi"])
     version = _version(web, world)
     with time_machine.travel(deadline - dt.timedelta(milliseconds=500), tick=False) as t:
@@ -82,7 +71,7 @@ def test_an_api_edit_received_before_the_deadline_is_kept(
 def test_an_api_upload_received_before_the_deadline_is_kept(
     web: Web, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     bearer = api_bearer(web, world.emails["pi"])
     version = _version(web, world)
     with web.factory() as s:
@@ -104,7 +93,7 @@ def test_an_api_upload_received_before_the_deadline_is_kept(
 def test_an_api_edit_received_after_the_deadline_is_refused(
     web: Web, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     bearer = api_bearer(web, world.emails["pi"])
     version = _version(web, world)
     with time_machine.travel(deadline + dt.timedelta(milliseconds=1), tick=False):

@@ -15,24 +15,11 @@ import datetime as dt
 
 import pytest
 import time_machine
-from sqlalchemy import select
 
-from opencall.calls.models import Call
-from opencall.db import utcnow
 from opencall.proposals.models import Proposal
-from tests.web.conftest import Web, World, api_bearer, csrf
+from tests.web.conftest import Web, World, api_bearer, csrf, deadline_soon
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def _deadline_soon(web: Web, world: World) -> dt.datetime:
-    """Move the world's call's deadline to ten minutes from now (on the second)."""
-    deadline = utcnow().replace(microsecond=0) + dt.timedelta(minutes=10)
-    with web.factory() as s:
-        call = s.scalars(select(Call).where(Call.slug == world.slugs["call"])).one()
-        call.closes_at = deadline
-        s.commit()
-    return deadline
 
 
 def _draft(web: Web, world: World) -> tuple[str, int | None]:
@@ -46,7 +33,7 @@ def _draft(web: Web, world: World) -> tuple[str, int | None]:
 def test_a_late_api_submission_is_told_when_it_arrived(
     web: Web, world: World, late_ms: int
 ) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     bearer = api_bearer(web, world.emails["pi"])
     arrived = deadline + dt.timedelta(milliseconds=late_ms)
     with time_machine.travel(arrived, tick=False):
@@ -63,7 +50,7 @@ def test_a_late_api_submission_is_told_when_it_arrived(
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_a_late_form_submission_is_told_when_it_arrived(web: Web, world: World, lang: str) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     c = web.login(world.emails["pi"], lang)
     pid = world.ids["proposal"]
     token = csrf(c, f"/proposals/{pid}")

@@ -23,25 +23,13 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
-from sqlalchemy import select
 
-from opencall.calls.models import Call
-from opencall.db import utcnow
 from opencall.proposals.models import Proposal
-from tests.web.conftest import Web, World, csrf, version_of
+from tests.web.conftest import Web, World, csrf, deadline_soon, version_of
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 LATE_TITLE = "Written after the deadline"
-
-
-def _deadline_soon(web: Web, world: World) -> dt.datetime:
-    deadline = utcnow().replace(microsecond=0) + dt.timedelta(minutes=10)
-    with web.factory() as s:
-        call = s.scalars(select(Call).where(Call.slug == world.slugs["call"])).one()
-        call.closes_at = deadline
-        s.commit()
-    return deadline
 
 
 def _proposal(web: Web, world: World) -> tuple[str, str, int | None]:
@@ -75,7 +63,7 @@ def _post_straddling(
 def test_an_edit_whose_body_ends_hours_after_the_deadline_is_refused(
     web: Web, world: World
 ) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     c = web.login(world.emails["pi"])
     pid = world.ids["proposal"]
     before = _proposal(web, world)
@@ -91,7 +79,7 @@ def test_an_edit_whose_body_ends_hours_after_the_deadline_is_refused(
 
 
 def test_a_slow_link_within_the_grace_keeps_the_time_it_began(web: Web, world: World) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     c = web.login(world.emails["pi"])
     pid = world.ids["proposal"]
     fields = {"csrf_token": csrf(c, f"/proposals/{pid}"), "version": version_of(c, pid)}
@@ -104,7 +92,7 @@ def test_a_slow_link_within_the_grace_keeps_the_time_it_began(web: Web, world: W
 
 
 def test_a_submit_whose_body_ends_after_the_grace_is_refused(web: Web, world: World) -> None:
-    deadline = _deadline_soon(web, world)
+    deadline = deadline_soon(web, world)
     c = web.login(world.emails["pi"])
     pid = world.ids["proposal"]
     token = csrf(c, f"/proposals/{pid}")
