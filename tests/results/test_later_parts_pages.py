@@ -164,7 +164,7 @@ def test_the_office_holds_and_answers_through_the_api(web: Web) -> None:
     r = client.post(url, json={"accept": False, "note": "No report came."}, headers=office)
     assert r.status_code == 200 and r.json()["status"] == "returned", r.text
     again = client.post(url, json={"accept": True, "note": "late"}, headers=office)
-    assert again.status_code == 409
+    assert again.status_code == 400 and "decided already" in again.json()["detail"]
     assert _parts(web) == [(w["pool"], "returned", 4.5, "No report came.")]
     mails = _mails_to(web, w["pi"])
     assert len(mails) == 2 and "No report came." in mails[1]
