@@ -1753,7 +1753,9 @@ def postaward_later_part(
             )
             if p is None:
                 _fail(f"no proposal {proposal!r} in {call}")
-            part = later_parts.hold_later_part(s, p, _load_call(s, later_call), resource, amount)
+            part = later_parts.hold_later_part(
+                s, p, _load_call(s, later_call), resource, amount, base_url=c.settings.base_url
+            )
             said = f"part {part.id}: {amount:g} of resource {resource} held in {later_call}"
     except DomainError as exc:
         _fail(exc)
@@ -1780,7 +1782,9 @@ def postaward_progress(
             row = s.get(AwardLaterPart, part)
             if row is None:
                 _fail(f"no later part {part}")
-            later_parts.decide_later_part(s, row, accepted=accept, note=note)
+            later_parts.decide_later_part(
+                s, row, accepted=accept, note=note, base_url=c.settings.base_url
+            )
             status = row.status
     except DomainError as exc:
         _fail(exc)
