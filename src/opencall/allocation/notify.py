@@ -13,7 +13,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.web.i18n import Translator
+from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
 
 SUBJECT_DECISION = "The decision on your proposal %(code)s"  # catalogued in allocation.views
@@ -44,17 +44,23 @@ def queue_decision_mails(session: Session, call: Call, p: Proposal, base_url: st
     return queued
 
 
-SUBJECT_LATER_PART = "A later period of your award %(code)s"  # catalogued in outcomes24.po
+SUBJECT_LATER_PART = N_("A later period of your award %(code)s")
 #: the mail's opening sentence for each state of a later part (outcomes24)
 LATER_PART_SENTENCES = {
-    "held": "The user office holds %(amount)s of %(resource)s for your programme %(code)s in "
-    "%(call)s, a later period. Send the programme's progress report before that call's "
-    "allocation: the part is released to you when the report is accepted, and returned "
-    "otherwise.",
-    "released": "The progress report of your programme %(code)s was accepted: the part of "
-    "%(amount)s of %(resource)s in %(call)s is released to the programme.",
-    "returned": "The progress report of your programme %(code)s was not accepted: the part "
-    "of %(amount)s of %(resource)s in %(call)s is returned to that call's offer.",
+    "held": N_(
+        "The user office holds %(amount)s of %(resource)s for your programme %(code)s in "
+        "%(call)s, a later period. Send the programme's progress report before that call's "
+        "allocation: the part is released to you when the report is accepted, and returned "
+        "otherwise."
+    ),
+    "released": N_(
+        "The progress report of your programme %(code)s was accepted: the part of "
+        "%(amount)s of %(resource)s in %(call)s is released to the programme."
+    ),
+    "returned": N_(
+        "The progress report of your programme %(code)s was not accepted: the part "
+        "of %(amount)s of %(resource)s in %(call)s is returned to that call's offer."
+    ),
 }
 
 
