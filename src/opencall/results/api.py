@@ -150,7 +150,9 @@ class LaterPartIn(BaseModel):
 class ProgressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     accept: bool = Field(description="true: release the part; false: return it")
-    note: str = Field(max_length=later_parts.MAX_NOTE, description="required: what the report showed")
+    note: str = Field(
+        max_length=later_parts.MAX_NOTE, description="required: what the report showed"
+    )
 
 
 def _later_parts_out(api: Api, proposal_id: int) -> list[LaterPartOut]:

@@ -144,8 +144,6 @@ def render_award(
     may_hold = may_administer(page.db, page.user, proposal.call)
     later = later_parts.parts_shown(page.db, proposal.id)
     holding = later_parts.holding_calls(page.db, page.user, proposal) if may_hold else []
-    for _part, call, pool in later:
-        unit_words.setdefault(d.unit_key(pool.unit), pool.unit_labels)
     return page.render(
         "results/award.html",
         {
