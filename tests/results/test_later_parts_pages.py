@@ -13,6 +13,7 @@ report is answered. Refused input changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation import later_parts as lp
 from opencall.allocation.models import AwardLaterPart
+from opencall.calls.models import Call
 from opencall.jobs import Job
 from opencall.people import services as people_services
 from opencall.people.models import User
@@ -198,3 +200,56 @@ def test_the_office_holds_and_answers_on_the_award_page(web: Web) -> None:
     pi_client, _t = session_client(web, w["pi"])
     page = pi_client.get(f"/awards/{w['pid']}").text
     assert "On track." in page and f'action="{base}' not in page
+
+
+def _held_in_review(db: Session) -> tuple[Proposal, AwardLaterPart, str]:
+    """A programme's part held in a later call in review (its allocation is next), the
+    PI's e-mail."""
+    w = _world(db)
+    p = db.get_one(Proposal, w["pid"])
+    part = lp.hold_later_part(db, p, lp_call(db, w["later"]), w["pool"], 2.0)
+    return p, part, w["pi"]
+
+
+def _reminders(db: Session, email: str) -> int:
+    return sum(
+        1
+        for j in db.scalars(select(Job).where(Job.kind == "mail"))
+        if j.payload.get("to") == email
+    )
+
+
+def test_the_pi_is_reminded_of_the_progress_report_until_it_is_answered(db: Session) -> None:
+    """A part held in a later call that has closed (its allocation is next) and not yet
+    answered: its PI is reminded that the progress report is due, once every
+    ``PROGRESS_REMIND_EVERY_DAYS`` days, at most ``PROGRESS_REMINDERS_MAX`` times, and
+    never once the report is answered. Twice the same day reminds once."""
+    _p, part, pi = _held_in_review(db)
+    day = F.NOW.date()
+    base = "https://opencall.example"
+    assert lp.queue_progress_reminders(db, base, day) == 1, "no reminder of the progress report"
+    assert lp.queue_progress_reminders(db, base, day) == 0
+    every = lp.PROGRESS_REMIND_EVERY_DAYS
+    assert lp.queue_progress_reminders(db, base, day + dt.timedelta(days=every - 1)) == 0
+    sent = 1
+    for k in range(1, lp.PROGRESS_REMINDERS_MAX + 2):
+        sent += lp.queue_progress_reminders(db, base, day + dt.timedelta(days=every * k))
+    assert sent == lp.PROGRESS_REMINDERS_MAX == _reminders(db, pi)
+    assert part.reminders_sent == lp.PROGRESS_REMINDERS_MAX
+    mail = next(j for j in db.scalars(select(Job).where(Job.kind == "mail")))
+    assert "progress report" in mail.payload["body"] and f"/awards/{part.proposal_id}" in (
+        mail.payload["body"]
+    )
+
+
+def test_no_reminder_before_the_later_call_closes_nor_after_the_answer(db: Session) -> None:
+    p, part, pi = _held_in_review(db)
+    day = F.NOW.date()
+    later = db.get_one(Call, part.later_call_id)
+    later.status = "open"  # its proposals are still coming in: not due yet
+    db.flush()
+    assert lp.queue_progress_reminders(db, "https://x.example", day) == 0
+    later.status = "ranking"
+    lp.decide_later_part(db, part, accepted=True, note="Fine.")
+    assert lp.queue_progress_reminders(db, "https://x.example", day) == 0
+    assert _reminders(db, pi) == 0 and part.reminders_sent == 0 and p.id == part.proposal_id
