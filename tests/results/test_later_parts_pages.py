@@ -253,3 +253,13 @@ def test_no_reminder_before_the_later_call_closes_nor_after_the_answer(db: Sessi
     lp.decide_later_part(db, part, accepted=True, note="Fine.")
     assert lp.queue_progress_reminders(db, "https://x.example", day) == 0
     assert _reminders(db, pi) == 0 and part.reminders_sent == 0 and p.id == part.proposal_id
+
+
+def test_a_deactivated_pi_is_not_reminded(db: Session) -> None:
+    _p, part, pi = _held_in_review(db)
+    user = db.scalar(select(User).where(User.email == pi))
+    assert user is not None
+    user.is_active = False
+    db.flush()
+    assert lp.queue_progress_reminders(db, "https://x.example", F.NOW.date()) == 0
+    assert _reminders(db, pi) == 0

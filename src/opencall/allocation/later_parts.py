@@ -17,7 +17,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -37,6 +37,12 @@ HOLDING_STATES = ("draft", "open", "closed", "review", "ranking")
 
 #: the most characters of the office's note on a progress report
 MAX_NOTE = 2000
+
+#: a held part's progress report is chased once its later call has closed (its allocation
+#: is next): the PI is reminded every so many days, at most so many times (outcomes24)
+PROGRESS_DUE_STATES = ("closed", "review", "ranking")
+PROGRESS_REMIND_EVERY_DAYS = 14
+PROGRESS_REMINDERS_MAX = 3
 
 
 def parts_of(session: Session, proposal_ids: Sequence[int]) -> list[AwardLaterPart]:
@@ -231,3 +237,41 @@ def return_held_parts(
     for part in held:
         decide_later_part(session, part, accepted=False, note=note, actor_id=actor_id)
     return held
+
+
+def queue_progress_reminders(session: Session, base_url: str, today: dt.date) -> int:
+    """Remind the PI of each part still held in a later call that has closed (its
+    allocation is next, ``PROGRESS_DUE_STATES``) that the programme's progress report is
+    due: once every ``PROGRESS_REMIND_EVERY_DAYS`` days, at most ``PROGRESS_REMINDERS_MAX``
+    times (then the office reads the state on the award's page). Each part is claimed by
+    one statement first, so two runs at once remind once. Returns how many were queued."""
+    due = session.scalars(
+        select(AwardLaterPart)
+        .join(Call, Call.id == AwardLaterPart.later_call_id)
+        .where(
+            AwardLaterPart.status == "held",
+            Call.status.in_(PROGRESS_DUE_STATES),
+            AwardLaterPart.reminders_sent < PROGRESS_REMINDERS_MAX,
+        )
+        .order_by(AwardLaterPart.id)
+    ).all()
+    last = today - dt.timedelta(days=PROGRESS_REMIND_EVERY_DAYS)
+    n = 0
+    for part in due:
+        claimed = session.execute(
+            update(AwardLaterPart)
+            .where(
+                AwardLaterPart.id == part.id,
+                AwardLaterPart.status == "held",
+                AwardLaterPart.reminders_sent < PROGRESS_REMINDERS_MAX,
+                or_(AwardLaterPart.reminded_on.is_(None), AwardLaterPart.reminded_on <= last),
+            )
+            .values(reminders_sent=AwardLaterPart.reminders_sent + 1, reminded_on=today)
+            .execution_options(synchronize_session="fetch")
+        )
+        if not getattr(claimed, "rowcount", 0):
+            continue  # reminded within the period, or by another run meanwhile
+        proposal = session.get_one(Proposal, part.proposal_id)
+        later = session.get_one(Call, part.later_call_id)
+        n += bool(notify.queue_later_part_mail(session, proposal, part, later, base_url))
+    return n

@@ -12,6 +12,7 @@ from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
 from opencall.people.models import User
+from opencall.people.queries import may_be_mailed
 from opencall.proposals.models import Proposal
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
@@ -77,7 +78,10 @@ def queue_later_part_mail(
         if m.status != "accepted" or m.role != "pi":
             continue
         user = session.get(User, m.user_id) if m.user_id else None
-        lang = (user.language if user else None) or "en"
+        if not may_be_mailed(user):
+            continue  # a deactivated or erased account is not mailed (mail20b)
+        assert user is not None
+        lang = user.language or "en"
         t = Translator(lang)
         amount = f"{local_number(part.amount, lang)} {unit_label(pool.unit, pool.unit_labels, part.amount, lang)}"
         body = mail_text(
