@@ -213,9 +213,7 @@ def _held_in_review(db: Session) -> tuple[Proposal, AwardLaterPart, str]:
 
 def _reminders(db: Session, email: str) -> int:
     return sum(
-        1
-        for j in db.scalars(select(Job).where(Job.kind == "mail"))
-        if j.payload.get("to") == email
+        1 for j in db.scalars(select(Job).where(Job.kind == "mail")) if j.payload.get("to") == email
     )
 
 
@@ -237,8 +235,9 @@ def test_the_pi_is_reminded_of_the_progress_report_until_it_is_answered(db: Sess
     assert sent == lp.PROGRESS_REMINDERS_MAX == _reminders(db, pi)
     assert part.reminders_sent == lp.PROGRESS_REMINDERS_MAX
     mail = next(j for j in db.scalars(select(Job).where(Job.kind == "mail")))
-    assert "progress report" in mail.payload["body"] and f"/awards/{part.proposal_id}" in (
-        mail.payload["body"]
+    assert (
+        "progress report" in mail.payload["body"]
+        and f"/awards/{part.proposal_id}" in (mail.payload["body"])
     )
 
 
