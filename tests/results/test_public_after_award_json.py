@@ -44,6 +44,8 @@ def test_the_json_carries_the_csv_s_cells_and_no_identity(web: Web) -> None:
     assert out["rows"] == want and want
     assert not [x for x in out["rows"] if x["value"] in ("1", "2", "3", "4")]
     assert not [w for w in secrets if w and w in r.text]
+    page = client.get(f"/calls/{slug}/after-award").text
+    assert f'href="/calls/{slug}/after-award?format=json"' in page
 
 
 def test_no_json_of_a_call_whose_results_are_not_public(web: Web) -> None:
