@@ -177,6 +177,12 @@ def _later_part_out(part: AwardLaterPart, call: Call, pool: CapacityPool) -> Lat
     )
 
 
+def _held_part_out(api: Api, part: AwardLaterPart) -> LaterPartOut:
+    """A part just held or answered, with its later call and resource read."""
+    call = api.db.get_one(Call, part.later_call_id)
+    return _later_part_out(part, call, api.db.get_one(CapacityPool, part.pool_id))
+
+
 class AwardOut(BaseModel):
     proposal_code: str
     kinds: list[str]
@@ -603,8 +609,7 @@ def hold_later_part(
             api.db, p, body.later_call, body.resource_id, body.amount, actor=api.require_user(),
             base_url=api.request.app.state.settings.base_url,
         )  # fmt: skip
-    return _later_part_out(part, api.db.get_one(Call, part.later_call_id),
-                           api.db.get_one(CapacityPool, part.pool_id))  # fmt: skip
+    return _held_part_out(api, part)
 
 
 @router.post(
@@ -630,8 +635,7 @@ def answer_progress(
             api.db, part, accepted=body.accept, note=body.note, actor_id=api.actor_id,
             base_url=api.request.app.state.settings.base_url,
         )  # fmt: skip
-    return _later_part_out(part, api.db.get_one(Call, part.later_call_id),
-                           api.db.get_one(CapacityPool, part.pool_id))  # fmt: skip
+    return _held_part_out(api, part)
 
 
 # ---- a node's awards, bookings and records (``NodeStaff``; the user office: every node)
