@@ -642,7 +642,7 @@ def preempt_bookings(
                 continue
             for o in there:
                 if o.call_id not in merits and o.call_id not in urgent_ids:
-                    merits[o.call_id] = queries.merit(session, session.get(Call, o.call_id))
+                    merits[o.call_id] = queries.merit(session, session.get_one(Call, o.call_id))
             yielding = sorted(
                 (o for o in there if o.call_id not in urgent_ids),
                 key=lambda o: (merits[o.call_id].get(o.proposal_id, 1.0), -o.id),
@@ -664,9 +664,10 @@ def preempt_bookings(
     session.flush()
     out: list[ScheduleEntry] = []
     for other_id in sorted({cid for cid, _req in taken}):
-        other = session.get(Call, other_id)
-        assert other is not None
-        before = set(session.scalars(select(ScheduleEntry.id).where(ScheduleEntry.call_id == other_id)))
+        other = session.get_one(Call, other_id)
+        before = set(
+            session.scalars(select(ScheduleEntry.id).where(ScheduleEntry.call_id == other_id))
+        )
         try:
             with session.begin_nested():  # placed again around every booking; or left out
                 schedule_slots(session, other, Solve(solve.seed, solve.actor_id), now=now,
