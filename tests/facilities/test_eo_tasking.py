@@ -51,7 +51,7 @@ AOI_FIELDS: list[dict[str, Any]] = [
     {"key": "south", "type": "number", "required": True, "min": -90, "max": 90,
      "unit": "°", "labels": {"en": "South edge (latitude)"}},
     {"key": "north", "type": "number", "required": True, "min": -90, "max": 90,
-     "unit": "°", "labels": {"en": "North edge (latitude)"}},
+     "unit": "°", "at_least": "south", "labels": {"en": "North edge (latitude)"}},
     {"key": "west", "type": "number", "required": True, "min": -180, "max": 180,
      "unit": "°", "labels": {"en": "West edge (longitude)"}},
     {"key": "east", "type": "number", "required": True, "min": -180, "max": 180,
@@ -194,6 +194,13 @@ def test_eo_tasking_routine_call_and_disaster_response(web: Web, one_loop: None)
             r = ask(ac, p["id"], sat["id"], n, (day(d0), day(d1)), period, status=400,
                     **{**aoi, "north": 95.0})  # fmt: skip
             assert "North edge" in r["detail"], r
+            # a box upside down (its north edge south of its south edge), as refused;
+            # a box across the antimeridian (west 179, east -179) is a box
+            r = ask(ac, p["id"], sat["id"], n, (day(d0), day(d1)), period, status=400,
+                    **{**aoi, "south": aoi["north"], "north": aoi["south"]})  # fmt: skip
+            assert r["detail"] == (
+                "North edge (latitude): must not be below South edge (latitude) (-19)."
+            ), r
             assert ac.get(f"/api/v1/proposals/{p['id']}/full") == before
         ask(ac, p["id"], sat["id"], n, (day(d0), day(d1)), period, **aoi)
         p = ac.post(f"/api/v1/proposals/{p['id']}/submit")

@@ -39,7 +39,9 @@ def test_a_box_the_right_way_up_or_a_line_is_taken() -> None:
         BOX, {"amount": 1, "south": -19.5, "north": -18}, slot_based=False
     )
     assert (clean["south"], clean["north"]) == (-19.5, -18)
-    _amount, clean = d.validate_details(BOX, {"amount": 1, "south": 5, "north": 5}, slot_based=False)
+    _amount, clean = d.validate_details(
+        BOX, {"amount": 1, "south": 5, "north": 5}, slot_based=False
+    )
     assert clean["north"] == 5
 
 
