@@ -199,7 +199,7 @@ def test_eo_tasking_routine_call_and_disaster_response(web: Web, one_loop: None)
             r = ask(ac, p["id"], sat["id"], n, (day(d0), day(d1)), period, status=400,
                     **{**aoi, "south": aoi["north"], "north": aoi["south"]})  # fmt: skip
             assert r["detail"] == (
-                "North edge (latitude): must not be below South edge (latitude) (-19)."
+                "details.north: North edge (latitude): must not be below South edge (latitude) (-19)."
             ), r
             assert ac.get(f"/api/v1/proposals/{p['id']}/full") == before
         ask(ac, p["id"], sat["id"], n, (day(d0), day(d1)), period, **aoi)
