@@ -650,7 +650,13 @@ def check_request_fields(fields: list[Any]) -> list[dict[str, Any]]:
             where=where,
             problem=error_message(err),
         ) from exc
-    return [f.model_dump(mode="json") for f in form.fields]
+    # a number field without a bound by another field is stored as before there were any
+    return [
+        f.model_dump(
+            mode="json", exclude={"at_least"} if getattr(f, "at_least", 0) is None else None
+        )
+        for f in form.fields
+    ]
 
 
 def parse_fields(stored: list[Any]) -> list[Any]:
