@@ -100,6 +100,12 @@ POLICY_SHARE_Q_LOW = N_(
 POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
 POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
 POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
+#: an urgent call's rule (``AllocationPolicyDoc.preempts``, trialfac24b)
+POLICY_PREEMPTS = N_(
+    "Urgent call: its awards may pre-empt slots of the same resources booked by other calls "
+    "and not yet begun; each team moved is placed again within its dates where a slot is "
+    "free, and told why."
+)
 #: caps per group (``group_caps``): awards said with the number's plural form (ngettext)
 POLICY_CAP_AWARDS_N = {
     "country": (
@@ -245,6 +251,8 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(t(POLICY_CAP_AMOUNT[cap.per], amount=amount(cap.max_amount, first)))
     if ap.nationality_blind:
         lines.append(t(POLICY_BLIND))
+    if ap.preempts:
+        lines.append(t(POLICY_PREEMPTS))
     return lines
 
 

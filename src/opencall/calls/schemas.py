@@ -334,6 +334,10 @@ class AllocationPolicyDoc(_Doc):
     resource_limits: dict[str, ResourceLimitDoc] = {}
     require_suitability: bool = True
     seed: int = 0
+    #: an urgent call (a disaster response, trialfac24b): its schedule may take slots that
+    #: calls without this rule booked and that have not begun; the teams it moves are
+    #: placed again where their dates allow, or told why not (``scheduling.slot_services``)
+    preempts: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> AllocationPolicyDoc:

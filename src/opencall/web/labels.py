@@ -207,6 +207,7 @@ AUDIT_ACTIONS = {
     "solver.conflicts": N_("Conflicts computed"),
     "solver.schedule": N_("Schedule run"),
     "schedule.offer_booked": N_("Award offered after a decline booked on the schedule"),
+    "schedule.preempted": N_("Booking taken by an urgent call"),
     "proposal.set_aside": N_("Proposal set aside at triage"),
     "review.consensus_recorded": N_("Panel consensus recorded"),
     "proposal.triage_lifted": N_("Proposal returned to review from triage"),
