@@ -108,11 +108,6 @@ class AwardEnd(GivenBack, Base):
     ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
-#: a later period's part of a multi-period award: held against the later call's offer
-#: until the progress report is accepted (released), or given back (returned)
-LATER_PART_STATES = ("held", "released", "returned")
-
-
 class AwardLaterPart(PerProposal, Base):
     """A part of a multi-period (long-term) programme's award for a later allocation
     period (outcomes23): ``amount`` of the resource ``pool_id`` that the later call

@@ -348,8 +348,6 @@ def _explain_stored_text(t: Translator, text: str) -> str:
     return "; ".join(out)
 
 
-#: what the applicant, the chair and the office read of a declined award
-DECLINED = N_("declined by the applicant")
 DECLINE_REASON_LABELS = {
     "visa": N_("visa or travel refused"),
     "funding": N_("funding fell through"),
