@@ -45,6 +45,15 @@ POLICY_PARTIAL_EACH = N_(
 POLICY_BUNDLE = N_(
     "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
 )
+#: a call with a safety review (``review_settings.hazard_classes``; trialfac24)
+POLICY_SAFETY = N_(
+    "Every proposal's samples get a safety review, classed as one of: %(classes)s. A "
+    "proposal the safety review refuses is not awarded, whatever its grade."
+)
+POLICY_SAFETY_APPROVAL = N_(
+    "An award of samples classed %(classes)s is final only once the safety officer has "
+    "approved them."
+)
 #: One award or several per PI: said with the number's plural form (ngettext).
 POLICY_PI_AWARDS_N = (
     "At most %(num)s award per principal investigator.",
@@ -162,7 +171,8 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
     from opencall.calls.schemas import allocation_policy, review_settings
 
     ap = allocation_policy(call.allocation_policy)
-    low = review_settings(call.review_settings).lower_is_better
+    rs = review_settings(call.review_settings)
+    low = rs.lower_is_better
     pools = {str(cp.pool_id): cp.pool for cp in call.pools}
     first = call.pools[0].pool if call.pools else None
 
@@ -245,6 +255,10 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(t(POLICY_CAP_AMOUNT[cap.per], amount=amount(cap.max_amount, first)))
     if ap.nationality_blind:
         lines.append(t(POLICY_BLIND))
+    if rs.safety_review:
+        lines.append(t(POLICY_SAFETY, classes=", ".join(rs.hazard_classes)))
+        if rs.approval_required:
+            lines.append(t(POLICY_SAFETY_APPROVAL, classes=", ".join(rs.approval_required)))
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -86,6 +87,29 @@ def day_ends(v: Any) -> Any:
 
 #: the most labels a letter or word grade scale may have, and the longest label
 MAX_GRADE_LABELS = 20
+#: the most hazard classes a call's safety review may name
+MAX_HAZARD_CLASSES = 20
+HAZARD_CLASS_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def _check_hazards(classes: list[str], approval: list[str]) -> None:
+    """A safety review's hazard classes: keys, each once; the approval list among them."""
+    for name in classes:
+        if not HAZARD_CLASS_RE.fullmatch(name):
+            raise ValueError(
+                f"hazard_classes: {name!r} is not a class name (lower-case letters, digits, "
+                "- and _, a letter first)"
+            )
+    if len(set(classes)) < len(classes):
+        raise ValueError("hazard_classes: a class is named twice")
+    unknown = [name for name in approval if name not in classes]
+    if unknown:
+        raise ValueError(
+            f"approval_required: {', '.join(unknown)} is not one of the hazard classes "
+            f"({', '.join(classes) or 'none given'})"
+        )
+
+
 GRADE_LABEL_MAX_CHARS = 40
 
 
@@ -116,6 +140,11 @@ class ReviewSettings(_Doc):
     #: before calibrating and ranking (recorded in the run and the audit log).
     bias_correction: bool = False
     bias_alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    #: A safety review of every proposal's samples (trialfac24): the call's hazard classes
+    #: (its own words, lower case; none: no safety review) and those of them whose award
+    #: waits for the safety officer's approval before the decisions are released.
+    hazard_classes: list[str] = Field(default=[], max_length=MAX_HAZARD_CLASSES)
+    approval_required: list[str] = Field(default=[], max_length=MAX_HAZARD_CLASSES)
 
     @field_validator("review_deadline", mode="before")
     @classmethod
@@ -161,7 +190,13 @@ class ReviewSettings(_Doc):
             raise ValueError("grade_max must be greater than grade_min")
         if self.max_load < self.min_load:
             raise ValueError("max_load must be at least min_load")
+        _check_hazards(self.hazard_classes, self.approval_required)
         return self
+
+    @property
+    def safety_review(self) -> bool:
+        """Whether the call's proposals get a safety review (it names hazard classes)."""
+        return bool(self.hazard_classes)
 
     def grade_label(self, value: float | None) -> str:
         """The label of a grade or a calibrated score on a letter or word scale (a score

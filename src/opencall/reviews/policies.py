@@ -196,6 +196,39 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
 
 
 TECHNICAL_STATES = ("closed", "review", "ranking")
+#: a safety review is written or changed until the decisions are released (trialfac24):
+#: an approval the release waits for is given while the call is in allocation or
+#: scheduling (the states the decisions are released in)
+SAFETY_STATES = (*TECHNICAL_STATES, "allocation", "scheduling")
+
+
+def may_safety_review(session: Session, user: User | None, call: Call) -> bool:
+    """The call's safety officer (its technical reviewers) reviews the samples of its
+    proposals, in a call with a safety review, until the decisions are released."""
+    return (
+        call.status in SAFETY_STATES
+        and call.decisions_released_at is None
+        and review_settings(call.review_settings).safety_review
+        and is_technical_reviewer(session, user, call)
+    )
+
+
+def safety_review_proposal(
+    session: Session, user: User | None, proposal_id: int
+) -> Proposal | None:
+    """The proposal under review whose samples ``user`` may review for safety, or None:
+    not their own, nor one they are conflicted with (as a technical reviewer)."""
+    p = session.get(Proposal, proposal_id)
+    if (
+        p is None
+        or user is None
+        or p.status not in q.REVIEWABLE
+        or not may_safety_review(session, user, p.call)
+        or on_team(user, p)
+        or p.id in conflicted_proposal_ids(session, user, [p])
+    ):
+        return None
+    return p
 
 
 def technical_review_calls_of(session: Session, user: User | None) -> list[Call]:

@@ -39,6 +39,7 @@ from opencall.reviews.models import (
     ReviewerLoadLimit,
     ReviewerYearLimit,
     ReviewInvitation,
+    SafetyReview,
     SolverRun,
     TechnicalReview,
 )
@@ -903,6 +904,20 @@ def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview
         .where(Proposal.call_id == call.id)
     )
     return {t.proposal_id: t for t in session.scalars(stmt)}
+
+
+def safety_reviews(session: Session, call: Call) -> dict[int, SafetyReview]:
+    """The safety reviews of a call's proposals, by proposal id (trialfac24)."""
+    stmt = select(SafetyReview).where(SafetyReview.call_id == call.id)
+    return {s.proposal_id: s for s in session.scalars(stmt)}
+
+
+def safety_reviews_of(session: Session, proposal_ids: list[int]) -> dict[int, SafetyReview]:
+    """The safety reviews of these proposals (a page of a list), by proposal id."""
+    if not proposal_ids:
+        return {}
+    stmt = select(SafetyReview).where(SafetyReview.proposal_id.in_(proposal_ids))
+    return {s.proposal_id: s for s in session.scalars(stmt)}
 
 
 def technical_review_of(session: Session, proposal_id: int) -> TechnicalReview | None:
