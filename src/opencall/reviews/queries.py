@@ -833,13 +833,17 @@ def panel_consensus_of(session: Session, proposal_ids: Sequence[int]) -> dict[in
 
 def technical_notes_for(session: Session, proposal_id: int) -> str:
     """The technical review's notes to the applicants of the proposal ("" without one):
-    the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
+    the team reads them with its outcome (a safety officer's veto says why; trialfac14),
+    followed by the safety review's notes to them where it has any (trialfac24)."""
     notes = session.scalar(
         select(TechnicalReview.notes_to_applicants).where(
             TechnicalReview.proposal_id == proposal_id
         )
     )
-    return (notes or "").strip()
+    safety = session.scalar(
+        select(SafetyReview.notes_to_applicants).where(SafetyReview.proposal_id == proposal_id)
+    )
+    return "\n\n".join(n.strip() for n in (notes, safety) if n and n.strip())
 
 
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
