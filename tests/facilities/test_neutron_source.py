@@ -44,16 +44,21 @@ EUR = {
 }
 INSTRUMENTS = {"powder": ("Powder diffractometer", 30), "sans": ("Small-angle scattering", 24),
                "tas": ("Triple-axis spectrometer", 18)}  # fmt: skip
-FUND, PER_PROPOSAL = 120_000, 6_000
+FUND, PER_PROPOSAL, PER_PERSON = 120_000, 6_000, 3_000
+# travel support goes to the team members from low- and lower-middle-income countries,
+# at most EUR 3,000 each (the resource's limits: max_per_person, income_groups)
+TRAVEL_LIMITS = {"max_per_proposal": PER_PROPOSAL, "max_per_person": PER_PERSON,
+                 "income_groups": ["low", "lower-middle"]}  # fmt: skip
 SAFETY = {"hazard_classes": ["none", "chemical", "biological", "radioactive"],
           "approval_required": ["biological", "radioactive"]}  # fmt: skip
-# (PI's country, shifts per instrument, travel asked in EUR, hazard class, safety decision)
+# (PI's country, shifts per instrument, travel asked in EUR, hazard class, safety decision);
+# the team from Ethiopia has a co-investigator from Kenya: two travellers
 TEAMS: list[tuple[str, dict[str, int], int, str, str]] = [
     ("ETH", {"powder": 6, "sans": 3}, 5_200, "none", "pending"),
-    ("NGA", {"tas": 6}, 4_800, "radioactive", "refused"),  # the panel's favourite
-    ("IND", {"powder": 6, "tas": 4}, 6_000, "chemical", "pending"),
-    ("PAK", {"sans": 6}, 3_900, "biological", "pending"),  # awaits approval at the release
-    ("BRA", {"powder": 9}, 0, "chemical", "pending"),
+    ("NGA", {"tas": 6}, 2_800, "radioactive", "refused"),  # the panel's favourite
+    ("IND", {"powder": 6, "tas": 4}, 6_000, "chemical", "pending"),  # one traveller: 3,000
+    ("PAK", {"sans": 6}, 2_900, "biological", "pending"),  # awaits approval at the release
+    ("BRA", {"powder": 9}, 2_500, "chemical", "pending"),  # upper-middle: no travel support
     ("DEU", {"sans": 6, "tas": 4}, 0, "none", "pending"),
     ("JPN", {"powder": 6}, 0, "radioactive", "approved"),
 ]  # fmt: skip
@@ -90,7 +95,7 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
             "opens_at": (now - dt.timedelta(days=1)).isoformat(),
             "closes_at": (now + dt.timedelta(days=30)).isoformat(),
             "allocation_policy": {"award_mode": "whole", "resource_limits": {
-                str(pool["travel"]): {"max_per_proposal": PER_PROPOSAL}}}}  # fmt: skip
+                str(pool["travel"]): TRAVEL_LIMITS}}}  # fmt: skip
     # an approval asked for a hazard class the call does not name: refused, nothing made
     bad = {**SAFETY, "approval_required": ["biological", "explosive"]}
     r = office.post("/api/v1/calls", {**call, "review_settings": bad}, status=400)
@@ -117,13 +122,19 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
     code_of: dict[str, str] = {}
     pid_of: dict[str, int] = {}
     for i, (iso3, shifts, travel, _hazard, _decision) in enumerate(TEAMS):
-        # travel support goes to teams from low- and lower-middle-income countries
-        assert (travel > 0) == (income[iso3] in ("low", "lower-middle")), (iso3, income[iso3])
         ac = account(web, f"pi{i}@uni.example", f"PI of {iso3}", country_iso3=iso3,
                      institution=f"University of {iso3}")  # fmt: skip
         pid = ac.post("/api/v1/proposals", {
             "call": slug, "title": f"Magnetic order in new materials ({iso3})",
             "abstract": "Neutron scattering.", "science_case": "Spin waves."})["id"]  # fmt: skip
+        if iso3 == "ETH":  # a co-investigator from Kenya joins the team
+            ac.post(f"/api/v1/proposals/{pid}/members", {
+                "email": "coi@uni.example", "name": "Co-investigator", "institution": "UoN",
+                "country_iso3": "KEN"})  # fmt: skip
+            coi = account(web, "coi@uni.example", "Co-investigator", country_iso3="KEN",
+                          institution="UoN")  # fmt: skip
+            invitation = coi.get("/api/v1/team-invitations")[0]["id"]
+            coi.post(f"/api/v1/team-invitations/{invitation}/answer", {"accept": True})
         for key, n in shifts.items():  # several instruments in one proposal
             _ask(ac, pid, pool[key], n)
         if travel:
@@ -164,6 +175,21 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
     travel = [a for a in awards if a["pool_id"] == pool["travel"]]
     assert travel and sum(a["amount"] for a in travel) <= FUND
     assert all(a["amount"] <= PER_PROPOSAL for a in travel), travel
+    # two travellers from eligible countries: EUR 5,200 within 2 x 3,000; one traveller
+    # asking 6,000 and a team from an upper-middle-income country: no travel support, and
+    # their decisions say why (their instruments are awarded)
+    travelled = {a["proposal_code"]: a["amount"] for a in travel}
+    assert travelled == {code_of["ETH"]: 5_200, code_of["PAK"]: 2_900}, travelled
+    assert (
+        income["ETH"] == "low"
+        and income["KEN"] == "lower-middle"
+        and income["BRA"] == "upper-middle"
+    )
+    assert {code_of["IND"], code_of["BRA"]} <= awarded, awards
+    said = str(decisions[code_of["IND"]])
+    assert "per team member" in said and "1 counted" in said, said
+    said = str(decisions[code_of["BRA"]])
+    assert "low, lower-middle" in said, said
 
     # the award is not final while a biological sample awaits the officer's approval
     r = office.post(f"/api/v1/calls/{slug}/release", status=400)
