@@ -129,6 +129,7 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
             "abstract": "Neutron scattering.", "science_case": "Spin waves."})["id"]  # fmt: skip
         if iso3 == "ETH":  # a co-investigator from Kenya joins the team
             ac.post(f"/api/v1/proposals/{pid}/members", {
+                "version": ac.get(f"/api/v1/proposals/{pid}/full")["version"],
                 "email": "coi@uni.example", "name": "Co-investigator", "institution": "UoN",
                 "country_iso3": "KEN"})  # fmt: skip
             coi = account(web, "coi@uni.example", "Co-investigator", country_iso3="KEN",

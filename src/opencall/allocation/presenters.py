@@ -108,6 +108,15 @@ POLICY_SHARE_Q_LOW = N_(
 )
 POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
 POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
+#: a resource's limits on the team (``resource_limits``: max_per_person, income_groups;
+#: trialfac24): a travel grant per traveller, to the travellers of some income groups
+POLICY_LIMIT_PERSON = N_(
+    "%(resource)s: at most %(amount)s per team member; a request for more is not awarded."
+)
+POLICY_LIMIT_GROUPS = N_(
+    "%(resource)s goes only to team members from countries of these income groups: "
+    "%(groups)s (only they are counted)."
+)
 POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
 #: caps per group (``group_caps``): awards said with the number's plural form (ngettext)
 POLICY_CAP_AWARDS_N = {
@@ -237,6 +246,13 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(
                 t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool))
             )
+        if lim.max_per_person is not None:
+            lines.append(
+                t(POLICY_LIMIT_PERSON, resource=pool.name, amount=amount(lim.max_per_person, pool))
+            )
+        if lim.income_groups:
+            groups = ", ".join(t(GROUP_LABELS[g]) for g in lim.income_groups)
+            lines.append(t(POLICY_LIMIT_GROUPS, resource=pool.name, groups=groups))
     for cap in ap.group_caps:
         if cap.max_awards is not None:
             lines.append(Translator(lang).ngettext(*POLICY_CAP_AWARDS_N[cap.per], cap.max_awards))

@@ -26,6 +26,7 @@ from opencall.allocation.models import (
     UnreviewedResolution,
 )
 from opencall.calls import services as call_services
+from opencall.calls.domain import team_counted
 from opencall.calls.models import Call
 from opencall.calls.schemas import (
     allocation_policy,
@@ -39,7 +40,7 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import number_param, unit_text
 from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
-from opencall.optim.messages import M_, Message, composed, listing, number, render
+from opencall.optim.messages import M_, Message, composed, listing, number, render, unit
 from opencall.people.models import Country
 from opencall.people.queries import countries_named, persons
 from opencall.proposals.models import Proposal
@@ -439,6 +440,55 @@ def _window_short(
     return out
 
 
+def _counts_team(limits: Mapping[str, Any]) -> bool:
+    """Whether any of a call's resource limits counts the members of a team."""
+    return any(lim.max_per_person is not None or lim.income_groups for lim in limits.values())
+
+
+def _team_short(
+    pools: Mapping[int, Any],
+    content: dict[str, Any],
+    limits: Mapping[str, Any],
+    countries: Mapping[str, Country],
+) -> dict[int, Message]:
+    """Why a request is not awarded under its resource's limits on the team (trialfac24),
+    by its position: the resource goes only to the members from countries of its
+    ``income_groups`` and the team has none, or the request asks for more than
+    ``max_per_person`` times the members counted (those of those groups, where it names
+    any; every accepted member otherwise): a travel grant's cap per traveller. Read from
+    the frozen revision's team, as the reviewers read it."""
+    out: dict[int, Message] = {}
+    for i, req in enumerate(content["requests"]):
+        lim = limits.get(str(req.get("pool_id")))
+        cp = pools.get(req.get("pool_id") or 0)
+        if lim is None or cp is None or (lim.max_per_person is None and not lim.income_groups):
+            continue
+        groups = [countries[t["country"]].income_group if t.get("country") in countries
+                  else "" for t in content.get("team", [])]  # fmt: skip
+        n = team_counted(groups, lim.income_groups)
+        if n == 0:
+            out[i] = M_(
+                "%(resource)s goes only to team members from countries of the income groups "
+                "%(groups)s; this team has none",
+                resource=cp.pool.name,
+                groups=", ".join(lim.income_groups),
+            )
+        elif lim.max_per_person is not None and float(req["amount"]) > (
+            n * lim.max_per_person + 1e-9
+        ):
+            out[i] = M_(
+                "%(resource)s: at most %(cap)s %(unit)s per team member (%(n)s counted), "
+                "%(total)s in all, less than the %(asked)s asked",
+                resource=cp.pool.name,
+                cap=number(plain_number(lim.max_per_person)),
+                unit=unit(cp.pool.unit, plain_number(lim.max_per_person)),
+                n=number(str(n)),
+                total=number(plain_number(n * lim.max_per_person)),
+                asked=number(plain_number(float(req["amount"]))),
+            )
+    return out
+
+
 def _country_short(
     pools: Mapping[int, Any],
     requests: Sequence[dict[str, Any]],
@@ -693,6 +743,16 @@ def build_problem(
         **countries_named(
             session, _destinations(pools, (r for c in contents.values() for r in c["requests"]))
         ),
+        # the team's countries, where a resource's limits count its members (trialfac24)
+        **countries_named(
+            session,
+            (
+                t.get("country")
+                for c in contents.values()
+                for t in c.get("team", [])
+                if _counts_team(policy_doc.resource_limits)
+            ),
+        ),
     }
     now = utcnow()
     capped = policy_doc.pi_cap_awards is not None or policy_doc.pi_cap_amount is not None
@@ -723,6 +783,7 @@ def build_problem(
         apart = {
             **apart,
             **_country_short(pools, content["requests"], pi_country, now, countries, least),
+            **_team_short(pools, content, policy_doc.resource_limits, countries),
         }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)

@@ -9,6 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from opencall.calls.domain import ELIGIBLE_INCOME_GROUPS
 from opencall.errors import DomainError, Localized
 from opencall.facilities.domain import LANGS, unit_label
 from opencall.inputs import (
@@ -299,11 +300,37 @@ class ResourceLimitDoc(_Doc):
 
     max_per_proposal: float | None = Field(default=None, gt=0)
     max_total: float | None = Field(default=None, gt=0)
+    #: at most this amount per member of the team (its accepted members; those from a
+    #: country of ``income_groups`` where it names any): a travel grant's cap per
+    #: traveller (trialfac24)
+    max_per_person: float | None = Field(default=None, gt=0)
+    #: only teams with members from countries of these World Bank income groups may be
+    #: awarded the resource (``calls.domain.ELIGIBLE_INCOME_GROUPS``); empty: any team
+    income_groups: list[str] = Field(default=[], max_length=len(ELIGIBLE_INCOME_GROUPS))
+
+    @field_validator("income_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        given = [g.strip().lower() for g in v]
+        bad = [g for g in given if g not in ELIGIBLE_INCOME_GROUPS]
+        if bad:
+            raise ValueError(
+                f"income_groups: {bad[0][:20]!r} is not an income group; name "
+                f"{', '.join(ELIGIBLE_INCOME_GROUPS)}"
+            )
+        return [g for g in ELIGIBLE_INCOME_GROUPS if g in given]
 
     @model_validator(mode="after")
     def _check(self) -> ResourceLimitDoc:
-        if self.max_per_proposal is None and self.max_total is None:
-            raise ValueError("give max_per_proposal, max_total or both")
+        if (
+            self.max_per_proposal is None
+            and self.max_total is None
+            and self.max_per_person is None
+            and not self.income_groups
+        ):
+            raise ValueError(
+                "give max_per_proposal, max_total, max_per_person or income_groups (or several)"
+            )
         if (
             self.max_per_proposal is not None
             and self.max_total is not None
