@@ -215,6 +215,12 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
     # the call's published policy says the gate
     policy = text_of(web.client().get(f"/calls/{slug}/awarded").text)
     assert "safety review" in policy and "radioactive" in policy, policy[:4000]
+    assert "Travel support: at most 3,000 euros per team member" in policy, policy[:4000]
+    assert "Low income, Lower-middle income" in policy, policy[:4000]
+    # the team refused travel support reads why, in French and in euros
+    out = signed_in(web, "pi2@uni.example", "fr").get(f"/proposals/{pid_of['IND']}/outcome")
+    said = text_of(out.text)
+    assert "par membre de l’équipe" in said and "3 000 euros" in said, said[:3000]
     # the refused team reads why
     out = signed_in(web, "pi1@uni.example").get(f"/proposals/{pid_of['NGA']}/outcome")
     assert "Sealed sources are not accepted" in text_of(out.text), text_of(out.text)[:3000]
