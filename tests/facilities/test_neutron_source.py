@@ -200,6 +200,9 @@ def test_a_neutron_source_gates_awards_on_a_safety_review(web: Web, one_loop: No
         assert row is not None and row.decisions_released_at is None
     # the officer approves it on the page, in French
     fr = signed_in(web, "safety@ness.example", "fr")
+    assert f'href="/technical/calls/{slug}/safety"' in fr.get("/review").text
+    listing = text_of(fr.get(f"/technical/calls/{slug}/safety").text)
+    assert "Revues de sécurité" in listing and code_of["PAK"] in listing, listing[:3000]
     page = fr.get(f"/technical/proposals/{pid_of['PAK']}/safety")
     assert "Revue de sécurité" in text_of(page.text), text_of(page.text)[:3000]
     form = {"hazard_class": "biological", "decision": "approved", "notes_to_panel": "",

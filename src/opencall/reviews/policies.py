@@ -231,11 +231,13 @@ def safety_review_proposal(
     return p
 
 
-def technical_review_calls_of(session: Session, user: User | None) -> list[Call]:
+def technical_review_calls_of(
+    session: Session, user: User | None, states: tuple[str, ...] = TECHNICAL_STATES
+) -> list[Call]:
     """The calls of the site this person may technically review now, by id: only those
-    with their grant and in a state of technical review are read (the reviewer's page
-    read every call of the site, each with its resources: scale18), without their
-    resources; :func:`technical_review_calls` decides."""
+    with their grant and in a state of technical review (``states``) are read (the
+    reviewer's page read every call of the site, each with its resources: scale18),
+    without their resources; :func:`technical_review_calls` decides."""
     if user is None:
         return []
     from opencall.people.models import RoleGrant
@@ -246,7 +248,7 @@ def technical_review_calls_of(session: Session, user: User | None) -> list[Call]
     stmt = (
         select(Call)
         .where(
-            Call.status.in_(TECHNICAL_STATES),
+            Call.status.in_(states),
             or_(
                 Call.id.in_(granted.with_only_columns(RoleGrant.call_id)),
                 Call.provider_id.in_(granted.with_only_columns(RoleGrant.provider_id)),
@@ -255,12 +257,27 @@ def technical_review_calls_of(session: Session, user: User | None) -> list[Call]
         .order_by(Call.id)
         .options(lazyload(Call.pools))
     )
-    return technical_review_calls(session, user, list(session.scalars(stmt)))
+    return technical_review_calls(session, user, list(session.scalars(stmt)), states)
 
 
-def technical_review_calls(session: Session, user: User | None, calls: list[Call]) -> list[Call]:
-    """The calls of ``calls`` this person may technically review now: what
-    :func:`may_technical_review` says of each, from one query of their grants."""
+def safety_review_calls_of(session: Session, user: User | None) -> list[Call]:
+    """The calls whose proposals' samples this person may review for safety now (what
+    :func:`may_safety_review` says of each): the reviewer's page links their lists."""
+    return [
+        c
+        for c in technical_review_calls_of(session, user, SAFETY_STATES)
+        if c.decisions_released_at is None and review_settings(c.review_settings).safety_review
+    ]
+
+
+def technical_review_calls(
+    session: Session,
+    user: User | None,
+    calls: list[Call],
+    states: tuple[str, ...] = TECHNICAL_STATES,
+) -> list[Call]:
+    """The calls of ``calls`` this person may technically review now (in ``states``):
+    what :func:`may_technical_review` says of each, from one query of their grants."""
     if user is None or not calls:
         return []
     from opencall.people.models import RoleGrant
@@ -275,7 +292,7 @@ def technical_review_calls(session: Session, user: User | None, calls: list[Call
     return [
         c
         for c in calls
-        if (c.id in on_calls or c.provider_id in on_providers) and c.status in TECHNICAL_STATES
+        if (c.id in on_calls or c.provider_id in on_providers) and c.status in states
     ]
 
 
