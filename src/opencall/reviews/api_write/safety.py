@@ -13,6 +13,7 @@ from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
+from opencall.reviews.api_write.technical import reviewable_rows
 from opencall.reviews.policies import reviewer_content
 from opencall.web.api import REVIEW, WRITE_ERRORS, Api, Paged, get_api, id_param
 
@@ -61,11 +62,7 @@ def safety_list(
     """The proposals whose samples the safety officer may review (not their own, not
     conflicted), by id, a page at a time."""
     api = listed.api
-    rows, pg = listed.rows(
-        policies.technical_review_query(api.db, api.require_user(), listed.call),
-        [(Proposal.id, int)],
-        lambda p: (p.id,),
-    )
+    rows, pg = reviewable_rows(listed)
     done = q.safety_reviews_of(api.db, [p.id for p in rows])
     return SafetyList(
         items=[

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import signed_in_call
+from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.inputs import finite_number, language_name, plain_number
 from opencall.proposals.models import Proposal
@@ -28,18 +29,34 @@ router = APIRouter()
 PER_PAGE = 50  # proposals a page of the technical reviewer's list
 
 
-@router.get("/technical/calls/{slug}", response_class=HTMLResponse)
-def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = signed_in_call(page, slug, policies.may_technical_review)
-    assert page.user is not None  # may_technical_review holds
-    # the same conflicts as panel reviewers; a page of the proposals read in the database
-    proposals, pager = paginate_query(
+def _reviewable(page: Page, call: Call) -> tuple[list[Proposal], Any]:
+    """A page of the proposals of ``call`` the technical reviewer (or safety officer) may
+    assess: the same conflicts as panel reviewers, read in the database."""
+    assert page.user is not None  # the caller's policy holds
+    return paginate_query(
         page.db,
         policies.technical_review_query(page.db, page.user, call),
         page.request.query_params,
         PER_PAGE,
         "#proposals",
     )
+
+
+def _shown(page: Page, p: Proposal) -> dict[str, Any]:
+    """What the technical and the safety review pages show of the proposal."""
+    return {
+        "p": p,
+        "call": p.call,
+        "content": with_units(page, reviewer_content(page.db, p)),
+        "anonymous": not policies.reviewer_sees_team(p.call),
+    }
+
+
+@router.get("/technical/calls/{slug}", response_class=HTMLResponse)
+def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = signed_in_call(page, slug, policies.may_technical_review)
+    assert page.user is not None  # may_technical_review holds
+    proposals, pager = _reviewable(page, call)
     done = q.technical_reviews_of(page.db, [p.id for p in proposals])
     return page.render(
         "reviews/technical_list.html",
@@ -65,10 +82,7 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
     return page.render(
         "reviews/technical.html",
         {
-            "p": p,
-            "call": p.call,
-            "content": with_units(page, reviewer_content(page.db, p)),
-            "anonymous": not policies.reviewer_sees_team(p.call),
+            **_shown(page, p),
             # the language it is written in names nobody: shown in dual-anonymous calls too
             "language_shown": language_name(p.language, page.lang) if p.language else "",
             "continues": continued_award(page.db, p),  # outcomes19
@@ -126,13 +140,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
 def safety_list(slug: str, page: Page = Depends(get_page)) -> Response:
     call = signed_in_call(page, slug, policies.may_safety_review)
     assert page.user is not None  # may_safety_review holds
-    proposals, pager = paginate_query(
-        page.db,
-        policies.technical_review_query(page.db, page.user, call),
-        page.request.query_params,
-        PER_PAGE,
-        "#proposals",
-    )
+    proposals, pager = _reviewable(page, call)
     rs = review_settings(call.review_settings)
     return page.render(
         "reviews/safety_list.html",
@@ -165,10 +173,7 @@ def _safety_page(page: Page, p: Proposal, status: int = 200, **extra: Any) -> Re
     return page.render(
         "reviews/safety.html",
         {
-            "p": p,
-            "call": p.call,
-            "content": with_units(page, reviewer_content(page.db, p)),
-            "anonymous": not policies.reviewer_sees_team(p.call),
+            **_shown(page, p),
             "form": form,
             "classes": [(k, k) for k in rs.hazard_classes],
             "approval": rs.approval_required,
