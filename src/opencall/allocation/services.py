@@ -468,18 +468,16 @@ def _team_short(
         n = team_counted(groups, lim.income_groups)
         if n == 0:
             out[i] = M_(
-                "%(resource)s goes only to team members from countries of the income groups "
-                "%(groups)s; this team has none",
-                resource=cp.pool.name,
+                "only for team members from countries of the income groups %(groups)s; this team "
+                "has none",
                 groups=", ".join(lim.income_groups),
             )
         elif lim.max_per_person is not None and float(req["amount"]) > (
             n * lim.max_per_person + 1e-9
         ):
             out[i] = M_(
-                "%(resource)s: at most %(cap)s %(unit)s per team member (%(n)s counted), "
-                "%(total)s in all, less than the %(asked)s asked",
-                resource=cp.pool.name,
+                "at most %(cap)s %(unit)s per team member (%(n)s counted), %(total)s in all, "
+                "less than the %(asked)s asked",
                 cap=number(plain_number(lim.max_per_person)),
                 unit=unit(cp.pool.unit, plain_number(lim.max_per_person)),
                 n=number(str(n)),
