@@ -7,7 +7,16 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from opencall.calls.domain import ELIGIBLE_INCOME_GROUPS
 from opencall.errors import DomainError, Localized
@@ -307,6 +316,16 @@ class ResourceLimitDoc(_Doc):
     #: only teams with members from countries of these World Bank income groups may be
     #: awarded the resource (``calls.domain.ELIGIBLE_INCOME_GROUPS``); empty: any team
     income_groups: list[str] = Field(default=[], max_length=len(ELIGIBLE_INCOME_GROUPS))
+
+    @model_serializer(mode="wrap")
+    def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The limits as stored: the limits on the team only where given, so that a limit
+        stored before them reads (and is dumped) as it was."""
+        out: dict[str, Any] = handler(self)
+        for key, unset in (("max_per_person", None), ("income_groups", [])):
+            if out.get(key) == unset:
+                out.pop(key, None)
+        return out
 
     @field_validator("income_groups")
     @classmethod
