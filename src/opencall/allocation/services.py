@@ -26,6 +26,7 @@ from opencall.allocation.models import (
     UnreviewedResolution,
 )
 from opencall.calls import services as call_services
+from opencall.calls.domain import team_counted
 from opencall.calls.models import Call
 from opencall.calls.schemas import (
     allocation_policy,
@@ -39,13 +40,14 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import number_param, unit_text
 from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
-from opencall.optim.messages import M_, Message, composed, listing, number, render
+from opencall.optim.messages import M_, Message, composed, listing, number, render, unit
 from opencall.people.models import Country
 from opencall.people.queries import countries_named, persons
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import earlier_in_programme
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
+from opencall.reviews.domain import safety_hold
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
@@ -232,15 +234,19 @@ def _group_caps(
 
 
 def _feasibility(
-    session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any
+    session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any, safety: Any
 ) -> Message | None:
-    """Technical review and site rules that exclude a request from the allocation: why
-    (a message, translated where it is read), or None when the request is feasible."""
+    """Technical and safety reviews and site rules that exclude a request from the
+    allocation: why (a message, translated where it is read), or None when the request
+    is feasible. A safety review's refusal excludes it whatever its grade (trialfac24)."""
     from opencall.optim import logistics, suitability
 
     tr = tech.get(p.id)
     if tr is not None and tr.verdict == "not_feasible":
         return M_("judged not feasible by the technical review")
+    sr = safety.get(p.id)
+    if sr is not None and safety_hold(sr.hazard_class, sr.decision, ()) == "refused":
+        return M_("refused by the safety review")
     kind = req["kind"]
     details = req["details"]
     policy = allocation_policy(call.allocation_policy)
@@ -431,6 +437,53 @@ def _window_short(
             resource=cp.pool.name,
             asked=number(plain_number(float(req["amount"]))),
         )
+    return out
+
+
+def _counts_team(limits: Mapping[str, Any]) -> bool:
+    """Whether any of a call's resource limits counts the members of a team."""
+    return any(lim.max_per_person is not None or lim.income_groups for lim in limits.values())
+
+
+def _team_short(
+    pools: Mapping[int, Any],
+    content: dict[str, Any],
+    limits: Mapping[str, Any],
+    countries: Mapping[str, Country],
+) -> dict[int, Message]:
+    """Why a request is not awarded under its resource's limits on the team (trialfac24),
+    by its position: the resource goes only to the members from countries of its
+    ``income_groups`` and the team has none, or the request asks for more than
+    ``max_per_person`` times the members counted (those of those groups, where it names
+    any; every accepted member otherwise): a travel grant's cap per traveller. Read from
+    the frozen revision's team, as the reviewers read it."""
+    out: dict[int, Message] = {}
+    for i, req in enumerate(content["requests"]):
+        lim = limits.get(str(req.get("pool_id")))
+        cp = pools.get(req.get("pool_id") or 0)
+        if lim is None or cp is None or (lim.max_per_person is None and not lim.income_groups):
+            continue
+        groups = [countries[t["country"]].income_group if t.get("country") in countries
+                  else "" for t in content.get("team", [])]  # fmt: skip
+        n = team_counted(groups, lim.income_groups)
+        if n == 0:
+            out[i] = M_(
+                "only for team members from countries of the income groups %(groups)s; this team "
+                "has none",
+                groups=", ".join(lim.income_groups),
+            )
+        elif lim.max_per_person is not None and float(req["amount"]) > (
+            n * lim.max_per_person + 1e-9
+        ):
+            out[i] = M_(
+                "at most %(cap)s %(unit)s per team member (%(n)s counted), %(total)s in all, "
+                "less than the %(asked)s asked",
+                cap=number(plain_number(lim.max_per_person)),
+                unit=unit(cp.pool.unit, plain_number(lim.max_per_person)),
+                n=number(str(n)),
+                total=number(plain_number(n * lim.max_per_person)),
+                asked=number(plain_number(float(req["amount"]))),
+            )
     return out
 
 
@@ -665,6 +718,7 @@ def build_problem(
             session, call, merit, rs.lower_is_better, {r.proposal_id: r.rank for r in ranked}
         )
     tech = rq.technical_reviews(session, call)
+    safety = rq.safety_reviews(session, call) if rs.safety_review else {}
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
     _held = load_revisions(session, proposals)  # held: revision_content reads them
     pools = {cp.pool_id: cp for cp in call.pools}
@@ -686,6 +740,16 @@ def build_problem(
         **pi_countries(session, proposals),
         **countries_named(
             session, _destinations(pools, (r for c in contents.values() for r in c["requests"]))
+        ),
+        # the team's countries, where a resource's limits count its members (trialfac24)
+        **countries_named(
+            session,
+            (
+                t.get("country")
+                for c in contents.values()
+                for t in c.get("team", [])
+                if _counts_team(policy_doc.resource_limits)
+            ),
         ),
     }
     now = utcnow()
@@ -717,10 +781,15 @@ def build_problem(
         apart = {
             **apart,
             **_country_short(pools, content["requests"], pi_country, now, countries, least),
+            **_team_short(pools, content, policy_doc.resource_limits, countries),
         }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
-            why = set_aside.get(p.id) or _feasibility(session, call, p, req, tech) or apart.get(i)
+            why = (
+                set_aside.get(p.id)
+                or _feasibility(session, call, p, req, tech, safety)
+                or apart.get(i)
+            )
             if req["kind"] == "fast" and not demand:
                 why = M_("no target is ever visible from the telescope")
             parts.append(([i], demand, why, req["kind"]))
@@ -1451,6 +1520,33 @@ def _country_refusal(
     return next(iter(short.values())) if short else None
 
 
+def _safety_held(session: Session, call: Call) -> list[str]:
+    """The codes of the call's awarded proposals whose safety review holds the release:
+    none yet, or a hazard class the call says needs approval and not approved
+    (``reviews.domain.safety_hold``). Nothing is read of a call without a safety review."""
+    rs = review_settings(call.review_settings)
+    if not rs.safety_review:
+        return []
+    awarded = set(
+        session.scalars(select(Award.proposal_id).where(Award.call_id == call.id, Award.amount > 0))
+    )
+    if not awarded:
+        return []
+    reviewed = rq.safety_reviews(session, call)
+    codes = session.execute(
+        select(Proposal.id, Proposal.code).where(Proposal.id.in_(sorted(awarded)))
+    ).all()
+    out = []
+    for pid, code in sorted(codes, key=lambda row: row[1]):
+        sr = reviewed.get(pid)
+        hold = safety_hold(
+            sr.hazard_class if sr else None, sr.decision if sr else None, rs.approval_required
+        )
+        if hold is not None:
+            out.append(code)
+    return out
+
+
 def _late_awards(session: Session, call: Call) -> list[str]:
     """The call's awards the rules by country of their resources refuse now, each said as
     "<proposal code>: <why>": a lead time (an import permit, a phytosanitary certificate,
@@ -1829,6 +1925,18 @@ def release_decisions(
             code="late_award",
             n=len(late),
             awards="; ".join(late),
+        )
+    held = _safety_held(session, call)
+    if held:
+        # an award is final only once the safety officer has reviewed its samples and
+        # approved those of a class that needs it (trialfac24)
+        raise DomainError(
+            "%(n)s award(s) wait for the safety review of their samples: %(codes)s. The "
+            "safety officer reviews them (and approves a hazard class that needs it), or "
+            "override them to 'not awarded'; then release the decisions.",
+            code="safety_pending",
+            n=len(held),
+            codes=", ".join(held),
         )
     props = {p.id: p for p in proposals}
     for d in ds:

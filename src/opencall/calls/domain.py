@@ -231,3 +231,12 @@ def eligible_income_group(eligibility: dict[str, object], group: str) -> bool:
     (an unclassified country is in none)."""
     groups = eligibility.get("income_groups") or []
     return not groups or (bool(group) and group in groups)  # type: ignore[operator]
+
+
+def team_counted(member_groups: list[str], income_groups: list[str]) -> int:
+    """How many members of a team a resource's limits count (trialfac24): those whose
+    country is in one of ``income_groups`` (each member's income group in
+    ``member_groups``, "" when unclassified), or every member when it names none."""
+    if not income_groups:
+        return len(member_groups)
+    return sum(1 for g in member_groups if g and g in income_groups)

@@ -39,6 +39,7 @@ from opencall.reviews.models import (
     ReviewerLoadLimit,
     ReviewerYearLimit,
     ReviewInvitation,
+    SafetyReview,
     SolverRun,
     TechnicalReview,
 )
@@ -832,13 +833,17 @@ def panel_consensus_of(session: Session, proposal_ids: Sequence[int]) -> dict[in
 
 def technical_notes_for(session: Session, proposal_id: int) -> str:
     """The technical review's notes to the applicants of the proposal ("" without one):
-    the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
+    the team reads them with its outcome (a safety officer's veto says why; trialfac14),
+    followed by the safety review's notes to them where it has any (trialfac24)."""
     notes = session.scalar(
         select(TechnicalReview.notes_to_applicants).where(
             TechnicalReview.proposal_id == proposal_id
         )
     )
-    return (notes or "").strip()
+    safety = session.scalar(
+        select(SafetyReview.notes_to_applicants).where(SafetyReview.proposal_id == proposal_id)
+    )
+    return "\n\n".join(n.strip() for n in (notes, safety) if n and n.strip())
 
 
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
@@ -903,6 +908,20 @@ def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview
         .where(Proposal.call_id == call.id)
     )
     return {t.proposal_id: t for t in session.scalars(stmt)}
+
+
+def safety_reviews(session: Session, call: Call) -> dict[int, SafetyReview]:
+    """The safety reviews of a call's proposals, by proposal id (trialfac24)."""
+    stmt = select(SafetyReview).where(SafetyReview.call_id == call.id)
+    return {s.proposal_id: s for s in session.scalars(stmt)}
+
+
+def safety_reviews_of(session: Session, proposal_ids: list[int]) -> dict[int, SafetyReview]:
+    """The safety reviews of these proposals (a page of a list), by proposal id."""
+    if not proposal_ids:
+        return {}
+    stmt = select(SafetyReview).where(SafetyReview.proposal_id.in_(proposal_ids))
+    return {s.proposal_id: s for s in session.scalars(stmt)}
 
 
 def technical_review_of(session: Session, proposal_id: int) -> TechnicalReview | None:
