@@ -279,7 +279,6 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         lines.append(t(POLICY_BLIND))
     if ap.preempts:
         lines.append(t(POLICY_PREEMPTS))
-
     if rs.safety_review:
         lines.append(t(POLICY_SAFETY, classes=", ".join(rs.hazard_classes)))
         if rs.approval_required:
