@@ -88,3 +88,30 @@ def test_a_form_sent_back_with_errors_puts_the_reader_on_its_summary(
         assert not page.title().startswith(error_word)
         assert _focused(page).startswith("BODY"), _focused(page)
         ctx.close()
+
+
+def test_every_column_of_the_applicants_tables_has_a_header_a_screen_reader_can_say(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The editor's team table ended in a header cell with nothing in it (the column of
+    its buttons): a screen reader moving along a row said nothing for that column's
+    header. Each header cell now has words (hidden from the eye where the column needs
+    none), on the page and in every template."""
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(viewport=PHONE)
+        page = ctx.new_page()
+        tb.register_and_verify(srv, page, lambda *_: None, "noor@example.org", "نور الهدى", "en")
+        page.goto(f"{srv.base}/calls/{srv.slug}/apply")
+        page.fill("#f-title", "Pulsar timing")
+        with page.expect_navigation():
+            page.click("main form button")
+        assert page.locator("main table th").count() >= 1
+        empty = page.evaluate(
+            "() => [...document.querySelectorAll('main th')]"
+            ".filter(th => !th.textContent.trim()).map(th => th.closest('table').outerHTML.slice(0, 80))"
+        )
+        assert not empty, empty
+        ctx.close()
+    templates = Path(__file__).parents[2] / "src" / "opencall" / "web" / "templates"
+    bare = [str(p.relative_to(templates)) for p in templates.rglob("*.html") if "<th></th>" in p.read_text()]
+    assert not bare, bare
