@@ -113,5 +113,9 @@ def test_every_column_of_the_applicants_tables_has_a_header_a_screen_reader_can_
         assert not empty, empty
         ctx.close()
     templates = Path(__file__).parents[2] / "src" / "opencall" / "web" / "templates"
-    bare = [str(p.relative_to(templates)) for p in templates.rglob("*.html") if "<th></th>" in p.read_text()]
+    bare = [
+        str(p.relative_to(templates))
+        for p in templates.rglob("*.html")
+        if "<th></th>" in p.read_text()
+    ]
     assert not bare, bare
