@@ -395,3 +395,33 @@ def named_pages_pdf() -> bytes:
         ),
     )
     return _save(pdf)
+
+
+def private_keys_pdf() -> bytes:
+    """A PDF whose document catalogue, page tree node and page carry keys a writing tool
+    chose (a catalogue ``/Author``, a page's ``/LastEditor`` and ``/ID``), separation
+    information naming the PI, an output intent whose ``/Info`` names the profile's
+    maker and reader requirements with a note: none of them is drawn, all of them are
+    text in the file for any extractor."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    text = pikepdf.String(f"{PI_NAME}, {PI_INST}")
+    pdf.Root.Author = text
+    pdf.Root.OutputIntents = pikepdf.Array(
+        [
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.OutputIntent,
+                S=pikepdf.Name.GTS_PDFA1,
+                OutputConditionIdentifier=pikepdf.String("sRGB"),
+                Info=pikepdf.String(f"Profile tuned by {PI_NAME}"),
+            )
+        ]
+    )
+    pdf.Root.Requirements = pikepdf.Array(
+        [pikepdf.Dictionary(S=pikepdf.Name.EnableJavaScripts, Note=text)]
+    )
+    pdf.Root.Pages.Owner = text
+    page = pdf.pages[0].obj
+    page.LastEditor = text
+    page.ID = pikepdf.String(PI_EMAIL)
+    page.SeparationInfo = pikepdf.Dictionary(DeviceColorant=text, Pages=pikepdf.Array([page]))
+    return _save(pdf)

@@ -210,3 +210,22 @@ def test_the_rewrite_removes_pages_hidden_outside_the_page_tree() -> None:
     assert len(pdf.pages) == 1
     assert not {"/Templates", "/Pages", "/URLS"} & set(pdf.Root.Names.keys())
     assert "hidden_pages" in c.removed
+
+
+def test_the_rewrite_keeps_only_the_catalogue_and_page_keys_a_viewer_needs() -> None:
+    """A writing tool's own keys in the document catalogue, the page tree and a page (and
+    the separation information, output intents and requirements, which no viewer needs
+    to show a page) are text any extractor reads: the reviewers' copy keeps only the keys
+    that draw or navigate the document. Before, only a list of known keys was removed and
+    any other key was copied as it was."""
+    from tests.pdf_samples import private_keys_pdf
+
+    original = private_keys_pdf()
+    assert PI_NAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in _decoded(c.data), f"{who} left in the reviewers' copy"
+    pdf = pikepdf.open(io.BytesIO(c.data))
+    assert len(pdf.pages) == 1
+    assert "private_data" in c.removed
+    assert _rendered(c.data) == _rendered(original)
