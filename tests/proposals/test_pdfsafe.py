@@ -229,3 +229,21 @@ def test_the_rewrite_keeps_only_the_catalogue_and_page_keys_a_viewer_needs() -> 
     assert len(pdf.pages) == 1
     assert "private_data" in c.removed
     assert _rendered(c.data) == _rendered(original)
+
+
+def test_the_rewrite_renames_embedded_fonts() -> None:
+    """A font made of the PI's handwriting carries her name in ``/BaseFont``, the font
+    descriptor's ``/FontName`` and the embedded program's name table (Latin-1 and
+    UTF-16): the reviewers' copy names the font "Font 1", draws the same page, and the
+    glyphs are kept. Before, fonts were copied as they were."""
+    from tests.pdf_samples import SURNAME, named_font_pdf
+
+    original = named_font_pdf()
+    assert SURNAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    decoded = _decoded(c.data)
+    for who in (PI_NAME, SURNAME, SURNAME.replace("-", "")):
+        for coded in (who.encode(), who.encode("utf-16-be")):
+            assert coded not in decoded, f"{who} left in the reviewers' copy"
+    assert "font_names" in c.removed
+    assert _rendered(c.data) == _rendered(original)
