@@ -8,6 +8,7 @@ import zlib
 from typing import Any
 
 from opencall.proposals.pdfsafe import Limits
+from opencall.proposals.pdfsafe.fonts import clean_fonts
 from opencall.proposals.pdfsafe.images import _clean_image, _jpeg_without_metadata
 from opencall.proposals.pdfsafe.streams import _MARKED_TEXT, _STRUCT_TEXT, _inflated_size
 
@@ -328,6 +329,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
             return {"ok": False, "error": "bomb", "value": limits.max_stream_bytes}
     _clean_structure(root, removed)
     _clean_layers(pdf, removed)
+    clean_fonts(pdf, removed)
     for page in pdf.pages:
         contents = page.obj.get("/Contents")
         streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
