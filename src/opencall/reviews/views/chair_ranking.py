@@ -96,7 +96,9 @@ def _late_conflicts(page: Page, call: Call, withheld: frozenset[int]) -> list[di
         return []
     codes = q.codes_and_titles(page.db, call, [c.proposal_id for c in late])
     names = dict(
-        page.db.execute(select(User.id, User.name).where(User.id.in_({c.reviewer_id for c in late})))
+        page.db.execute(
+            select(User.id, User.name).where(User.id.in_({c.reviewer_id for c in late}))
+        )
         .tuples()
         .all()
     )
