@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, union
@@ -452,6 +453,39 @@ def conflict_pairs(session: Session, call: Call) -> set[tuple[int, int]]:
         select(Conflict.proposal_id, Conflict.reviewer_id).where(Conflict.call_id == call.id)
     )
     return {(p, r) for p, r in rows}
+
+
+@dataclass(frozen=True)
+class LateConflict:
+    """A conflict a reviewer declared after submitting their review (trialchair24)."""
+
+    proposal_id: int
+    reviewer_id: int
+    reason: str
+    at: dt.datetime
+
+
+def late_conflicts(session: Session, call: Call) -> list[LateConflict]:
+    """The conflicts of ``call`` its reviewers declared after submitting their review, in
+    the order declared: each such review is kept but no longer counts in the calibration,
+    and the chair's ranking page lists them."""
+    stmt = (
+        select(Conflict.proposal_id, Conflict.reviewer_id, Conflict.detail, Conflict.created_at)
+        .join(
+            ReviewAssignment,
+            (ReviewAssignment.proposal_id == Conflict.proposal_id)
+            & (ReviewAssignment.reviewer_id == Conflict.reviewer_id),
+        )
+        .join(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(
+            Conflict.call_id == call.id,
+            Conflict.source == "declared_reviewer",
+            ReviewAssignment.status == "removed",
+            Review.submitted_at.is_not(None),
+        )
+        .order_by(Conflict.created_at, Conflict.id)
+    )
+    return [LateConflict(p, r, d, at) for p, r, d, at in session.execute(stmt)]
 
 
 def is_conflicted(session: Session, proposal_id: int, reviewer_id: int) -> bool:

@@ -139,6 +139,7 @@ AUDIT_ACTIONS = {
     "call.transition": N_("Call moved to the next step"),
     "call.updated": N_("Call edited"),
     "conflict.declared": N_("Conflict of interest declared"),
+    "conflict.declared_after_review": N_("Conflict of interest declared after the review"),
     "conflict.declared_relation": N_("Relationship declared"),
     "decision.overridden": N_("Decision overridden"),
     "decisions.released": N_("Decisions released"),
