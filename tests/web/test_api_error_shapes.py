@@ -27,7 +27,12 @@ def _doc(web: Web) -> dict[str, Any]:
 def _fits(doc: dict[str, Any], path: str, method: str, status: int, body: Any) -> None:
     """``body`` is valid against the schema the document gives for this answer."""
     answer = doc["paths"][path][method]["responses"].get(str(status))
-    assert answer is not None, (path, method, status, sorted(doc["paths"][path][method]["responses"]))
+    assert answer is not None, (
+        path,
+        method,
+        status,
+        sorted(doc["paths"][path][method]["responses"]),
+    )
     schema = answer["content"]["application/json"]["schema"]
     jsonschema.validate(body, {**schema, "components": doc["components"]})
 
