@@ -384,19 +384,22 @@ ERROR_BODY: dict[str, Any] = {
         "request_id": {"type": "string", "description": "a 500's line in the server log"},
     },
 }
-#: the refusals every operation of the API may answer, as ``get_api`` gives them
+#: the refusals every operation of the API may answer (``web.guard``, ``get_api``)
 TOKEN_REFUSALS: dict[str, str] = {
+    "400": "refused: the message says why (nothing changed); on every operation, a control "
+    "character in the address, or a body that is not UTF-8 or nested too deeply",
     "401": "the token is unknown, revoked or expired (or the route needs one)",
     "403": "the token lacks the scope this operation needs (nothing changed)",
 }
 
 
 def _document_refusals(doc: dict[str, Any], app: FastAPI) -> None:
-    """Every ``/api/v1`` operation of ``doc`` lists the 401 a bad token gets, and the 403
+    """Every ``/api/v1`` operation of ``doc`` lists the 400 of the layers before it (a
+    control character in the address: ``web.guard``), the 401 a bad token gets, the 403
     of a token without the scope (every write: a ``read`` token writes nothing; a read
     that declares a scope), and each of its refusals but the 422 says its body
-    (``ApiErrorBody``). Before, 3 of 134 operations listed 401, none 403, and no 400, 404
-    or 409 had a body (trialapi24)."""
+    (``ApiErrorBody``). Before, 3 of 135 operations listed 401, none 403, 28 no 400, and
+    no 400, 404 or 409 had a body (trialapi24)."""
     doc.setdefault("components", {}).setdefault("schemas", {})["ApiErrorBody"] = ERROR_BODY
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiErrorBody"}}}
     scoped = {
@@ -411,6 +414,7 @@ def _document_refusals(doc: dict[str, Any], app: FastAPI) -> None:
             continue
         for method, op in ops.items():
             said = op.setdefault("responses", {})
+            said.setdefault("400", {"description": TOKEN_REFUSALS["400"]})
             said.setdefault("401", {"description": TOKEN_REFUSALS["401"]})
             if method not in ("get", "head") or (method, path) in scoped:
                 said.setdefault("403", {"description": TOKEN_REFUSALS["403"]})
