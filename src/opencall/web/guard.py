@@ -53,6 +53,17 @@ class Refused(Exception):
         self.message = message
 
 
+def api_refusal(status: int, detail: str, loc: tuple[str, ...] = ("body",)) -> dict[str, Any]:
+    """An API refusal's body: ``{"detail": ...}``, and for a 422 the ``errors`` list the
+    OpenAPI document's 422 (``HTTPValidationError``) requires, one error at ``loc``: a
+    422 said by a layer below FastAPI answered ``detail`` alone and a client generated
+    from the document could not read it (trialapi24)."""
+    body: dict[str, Any] = {"detail": detail}
+    if status == 422:
+        body["errors"] = [{"loc": list(loc), "msg": detail, "type": "value_error"}]
+    return body
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -193,7 +204,9 @@ class Guard(HttpMiddleware):
         except Refused as exc:
             request = Request(scope, receive)
             if scope["path"].startswith("/api/"):
-                response: Response = JSONResponse({"detail": exc.message}, status_code=exc.status)
+                response: Response = JSONResponse(
+                    api_refusal(exc.status, exc.message), status_code=exc.status
+                )
             else:
                 response = self.error_page(request, exc.status, exc.message)
             await response(scope, receive, send)
