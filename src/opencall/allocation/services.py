@@ -2005,17 +2005,38 @@ def line_order(session: Session, call: Call) -> list[Any]:
     return [by_id[pid] for pid in sorted(kept, key=lambda pid: rank[band.get(pid, "")])]
 
 
+#: why a proposal that fits is held out of the next in line by its safety review
+#: (:func:`_safety_blocks`; trialfac24d), as the chair's page and the API say it
+SAFETY_HELD = {
+    "safety_refused": M_("held: the safety review refused its samples"),
+    "safety_unreviewed": M_("held: its samples have no safety review yet"),
+    "safety_awaiting": M_(
+        "held: its samples' hazard class needs the safety officer's approval, not given yet"
+    ),
+}
+
+
 def next_in_line(
     session: Session, call: Call, hidden: frozenset[int] = frozenset()
 ) -> list[tuple[int, Proposal, list[PoolAmount]]]:
-    """The proposals the chair may offer the capacity freed by a declined award: not
+    """:func:`line_and_held`'s next in line."""
+    return line_and_held(session, call, hidden)[0]
+
+
+def line_and_held(
+    session: Session, call: Call, hidden: frozenset[int] = frozenset()
+) -> tuple[list[tuple[int, Proposal, list[PoolAmount]]], list[tuple[int, Proposal, Message]]]:
+    """The next in line (below), and the proposals that would be but for their safety
+    review, each with why (:data:`SAFETY_HELD`; trialfac24d): shown as held, never offered.
+
+    The proposals the chair may offer the capacity freed by a declined award: not
     awarded or partially awarded, not declined, in :func:`line_order`, whose whole award
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
     never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
     declined = {x.proposal_id for x in declines(session, call)}
     if not declined:
-        return []
+        return [], []
     ds = {d.proposal_id: d for d in decisions(session, call)}
     ranked = [
         r
@@ -2026,7 +2047,7 @@ def next_in_line(
         and ds[r.proposal_id].outcome in OFFERABLE
     ]
     if not ranked:
-        return []
+        return [], []
     used = used_capacity(session, call)
     cap = call_caps(session, call)
     held: dict[int, dict[int, float]] = {}
@@ -2046,14 +2067,24 @@ def next_in_line(
         if shares and fits(shares, besides, cap):
             fitting.append((r.rank, r.proposal_id, shares))
     blocked = offer_blocker(session, call, [pid for _rank, pid, _s in fitting])
+    kept_out = [
+        (rank, pid, SAFETY_HELD[blocked[pid]])
+        for rank, pid, _s in fitting
+        if blocked.get(pid) in SAFETY_HELD
+    ]
     fitting = [f for f in fitting if f[1] not in blocked]
     props = {
         p.id: p
         for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_([pid for _rank, pid, _s in fitting]))
+            select(Proposal).where(
+                Proposal.id.in_([pid for _rank, pid, _s in fitting] + [k[1] for k in kept_out])
+            )
         )
     }
-    return [(rank, props[pid], shares) for rank, pid, shares in fitting]
+    return (
+        [(rank, props[pid], shares) for rank, pid, shares in fitting],
+        [(rank, props[pid], why) for rank, pid, why in kept_out],
+    )
 
 
 #: the allocation problems of the calls seen lately (:func:`_kept_problem`), in this
