@@ -2005,17 +2005,38 @@ def line_order(session: Session, call: Call) -> list[Any]:
     return [by_id[pid] for pid in sorted(kept, key=lambda pid: rank[band.get(pid, "")])]
 
 
+#: why a proposal that fits is held out of the next in line by its safety review
+#: (:func:`_safety_blocks`; trialfac24d), as the chair's page and the API say it
+SAFETY_HELD = {
+    "safety_refused": M_("held: the safety review refused its samples"),
+    "safety_unreviewed": M_("held: its samples have no safety review yet"),
+    "safety_awaiting": M_(
+        "held: its samples' hazard class needs the safety officer's approval, not given yet"
+    ),
+}
+
+
 def next_in_line(
     session: Session, call: Call, hidden: frozenset[int] = frozenset()
 ) -> list[tuple[int, Proposal, list[PoolAmount]]]:
-    """The proposals the chair may offer the capacity freed by a declined award: not
+    """:func:`line_and_held`'s next in line."""
+    return line_and_held(session, call, hidden)[0]
+
+
+def line_and_held(
+    session: Session, call: Call, hidden: frozenset[int] = frozenset()
+) -> tuple[list[tuple[int, Proposal, list[PoolAmount]]], list[tuple[int, Proposal, Message]]]:
+    """The next in line (below), and the proposals that would be but for their safety
+    review, each with why (:data:`SAFETY_HELD`; trialfac24d): shown as held, never offered.
+
+    The proposals the chair may offer the capacity freed by a declined award: not
     awarded or partially awarded, not declined, in :func:`line_order`, whose whole award
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
     never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
     declined = {x.proposal_id for x in declines(session, call)}
     if not declined:
-        return []
+        return [], []
     ds = {d.proposal_id: d for d in decisions(session, call)}
     ranked = [
         r
@@ -2026,7 +2047,7 @@ def next_in_line(
         and ds[r.proposal_id].outcome in OFFERABLE
     ]
     if not ranked:
-        return []
+        return [], []
     used = used_capacity(session, call)
     cap = call_caps(session, call)
     held: dict[int, dict[int, float]] = {}
@@ -2046,14 +2067,24 @@ def next_in_line(
         if shares and fits(shares, besides, cap):
             fitting.append((r.rank, r.proposal_id, shares))
     blocked = offer_blocker(session, call, [pid for _rank, pid, _s in fitting])
+    kept_out = [
+        (rank, pid, SAFETY_HELD[blocked[pid]])
+        for rank, pid, _s in fitting
+        if blocked.get(pid) in SAFETY_HELD
+    ]
     fitting = [f for f in fitting if f[1] not in blocked]
     props = {
         p.id: p
         for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_([pid for _rank, pid, _s in fitting]))
+            select(Proposal).where(
+                Proposal.id.in_([pid for _rank, pid, _s in fitting] + [k[1] for k in kept_out])
+            )
         )
     }
-    return [(rank, props[pid], shares) for rank, pid, shares in fitting]
+    return (
+        [(rank, props[pid], shares) for rank, pid, shares in fitting],
+        [(rank, props[pid], why) for rank, pid, why in kept_out],
+    )
 
 
 #: the allocation problems of the calls seen lately (:func:`_kept_problem`), in this
@@ -2148,7 +2179,31 @@ def offer_blocker(session: Session, call: Call, proposal_ids: Sequence[int]) -> 
     problem, meta, _whole = _kept_problem(session, call)
     held = _held_by_proposal(session, call, meta)
     found = oal.offer_blockers(problem, held, [str(pid) for pid in proposal_ids])
-    return {int(pid): why for pid, why in found.items()}
+    return {
+        **{int(pid): why for pid, why in found.items()},
+        **_safety_blocks(session, call, proposal_ids),
+    }
+
+
+def _safety_blocks(session: Session, call: Call, proposal_ids: Sequence[int]) -> dict[int, str]:
+    """{proposal id: ``safety_<hold>``} of ``proposal_ids`` whose safety review keeps an
+    award by hand out (``reviews.domain.safety_hold``; trialfac24d): before the release
+    (an override) a refusal only, as the release waits for the rest; after it (an offer of
+    freed capacity, which no release gate follows) also no review yet, or a class that
+    needs approval and has none. Nothing is read of a call without a safety review."""
+    rs = review_settings(call.review_settings)
+    if not rs.safety_review or not proposal_ids:
+        return {}
+    reviewed = rq.safety_reviews(session, call)
+    out = {}
+    for pid in proposal_ids:
+        sr = reviewed.get(pid)
+        hold = safety_hold(
+            sr.hazard_class if sr else None, sr.decision if sr else None, rs.approval_required
+        )
+        if hold == "refused" or (hold is not None and call.decisions_released_at is not None):
+            out[pid] = f"safety_{hold}"
+    return out
 
 
 def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
@@ -2157,6 +2212,26 @@ def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
     from opencall.optim import allocation as oal
 
     why = offer_blocker(session, call, [proposal.id]).get(proposal.id)
+    if why == "safety_refused":
+        raise DomainError(
+            "Proposal %(proposal)s cannot be awarded: the safety review refused its samples.",
+            proposal=proposal.code,
+            code="safety_refused",
+        )
+    if why == "safety_unreviewed":
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer: its samples have no safety "
+            "review yet. The safety officer reviews them first.",
+            proposal=proposal.code,
+            code="safety_pending",
+        )
+    if why == "safety_awaiting":
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer: its samples' hazard class "
+            "needs the safety officer's approval, not given yet.",
+            proposal=proposal.code,
+            code="safety_pending",
+        )
     if why == oal.PI_CAP_REACHED:
         raise DomainError(
             "Proposal %(proposal)s is not in line for an offer under the call's stated "
