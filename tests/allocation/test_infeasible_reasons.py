@@ -27,8 +27,8 @@ def _said(lang: str, why: object) -> str:
 
 def test_the_reasons_a_request_is_not_feasible_are_said_in_the_readers_language() -> None:
     p = SimpleNamespace(id=1)
-    judged = _feasibility(None, CALL, p, DIVE, {1: SimpleNamespace(verdict="not_feasible")})  # type: ignore[arg-type]
-    far = _feasibility(None, CALL, p, DIVE, {})  # type: ignore[arg-type]
+    judged = _feasibility(None, CALL, p, DIVE, {1: SimpleNamespace(verdict="not_feasible")}, {})  # type: ignore[arg-type]
+    far = _feasibility(None, CALL, p, DIVE, {}, {})  # type: ignore[arg-type]
     assert judged is not None and far is not None
     assert render(judged) == "judged not feasible by the technical review"
     assert render(far) == "no dive site lies within 50 km of the leg's route"
@@ -37,4 +37,4 @@ def test_the_reasons_a_request_is_not_feasible_are_said_in_the_readers_language(
     assert "技术审查" in _said("zh", judged) and "revisión técnica" in _said("es", judged)
     assert _said("en", far).endswith("no dive site lies within 50 km of the leg's route")
     near = {**DIVE, "details": {"sites": [{"lat": 0.1, "lon": 0.5}]}}
-    assert _feasibility(None, CALL, p, near, {}) is None  # type: ignore[arg-type]
+    assert _feasibility(None, CALL, p, near, {}, {}) is None  # type: ignore[arg-type]
