@@ -5,15 +5,16 @@ they ran over every candidate, so a request no award can hold (more than a pool'
 capacity, any part of a pool of 0 h) moved the others' weights, and with them their
 awards. Each seeded instance here is solved with and without such requests (at the lowest,
 the highest and a tied merit) and held to ``scipy.optimize.milp`` (gap 0) on the documented
-weights, rescaled over the requests some award can hold (``_placeable_weights``).
+weights, rescaled over the requests some award can hold (``trial18.alloc_peer`` and
+``alloc_weights``, the eighteenth round's peer).
 """
 
 from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
+from tests.optim import trial18 as t18
 
 from opencall.optim import allocation as al
 from opencall.optim.allocation import solve as al_solve
@@ -25,73 +26,8 @@ def req(rid: str, merit: float, demand: dict[str, float], **kw: object) -> al.Re
     return al.Request(id=rid, merit=merit, demand=demand, **kw)  # type: ignore[arg-type]
 
 
-def _low(problem: al.AllocationProblem, r: al.Request) -> float:
-    pol = problem.policy
-    return max(r.min_fraction, pol.min_fraction) if pol.allow_partial else 1.0
-
-
-def _fits_somewhere(problem: al.AllocationProblem, r: al.Request) -> bool:
-    caps = {p.id: p.capacity for p in problem.pools}
-    return all(_low(problem, r) * d <= caps[pid] for pid, d in r.demand.items() if d > 0)
-
-
-def _placeable_weights(problem: al.AllocationProblem) -> list[float]:
-    """The documented weights: merit rescaled to [floor, 1 + floor] over the requests
-    whose least award fits every pool they ask of; the others weigh nothing."""
-    fits = [_fits_somewhere(problem, r) for r in problem.requests]
-    ms = [r.merit for r, ok in zip(problem.requests, fits, strict=True) if ok]
-    if not ms:
-        return [0.0] * len(fits)
-    lo, hi = min(ms), max(ms)
-    f = problem.policy.merit_floor
-    return [
-        (f + ((r.merit - lo) / (hi - lo) if hi > lo else 1.0)) if ok else 0.0
-        for r, ok in zip(problem.requests, fits, strict=True)
-    ]
-
-
-def _peer(problem: al.AllocationProblem) -> float:
-    """The best ``sum w f`` by ``scipy.optimize.milp`` at gap 0: ``f`` in {0} or
-    [low, 1] (``y`` binary), capacities."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    reqs = problem.requests
-    n = len(reqs)
-    c = np.zeros(2 * n)
-    c[:n] = -np.asarray(_placeable_weights(problem))
-    a, lo, hi = [], [], []
-    for p in problem.pools:
-        row = np.zeros(2 * n)
-        for i, r in enumerate(reqs):
-            row[i] = r.demand.get(p.id, 0.0)
-        a.append(row)
-        lo.append(-np.inf)
-        hi.append(p.capacity)
-    for i, r in enumerate(reqs):
-        row = np.zeros(2 * n)
-        row[i], row[n + i] = 1.0, -_low(problem, r)
-        a.append(row)
-        lo.append(0.0)
-        hi.append(np.inf)
-        row = np.zeros(2 * n)
-        row[i], row[n + i] = 1.0, -1.0
-        a.append(row)
-        lo.append(-np.inf)
-        hi.append(0.0)
-    integrality = np.r_[np.zeros(n), np.ones(n)]
-    res = milp(
-        c,
-        constraints=LinearConstraint(np.array(a), lo, hi),
-        integrality=integrality,
-        bounds=Bounds(0, 1),
-        options={"mip_rel_gap": 0.0},
-    )
-    assert res.status == 0, res.message
-    return -float(res.fun)
-
-
 def _value(problem: al.AllocationProblem, fr: dict[str, float]) -> float:
-    w = _placeable_weights(problem)
+    w = t18.alloc_weights(problem)
     return sum(wi * fr.get(r.id, 0.0) for wi, r in zip(w, problem.requests, strict=True))
 
 
@@ -143,12 +79,18 @@ def test_a_request_that_fits_nowhere_changes_nobody_elses_award() -> None:
 def test_the_others_weights_and_tie_break_do_not_see_a_request_that_fits_nowhere() -> None:
     # Z ties with B and C at merit 5 (inside the range: the rescale is the same with or
     # without it), so only the tie perturbation could move: it counted every request
-    abc = [req("A", 10.0, {"h": 4}), req("B", 5.0, {"h": 2}), req("C", 5.0, {"h": 2})]
+    abc = [
+        req("A", 10.0, {"h": 4}),
+        req("B", 5.0, {"h": 2}, preference=1),
+        req("C", 5.0, {"h": 2}),
+    ]
     pools = (al.Pool("h", 4.0),)
     for seed in range(8):
         alone = al_solve._build(al.AllocationProblem(pools=pools, requests=tuple(abc)), seed)
         for k in range(len(abc) + 1):
-            reqs = (*abc[:k], req("Z", 5.0, {"h": 9}), *abc[k:])
+            # Z of B's proposal, listed first: it took B's place in the applicant's order
+            z = req("Z", 5.0, {"h": 9}, proposal_id="p-B", pi_id="pi-B", preference=k % 2)
+            reqs = (*abc[:k], z, *abc[k:])
             beside = al_solve._build(al.AllocationProblem(pools=pools, requests=reqs), seed)
             ids = [r.id for r in reqs]
             mine = {ids[i]: float(beside.weights[beside.f_col[i]]) for i in beside.cand}
@@ -166,8 +108,12 @@ def test_requests_that_fit_nowhere_change_no_award_and_the_optimum_is_the_peers(
     a = al.solve_allocation(without, mip_rel_gap=0.0)
     b = al.solve_allocation(beside, mip_rel_gap=0.0)
     assert a.check(without) == [] and b.check(beside) == []
-    assert _value(without, dict(a.fractions)) == pytest.approx(_peer(without), abs=1e-6), seed
-    assert _value(beside, dict(b.fractions)) == pytest.approx(_peer(beside), abs=1e-6), seed
+    assert _value(without, dict(a.fractions)) == pytest.approx(t18.alloc_peer(without), abs=1e-6), (
+        seed
+    )
+    assert _value(beside, dict(b.fractions)) == pytest.approx(t18.alloc_peer(beside), abs=1e-6), (
+        seed
+    )
     assert {k: v for k, v in b.fractions.items() if k.startswith("r")} == pytest.approx(
         dict(a.fractions), abs=1e-9
     ), seed
