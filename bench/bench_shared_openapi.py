@@ -14,27 +14,11 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import tests.fixtures  # noqa: F401  (the test process's patches: the shared document)
 from fastapi import applications
 from fastapi.openapi import utils
-
-from opencall.app import create_app
-from opencall.settings import Settings
-
-
-def new_app(tmp: Path) -> Any:
-    return create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp / 'bench.sqlite3'}",
-            secret_key="bench",
-            base_url="http://testserver",
-            mail_backend="file",
-            mail_dir=tmp / "mail",
-            upload_dir=tmp / "uploads",
-        )
-    )
+from tests.web.test_shared_openapi import new_app
 
 
 def document(tmp: Path, shared: bool) -> tuple[float, str]:

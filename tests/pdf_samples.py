@@ -395,3 +395,62 @@ def named_pages_pdf() -> bytes:
         ),
     )
     return _save(pdf)
+
+
+def private_keys_pdf() -> bytes:
+    """A PDF whose document catalogue, page tree node and page carry keys a writing tool
+    chose (a catalogue ``/Author``, a page's ``/LastEditor`` and ``/ID``), separation
+    information naming the PI, an output intent whose ``/Info`` names the profile's
+    maker and reader requirements with a note: none of them is drawn, all of them are
+    text in the file for any extractor."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    text = pikepdf.String(f"{PI_NAME}, {PI_INST}")
+    pdf.Root.Author = text
+    pdf.Root.OutputIntents = pikepdf.Array(
+        [
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.OutputIntent,
+                S=pikepdf.Name.GTS_PDFA1,
+                OutputConditionIdentifier=pikepdf.String("sRGB"),
+                Info=pikepdf.String(f"Profile tuned by {PI_NAME}"),
+            )
+        ]
+    )
+    pdf.Root.Requirements = pikepdf.Array(
+        [pikepdf.Dictionary(S=pikepdf.Name.EnableJavaScripts, Note=text)]
+    )
+    pdf.Root.Pages.Owner = text
+    page = pdf.pages[0].obj
+    page.LastEditor = text
+    page.ID = pikepdf.String(PI_EMAIL)
+    page.SeparationInfo = pikepdf.Dictionary(DeviceColorant=text, Pages=pikepdf.Array([page]))
+    return _save(pdf)
+
+
+def named_font_pdf() -> bytes:
+    """A PDF whose text is set in a font the PI made of her own handwriting, as a
+    handwriting-font service names it: the font's names (family, full and PostScript
+    names, in the embedded TrueType program's name table and in the PDF's ``/BaseFont``
+    and ``/FontName``) are the PI's. Built from matplotlib's DejaVu Sans, renamed."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    import matplotlib
+    from fontTools.ttLib import TTFont
+
+    source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    font = TTFont(source)
+    font["name"].names = []
+    postscript = SURNAME.replace(" ", "") + "-Hand"
+    for name_id, text in ((1, PI_NAME), (2, "Regular"), (4, PI_NAME), (6, postscript)):
+        font["name"].setName(text, name_id, 3, 1, 0x409)
+        font["name"].setName(text, name_id, 1, 0, 0)
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hand.ttf"
+        font.save(path)
+        pdf = FPDF()
+        pdf.add_page()
+        pdf.add_font("hand", fname=str(path))
+        pdf.set_font("hand", size=12)
+        pdf.cell(text="A neutral scientific justification.")
+        return bytes(pdf.output())

@@ -1711,9 +1711,11 @@ def postaward_remind(
     ctx: typer.Context,
     today: Annotated[str | None, typer.Option(help="The day to judge by (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Queue reminder e-mails for overdue sample loans, overdue first reports and course
-    participants' follow-up waves falling due (each PI in their language)."""
+    """Queue reminder e-mails for overdue sample loans, overdue first reports, course
+    participants' follow-up waves falling due and the progress reports of later parts
+    held in a call that has closed (each PI in their language)."""
     from opencall import jobs
+    from opencall.allocation.later_parts import queue_progress_reminders
     from opencall.registry import build_registry
     from opencall.results.jobs import (
         queue_follow_up_reminders,
@@ -1727,10 +1729,12 @@ def postaward_remind(
         n = queue_overdue_reminders(s, c.settings.base_url, day)
         m = queue_report_reminders(s, c.settings.base_url, day, c.settings.report_reminders_max)
         k = queue_follow_up_reminders(s, c.settings.base_url, day)
-    if n or m or k:
+        g = queue_progress_reminders(s, c.settings.base_url, day)
+    if n or m or k or g:
         _queued(n, "overdue-loan reminder")
         _queued(m, "overdue-report reminder")
         _queued(k, "course follow-up reminder")
+        _queued(g, "progress-report reminder")
     else:
         console.print("No overdue reminders due")
     if c.settings.inline_jobs:
@@ -1762,7 +1766,9 @@ def postaward_later_part(
             )
             if p is None:
                 _fail(f"no proposal {proposal!r} in {call}")
-            part = later_parts.hold_later_part(s, p, _load_call(s, later_call), resource, amount)
+            part = later_parts.hold_later_part(
+                s, p, _load_call(s, later_call), resource, amount, base_url=c.settings.base_url
+            )
             said = f"part {part.id}: {amount:g} of resource {resource} held in {later_call}"
     except DomainError as exc:
         _fail(exc)
@@ -1789,7 +1795,9 @@ def postaward_progress(
             row = s.get(AwardLaterPart, part)
             if row is None:
                 _fail(f"no later part {part}")
-            later_parts.decide_later_part(s, row, accepted=accept, note=note)
+            later_parts.decide_later_part(
+                s, row, accepted=accept, note=note, base_url=c.settings.base_url
+            )
             status = row.status
     except DomainError as exc:
         _fail(exc)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # and its place freed (slow clients cannot hold every place; a buffering proxy in
     # front is still recommended, see docs/operators.md)
     body_timeout_s: float = Field(default=60.0, gt=0)
+    # Seconds a request's body may take to arrive and still be judged by when the request
+    # began (a deadline, a review's due time): a slower body is judged by when it was
+    # complete, so that a request begun before a deadline cannot carry text written long
+    # after it (600: a 10 MiB upload at about 150 kbit/s; trialcrowd24)
+    body_grace_s: float = Field(default=600.0, gt=0)
     # How often a live job's page asks for the job's progress (poll.js), in milliseconds
     job_poll_ms: int = Field(default=2000, ge=100)
     # None: Secure cookies unless base_url points at this machine (localhost, 127.0.0.1)

@@ -12,18 +12,15 @@ from typing import Any
 
 import pytest
 
-from opencall.people import services as people_services
 from opencall.web import serving
 from tests import factories as F
 from tests.api.test_operator_journey import (
-    PASSWORD,
-    Client,
-    account,
     calibrate_to_schedule,
     close_and_assign,
     run_jobs,
     run_step,
 )
+from tests.journeys import PASSWORD, Client, account, open_facility
 from tests.web.conftest import Web, csrf
 
 # the calls' resources have periods in 2028: on a pinned clock, not the real date, which
@@ -38,20 +35,10 @@ CAIRO, AIN_SHAMS = "جامعة القاهرة", "جامعة عين شمس"
 
 def operator(web: Web, slug: str) -> tuple[Client, int]:
     """A provider, its office and a custom facility; the office's client and the facility."""
-    with web.factory() as s:
-        root, _link = people_services.create_site_admin(
-            s, email=f"root@{slug}.example", name="Site Admin", password=PASSWORD
-        )
-        _t, raw = people_services.create_api_token(s, root, "setup")
-        s.commit()
-    admin = Client(web, raw)
-    admin.post("/api/v1/providers", {"name": f"Provider {slug}", "slug": slug,
-                                     "country_iso3": "EGY"})  # fmt: skip
-    office = account(web, f"office@{slug}.example", "Office", country_iso3="EGY")
-    admin.post(f"/api/v1/providers/{slug}/roles",
-               {"email": f"office@{slug}.example", "role": "provider_admin"})  # fmt: skip
-    fac = office.post(f"/api/v1/providers/{slug}/facilities",
-                      {"name": "Field laboratory", "slug": "lab", "kind": "custom"})  # fmt: skip
+    _admin, office, fac = open_facility(
+        web, slug, f"Provider {slug}", "EGY",
+        {"name": "Field laboratory", "slug": "lab", "kind": "custom"}, office_name="Office",
+    )  # fmt: skip
     return office, fac["id"]
 
 

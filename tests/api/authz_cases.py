@@ -276,6 +276,18 @@ CASES: list[Case] = [
         json={"verdict": "feasible", "notes_to_panel": "Fine."},
         scope="review",
     ),
+    # the safety officer's routes (trialfac24): this world's call has no safety review, so
+    # 404 for everyone (the officer's access: tests/facilities/test_neutron_source.py)
+    Case("GET", "/api/v1/safety/calls/{slug}", set(), S, scope="review"),
+    Case("GET", "/api/v1/safety/proposals/{proposal_id}", set(), P, scope="review"),
+    Case(
+        "POST",
+        "/api/v1/safety/proposals/{proposal_id}",
+        set(),
+        P,
+        json={"hazard_class": "none", "decision": "pending"},
+        scope="review",
+    ),
     Case(
         "POST",
         "/api/v1/calls/{slug}/decisions/{proposal_id}/override",

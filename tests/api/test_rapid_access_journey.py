@@ -23,19 +23,23 @@ import pytest
 from sqlalchemy import select
 
 from opencall.calls.models import Call
-from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
 from tests.api.test_operator_journey import (
-    PASSWORD,
-    Client,
-    account,
     calibrate_to_schedule,
     close_and_assign,
     run_step,
     text_of,
 )
-from tests.web.conftest import Web, csrf
+from tests.journeys import (  # noqa: F401  (ask, signed_in: imported from here by others)
+    Client,
+    account,
+    ask,
+    open_facility,
+    resource,
+    signed_in,
+)
+from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -58,21 +62,6 @@ BEAM_FIELDS: list[dict[str, Any]] = [
 # the rapid route: LDC and low-income applicants among them
 RAPID = ["LAO", "KHM", "MMR", "NPL", "BGD", "TLS", "VNM", "IDN", "PHL", "THA", "JPN", "AUS"]
 GENERAL = ["LAO", "KHM", "VNM", "IND", "THA", "KOR", "DEU", "MNG"]
-
-
-def signed_in(web: Web, email: str, lang: str = "en") -> Any:
-    c = web.client(lang)
-    r = c.post("/login", data={"csrf_token": csrf(c), "email": email, "password": PASSWORD})
-    assert r.status_code == 303
-    return c
-
-
-def ask(ac: Client, pid: int, pool: int, amount: float, status: int | None = None,
-        **details: Any) -> Any:  # fmt: skip
-    version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-    body = {"version": version, "kind": "custom", "pool_id": pool,
-            "details": {"amount": amount, **details}}  # fmt: skip
-    return ac.post(f"/api/v1/proposals/{pid}/requests", body, status=status)
 
 
 def reviews(reviewers: list[Client], slug: str) -> None:
@@ -102,23 +91,11 @@ def slots_of(web: Web, call_slug: str) -> list[ScheduleEntry]:
 def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None) -> None:
     with web.factory() as s:
         ldc = {c.iso3 for c in s.scalars(select(Country)) if c.ldc}
-        root, _link = people_services.create_site_admin(
-            s, email="root@sls.example", name="Site Admin", password=PASSWORD
-        )
-        _t, raw = people_services.create_api_token(s, root, "setup")
-        s.commit()
-    admin = Client(web, raw)
-    admin.post("/api/v1/providers", {"name": "Siam Light Source", "slug": "sls",
-                                     "country_iso3": "THA"})  # fmt: skip
-    office = account(web, "office@sls.example", "Office Head", country_iso3="THA")
-    admin.post(
-        "/api/v1/providers/sls/roles", {"email": "office@sls.example", "role": "provider_admin"}
-    )
-    fac = office.post(
-        "/api/v1/providers/sls/facilities",
+    _admin, office, fac = open_facility(
+        web, "sls", "Siam Light Source", "THA",
         {"name": "Beamlines and mail-in services", "slug": "sls-bl", "kind": "custom"},
-    )
-    res = f"/api/v1/facilities/{fac['id']}/resources"
+        office_name="Office Head",
+    )  # fmt: skip
 
     # ---- the beamline's period has begun a week ago; a maintenance week lies ahead. Its
     # shifts run 08:00-16:00, 16:00-24:00 and 00:00-08:00 in Bangkok (UTC+7): the days
@@ -131,7 +108,7 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     maintenance = {"starts_at": m0.isoformat(),
                    "ends_at": (m0 + dt.timedelta(days=7)).isoformat(), "reason": "maintenance"}  # fmt: skip
     shifts = 3 * days - 21
-    bl = office.post(res, {
+    bl = resource(office, fac, {
         "name": "BL1.1 XAS", "unit": "shift", "amount": shifts, "slot_hours": 8,
         "day_start_hour": 1, "period_start": start.isoformat(), "period_end": end.isoformat(),
         "unavailable": [maintenance], "request_fields": BEAM_FIELDS})  # fmt: skip
@@ -143,10 +120,10 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     assert "Les jours commencent à 01:00 UTC" in page
     # the mail-in service: whole samples in a unit of the operator's own, no calendar,
     # followed after the award by the shipment of the samples and the measurement
-    r = office.post(res, {"name": "Mail-in XRD", "unit": "sample", "unit_labels": SAMPLES,
-                          "whole_units": True, "amount": 300.5}, status=400)  # fmt: skip
+    r = resource(office, fac, {"name": "Mail-in XRD", "unit": "sample", "unit_labels": SAMPLES,
+                               "whole_units": True, "amount": 300.5}, status=400)  # fmt: skip
     assert "whole" in r["detail"]
-    mail = office.post(res, {
+    mail = resource(office, fac, {
         "name": "Mail-in XRD", "unit": "sample", "unit_labels": SAMPLES, "whole_units": True,
         "amount": 300, "request_fields": MAIL_IN_FIELDS,
         "record_kinds": ["shipment", "other"]})  # fmt: skip

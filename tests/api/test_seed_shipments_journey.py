@@ -22,8 +22,15 @@ from typing import Any
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_call, open_facility
 from tests.factories import PINNED_NOW
+from tests.journeys import (  # noqa: F401  (applicant, submitted: imported from here by others)
+    Client,
+    applicant,
+    open_call,
+    open_facility,
+    resource,
+    submitted,
+)
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -71,23 +78,6 @@ def panel_call(
                       (f"{panel}2@panel.example", "Panel Two", "FRA")])  # fmt: skip
 
 
-def submitted(ac: Client, pid: int) -> str:
-    """The proposal submitted (it must be): its code."""
-    p = ac.post(f"/api/v1/proposals/{pid}/submit")
-    assert p["status"] == "submitted", p
-    return str(p["code"])
-
-
-def applicant(web: Web, address: str, iso3: str, slug: str, title: str) -> tuple[Client, int]:
-    """An applicant of ``iso3`` (account ``address``, a name and institution of that
-    country) with a fresh proposal ``title`` to the call ``slug``: the client and its id."""
-    ac = account(web, address, f"Researcher {iso3}", country_iso3=iso3,
-                 institution=f"Research Institute of {iso3}")  # fmt: skip
-    pid = ac.post("/api/v1/proposals", {
-        "call": slug, "title": title, "abstract": "Plan.", "science_case": "Case."})["id"]  # fmt: skip
-    return ac, pid
-
-
 def refused_then_removed(ac: Client, pid: int, said: str) -> None:
     """The submission is refused, saying ``said``, and nothing changes; the team then
     removes its first request."""
@@ -106,17 +96,16 @@ def test_a_seed_bank_ships_only_where_the_certificate_comes_in_time(
         web, "asb", "Andean Seed Bank", "PER",
         {"name": "Quinoa and potato germplasm", "slug": "germplasm", "kind": "custom"},
     )  # fmt: skip
-    res = f"/api/v1/facilities/{fac['id']}/resources"
     body = {
         "name": "Quinoa seed samples", "unit": "seed-sample", "unit_labels": SAMPLES,
         "whole_units": True, "amount": 40, "request_fields": FIELDS,
         "record_kinds": ["shipment"], "period_start": SEASON_STARTS.isoformat(),
         "period_end": (SEASON_STARTS + dt.timedelta(days=90)).isoformat()}  # fmt: skip
     # rules reading a field the form does not have are refused, naming it
-    r = office.post(res, {**body, "country_rules": {**RULES, "country_field": "country"}},
-                    status=400)  # fmt: skip
+    r = resource(office, fac, {**body, "country_rules": {**RULES, "country_field": "country"}},
+                 status=400)  # fmt: skip
     assert "'country'" in r["detail"], r
-    quinoa = office.post(res, {**body, "country_rules": RULES})
+    quinoa = resource(office, fac, {**body, "country_rules": RULES})
     assert quinoa["country_rules"] == {
         "barred": ["NZL"], "country_field": "destination",
         "lead_days": {"*": 14, "ETH": 45, "NPL": 90}}  # fmt: skip

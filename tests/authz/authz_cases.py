@@ -240,6 +240,11 @@ HTML: list[Case] = [
         lambda f, c: {**P(f, c), "n": 0},
     ),
     Case("POST", "/technical/proposals/{proposal_id}", {"technical"}, P),
+    # the safety officer's pages (trialfac24): this world's call has no safety review, so
+    # 404 for everyone (the officer's access: tests/facilities/test_neutron_source.py)
+    Case("GET", "/technical/calls/{slug}/safety", set(), S),
+    Case("GET", "/technical/proposals/{proposal_id}/safety", set(), P),
+    Case("POST", "/technical/proposals/{proposal_id}/safety", set(), P),
     Case("GET", "/manage/calls/{slug}", STAFF, S),
     Case("POST", "/manage/calls/{slug}/transition", OFFICE, S),
     Case(

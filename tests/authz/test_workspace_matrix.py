@@ -155,6 +155,8 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/schedule"): "manage",
     ("GET", "/api/v1/calls/{slug}/report"): "manage",
     ("POST", "/api/v1/calls/{slug}/awards/{proposal_id}/end"): "manage",
+    ("POST", "/api/v1/calls/{slug}/awards/{proposal_id}/later-parts"): "manage",
+    ("POST", "/api/v1/calls/{slug}/awards/{proposal_id}/later-parts/{part_id}/progress"): "manage",
     ("PATCH", "/api/v1/calls/{slug}/pools/{pool_id}"): "manage",
     ("POST", "/api/v1/providers/{slug}/roles"): "manage",
     ("DELETE", "/api/v1/providers/{slug}/roles/{grant_id}"): "manage",

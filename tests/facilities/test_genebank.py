@@ -26,15 +26,17 @@ from sqlalchemy import select
 
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import give_reviews, review_and_publish
-from tests.api.test_operator_journey import (
+from tests.api.test_operator_journey import calibrate_to_schedule, close_and_assign
+from tests.factories import PINNED_NOW
+from tests.journeys import (
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
+    ask,
     open_call,
     open_facility,
+    resource,
+    submitted,
 )
-from tests.factories import PINNED_NOW
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -91,7 +93,7 @@ def genebank(web: Web) -> tuple[Client, dict[str, Any]]:
 def accession(office: Client, fac: dict[str, Any], name: str, stock: int) -> dict[str, Any]:
     """One accession: a resource of ``stock`` whole seeds, sent in the shipping season,
     followed by its shipment and its sample loan."""
-    return office.post(f"/api/v1/facilities/{fac['id']}/resources", {
+    return resource(office, fac, {
         "name": name, "unit": "seed", "unit_labels": SEEDS, "whole_units": True,
         "amount": stock, "request_fields": FIELDS, "country_rules": RULES,
         "record_kinds": ["shipment", "loan"], "period_start": SEASON.isoformat(),
@@ -109,12 +111,8 @@ def apply(
         "call": slug, "title": f"Landrace screening in {dest} by a team of {iso3}",
         "abstract": "Screening.", "science_case": "Field trials."})["id"]  # fmt: skip
     for pool_id, seeds in asks:
-        version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-        ac.post(f"/api/v1/proposals/{pid}/requests", {
-            "version": version, "kind": "custom", "pool_id": pool_id,
-            "details": {"amount": seeds, "destination": dest, "smta": "accepted"}})  # fmt: skip
-    p = ac.post(f"/api/v1/proposals/{pid}/submit")
-    assert p["status"] == "submitted", p
+        ask(ac, pid, pool_id, seeds, destination=dest, smta="accepted")
+    submitted(ac, pid)
     return ac, int(pid)
 
 
@@ -314,7 +312,7 @@ def test_a_training_course_takes_staff_only_from_the_income_groups_it_names(
     refused, naming it), and an applicant from another group is told at the submission,
     nothing changed; the seats go only to those eligible."""
     office, fac = genebank(web)
-    seats = office.post(f"/api/v1/facilities/{fac['id']}/resources", {
+    seats = resource(office, fac, {
         "name": "Seed conservation course, Addis Ababa", "unit": "seat", "amount": 3,
         "period_start": SEASON.isoformat(),
         "period_end": (SEASON + dt.timedelta(days=11)).isoformat(),

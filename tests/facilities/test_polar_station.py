@@ -18,15 +18,8 @@ import datetime as dt
 
 import pytest
 
-from tests.api.test_operator_journey import (
-    account,
-    calibrate_to_schedule,
-    close_and_assign,
-    open_call,
-    open_facility,
-    signed_in,
-    text_of,
-)
+from tests.api.test_operator_journey import calibrate_to_schedule, close_and_assign, text_of
+from tests.journeys import account, open_call, open_facility, resource, signed_in
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -62,18 +55,17 @@ def test_a_polar_station_keeps_berths_for_countries_without_a_programme(
         {"name": "Coastal Antarctic station", "slug": "station", "kind": "custom"},
         office_name="Station Office",
     )  # fmt: skip
-    res = f"/api/v1/facilities/{fac['id']}/resources"
-    berths = office.post(res, {
+    berths = resource(office, fac, {
         "name": "Station berths 2027/28", "unit": "person-day", "unit_labels": PERSON_DAY,
         "whole_units": True, "amount": BERTHS,
         "period_start": START.isoformat(), "period_end": END.isoformat(),
         "country_rules": {"lead_days": {"*": 90, "NPL": 150}}})  # fmt: skip
-    heli = office.post(res, {"name": "Helicopter hours 2027/28", "unit": "h", "amount": HELI,
-                             "whole_units": True})  # fmt: skip
+    heli = resource(office, fac, {"name": "Helicopter hours 2027/28", "unit": "h", "amount": HELI,
+                                  "whole_units": True})  # fmt: skip
     # the supply ship sails on a fixed day: one resource per departure, in seats
-    ship = office.post(res, {"name": "Ship seats, sailing 2027-10-25", "unit": "seat",
-                             "amount": 24, "period_start": "2027-10-25",
-                             "period_end": "2027-10-25"})  # fmt: skip
+    ship = resource(office, fac, {"name": "Ship seats, sailing 2027-10-25", "unit": "seat",
+                                  "amount": 24, "period_start": "2027-10-25",
+                                  "period_end": "2027-10-25"})  # fmt: skip
     cal = office.get(f"/api/v1/resources/{berths['id']}/calendar")
     assert cal["period_start"] == START.isoformat() and cal["period_end"] == END.isoformat()
 

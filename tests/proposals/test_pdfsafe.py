@@ -210,3 +210,40 @@ def test_the_rewrite_removes_pages_hidden_outside_the_page_tree() -> None:
     assert len(pdf.pages) == 1
     assert not {"/Templates", "/Pages", "/URLS"} & set(pdf.Root.Names.keys())
     assert "hidden_pages" in c.removed
+
+
+def test_the_rewrite_keeps_only_the_catalogue_and_page_keys_a_viewer_needs() -> None:
+    """A writing tool's own keys in the document catalogue, the page tree and a page (and
+    the separation information, output intents and requirements, which no viewer needs
+    to show a page) are text any extractor reads: the reviewers' copy keeps only the keys
+    that draw or navigate the document. Before, only a list of known keys was removed and
+    any other key was copied as it was."""
+    from tests.pdf_samples import private_keys_pdf
+
+    original = private_keys_pdf()
+    assert PI_NAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in _decoded(c.data), f"{who} left in the reviewers' copy"
+    pdf = pikepdf.open(io.BytesIO(c.data))
+    assert len(pdf.pages) == 1
+    assert "private_data" in c.removed
+    assert _rendered(c.data) == _rendered(original)
+
+
+def test_the_rewrite_renames_embedded_fonts() -> None:
+    """A font made of the PI's handwriting carries her name in ``/BaseFont``, the font
+    descriptor's ``/FontName`` and the embedded program's name table (Latin-1 and
+    UTF-16): the reviewers' copy names the font "Font 1", draws the same page, and the
+    glyphs are kept. Before, fonts were copied as they were."""
+    from tests.pdf_samples import SURNAME, named_font_pdf
+
+    original = named_font_pdf()
+    assert SURNAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    decoded = _decoded(c.data)
+    for who in (PI_NAME, SURNAME, SURNAME.replace("-", "")):
+        for coded in (who.encode(), who.encode("utf-16-be")):
+            assert coded not in decoded, f"{who} left in the reviewers' copy"
+    assert "font_names" in c.removed
+    assert _rendered(c.data) == _rendered(original)

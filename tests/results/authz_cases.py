@@ -35,6 +35,7 @@ class Case:
         "slug": a.slug,
         "record_id": a.ids.get("record", 0),
         "output_id": a.ids.get("output", 0),
+        "part_id": a.ids.get("part", 0),
     }
 
 
@@ -101,6 +102,35 @@ CASES: list[Case] = [
         OFFICE,
         api=True,
         json={"reason": "visa", "note": "returned"},
+    ),
+    # a multi-period award's later parts (outcomes24): the office holds one in a later call
+    # it manages and answers its progress report; refused here (no call named, no
+    # decision), so the office is answered 400 and nothing changes
+    Case(
+        "POST",
+        "/manage/calls/{slug}/awards/{proposal_id}/later-parts",
+        OFFICE,
+        data={"later_call": "", "resource_id": "1", "amount": "1"},
+    ),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/awards/{proposal_id}/later-parts/{part_id}/progress",
+        OFFICE,
+        data={"decision": "", "note": "x"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/awards/{proposal_id}/later-parts",
+        OFFICE,
+        api=True,
+        json={"later_call": "no-such-call", "resource_id": 1, "amount": 1},
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/awards/{proposal_id}/later-parts/{part_id}/progress",
+        OFFICE,
+        api=True,
+        json={"accept": True, "note": ""},
     ),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),
     Case("GET", "/api/v1/awards/{proposal_id}", AWARD, api=True),

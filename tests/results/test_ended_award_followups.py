@@ -93,3 +93,39 @@ def test_an_ended_award_is_not_listed_as_a_report_overdue(db: Session) -> None:
     listed = db.scalars(rq.awarded_proposals_query(call, report="overdue", today=overdue)).all()
     assert [p.id for p in listed] == [props["BRA"].id]
     assert queue_report_reminders(db, "http://x", overdue) == 1
+
+
+def test_an_ended_award_keeps_the_reminders_its_pi_was_sent(db: Session) -> None:
+    """mend24: ending an award deleted its ``ReportReminder`` row, so the office's overview
+    (its CSV and the API) no longer said how often and when its PI had been reminded of the
+    first report: the history of the award, which an end keeps (its records and results),
+    was lost. Nobody is reminded again."""
+    call, props = course_world(db, ["DEU", "BRA"])
+    overdue = d.report_due_on(rq.awarded_on(call)) + dt.timedelta(days=1)
+    assert queue_report_reminders(db, "http://x", overdue) == 2
+    _end(db, call.provider_id, props["DEU"])
+    db.flush()
+    stages = rq.stages_of_call(db, call, today=overdue)
+    assert stages[props["DEU"].id]["report_reminders"] == 1
+    assert stages[props["DEU"].id]["last_report_reminder"] == overdue
+    later = overdue + dt.timedelta(days=d.REPORT_REMIND_EVERY_DAYS + 1)
+    assert queue_report_reminders(db, "http://x", later) == 1  # BRA's PI alone
+    assert rq.stages_of_call(db, call, today=later)[props["DEU"].id]["report_reminders"] == 1
+
+
+def test_an_ended_award_is_not_listed_as_a_report_pending(db: Session) -> None:
+    """mend24: before the due day, the office's ``?report=pending`` filter (the page, the
+    CSV, the API) listed an ended award among those whose report is still to come: it is
+    owed none. An award not ended stays pending; an ended award that reported stays
+    reported."""
+    call, props = course_world(db, ["DEU", "BRA", "KEN"])
+    rs.add_record(db, props["KEN"], "course", {"participant": "Wanjiru", "attended": True,
+                  "completed": True, "completed_on": DONE.isoformat()}, actor_id=None)  # fmt: skip
+    for iso3 in ("DEU", "KEN"):
+        _end(db, call.provider_id, props[iso3])
+    db.flush()
+    before = rq.awarded_on(call)
+    pending = db.scalars(rq.awarded_proposals_query(call, report="pending", today=before)).all()
+    assert [p.id for p in pending] == [props["BRA"].id]
+    reported = db.scalars(rq.awarded_proposals_query(call, report="reported", today=before)).all()
+    assert [p.id for p in reported] == [props["KEN"].id]

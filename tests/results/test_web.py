@@ -44,9 +44,30 @@ def _record(web: Web, a: Awarded) -> None:
             s, p, "loan", {"sample": "x", "mass_mg": 5, "due_on": "2028-01-01"}, actor_id=None
         )
         out = services.add_output(s, p, {"title": "Ages", "year": 2028}, actor_id=None)
+        part = _later_part(s, p)
         s.commit()
         a.ids["record"] = rec.id
         a.ids["output"] = out.id
+        a.ids["part"] = part.id
+
+
+def _later_part(s: Any, p: Proposal) -> Any:
+    """A later period's part of the award, held in a later (draft) call of the same
+    facility (outcomes24: the routes that answer its progress report)."""
+    import datetime as dt
+
+    from opencall.allocation import later_parts
+    from opencall.calls import services as call_services
+
+    pool = p.call.pools[0].pool
+    later = call_services.create_call(
+        s, pool.facility,
+        {"slug": f"{p.call.slug}-later", "code": f"{p.call.code}B", "title": "Lunar loans 2028",
+         "cycle": "2028", "opens_at": p.call.opens_at + dt.timedelta(days=365),
+         "closes_at": p.call.closes_at + dt.timedelta(days=365)},
+    )  # fmt: skip
+    call_services.offer_pool(s, later, pool, 100)
+    return later_parts.hold_later_part(s, p, later, pool.id, 10.0)
 
 
 def test_every_route_by_persona(web: Web, aw: Awarded, one_loop: None) -> None:

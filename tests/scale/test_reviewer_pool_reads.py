@@ -68,8 +68,12 @@ def _unrelated(factory: sessionmaker[Session], n: int) -> None:
         s.commit()
 
 
-def _reads(web: Web, w: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    """(statements, rows of role_grants read) of the pool's page and API, second visit."""
+#: migration mend22_01's indexes, which the pool's two reads search
+INDEXES = ("ix_role_grants_provider_id", "ix_role_grants_call_id")
+
+
+def _visit(web: Web, w: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """The statements of the pool's page and API, second visit, by path."""
     page = web.login(w["manager"])
     api = web.client()
     api.headers["Authorization"] = f"Bearer {w['token']}"
@@ -83,31 +87,46 @@ def _reads(web: Web, w: dict[str, Any]) -> dict[str, tuple[int, int]]:
             r = who.get(path)
         assert r.status_code == 200, (path, r.text[:500])
         assert all(name in r.text for name in w["names"]), path
-        got[path] = (len(seen), rows_read(web.app.state.engine, seen, "role_grants"))
+        got[path] = seen
     return got
 
 
-def _not_in_a_whole_run_on_postgresql(web: Web) -> None:
-    """Round 23's whole run (-n 2, a fresh clone) still read otherwise on PostgreSQL than
-    each file alone: 13 grants on the large site for 12 on the small, and with the
-    indexes dropped 12 of 131 (not every grant). mend23's stale ``calls`` statistics are
-    one cause, reproduced and mended (``rows_read`` analyses every table named); another
-    is not yet found (docs/testing.md, round 23's merge). SQLite's plan checks keep
-    guarding the indexes (``test_site_history_round22``)."""
-    if web.app.state.engine.dialect.name == "postgresql":
-        pytest.skip("PostgreSQL's plans in a whole run still differ (round 23, undiagnosed)")
+def _reads(
+    web: Web, w: dict[str, Any], *, without: tuple[str, ...] = ()
+) -> dict[str, tuple[int, int]]:
+    """(statements, rows of role_grants read) of the pool's page and API, second visit;
+    ``without``: measured with those indexes dropped."""
+    engine = web.app.state.engine
+    return {
+        path: (len(seen), rows_read(engine, seen, "role_grants", without=without))
+        for path, seen in _visit(web, w).items()
+    }
+
+
+def _read_without_the_indexes(web: Web, w: dict[str, Any]) -> int:
+    """The grants the page and the API read together, measured without mend22_01's
+    indexes: the same measure's failure. (SQLite's plan for the page then searches each
+    user's grants by user_id under a scan of ``users``, which its count does not see; the
+    API's plan scans ``role_grants``.)"""
+    return sum(rows for _n, rows in _reads(web, w, without=INDEXES).values())
+
+
+def _grants(factory: sessionmaker[Session]) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(RoleGrant)) or 0)
 
 
 def test_the_pool_reads_the_providers_grants_not_the_sites(
     web: Web, factory: sessionmaker[Session]
 ) -> None:
-    _not_in_a_whole_run_on_postgresql(web)
     w = _pool(factory)
     _unrelated(factory, 2)
     small = _reads(web, w)
     _unrelated(factory, 40)  # 120 more grants of another provider
     large = _reads(web, w)
     assert large == small
+    # the same measure can fail: without the indexes they read every grant of the site
+    assert _read_without_the_indexes(web, w) >= _grants(factory)
 
 
 def stale_call_statistics(factory: sessionmaker[Session], provider_id: int, n: int) -> None:
@@ -135,7 +154,6 @@ def test_the_pool_reads_the_same_after_another_worlds_statistics(
     (``(7, 265) != (7, 25)``) where ``rows_read`` analysed ``role_grants`` alone; it now
     analyses every table the statements name, as a production database's autovacuum
     keeps their statistics."""
-    _not_in_a_whole_run_on_postgresql(web)
     w = _pool(factory)
     with factory() as s:
         provider_id = s.scalars(select(Call.provider_id).where(Call.slug == w["slug"])).one()
@@ -145,34 +163,49 @@ def test_the_pool_reads_the_same_after_another_worlds_statistics(
     _unrelated(factory, 40)
     large = _reads(web, w)
     assert large == small
+    assert _read_without_the_indexes(web, w) >= _grants(factory)
 
 
 def test_the_count_sees_the_role_grants_indexes_missing(
     web: Web, factory: sessionmaker[Session]
 ) -> None:
-    """The guard can fail: on PostgreSQL, the same statements measured with migration
-    mend22_01's two indexes dropped (in the measure's own transaction, rolled back) read
-    every role grant of the site, and more of them once another provider's grants are
-    added. SQLite's plans, where a missing index shows as a ``SCAN``, are checked by
-    ``test_site_history_round22``."""
-    _not_in_a_whole_run_on_postgresql(web)
-    if web.app.state.engine.dialect.name != "postgresql":
-        pytest.skip("indexes dropped inside the measure's transaction: PostgreSQL's DDL")
+    """The guard can fail: the same statements measured with migration mend22_01's two
+    indexes dropped (in the measure's own transaction, rolled back) read every role grant
+    of the site, and more of them once another provider's grants are added."""
     w = _pool(factory)
     _unrelated(factory, 2)
     engine = web.app.state.engine
-    page = web.login(w["manager"])
-    path = f"/manage/calls/{w['slug']}/reviewers"
-    page.get(path)
-    with statements(engine) as seen:
-        assert page.get(path).status_code == 200
-    indexes = ("ix_role_grants_provider_id", "ix_role_grants_call_id")
-    small = rows_read(engine, seen, "role_grants")
+    seen = _visit(web, w)
+    small = {path: rows_read(engine, s, "role_grants") for path, s in seen.items()}
     _unrelated(factory, 40)  # 120 more grants of another provider
+    grants = _grants(factory)
+    assert grants > 120
+    missing = sum(rows_read(engine, s, "role_grants", without=INDEXES) for s in seen.values())
+    # without them the page and the API read every grant of the site; with them, what
+    # they read before
+    assert missing >= grants > sum(small.values()), (missing, grants, small)
+    assert {path: rows_read(engine, s, "role_grants") for path, s in seen.items()} == small
+
+
+def test_a_walk_of_an_index_by_a_later_column_reads_every_entry(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """mend24, the whole run's other cause: the measure itself. Without the provider_id
+    index, PostgreSQL's planner (sequential scans disabled) answers ``provider_id = :p``
+    by walking the unique index on (user_id, role, provider_id, call_id), checking
+    provider_id on each of its entries: a read of every grant, which the plan's rows
+    (1 returned, none "removed by filter") did not show. SQLite's plan says ``SCAN``."""
+    w = _pool(factory)
+    _unrelated(factory, 40)
     with factory() as s:
-        grants = s.scalar(select(func.count()).select_from(RoleGrant))
-    assert grants is not None and grants > 120
-    missing = rows_read(engine, seen, "role_grants", without=indexes)
-    # without them the page reads every grant of the site; with them, what it read before
-    assert missing >= grants > small, (missing, grants, small)
-    assert rows_read(engine, seen, "role_grants") == small  # and the indexes are back
+        provider_id = s.scalars(select(Call.provider_id).where(Call.slug == w["slug"])).one()
+    engine = web.app.state.engine
+    pg = engine.dialect.name == "postgresql"
+    sql = "SELECT role_grants.user_id FROM role_grants WHERE role_grants.provider_id = "
+    sql += "%(p)s" if pg else "?"
+    params: Any = {"p": provider_id} if pg else (provider_id,)
+    seen = [(sql, params)]
+    # searched: the one grant (SQLite's count sees a SCAN, no SEARCH)
+    assert rows_read(engine, seen, "role_grants") == (1 if pg else 0)
+    grants = _grants(factory)
+    assert rows_read(engine, seen, "role_grants", without=INDEXES[:1]) >= grants > 120

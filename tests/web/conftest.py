@@ -229,6 +229,18 @@ def session_cookie(web: Web, email: str | None, csrf_token: str, issued: int | N
     )
 
 
+def deadline_soon(web: Web, world: World) -> dt.datetime:
+    """Move the world's call's deadline to ten minutes from now (on the second); returned."""
+    from sqlalchemy import select
+
+    deadline = utcnow().replace(microsecond=0) + dt.timedelta(minutes=10)
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == world.slugs["call"])).one()
+        call.closes_at = deadline
+        s.commit()
+    return deadline
+
+
 def csrf(client: TestClient, path: str = "/login") -> str:
     r = client.get(path)
     m = CSRF.search(r.text)

@@ -224,10 +224,14 @@ def test_the_overdue_reminder_job_judges_by_the_utc_day(
         names = ("queue_overdue_reminders", "queue_report_reminders", "queue_follow_up_reminders")
         for name in names:
             monkeypatch.setattr(results_jobs, name, lambda _s, _b, day, *_: seen.append(day) or 0)
+        # and the later parts' progress reports (outcomes24)
+        monkeypatch.setattr(results_jobs.later_parts, "queue_progress_reminders",
+                            lambda _s, _b, day: seen.append(day) or 0)  # fmt: skip
         job = jobs.Job(kind="postaward.remind", payload={})
         results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
-    # the overdue loans, the first reports and the follow-up waves: all by the UTC day
-    assert seen == [utc_day] * len(names)
+    # the overdue loans, the first reports, the follow-up waves and the progress reports:
+    # all by the UTC day
+    assert seen == [utc_day] * (len(names) + 1)
 
 
 def test_two_answers_at_once_keep_the_first(web: Web, world: World) -> None:

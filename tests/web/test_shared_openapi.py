@@ -15,7 +15,9 @@ from opencall.app import create_app
 from opencall.settings import Settings
 
 
-def _app(tmp: Path) -> Any:
+def new_app(tmp: Path) -> Any:
+    """A new app over a SQLite file in ``tmp`` (never migrated: its OpenAPI document needs
+    no database), its mail to files; bench/bench_shared_openapi.py builds the same."""
     return create_app(
         Settings(
             database_url=f"sqlite:///{tmp / 'x.sqlite3'}",
@@ -31,11 +33,11 @@ def _app(tmp: Path) -> Any:
 def test_an_app_is_given_the_document_fastapi_builds_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shared = _app(tmp_path).openapi()
-    assert _app(tmp_path).openapi() == shared  # from the process's document
+    shared = new_app(tmp_path).openapi()
+    assert new_app(tmp_path).openapi() == shared  # from the process's document
     with monkeypatch.context() as m:
         m.setattr(applications, "get_openapi", utils.get_openapi)  # FastAPI's own, unshared
-        own = _app(tmp_path).openapi()
+        own = new_app(tmp_path).openapi()
     assert own == shared
     assert "/api/v1/calls" in shared["paths"]
     # the API's 422 answer as opencall.web.api gives it, in every app
@@ -46,10 +48,10 @@ def test_an_app_is_given_the_document_fastapi_builds_for_it(
 
 
 def test_each_app_has_its_own_copy(tmp_path: Path) -> None:
-    first = _app(tmp_path).openapi()
+    first = new_app(tmp_path).openapi()
     first["paths"].clear()
     first["info"]["title"] = "changed"
-    second = _app(tmp_path).openapi()
+    second = new_app(tmp_path).openapi()
     assert "/api/v1/calls" in second["paths"]
     assert second["info"]["title"] != "changed"
 
@@ -65,11 +67,11 @@ def _with_route(app: Any, summary: str) -> Any:
 
 
 def test_an_app_with_another_route_has_a_document_of_its_own(tmp_path: Path) -> None:
-    before = _app(tmp_path).openapi()
-    doc = _with_route(_app(tmp_path), "Only in this app").openapi()
+    before = new_app(tmp_path).openapi()
+    doc = _with_route(new_app(tmp_path), "Only in this app").openapi()
     assert doc["paths"]["/api/v1/only-here"]["get"]["summary"] == "Only in this app"
-    assert "/api/v1/only-here" not in _app(tmp_path).openapi()["paths"]
-    assert _app(tmp_path).openapi() == before
+    assert "/api/v1/only-here" not in new_app(tmp_path).openapi()["paths"]
+    assert new_app(tmp_path).openapi() == before
     # the same route, another summary: another document
-    other = _with_route(_app(tmp_path), "Said otherwise").openapi()
+    other = _with_route(new_app(tmp_path), "Said otherwise").openapi()
     assert other["paths"]["/api/v1/only-here"]["get"]["summary"] == "Said otherwise"

@@ -18,6 +18,7 @@ from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
+from opencall.optim.messages import render
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews import queries as rq
@@ -259,6 +260,14 @@ class LineRow(BaseModel):
     awards: list[AmountOut]
 
 
+class HeldRow(BaseModel):
+    rank: int
+    proposal_id: int
+    proposal_code: str
+    title: str
+    why: str
+
+
 class DeclinesOut(BaseModel):
     declines: list[DeclineRow]
     free: list[AmountOut]
@@ -266,6 +275,12 @@ class DeclinesOut(BaseModel):
         description="not awarded (or partly), in the ranking's order, whose whole award fits "
         "in the capacity free now; never a proposal withheld from you (your team's, a "
         "recorded conflict)"
+    )
+    held_by_safety: list[HeldRow] = Field(
+        default=[],
+        description="those that would be next in line but for their safety review "
+        "(refused, none yet, or a hazard class awaiting approval), each with why; never "
+        "offered (trialfac24d)",
     )
 
 
@@ -279,6 +294,7 @@ def declines_of(api: Api, call: Call) -> DeclinesOut:
         return AmountOut(pool_id=pool_id, pool=pool.name, unit=pool.unit, amount=value)
 
     rows = services.declines(api.db, call)
+    line, held = services.line_and_held(api.db, call, hidden)
     ids = [x.proposal_id for x in rows]
     codes = {p.id: p.code for p in api.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
     return DeclinesOut(
@@ -306,7 +322,13 @@ def declines_of(api: Api, call: Call) -> DeclinesOut:
                 title=p.title,
                 awards=[amount(a.pool_id, a.amount) for a in awards],
             )
-            for rank, p, awards in services.next_in_line(api.db, call, hidden)
+            for rank, p, awards in line
+        ],
+        held_by_safety=[
+            HeldRow(
+                rank=rank, proposal_id=p.id, proposal_code=p.code, title=p.title, why=render(why)
+            )
+            for rank, p, why in held
         ],
     )
 

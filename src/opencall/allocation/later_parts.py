@@ -17,15 +17,19 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.allocation import services
+from opencall.allocation import notify, services
 from opencall.allocation.models import Award, AwardDecline, AwardEnd, AwardLaterPart
 from opencall.calls.models import Call
+from opencall.calls.policies import managed_calls_clause, may_administer
+from opencall.calls.queries import call_by_slug, list_calls
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
+from opencall.people.models import User
 from opencall.proposals.models import Proposal
 
 #: a later call in these states has not allocated yet: a part can still be held in it
@@ -33,6 +37,12 @@ HOLDING_STATES = ("draft", "open", "closed", "review", "ranking")
 
 #: the most characters of the office's note on a progress report
 MAX_NOTE = 2000
+
+#: a held part's progress report is chased once its later call has closed (its allocation
+#: is next): the PI is reminded every so many days, at most so many times (outcomes24)
+PROGRESS_DUE_STATES = ("closed", "review", "ranking")
+PROGRESS_REMIND_EVERY_DAYS = 14
+PROGRESS_REMINDERS_MAX = 3
 
 
 def parts_of(session: Session, proposal_ids: Sequence[int]) -> list[AwardLaterPart]:
@@ -46,6 +56,51 @@ def parts_of(session: Session, proposal_ids: Sequence[int]) -> list[AwardLaterPa
     )
 
 
+def parts_shown(
+    session: Session, proposal_id: int
+) -> list[tuple[AwardLaterPart, Call, CapacityPool]]:
+    """The award's later parts with their later call and resource, in the order recorded
+    (the award's page and ``GET /api/v1/awards/<id>``: its team and office)."""
+    rows = session.execute(
+        select(AwardLaterPart, Call, CapacityPool)
+        .join(Call, Call.id == AwardLaterPart.later_call_id)
+        .join(CapacityPool, CapacityPool.id == AwardLaterPart.pool_id)
+        .where(AwardLaterPart.proposal_id == proposal_id)
+        .order_by(AwardLaterPart.id)
+    )
+    return [(part, call, pool) for part, call, pool in rows.tuples()]
+
+
+def holding_calls(session: Session, user: User, proposal: Proposal) -> list[Call]:
+    """The later calls ``user``'s office may hold a part of ``proposal``'s award in: those
+    it administers that have not allocated yet, other than the proposal's own."""
+    calls = list_calls(session, statuses=HOLDING_STATES, where=managed_calls_clause(user))
+    return [c for c in calls if c.id != proposal.call_id and may_administer(session, user, c)]
+
+
+def hold_for_office(
+    session: Session,
+    proposal: Proposal,
+    later_slug: str,
+    pool_id: int,
+    amount: float,
+    *,
+    actor: User,
+    base_url: str | None = None,
+) -> AwardLaterPart:
+    """:func:`hold_later_part` asked by a user office (the award's page, the API): the
+    later call, named by its slug, must be one the office administers (a call of another
+    provider's office is refused as unknown, changing nothing)."""
+    later = call_by_slug(session, (later_slug or "").strip()[:200])
+    if later is None or not may_administer(session, actor, later):
+        raise DomainError(
+            "Choose a later call your user office manages.", code="invalid", field="later_call"
+        )
+    return hold_later_part(
+        session, proposal, later, pool_id, amount, actor_id=actor.id, base_url=base_url
+    )
+
+
 def hold_later_part(
     session: Session,
     proposal: Proposal,
@@ -54,13 +109,16 @@ def hold_later_part(
     amount: float,
     *,
     actor_id: int | None = None,
+    base_url: str | None = None,
 ) -> AwardLaterPart:
     """Record the part ``amount`` of resource ``pool_id`` of ``proposal``'s award for the
     later period of ``later_call``, held against that call's offer. Refused, changing
     nothing, for a proposal not awarded (or whose award was declined or ended), a call
     that is the proposal's own or has allocated already, a resource the later call does
     not offer, an amount not positive or more than the later call's offer has free, and a
-    second part of the same resource in the same call."""
+    second part of the same resource in the same call. With ``base_url``, the PI is
+    mailed that the part is held and its progress report due before the later call's
+    allocation."""
     if not (isinstance(amount, int | float) and math.isfinite(amount) and amount > 0):
         raise DomainError("The amount must be a positive number.", code="invalid")
     awarded = session.scalar(select(Award.id).where(Award.proposal_id == proposal.id).limit(1))
@@ -121,6 +179,8 @@ def hold_later_part(
         call_id=later_call.id,
         data={"part_id": part.id, "pool_id": pool_id, "amount": float(amount)},
     )
+    if base_url is not None:
+        notify.queue_later_part_mail(session, proposal, part, later_call, base_url)
     return part
 
 
@@ -132,11 +192,13 @@ def decide_later_part(
     note: str,
     actor_id: int | None = None,
     now: dt.datetime | None = None,
+    base_url: str | None = None,
 ) -> AwardLaterPart:
     """The user office's answer to the progress report before the part's period:
     ``accepted``, the part is released to the programme (still committed in the later
     call); not, it is returned (free again in the later call). The note (the office's
-    word on the progress) is required. A part decided already is refused."""
+    word on the progress) is required. A part decided already is refused. With
+    ``base_url``, the PI is mailed the answer and the note."""
     note = (note or "").strip()
     if not note:
         raise DomainError("Say what the progress report showed.", code="invalid")
@@ -159,6 +221,10 @@ def decide_later_part(
         reason=note,
         data={"part_id": part.id, "pool_id": part.pool_id, "amount": part.amount},
     )
+    if base_url is not None:
+        proposal = session.get_one(Proposal, part.proposal_id)
+        later = session.get_one(Call, part.later_call_id)
+        notify.queue_later_part_mail(session, proposal, part, later, base_url)
     return part
 
 
@@ -171,3 +237,41 @@ def return_held_parts(
     for part in held:
         decide_later_part(session, part, accepted=False, note=note, actor_id=actor_id)
     return held
+
+
+def queue_progress_reminders(session: Session, base_url: str, today: dt.date) -> int:
+    """Remind the PI of each part still held in a later call that has closed (its
+    allocation is next, ``PROGRESS_DUE_STATES``) that the programme's progress report is
+    due: once every ``PROGRESS_REMIND_EVERY_DAYS`` days, at most ``PROGRESS_REMINDERS_MAX``
+    times (then the office reads the state on the award's page). Each part is claimed by
+    one statement first, so two runs at once remind once. Returns how many were queued."""
+    due = session.scalars(
+        select(AwardLaterPart)
+        .join(Call, Call.id == AwardLaterPart.later_call_id)
+        .where(
+            AwardLaterPart.status == "held",
+            Call.status.in_(PROGRESS_DUE_STATES),
+            AwardLaterPart.reminders_sent < PROGRESS_REMINDERS_MAX,
+        )
+        .order_by(AwardLaterPart.id)
+    ).all()
+    last = today - dt.timedelta(days=PROGRESS_REMIND_EVERY_DAYS)
+    n = 0
+    for part in due:
+        claimed = session.execute(
+            update(AwardLaterPart)
+            .where(
+                AwardLaterPart.id == part.id,
+                AwardLaterPart.status == "held",
+                AwardLaterPart.reminders_sent < PROGRESS_REMINDERS_MAX,
+                or_(AwardLaterPart.reminded_on.is_(None), AwardLaterPart.reminded_on <= last),
+            )
+            .values(reminders_sent=AwardLaterPart.reminders_sent + 1, reminded_on=today)
+            .execution_options(synchronize_session="fetch")
+        )
+        if not getattr(claimed, "rowcount", 0):
+            continue  # reminded within the period, or by another run meanwhile
+        proposal = session.get_one(Proposal, part.proposal_id)
+        later = session.get_one(Call, part.later_call_id)
+        n += bool(notify.queue_later_part_mail(session, proposal, part, later, base_url))
+    return n

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -108,11 +108,6 @@ class AwardEnd(GivenBack, Base):
     ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
-#: a later period's part of a multi-period award: held against the later call's offer
-#: until the progress report is accepted (released), or given back (returned)
-LATER_PART_STATES = ("held", "released", "returned")
-
-
 class AwardLaterPart(PerProposal, Base):
     """A part of a multi-period (long-term) programme's award for a later allocation
     period (outcomes23): ``amount`` of the resource ``pool_id`` that the later call
@@ -136,6 +131,11 @@ class AwardLaterPart(PerProposal, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: the PI's reminders that the progress report is due (outcomes24): how many, the last day
+    reminders_sent: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    reminded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 #: the bands a TAC chair may set a proposal in (``""`` takes it out of any band)

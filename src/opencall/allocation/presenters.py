@@ -45,6 +45,15 @@ POLICY_PARTIAL_EACH = N_(
 POLICY_BUNDLE = N_(
     "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
 )
+#: a call with a safety review (``review_settings.hazard_classes``; trialfac24)
+POLICY_SAFETY = N_(
+    "Every proposal's samples get a safety review, classed as one of: %(classes)s. A "
+    "proposal the safety review refuses is not awarded, whatever its grade."
+)
+POLICY_SAFETY_APPROVAL = N_(
+    "An award of samples classed %(classes)s is final only once the safety officer has "
+    "approved them."
+)
 #: One award or several per PI: said with the number's plural form (ngettext).
 POLICY_PI_AWARDS_N = (
     "At most %(num)s award per principal investigator.",
@@ -99,7 +108,22 @@ POLICY_SHARE_Q_LOW = N_(
 )
 POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
 POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
+#: a resource's limits on the team (``resource_limits``: max_per_person, income_groups;
+#: trialfac24): a travel grant per traveller, to the travellers of some income groups
+POLICY_LIMIT_PERSON = N_(
+    "%(resource)s: at most %(amount)s per team member; a request for more is not awarded."
+)
+POLICY_LIMIT_GROUPS = N_(
+    "%(resource)s goes only to team members from countries of these income groups: "
+    "%(groups)s (only they are counted)."
+)
 POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
+#: an urgent call's rule (``AllocationPolicyDoc.preempts``, trialfac24b)
+POLICY_PREEMPTS = N_(
+    "Urgent call: its awards may pre-empt slots of the same resources booked by other calls "
+    "and not yet begun; each team moved is placed again within its dates where a slot is "
+    "free, and told why."
+)
 #: caps per group (``group_caps``): awards said with the number's plural form (ngettext)
 POLICY_CAP_AWARDS_N = {
     "country": (
@@ -162,7 +186,8 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
     from opencall.calls.schemas import allocation_policy, review_settings
 
     ap = allocation_policy(call.allocation_policy)
-    low = review_settings(call.review_settings).lower_is_better
+    rs = review_settings(call.review_settings)
+    low = rs.lower_is_better
     pools = {str(cp.pool_id): cp.pool for cp in call.pools}
     first = call.pools[0].pool if call.pools else None
 
@@ -227,6 +252,13 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(
                 t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool))
             )
+        if lim.max_per_person is not None:
+            lines.append(
+                t(POLICY_LIMIT_PERSON, resource=pool.name, amount=amount(lim.max_per_person, pool))
+            )
+        if lim.income_groups:
+            groups = ", ".join(t(GROUP_LABELS[g]) for g in lim.income_groups)
+            lines.append(t(POLICY_LIMIT_GROUPS, resource=pool.name, groups=groups))
     for cap in ap.group_caps:
         if cap.max_awards is not None:
             lines.append(Translator(lang).ngettext(*POLICY_CAP_AWARDS_N[cap.per], cap.max_awards))
@@ -245,6 +277,12 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(t(POLICY_CAP_AMOUNT[cap.per], amount=amount(cap.max_amount, first)))
     if ap.nationality_blind:
         lines.append(t(POLICY_BLIND))
+    if ap.preempts:
+        lines.append(t(POLICY_PREEMPTS))
+    if rs.safety_review:
+        lines.append(t(POLICY_SAFETY, classes=", ".join(rs.hazard_classes)))
+        if rs.approval_required:
+            lines.append(t(POLICY_SAFETY_APPROVAL, classes=", ".join(rs.approval_required)))
     return lines
 
 
@@ -340,8 +378,6 @@ def _explain_stored_text(t: Translator, text: str) -> str:
     return "; ".join(out)
 
 
-#: what the applicant, the chair and the office read of a declined award
-DECLINED = N_("declined by the applicant")
 DECLINE_REASON_LABELS = {
     "visa": N_("visa or travel refused"),
     "funding": N_("funding fell through"),

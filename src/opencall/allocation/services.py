@@ -26,6 +26,7 @@ from opencall.allocation.models import (
     UnreviewedResolution,
 )
 from opencall.calls import services as call_services
+from opencall.calls.domain import team_counted
 from opencall.calls.models import Call
 from opencall.calls.schemas import (
     allocation_policy,
@@ -39,13 +40,14 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import number_param, unit_text
 from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
-from opencall.optim.messages import M_, Message, composed, listing, number, render
+from opencall.optim.messages import M_, Message, composed, listing, number, render, unit
 from opencall.people.models import Country
 from opencall.people.queries import countries_named, persons
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import earlier_in_programme
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
+from opencall.reviews.domain import safety_hold
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
@@ -232,15 +234,19 @@ def _group_caps(
 
 
 def _feasibility(
-    session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any
+    session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any, safety: Any
 ) -> Message | None:
-    """Technical review and site rules that exclude a request from the allocation: why
-    (a message, translated where it is read), or None when the request is feasible."""
+    """Technical and safety reviews and site rules that exclude a request from the
+    allocation: why (a message, translated where it is read), or None when the request
+    is feasible. A safety review's refusal excludes it whatever its grade (trialfac24)."""
     from opencall.optim import logistics, suitability
 
     tr = tech.get(p.id)
     if tr is not None and tr.verdict == "not_feasible":
         return M_("judged not feasible by the technical review")
+    sr = safety.get(p.id)
+    if sr is not None and safety_hold(sr.hazard_class, sr.decision, ()) == "refused":
+        return M_("refused by the safety review")
     kind = req["kind"]
     details = req["details"]
     policy = allocation_policy(call.allocation_policy)
@@ -431,6 +437,53 @@ def _window_short(
             resource=cp.pool.name,
             asked=number(plain_number(float(req["amount"]))),
         )
+    return out
+
+
+def _counts_team(limits: Mapping[str, Any]) -> bool:
+    """Whether any of a call's resource limits counts the members of a team."""
+    return any(lim.max_per_person is not None or lim.income_groups for lim in limits.values())
+
+
+def _team_short(
+    pools: Mapping[int, Any],
+    content: dict[str, Any],
+    limits: Mapping[str, Any],
+    countries: Mapping[str, Country],
+) -> dict[int, Message]:
+    """Why a request is not awarded under its resource's limits on the team (trialfac24),
+    by its position: the resource goes only to the members from countries of its
+    ``income_groups`` and the team has none, or the request asks for more than
+    ``max_per_person`` times the members counted (those of those groups, where it names
+    any; every accepted member otherwise): a travel grant's cap per traveller. Read from
+    the frozen revision's team, as the reviewers read it."""
+    out: dict[int, Message] = {}
+    for i, req in enumerate(content["requests"]):
+        lim = limits.get(str(req.get("pool_id")))
+        cp = pools.get(req.get("pool_id") or 0)
+        if lim is None or cp is None or (lim.max_per_person is None and not lim.income_groups):
+            continue
+        groups = [countries[t["country"]].income_group if t.get("country") in countries
+                  else "" for t in content.get("team", [])]  # fmt: skip
+        n = team_counted(groups, lim.income_groups)
+        if n == 0:
+            out[i] = M_(
+                "only for team members from countries of the income groups %(groups)s; this team "
+                "has none",
+                groups=", ".join(lim.income_groups),
+            )
+        elif lim.max_per_person is not None and float(req["amount"]) > (
+            n * lim.max_per_person + 1e-9
+        ):
+            out[i] = M_(
+                "at most %(cap)s %(unit)s per team member (%(n)s counted), %(total)s in all, "
+                "less than the %(asked)s asked",
+                cap=number(plain_number(lim.max_per_person)),
+                unit=unit(cp.pool.unit, plain_number(lim.max_per_person)),
+                n=number(str(n)),
+                total=number(plain_number(n * lim.max_per_person)),
+                asked=number(plain_number(float(req["amount"]))),
+            )
     return out
 
 
@@ -665,6 +718,7 @@ def build_problem(
             session, call, merit, rs.lower_is_better, {r.proposal_id: r.rank for r in ranked}
         )
     tech = rq.technical_reviews(session, call)
+    safety = rq.safety_reviews(session, call) if rs.safety_review else {}
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
     _held = load_revisions(session, proposals)  # held: revision_content reads them
     pools = {cp.pool_id: cp for cp in call.pools}
@@ -686,6 +740,16 @@ def build_problem(
         **pi_countries(session, proposals),
         **countries_named(
             session, _destinations(pools, (r for c in contents.values() for r in c["requests"]))
+        ),
+        # the team's countries, where a resource's limits count its members (trialfac24)
+        **countries_named(
+            session,
+            (
+                t.get("country")
+                for c in contents.values()
+                for t in c.get("team", [])
+                if _counts_team(policy_doc.resource_limits)
+            ),
         ),
     }
     now = utcnow()
@@ -717,10 +781,15 @@ def build_problem(
         apart = {
             **apart,
             **_country_short(pools, content["requests"], pi_country, now, countries, least),
+            **_team_short(pools, content, policy_doc.resource_limits, countries),
         }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
-            why = set_aside.get(p.id) or _feasibility(session, call, p, req, tech) or apart.get(i)
+            why = (
+                set_aside.get(p.id)
+                or _feasibility(session, call, p, req, tech, safety)
+                or apart.get(i)
+            )
             if req["kind"] == "fast" and not demand:
                 why = M_("no target is ever visible from the telescope")
             parts.append(([i], demand, why, req["kind"]))
@@ -1451,6 +1520,33 @@ def _country_refusal(
     return next(iter(short.values())) if short else None
 
 
+def _safety_held(session: Session, call: Call) -> list[str]:
+    """The codes of the call's awarded proposals whose safety review holds the release:
+    none yet, or a hazard class the call says needs approval and not approved
+    (``reviews.domain.safety_hold``). Nothing is read of a call without a safety review."""
+    rs = review_settings(call.review_settings)
+    if not rs.safety_review:
+        return []
+    awarded = set(
+        session.scalars(select(Award.proposal_id).where(Award.call_id == call.id, Award.amount > 0))
+    )
+    if not awarded:
+        return []
+    reviewed = rq.safety_reviews(session, call)
+    codes = session.execute(
+        select(Proposal.id, Proposal.code).where(Proposal.id.in_(sorted(awarded)))
+    ).all()
+    out = []
+    for pid, code in sorted(codes, key=lambda row: row[1]):
+        sr = reviewed.get(pid)
+        hold = safety_hold(
+            sr.hazard_class if sr else None, sr.decision if sr else None, rs.approval_required
+        )
+        if hold is not None:
+            out.append(code)
+    return out
+
+
 def _late_awards(session: Session, call: Call) -> list[str]:
     """The call's awards the rules by country of their resources refuse now, each said as
     "<proposal code>: <why>": a lead time (an import permit, a phytosanitary certificate,
@@ -1830,6 +1926,18 @@ def release_decisions(
             n=len(late),
             awards="; ".join(late),
         )
+    held = _safety_held(session, call)
+    if held:
+        # an award is final only once the safety officer has reviewed its samples and
+        # approved those of a class that needs it (trialfac24)
+        raise DomainError(
+            "%(n)s award(s) wait for the safety review of their samples: %(codes)s. The "
+            "safety officer reviews them (and approves a hazard class that needs it), or "
+            "override them to 'not awarded'; then release the decisions.",
+            code="safety_pending",
+            n=len(held),
+            codes=", ".join(held),
+        )
     props = {p.id: p for p in proposals}
     for d in ds:
         p = props.get(d.proposal_id)
@@ -1897,17 +2005,38 @@ def line_order(session: Session, call: Call) -> list[Any]:
     return [by_id[pid] for pid in sorted(kept, key=lambda pid: rank[band.get(pid, "")])]
 
 
+#: why a proposal that fits is held out of the next in line by its safety review
+#: (:func:`_safety_blocks`; trialfac24d), as the chair's page and the API say it
+SAFETY_HELD = {
+    "safety_refused": M_("held: the safety review refused its samples"),
+    "safety_unreviewed": M_("held: its samples have no safety review yet"),
+    "safety_awaiting": M_(
+        "held: its samples' hazard class needs the safety officer's approval, not given yet"
+    ),
+}
+
+
 def next_in_line(
     session: Session, call: Call, hidden: frozenset[int] = frozenset()
 ) -> list[tuple[int, Proposal, list[PoolAmount]]]:
-    """The proposals the chair may offer the capacity freed by a declined award: not
+    """:func:`line_and_held`'s next in line."""
+    return line_and_held(session, call, hidden)[0]
+
+
+def line_and_held(
+    session: Session, call: Call, hidden: frozenset[int] = frozenset()
+) -> tuple[list[tuple[int, Proposal, list[PoolAmount]]], list[tuple[int, Proposal, Message]]]:
+    """The next in line (below), and the proposals that would be but for their safety
+    review, each with why (:data:`SAFETY_HELD`; trialfac24d): shown as held, never offered.
+
+    The proposals the chair may offer the capacity freed by a declined award: not
     awarded or partially awarded, not declined, in :func:`line_order`, whose whole award
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
     never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
     declined = {x.proposal_id for x in declines(session, call)}
     if not declined:
-        return []
+        return [], []
     ds = {d.proposal_id: d for d in decisions(session, call)}
     ranked = [
         r
@@ -1918,7 +2047,7 @@ def next_in_line(
         and ds[r.proposal_id].outcome in OFFERABLE
     ]
     if not ranked:
-        return []
+        return [], []
     used = used_capacity(session, call)
     cap = call_caps(session, call)
     held: dict[int, dict[int, float]] = {}
@@ -1938,14 +2067,24 @@ def next_in_line(
         if shares and fits(shares, besides, cap):
             fitting.append((r.rank, r.proposal_id, shares))
     blocked = offer_blocker(session, call, [pid for _rank, pid, _s in fitting])
+    kept_out = [
+        (rank, pid, SAFETY_HELD[blocked[pid]])
+        for rank, pid, _s in fitting
+        if blocked.get(pid) in SAFETY_HELD
+    ]
     fitting = [f for f in fitting if f[1] not in blocked]
     props = {
         p.id: p
         for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_([pid for _rank, pid, _s in fitting]))
+            select(Proposal).where(
+                Proposal.id.in_([pid for _rank, pid, _s in fitting] + [k[1] for k in kept_out])
+            )
         )
     }
-    return [(rank, props[pid], shares) for rank, pid, shares in fitting]
+    return (
+        [(rank, props[pid], shares) for rank, pid, shares in fitting],
+        [(rank, props[pid], why) for rank, pid, why in kept_out],
+    )
 
 
 #: the allocation problems of the calls seen lately (:func:`_kept_problem`), in this
@@ -2040,7 +2179,31 @@ def offer_blocker(session: Session, call: Call, proposal_ids: Sequence[int]) -> 
     problem, meta, _whole = _kept_problem(session, call)
     held = _held_by_proposal(session, call, meta)
     found = oal.offer_blockers(problem, held, [str(pid) for pid in proposal_ids])
-    return {int(pid): why for pid, why in found.items()}
+    return {
+        **{int(pid): why for pid, why in found.items()},
+        **_safety_blocks(session, call, proposal_ids),
+    }
+
+
+def _safety_blocks(session: Session, call: Call, proposal_ids: Sequence[int]) -> dict[int, str]:
+    """{proposal id: ``safety_<hold>``} of ``proposal_ids`` whose safety review keeps an
+    award by hand out (``reviews.domain.safety_hold``; trialfac24d): before the release
+    (an override) a refusal only, as the release waits for the rest; after it (an offer of
+    freed capacity, which no release gate follows) also no review yet, or a class that
+    needs approval and has none. Nothing is read of a call without a safety review."""
+    rs = review_settings(call.review_settings)
+    if not rs.safety_review or not proposal_ids:
+        return {}
+    reviewed = rq.safety_reviews(session, call)
+    out = {}
+    for pid in proposal_ids:
+        sr = reviewed.get(pid)
+        hold = safety_hold(
+            sr.hazard_class if sr else None, sr.decision if sr else None, rs.approval_required
+        )
+        if hold == "refused" or (hold is not None and call.decisions_released_at is not None):
+            out[pid] = f"safety_{hold}"
+    return out
 
 
 def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
@@ -2049,6 +2212,26 @@ def _require_policy(session: Session, call: Call, proposal: Proposal) -> None:
     from opencall.optim import allocation as oal
 
     why = offer_blocker(session, call, [proposal.id]).get(proposal.id)
+    if why == "safety_refused":
+        raise DomainError(
+            "Proposal %(proposal)s cannot be awarded: the safety review refused its samples.",
+            proposal=proposal.code,
+            code="safety_refused",
+        )
+    if why == "safety_unreviewed":
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer: its samples have no safety "
+            "review yet. The safety officer reviews them first.",
+            proposal=proposal.code,
+            code="safety_pending",
+        )
+    if why == "safety_awaiting":
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer: its samples' hazard class "
+            "needs the safety officer's approval, not given yet.",
+            proposal=proposal.code,
+            code="safety_pending",
+        )
     if why == oal.PI_CAP_REACHED:
         raise DomainError(
             "Proposal %(proposal)s is not in line for an offer under the call's stated "

@@ -33,6 +33,7 @@ from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import unit_labels
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
+from opencall.optim.messages import render
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews import queries as rq
@@ -341,13 +342,13 @@ def declines_page(page: Page, call: Call, status: int = 200, error: str = "") ->
     db = page.db
     withheld = review_policies.withheld(db, page.user, call)
     rows = services.declines(db, call)
-    line = services.next_in_line(db, call, withheld)
+    line, held = services.line_and_held(db, call, withheld)
     band = tac_order.bands(db, call)
     booked = {"1": True, "0": False}.get(page.request.query_params.get("booked", ""))
     note = offer_schedule_note(booked)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     free = services.free_capacity(db, call)
-    ids = [x.proposal_id for x in rows] + [p.id for _r, p, _a in line]
+    ids = [x.proposal_id for x in rows] + [p.id for _r, p, _a in line + held]
     shown = proposal_rows(
         page, call, list(db.scalars(select(Proposal).where(Proposal.id.in_(ids))))
     )
@@ -358,6 +359,8 @@ def declines_page(page: Page, call: Call, status: int = 200, error: str = "") ->
             "declines": rows,
             "rows": shown,
             "line": line,
+            # kept out by their safety review, shown with why (trialfac24d)
+            "held": [(rank, p, page._(render(why))) for rank, p, why in held],
             "pools": pools,
             "free": [(pools[pid], amt) for pid, amt in free.items() if amt >= 0.005],
             "withheld": withheld,

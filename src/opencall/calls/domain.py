@@ -95,6 +95,13 @@ def is_open_at(
     return status == "open" and opens_at <= now < closes_at
 
 
+def server_instant(when: dt.datetime) -> str:
+    """``when`` in UTC to the millisecond, as a refusal states the server's time
+    ("2027-04-15 11:15:02.250")."""
+    utc = when.astimezone(dt.UTC)
+    return f"{utc:%Y-%m-%d %H:%M:%S}.{utc.microsecond // 1000:03d}"
+
+
 def require_open(
     status: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime
 ) -> None:
@@ -107,10 +114,15 @@ def require_open(
             when=format(opens_at.astimezone(dt.UTC), "%Y-%m-%d %H:%M:%S"),
         )
     if status in ("open", "closed") or now >= closes_at:
+        # the moment the request reached the server, to the millisecond, beside the
+        # deadline: a request received within the deadline's second reads as late, and an
+        # applicant whose own clock was behind sees why (trialcrowd24)
         raise DomainError(
-            "The deadline passed at %(when)s UTC; the call is closed.",
+            "The deadline passed at %(when)s UTC; the call is closed. "
+            "Your request reached the server at %(received)s UTC.",
             code="call_not_open",
             when=format(closes_at.astimezone(dt.UTC), "%Y-%m-%d %H:%M:%S"),
+            received=server_instant(now),
         )
     raise DomainError(
         "This call is not open (status: %(status)s).", code="call_not_open", status=status
@@ -219,3 +231,12 @@ def eligible_income_group(eligibility: dict[str, object], group: str) -> bool:
     (an unclassified country is in none)."""
     groups = eligibility.get("income_groups") or []
     return not groups or (bool(group) and group in groups)  # type: ignore[operator]
+
+
+def team_counted(member_groups: list[str], income_groups: list[str]) -> int:
+    """How many members of a team a resource's limits count (trialfac24): those whose
+    country is in one of ``income_groups`` (each member's income group in
+    ``member_groups``, "" when unclassified), or every member when it names none."""
+    if not income_groups:
+        return len(member_groups)
+    return sum(1 for g in member_groups if g and g in income_groups)

@@ -203,6 +203,7 @@ def call_document(
     if dates.get("review_deadline"):
         rs["review_deadline"] = dates["review_deadline"].isoformat()  # type: ignore[union-attr]
     ap["nationality_blind"] = f.get("nationality_blind") == "on"
+    ap["preempts"] = f.get("preempts") == "on"  # an urgent call (trialfac24b)
     shares = form_shares(f.get("group_shares", ""))
     if shares is None:
         errors["group_shares"] = page._(MSG_NUMBER)
@@ -404,6 +405,7 @@ def call_form_values(call: Call) -> dict[str, str]:
         "review_guidance": rs.get("guidance", ""),
         "award_mode": ap.get("award_mode", "whole"),
         "nationality_blind": "on" if ap.get("nationality_blind") else "",
+        "preempts": "on" if ap.get("preempts") else "",
         "group_shares": ", ".join(
             f"{g['group']}{share_countries(g)}:{g['min_share']}" for g in ap.get("group_shares", [])
         ),

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from opencall.calls.domain import ELIGIBLE_INCOME_GROUPS
 from opencall.errors import DomainError, Localized
 from opencall.facilities.domain import LANGS, unit_label
 from opencall.inputs import (
@@ -86,6 +97,29 @@ def day_ends(v: Any) -> Any:
 
 #: the most labels a letter or word grade scale may have, and the longest label
 MAX_GRADE_LABELS = 20
+#: the most hazard classes a call's safety review may name
+MAX_HAZARD_CLASSES = 20
+HAZARD_CLASS_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def _check_hazards(classes: list[str], approval: list[str]) -> None:
+    """A safety review's hazard classes: keys, each once; the approval list among them."""
+    for name in classes:
+        if not HAZARD_CLASS_RE.fullmatch(name):
+            raise ValueError(
+                f"hazard_classes: {name!r} is not a class name (lower-case letters, digits, "
+                "- and _, a letter first)"
+            )
+    if len(set(classes)) < len(classes):
+        raise ValueError("hazard_classes: a class is named twice")
+    unknown = [name for name in approval if name not in classes]
+    if unknown:
+        raise ValueError(
+            f"approval_required: {', '.join(unknown)} is not one of the hazard classes "
+            f"({', '.join(classes) or 'none given'})"
+        )
+
+
 GRADE_LABEL_MAX_CHARS = 40
 
 
@@ -116,6 +150,11 @@ class ReviewSettings(_Doc):
     #: before calibrating and ranking (recorded in the run and the audit log).
     bias_correction: bool = False
     bias_alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    #: A safety review of every proposal's samples (trialfac24): the call's hazard classes
+    #: (its own words, lower case; none: no safety review) and those of them whose award
+    #: waits for the safety officer's approval before the decisions are released.
+    hazard_classes: list[str] = Field(default=[], max_length=MAX_HAZARD_CLASSES)
+    approval_required: list[str] = Field(default=[], max_length=MAX_HAZARD_CLASSES)
 
     @field_validator("review_deadline", mode="before")
     @classmethod
@@ -161,7 +200,13 @@ class ReviewSettings(_Doc):
             raise ValueError("grade_max must be greater than grade_min")
         if self.max_load < self.min_load:
             raise ValueError("max_load must be at least min_load")
+        _check_hazards(self.hazard_classes, self.approval_required)
         return self
+
+    @property
+    def safety_review(self) -> bool:
+        """Whether the call's proposals get a safety review (it names hazard classes)."""
+        return bool(self.hazard_classes)
 
     def grade_label(self, value: float | None) -> str:
         """The label of a grade or a calibrated score on a letter or word scale (a score
@@ -264,11 +309,47 @@ class ResourceLimitDoc(_Doc):
 
     max_per_proposal: float | None = Field(default=None, gt=0)
     max_total: float | None = Field(default=None, gt=0)
+    #: at most this amount per member of the team (its accepted members; those from a
+    #: country of ``income_groups`` where it names any): a travel grant's cap per
+    #: traveller (trialfac24)
+    max_per_person: float | None = Field(default=None, gt=0)
+    #: only teams with members from countries of these World Bank income groups may be
+    #: awarded the resource (``calls.domain.ELIGIBLE_INCOME_GROUPS``); empty: any team
+    income_groups: list[str] = Field(default=[], max_length=len(ELIGIBLE_INCOME_GROUPS))
+
+    @model_serializer(mode="wrap")
+    def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The limits as stored: the limits on the team only where given, so that a limit
+        stored before them reads (and is dumped) as it was."""
+        out: dict[str, Any] = handler(self)
+        for key, unset in (("max_per_person", None), ("income_groups", [])):
+            if out.get(key) == unset:
+                out.pop(key, None)
+        return out
+
+    @field_validator("income_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        given = [g.strip().lower() for g in v]
+        bad = [g for g in given if g not in ELIGIBLE_INCOME_GROUPS]
+        if bad:
+            raise ValueError(
+                f"income_groups: {bad[0][:20]!r} is not an income group; name "
+                f"{', '.join(ELIGIBLE_INCOME_GROUPS)}"
+            )
+        return [g for g in ELIGIBLE_INCOME_GROUPS if g in given]
 
     @model_validator(mode="after")
     def _check(self) -> ResourceLimitDoc:
-        if self.max_per_proposal is None and self.max_total is None:
-            raise ValueError("give max_per_proposal, max_total or both")
+        if (
+            self.max_per_proposal is None
+            and self.max_total is None
+            and self.max_per_person is None
+            and not self.income_groups
+        ):
+            raise ValueError(
+                "give max_per_proposal, max_total, max_per_person or income_groups (or several)"
+            )
         if (
             self.max_per_proposal is not None
             and self.max_total is not None
@@ -334,6 +415,10 @@ class AllocationPolicyDoc(_Doc):
     resource_limits: dict[str, ResourceLimitDoc] = {}
     require_suitability: bool = True
     seed: int = 0
+    #: an urgent call (a disaster response, trialfac24b): its schedule may take slots that
+    #: calls without this rule booked and that have not begun; the teams it moves are
+    #: placed again where their dates allow, or told why not (``scheduling.slot_services``)
+    preempts: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> AllocationPolicyDoc:

@@ -9,7 +9,7 @@ from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.presenters import call_labels, joint_providers
-from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
+from opencall.calls.schemas import TITLE_MAX_CHARS, allocation_policy, call_form
 from opencall.db import utcnow
 from opencall.facilities.domain import open_windows
 from opencall.facilities.labels import unit_labels
@@ -80,6 +80,8 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
                 group_label(page._, g) for g in call.eligibility.get("income_groups") or []
             ],
             "can_apply": policies.may_apply_to_call(page.user, call, now),
+            # an urgent call's rule, as its published policy says it (trialfac24b)
+            "preempts": allocation_policy(call.allocation_policy).preempts,
             "is_open": call.status == "open" and call.opens_at <= now < call.closes_at,
             "results": policies.results_are_public(call),
             # a continuous call: its next cut-off and its batches the public may see

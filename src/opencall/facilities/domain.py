@@ -555,6 +555,9 @@ class NumberField(_FieldBase):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    #: the key of another number field of the form this one may not be below (an area's
+    #: north edge at least its south edge; a dose's maximum at least its minimum)
+    at_least: str | None = Field(default=None, max_length=40)
 
     @model_validator(mode="after")
     def _range(self) -> NumberField:
@@ -615,6 +618,13 @@ class RequestForm(_Doc):
         dup = next((k for k in keys if keys.count(k) > 1), None)
         if dup:
             raise ValueError(f"two fields have the key {dup!r}")
+        numbers = {f.key for f in self.fields if f.type == "number"}
+        for f in self.fields:
+            bound = getattr(f, "at_least", None)
+            if bound is not None and (bound not in numbers or bound == f.key):
+                raise ValueError(
+                    f"{f.key}: at_least must name another number field of the form ({bound!r})"
+                )
         return self
 
 
@@ -640,7 +650,13 @@ def check_request_fields(fields: list[Any]) -> list[dict[str, Any]]:
             where=where,
             problem=error_message(err),
         ) from exc
-    return [f.model_dump(mode="json") for f in form.fields]
+    # a number field without a bound by another field is stored as before there were any
+    return [
+        f.model_dump(
+            mode="json", exclude={"at_least"} if getattr(f, "at_least", 0) is None else None
+        )
+        for f in form.fields
+    ]
 
 
 def parse_fields(stored: list[Any]) -> list[Any]:
@@ -836,6 +852,17 @@ def validate_details(
             clean[f.key] = _check_field(f, v)
         except ValueError as exc:
             raise FieldProblem(f"{f.label(lang)}: {exc}.", field=f.key) from exc
+    by_key = {f.key: f for f in fields}
+    for f in fields:  # a number bounded by another of the request (trialfac24b)
+        bound = getattr(f, "at_least", None)
+        if bound and f.key in clean and bound in clean and clean[f.key] < clean[bound]:
+            raise FieldProblem(
+                "%(label)s: must not be below %(other)s (%(value)s).",
+                field=f.key,
+                label=f.label(lang),
+                other=by_key[bound].label(lang),
+                value=number_param(clean[bound]),
+            )
     raw = details.get("impossible_dates")
     if not _empty(raw):
         if not slot_based:

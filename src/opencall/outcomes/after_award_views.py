@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from opencall.calls.access import visible_call
@@ -254,14 +254,25 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
 
 @router.get("/calls/{slug}/after-award", response_class=HTMLResponse)
 def after_award(slug: str, page: Page = Depends(get_page)) -> Response:
-    """The page, or with ``?format=csv`` its tables as one CSV (``public_csv_rows``): a
-    404 where the call's results are not public."""
+    """The page, or with ``?format=csv`` its tables as one CSV (``public_csv_rows``), with
+    ``?format=json`` the same rows as JSON objects (outcomes24): a 404 where the call's
+    results are not public."""
     call = visible_call(page, slug)
     public = result_policies.may_see_aggregates(call)
-    if wants_csv(page):
+    as_json = page.request.query_params.get("format") == "json"
+    if wants_csv(page) or as_json:
         if not public:
             page.not_found()
-        return csv_response(f"{call.slug}-after-award.csv", CSV_HEADER, public_csv_rows(page, call))
+        rows = public_csv_rows(page, call)
+        if as_json:
+            return JSONResponse(
+                {
+                    "call": call.slug,
+                    "min_cell": MIN_CELL,
+                    "rows": [dict(zip(CSV_HEADER, r, strict=True)) for r in rows],
+                }
+            )
+        return csv_response(f"{call.slug}-after-award.csv", CSV_HEADER, rows)
     return page.render_public(
         "outcomes/after_award.html",
         {

@@ -1561,143 +1561,201 @@ def _release_recoverable(
     return [p[1:] for p in sorted(pins, key=lambda p: -p[0]) if p not in own]
 
 
-def _pinned_over(
-    releases: Sequence[Release], groupings: Sequence[str], moves: Callable[[str, str], bool]
-) -> list[tuple[int, str, str, str]]:
-    """(release, grouping, row, column) of each hidden inner cell that the releases pin
-    together: integer programs (HiGHS) over each release's atoms x columns and the moves
-    between consecutive releases (people of an atom may also leave it, as a declined award
-    leaves the list, or join it, by the change in its known number)."""
-    from scipy import sparse
+_Row = tuple[dict[int, float], float]
+_Atom = tuple[str, ...]
+_Cell = tuple[int, str, str, str]
 
+
+def _columns_and_atoms(
+    releases: Sequence[Release], groupings: Sequence[str]
+) -> tuple[list[str], list[_Atom]]:
+    """The columns of every release's tables and the atoms they are counted over, in
+    the order first met. A release kept before a grouping was added to the page (the LDC
+    table, outcomes16) holds shorter atoms (income group, region): its people are counted
+    over the finer atoms that extend them, its numbers tied to the sums (what it
+    published and the reader knew then), and the grouping it lacks has no table in it."""
     columns: list[str] = []
     for rel in releases:
         for tab in rel.tables.values():
             columns.extend(c for c in tab.columns if c not in columns)
-    # A release kept before a grouping was added to the page (the LDC table, outcomes16)
-    # holds shorter atoms (income group, region): its people are counted over the finer
-    # atoms that extend them, its numbers tied to the sums (what it published and the
-    # reader knew then), and the grouping it lacks has no table in it.
     width = max((len(k) for rel in releases for k in rel.atoms), default=len(groupings))
-    atom_keys: list[tuple[str, ...]] = []
+    atom_keys: list[_Atom] = []
     for rel in releases:
         atom_keys.extend(k for k in rel.atoms if len(k) == width and k not in atom_keys)
     for rel in releases:
         for key in rel.atoms:
             if not any(a[: len(key)] == key for a in atom_keys):  # nobody of it is left
                 atom_keys.append(key + ("",) * (width - len(key)))
+    return columns, atom_keys
 
-    def depth(rel: Release) -> int:
-        return min((len(k) for k in rel.atoms), default=width)
 
-    def within(length: int) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
-        out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-        for a in atom_keys:
+class _PinProgram:
+    """The integer program of :func:`_pinned_over`: numbered unknowns (people of an atom
+    in a column per release ``x``, moving between columns ``f``, leaving ``gone`` or
+    joining ``new``) and its equality and upper-bound rows."""
+
+    def __init__(
+        self,
+        releases: Sequence[Release],
+        columns: list[str],
+        atom_keys: list[_Atom],
+        moves: Callable[[str, str], bool],
+    ) -> None:
+        self.releases, self.columns, self.atom_keys = releases, columns, atom_keys
+        self.width = len(atom_keys[0]) if atom_keys else 0
+        self.index: dict[tuple[Any, ...], int] = {}
+        self.eq: list[_Row] = []
+        self.ub: list[_Row] = []
+        for n in range(len(releases)):
+            for a in atom_keys:
+                for c in columns:
+                    self.var("x", n, a, c)
+        pairs = [(s, u) for s in columns for u in columns if moves(s, u)]
+        for n in range(1, len(releases)):
+            for a in atom_keys:
+                for s, u in pairs:
+                    self.var("f", n, a, s, u)
+                for c in columns:
+                    self.var("gone", n, a, c)
+                    self.var("new", n, a, c)
+
+    def var(self, *key: Any) -> int:
+        return self.index.setdefault(key, len(self.index))
+
+    def depth(self, rel: Release) -> int:
+        return min((len(k) for k in rel.atoms), default=self.width)
+
+    def within(self, length: int) -> dict[_Atom, list[_Atom]]:
+        out: dict[_Atom, list[_Atom]] = {}
+        for a in self.atom_keys:
             out.setdefault(a[:length], []).append(a)
         return out
 
-    index: dict[tuple[Any, ...], int] = {}
-
-    def var(*key: Any) -> int:
-        return index.setdefault(key, len(index))
-
-    for n in range(len(releases)):
-        for a in atom_keys:
-            for c in columns:
-                var("x", n, a, c)
-    pairs = [(s, u) for s in columns for u in columns if moves(s, u)]
-    for n in range(1, len(releases)):
-        for a in atom_keys:
-            for s, u in pairs:
-                var("f", n, a, s, u)
-            for c in columns:
-                var("gone", n, a, c)
-                var("new", n, a, c)
-    eq: list[tuple[dict[int, float], float]] = []
-    ub: list[tuple[dict[int, float], float]] = []
-    for n, rel in enumerate(releases):
-        length = depth(rel)
-        for key, fine in within(length).items():
-            eq.append(
-                (
-                    {index[("x", n, a, c)]: 1.0 for a in fine for c in columns},
-                    float(sum(v for b, v in rel.atoms.items() if b[:length] == key)),
+    def known_numbers(self) -> None:
+        """Each release's people per atom (at its own depth), none in a column it lacked."""
+        index, columns = self.index, self.columns
+        for n, rel in enumerate(self.releases):
+            length = self.depth(rel)
+            for key, fine in self.within(length).items():
+                self.eq.append(
+                    (
+                        {index[("x", n, a, c)]: 1.0 for a in fine for c in columns},
+                        float(sum(v for b, v in rel.atoms.items() if b[:length] == key)),
+                    )
                 )
-            )
-        there = {c for tab in rel.tables.values() for c in tab.columns}
-        for c in columns:
-            if c not in there:  # nobody was in it then
-                eq.append(({index[("x", n, a, c)]: 1.0 for a in atom_keys}, 0.0))
-    for n in range(1, len(releases)):
-        before, after = releases[n - 1].atoms, releases[n].atoms
-        for a in atom_keys:
-            for s in columns:
-                row = {index[("f", n, a, s, t)]: 1.0 for t in columns if moves(s, t)}
-                row[index[("gone", n, a, s)]] = 1.0
-                row[index[("x", n - 1, a, s)]] = -1.0
-                eq.append((row, 0.0))
-            for t in columns:
-                row = {index[("f", n, a, s, t)]: 1.0 for s in columns if moves(s, t)}
-                row[index[("new", n, a, t)]] = 1.0
-                row[index[("x", n, a, t)]] = -1.0
-                eq.append((row, 0.0))
-        length = min(depth(releases[n - 1]), depth(releases[n]))
-        for key, fine in within(length).items():
-            gone = {index[("gone", n, a, c)]: 1.0 for a in fine for c in columns}
-            new = {index[("new", n, a, c)]: 1.0 for a in fine for c in columns}
-            # (an award keeps its country: nobody moves between the finer atoms)
-            change = sum(v for b, v in before.items() if b[:length] == key) - sum(
-                v for b, v in after.items() if b[:length] == key
-            )
-            eq.append((gone, float(max(change, 0))))
-            eq.append((new, float(max(-change, 0))))
-    hidden: list[tuple[tuple[int, str, str, str], dict[int, float]]] = []
-    for n, rel in enumerate(releases):
-        for i, by in enumerate(groupings):
-            table = rel.tables.get(by)
-            if table is None:  # kept before the page had this grouping
-                continue
+            there = {c for tab in rel.tables.values() for c in tab.columns}
+            for c in columns:
+                if c not in there:  # nobody was in it then
+                    self.eq.append(({index[("x", n, a, c)]: 1.0 for a in self.atom_keys}, 0.0))
+
+    def movements(self, moves: Callable[[str, str], bool]) -> None:
+        """Between consecutive releases, people move as ``moves`` allows, leave or join."""
+        index, columns, releases = self.index, self.columns, self.releases
+        for n in range(1, len(releases)):
+            before, after = releases[n - 1].atoms, releases[n].atoms
+            for a in self.atom_keys:
+                for s in columns:
+                    row = {index[("f", n, a, s, t)]: 1.0 for t in columns if moves(s, t)}
+                    row[index[("gone", n, a, s)]] = 1.0
+                    row[index[("x", n - 1, a, s)]] = -1.0
+                    self.eq.append((row, 0.0))
+                for t in columns:
+                    row = {index[("f", n, a, s, t)]: 1.0 for s in columns if moves(s, t)}
+                    row[index[("new", n, a, t)]] = 1.0
+                    row[index[("x", n, a, t)]] = -1.0
+                    self.eq.append((row, 0.0))
+            length = min(self.depth(releases[n - 1]), self.depth(releases[n]))
+            for key, fine in self.within(length).items():
+                gone = {index[("gone", n, a, c)]: 1.0 for a in fine for c in columns}
+                new = {index[("new", n, a, c)]: 1.0 for a in fine for c in columns}
+                # (an award keeps its country: nobody moves between the finer atoms)
+                change = sum(v for b, v in before.items() if b[:length] == key) - sum(
+                    v for b, v in after.items() if b[:length] == key
+                )
+                self.eq.append((gone, float(max(change, 0))))
+                self.eq.append((new, float(max(-change, 0))))
+
+    def published(self, groupings: Sequence[str]) -> list[tuple[_Cell, dict[int, float]]]:
+        """Each published cell's row (a number, or the bounds of a hidden one); the hidden
+        inner cells returned with their sums."""
+        hidden: list[tuple[_Cell, dict[int, float]]] = []
+        for n, rel in enumerate(self.releases):
+            for i, by in enumerate(groupings):
+                table = rel.tables.get(by)
+                if table is None:  # kept before the page had this grouping
+                    continue
+                for (row_name, column), value in table.values.items():
+                    v = {
+                        self.index[("x", n, a, c)]: 1.0
+                        for a in self.atom_keys
+                        if row_name == TOTAL or a[i] == row_name
+                        for c in (table.columns if column == TOTAL else [column])
+                    }
+                    self._bound(table, (row_name, column), value, v)
+                    if value is None and TOTAL not in (row_name, column):
+                        hidden.append(((n, by, row_name, column), v))
+        return hidden
+
+    def _bound(
+        self,
+        table: SuppressedTable,
+        cell: tuple[str, str],
+        value: int | None,
+        v: dict[int, float],
+    ) -> None:
+        if value is not None:
+            self.eq.append((v, float(value)))
+        elif cell in table.primary:
+            self.ub.append((v, table.min_cell - 1.0))
             low = 0 if table.zeros_suppressed else 1
-            for (row_name, column), value in table.values.items():
-                v = {
-                    index[("x", n, a, c)]: 1.0
-                    for a in atom_keys
-                    if row_name == TOTAL or a[i] == row_name
-                    for c in (table.columns if column == TOTAL else [column])
-                }
-                if value is not None:
-                    eq.append((v, float(value)))
-                elif (row_name, column) in table.primary:
-                    ub.append((v, table.min_cell - 1.0))
-                    ub.append(({k: -x for k, x in v.items()}, -float(low)))
-                else:
-                    ub.append(({k: -x for k, x in v.items()}, -float(table.min_cell)))
-                if value is None and TOTAL not in (row_name, column):
-                    hidden.append(((n, by, row_name, column), v))
+            self.ub.append(({k: -x for k, x in v.items()}, -float(low)))
+        else:
+            self.ub.append(({k: -x for k, x in v.items()}, -float(table.min_cell)))
+
+    def arrays(self) -> dict[str, Any]:
+        """``linprog``'s ``A_eq``, ``b_eq``, ``A_ub``, ``b_ub``."""
+        from scipy import sparse
+
+        size = len(self.index)
+
+        def matrix(rows: list[_Row]) -> Any:
+            m = sparse.lil_array((len(rows), size))
+            for r, (coef, _b) in enumerate(rows):
+                for k, x in coef.items():
+                    m[r, k] = x
+            return m.tocsr()
+
+        ub = self.ub
+        return {
+            "A_eq": matrix(self.eq),
+            "b_eq": np.asarray([b for _c, b in self.eq]),
+            "A_ub": matrix(ub) if ub else None,
+            "b_ub": np.asarray([b for _c, b in ub]) if ub else None,
+        }
+
+
+def _pinned_over(
+    releases: Sequence[Release], groupings: Sequence[str], moves: Callable[[str, str], bool]
+) -> list[_Cell]:
+    """(release, grouping, row, column) of each hidden inner cell that the releases pin
+    together: integer programs (HiGHS) over each release's atoms x columns and the moves
+    between consecutive releases (people of an atom may also leave it, as a declined award
+    leaves the list, or join it, by the change in its known number)."""
+    columns, atom_keys = _columns_and_atoms(releases, groupings)
+    program = _PinProgram(releases, columns, atom_keys, moves)
+    program.known_numbers()
+    program.movements(moves)
+    hidden = program.published(groupings)
     if not hidden:
         return []
-    size = len(index)
-
-    def matrix(rows: list[tuple[dict[int, float], float]]) -> Any:
-        m = sparse.lil_array((len(rows), size))
-        for r, (coef, _b) in enumerate(rows):
-            for k, x in coef.items():
-                m[r, k] = x
-        return m.tocsr()
-
-    arrays = {
-        "A_eq": matrix(eq),
-        "b_eq": np.asarray([b for _c, b in eq]),
-        "A_ub": matrix(ub) if ub else None,
-        "b_ub": np.asarray([b for _c, b in ub]) if ub else None,
-    }
+    size = len(program.index)
     sums = []
     for _key, coef in hidden:
         vec = np.zeros(size)
         for k, x in coef.items():
             vec[k] = x
         sums.append(vec)
-    found = _pinned_sums(arrays, size, sums)
+    found = _pinned_sums(program.arrays(), size, sums)
     # None: people moved as the reader's rule says they cannot (a record taken back);
     # the releases are then tied together by the known numbers alone
     return [] if found is None else [hidden[i][0] for i in found]

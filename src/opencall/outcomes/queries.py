@@ -38,7 +38,7 @@ from opencall.outcomes import stats as ost
 from opencall.outcomes.models import PublicRelease
 from opencall.people.models import Country
 from opencall.people.queries import countries_named
-from opencall.proposals.domain import counted_choices
+from opencall.proposals.domain import counted_choices, most_of_each
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.proposals.queries import pi_countries
 from opencall.readcache import ReadCache
@@ -152,6 +152,7 @@ def applicant_records_by_call(
         v: float,
         kind: str = "",
         counted: bool = True,
+        named: bool = True,
     ) -> None:
         if pool_id is not None and pool_id in units:
             unit = units[pool_id]
@@ -161,7 +162,7 @@ def applicant_records_by_call(
             unit = KIND_UNITS.get(kind, "")
         if counted:  # an alternative the proposal cannot also be awarded: its resource's
             amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
-        if pool_id in names:
+        if named and pool_id in names:
             by_resource[pid].setdefault(names[pool_id], [0.0, 0.0, 0.0])[i] += v
 
     awarded: dict[int, float] = defaultdict(float)
@@ -230,7 +231,13 @@ def applicant_records_by_call(
         reqs = requests.get(pid, [])
         mine = counted.get(pid, [])
         for (pool_id, amount, kind), n in zip(reqs, mine, strict=True):
-            add(cid, pid, pool_id, 0, amount, kind, counted=n)
+            add(cid, pid, pool_id, 0, amount, kind, counted=n, named=False)
+        # of each resource, what its choices ask at most: two alternatives naming one
+        # resource (a tool in person or remote-assisted) ask for it once (trialfac24c)
+        most = most_of_each(choices[pid], [(names.get(q or 0), a) for q, a, _k in reqs], caps[cid])
+        for named_pool, most_asked in most.items():
+            if named_pool is not None:
+                by_resource[pid].setdefault(named_pool, [0.0, 0.0, 0.0])[0] += most_asked
         # a proposal set aside at triage (out of scope, infeasible, incomplete) applied
         # but did not pass: counted here by group, so that triage filters no one silently
         eligible = is_eligible is not False and status not in ("withdrawn", "set_aside")

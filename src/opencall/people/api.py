@@ -90,8 +90,6 @@ def me(api: Api = Depends(get_api)) -> Me:
 
 # ---------------------------------------------------------------- token management page
 
-MSG_NAME = N_("Give the token a name.")
-
 
 def _tokens_page(page: Page, status: int = 200, **extra: Any) -> Response:
     user = page.require_user()

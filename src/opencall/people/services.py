@@ -1251,7 +1251,6 @@ def token_user(session: Session, raw: str) -> TokenUser | None:
 
 INVITE_TTL = dt.timedelta(days=14)
 ADMIN_LINK_TTL = dt.timedelta(days=3)
-MSG_BAD_INVITATION = "This invitation is invalid, was revoked or has expired. Ask for a new one."
 
 
 def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:

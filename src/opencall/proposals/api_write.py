@@ -286,6 +286,11 @@ def _done(api: Api, p: Proposal, problems: list[tuple[str, str]] | None = None) 
     return out
 
 
+def _received(api: Api) -> dt.datetime:
+    """When the request reached the server (the clock's now where none was noted)."""
+    return serving.received_at(api.request.scope) or utcnow()
+
+
 def _change(
     api: Api,
     p: Proposal,
@@ -296,7 +301,10 @@ def _change(
 ) -> ProposalFull:
     """One change through ``service(db, proposal, *args, **kwargs)`` as the caller, then
     ``then`` on what it returns; committed, the proposal as it is now is the answer. A
-    refusal changes nothing (400, 404, or 409 for a stale version)."""
+    refusal changes nothing (400, 404, or 409 for a stale version). Judged by when the
+    request arrived (``now``), as the pages judge theirs, not when the service runs: an
+    edit received before the deadline and served after it stands (trialcrowd24)."""
+    kwargs.setdefault("now", _received(api))
     with api.refusing():
         done = service(api.db, p, *args, actor_id=api.actor_id, **kwargs)
         if then is not None:
@@ -549,7 +557,6 @@ def upload(
         max_bytes=limit,
         limits=services.pdf_limits(settings),
         expected_version=version,
-        now=utcnow(),
     )
 
 
@@ -591,7 +598,7 @@ def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Propos
         raise api.not_found()
     if not policies.may_edit_proposal(api.user, p) and p.status not in COUNTED:
         raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
-    received = serving.received_at(api.request.scope) or utcnow()
+    received = _received(api)
     # judged by when the request arrived, as on the pages; a receipt as on the pages. The
     # service runs the submission checks (once); a proposal not ready is answered with
     # its first problem, naming its field
@@ -658,7 +665,7 @@ def withdraw_on_request(
     p = api.get_visible(
         Proposal, proposal_id, lambda row: call_policies.may_manage_call(api.db, user, row.call)
     )
-    received = serving.received_at(api.request.scope) or utcnow()
+    received = _received(api)
     with api.refusing(commit=True):
         services.withdraw_on_request(
             api.db, p, reason=body.reason, actor_id=api.actor_id, now=received
@@ -696,7 +703,7 @@ def extend_deadline(
     p = api.get_visible(
         Proposal, proposal_id, lambda row: call_policies.may_manage_call(api.db, user, row.call)
     )
-    received = serving.received_at(api.request.scope) or utcnow()
+    received = _received(api)
     with api.refusing(commit=True):
         ext, _mailed = workflow.extend_submission_deadline(
             api.db,

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from opencall.errors import DomainError
 from opencall.people.bibliography import author_key
@@ -180,7 +180,35 @@ def counted_choices(bundles: Sequence[str | None], cap: int | None) -> list[bool
     every node it would go to, to be given one)."""
     if cap is None:
         return [True] * len(bundles)
+    keys = _choice_keys(bundles)
     order: dict[object, int] = {}
-    for i, b in enumerate(bundles):
-        order.setdefault(b if b is not None else ("request", i), len(order))
-    return [order[b if b is not None else ("request", i)] < cap for i, b in enumerate(bundles)]
+    for key in keys:
+        order.setdefault(key, len(order))
+    return [order[key] < cap for key in keys]
+
+
+_K = TypeVar("_K")
+
+
+def _choice_keys(bundles: Sequence[str | None]) -> list[object]:
+    """Each request's choice: its bundle, or the request alone when it has none."""
+    return [b if b is not None else ("request", i) for i, b in enumerate(bundles)]
+
+
+def most_of_each(
+    bundles: Sequence[str | None], amounts: Sequence[tuple[_K, float]], cap: int | None
+) -> dict[_K, float]:
+    """Per resource (``_K``), the most of it a proposal asks to be awarded: its requests
+    (their bundles and (resource, amount), in the applicant's order) summed by choice,
+    and of each resource the ``cap`` largest choices' amounts added (every choice without
+    a cap). Two alternatives that name one resource (a tool's hours in person, or the
+    same hours remote-assisted) ask for it once, not twice; alternatives naming different
+    resources (the nodes of an "any node" application) each ask for their own."""
+    per: dict[_K, dict[object, float]] = {}
+    for key, (res, amount) in zip(_choice_keys(bundles), amounts, strict=True):
+        by_choice = per.setdefault(res, {})
+        by_choice[key] = by_choice.get(key, 0.0) + amount
+    return {
+        res: float(sum(sorted(by_choice.values(), reverse=True)[:cap]))
+        for res, by_choice in per.items()
+    }

@@ -11,7 +11,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.allocation.models import DECLINE_REASONS, Award
+from opencall.allocation import later_parts
+from opencall.allocation.models import DECLINE_REASONS, Award, AwardLaterPart
 from opencall.calls.access import CallListRequest, call_list, signed_in_call_api
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
@@ -120,6 +121,68 @@ class AwardedOut(BaseModel):
     amount: float
 
 
+class LaterPartOut(BaseModel):
+    """A later period's part of a multi-period award (outcomes23, shown since outcomes24)."""
+
+    id: int
+    later_call: str = Field(description="the later period's call (its slug)")
+    later_call_title: str
+    resource_id: int
+    resource: str
+    unit: str
+    amount: float
+    status: Literal["held", "released", "returned"] = Field(
+        description="held against the later call's offer until the progress report is "
+        "answered: released to the programme (accepted) or returned (not accepted, or the "
+        "award ended or was declined)"
+    )
+    note: str = Field(description="the user office's word on the progress report")
+    decided_at: dt.datetime | None
+
+
+class LaterPartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    later_call: str = Field(min_length=1, max_length=200, description="the later call's slug")
+    resource_id: int = Field(ge=1, le=MAX_ID, description="a resource the later call offers")
+    amount: float = Field(description="the later period's part, in the resource's unit")
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool = Field(description="true: release the part; false: return it")
+    note: str = Field(
+        max_length=later_parts.MAX_NOTE, description="required: what the report showed"
+    )
+
+
+def _later_parts_out(api: Api, proposal_id: int) -> list[LaterPartOut]:
+    return [
+        _later_part_out(part, call, pool)
+        for part, call, pool in later_parts.parts_shown(api.db, proposal_id)
+    ]
+
+
+def _later_part_out(part: AwardLaterPart, call: Call, pool: CapacityPool) -> LaterPartOut:
+    return LaterPartOut(
+        id=part.id,
+        later_call=call.slug,
+        later_call_title=call.title,
+        resource_id=pool.id,
+        resource=pool.name,
+        unit=pool.unit,
+        amount=part.amount,
+        status=part.status,  # type: ignore[arg-type]
+        note=part.note,
+        decided_at=part.decided_at,
+    )
+
+
+def _held_part_out(api: Api, part: AwardLaterPart) -> LaterPartOut:
+    """A part just held or answered, with its later call and resource read."""
+    call = api.db.get_one(Call, part.later_call_id)
+    return _later_part_out(part, call, api.db.get_one(CapacityPool, part.pool_id))
+
+
 class AwardOut(BaseModel):
     proposal_code: str
     kinds: list[str]
@@ -128,6 +191,8 @@ class AwardOut(BaseModel):
     records: list[RecordOut]
     outputs: list[OutputOut]
     summary: dict[str, Any]
+    #: the later periods' parts of a multi-period award (outcomes24)
+    later_parts: list[LaterPartOut] = []
 
 
 class StageOut(BaseModel):
@@ -187,6 +252,7 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
         records=[_record_out(r) for r in q.records_of(api.db, p.id)],
         outputs=[OutputOut.model_validate(o) for o in q.outputs_of(api.db, p.id)],
         summary=q.summary(api.db, p, utc_today()),
+        later_parts=_later_parts_out(api, p.id),
     )
 
 
@@ -392,7 +458,8 @@ def call_stages(
         default=None,
         description="only the awards whose first report is overdue (nothing reported by "
         "its due day), pending (nothing reported, not yet due) or reported (a record or a "
-        "result)",
+        "result); an award the user office ended is owed no report: neither overdue nor "
+        "pending",
     ),
     api: Api = Depends(get_api),
     page: PageRequest = Depends(paging),
@@ -463,6 +530,12 @@ def decline(
     )
 
 
+def _office_award(api: Api, slug: str, proposal_id: int) -> Proposal:
+    """The proposal of a call the caller's user office administers; else the API's 404."""
+    call = signed_in_call_api(api, slug, may_administer)
+    return api.get_visible(Proposal, proposal_id, lambda x: x.call_id == call.id)
+
+
 class EndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Literal[DECLINE_REASONS] = Field(  # type: ignore[valid-type]
@@ -502,8 +575,7 @@ def end_award(
     """The user office ends an award its PI returned (outcomes22): the part not used is
     returned, the coming schedule entries released, the records and results kept (see
     docs/operators.md). Sent again, it changes nothing."""
-    call = signed_in_call_api(api, slug, may_administer)
-    p = api.get_visible(Proposal, proposal_id, lambda x: x.call_id == call.id)
+    p = _office_award(api, slug, proposal_id)
     with api.saving():
         if not body.confirm and ends.ended(api.db, p.id) is None:
             raise DomainError("Tick the box to confirm.", field="confirm")
@@ -517,6 +589,54 @@ def end_award(
         entries_released=row.entries_released,
         created=created,
     )
+
+
+@router.post(
+    "/calls/{slug}/awards/{proposal_id}/later-parts",
+    response_model=LaterPartOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def hold_later_part(
+    body: LaterPartIn, slug: str = SLUG, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> LaterPartOut:
+    """The user office holds a later period's part of a multi-period award against a later
+    call its office manages (outcomes24; ``opencall postaward later-part``); the PI is
+    mailed that the progress report is due before that call's allocation."""
+    p = _office_award(api, slug, proposal_id)
+    with api.saving():
+        part = later_parts.hold_for_office(
+            api.db, p, body.later_call, body.resource_id, body.amount, actor=api.require_user(),
+            base_url=api.request.app.state.settings.base_url,
+        )  # fmt: skip
+    return _held_part_out(api, part)
+
+
+@router.post(
+    "/calls/{slug}/awards/{proposal_id}/later-parts/{part_id}/progress",
+    response_model=LaterPartOut,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def answer_progress(
+    body: ProgressIn,
+    slug: str = SLUG,
+    proposal_id: int = id_param(),
+    part_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> LaterPartOut:
+    """The user office's answer to the progress report before a later part's period
+    (``opencall postaward progress``): accepted, the part is released; not, returned. The
+    PI is mailed the answer and the note. A part answered already: 409."""
+    p = _office_award(api, slug, proposal_id)
+    part = api.get_visible(AwardLaterPart, part_id, lambda x: x.proposal_id == p.id)
+    with api.saving():
+        later_parts.decide_later_part(
+            api.db, part, accepted=body.accept, note=body.note, actor_id=api.actor_id,
+            base_url=api.request.app.state.settings.base_url,
+        )  # fmt: skip
+    return _held_part_out(api, part)
 
 
 # ---- a node's awards, bookings and records (``NodeStaff``; the user office: every node)

@@ -28,7 +28,6 @@ from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_for_write
 from opencall.results import domain as d
 from opencall.results import queries as q
-from opencall.results.models import ReportReminder
 from opencall.scheduling.models import ScheduleEntry
 
 MAX_NOTE = 2000
@@ -112,7 +111,8 @@ def end_award(
     )
     entries = session.scalar(select(func.count(ScheduleEntry.id)).where(*to_come))
     session.execute(delete(ScheduleEntry).where(*to_come))
-    session.execute(delete(ReportReminder).where(ReportReminder.proposal_id == proposal.id))
+    # the reminders its PI was sent stay on record, as the award does (mend24); an ended
+    # award is reminded no more (``queries.unreported_awards`` leaves it out)
     row = AwardEnd(
         call_id=call.id,
         proposal_id=proposal.id,

@@ -18,6 +18,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from opencall.allocation import later_parts
 from opencall.db import utc_today
 from opencall.inputs import local_date, local_number
 from opencall.jobs import Job, JobRegistry
@@ -214,6 +215,7 @@ def make_remind(
         queue_overdue_reminders(session, base_url, day)
         queue_report_reminders(session, base_url, day, report_reminders_max)
         queue_follow_up_reminders(session, base_url, day)
+        later_parts.queue_progress_reminders(session, base_url, day)
 
     return remind
 

@@ -616,9 +616,13 @@ def awarded_proposals_query(
         return stmt.where(reported_clause())
     # the due day is the call's: its unreported awards are all overdue, or none is
     late = d.report_overdue(awarded_on(call), False, today or utc_today())
-    stmt = stmt.where(~reported_clause(), true() if late == (report == "overdue") else false())
-    # an ended award is owed no report: never overdue (as ``_ended`` says it, mend23)
-    return stmt.where(Proposal.id.not_in(select(AwardEnd.proposal_id))) if late else stmt
+    # an ended award is owed no report: neither overdue (as ``_ended`` says it, mend23)
+    # nor pending (mend24)
+    return stmt.where(
+        ~reported_clause(),
+        true() if late == (report == "overdue") else false(),
+        Proposal.id.not_in(select(AwardEnd.proposal_id)),
+    )
 
 
 def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:

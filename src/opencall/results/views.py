@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from opencall.allocation.models import DECLINE_REASONS, Award
+from opencall.allocation import later_parts
+from opencall.allocation.models import DECLINE_REASONS, Award, AwardLaterPart
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call, signed_in_call
 from opencall.calls.models import Call
@@ -140,6 +141,9 @@ def render_award(
     records = q.records_of(page.db, proposal.id)
     awards = q.awards_of(page.db, proposal.id)
     unit_words = {d.unit_key(pool.unit): pool.unit_labels for _a, pool in awards}
+    may_hold = may_administer(page.db, page.user, proposal.call)
+    later = later_parts.parts_shown(page.db, proposal.id)
+    holding = later_parts.holding_calls(page.db, page.user, proposal) if may_hold else []
     return page.render(
         "results/award.html",
         {
@@ -183,9 +187,22 @@ def render_award(
             "bad_field": field if sent else None,
             "may_record": policies.may_record(page.db, page.user, proposal),
             "may_decline": policies.may_decline(page.db, page.user, proposal),
+            # a multi-period award's later parts (outcomes24): the office holds and answers
+            "later_parts": later,
+            "may_hold": may_hold,
+            "holding_calls": holding,
+            "later_status": {k: page._(v) for k, v in LATER_PART_STATUS.items()},
         },
         status=status,
     )
+
+
+#: a later part's state, in words
+LATER_PART_STATUS = {
+    "held": N_("Held (progress report awaited)"),
+    "released": N_("Released"),
+    "returned": N_("Returned"),
+}
 
 
 def _recording(page: Page, proposal_id: int) -> Proposal:
@@ -496,6 +513,57 @@ def end_award(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Re
     if refused:
         return _render_overview(page, call, status=400, error=refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/postaward", "saved")
+
+
+def _office_award(page: Page, slug: str, proposal_id: int) -> Proposal:
+    """A proposal of a call whose user office the person is; otherwise 404."""
+    call = _office_records_call(page, slug)
+    return page.get_visible(Proposal, proposal_id, lambda p: p.call_id == call.id)
+
+
+@router.post("/manage/calls/{slug}/awards/{proposal_id}/later-parts", response_class=HTMLResponse)
+def hold_later_part(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The user office holds a later period's part of a multi-period award (outcomes24,
+    ``allocation.later_parts``) in a later call it manages; the PI is mailed."""
+    proposal = _office_award(page, slug, proposal_id)
+    with page.attempt() as refused:
+        amount = page.form.get("amount", "").strip()
+        try:
+            value = float(amount)
+        except ValueError:
+            raise DomainError("The amount must be a positive number.", field="amount") from None
+        pool_id = whole_number(page.form.get("resource_id", ""), most=MAX_ID)
+        if pool_id is None:
+            raise DomainError("That call does not offer this resource.", field="resource_id")
+        if page.first_sending():  # else stored already: a flaky link sent it twice
+            later_parts.hold_for_office(
+                page.db, proposal, page.form.get("later_call", ""), pool_id, value,
+                actor=page.user, base_url=page.settings.base_url,
+            )  # fmt: skip
+    return _saved(page, proposal, refused, "later-parts")
+
+
+@router.post(
+    "/manage/calls/{slug}/awards/{proposal_id}/later-parts/{part_id}/progress",
+    response_class=HTMLResponse,
+)
+def answer_progress(
+    slug: str, proposal_id: int, part_id: int, page: Page = Depends(get_page)
+) -> Response:
+    """The office's answer to a later part's progress report: ``decision`` accept
+    (released) or return (returned), with its note; the PI is mailed."""
+    proposal = _office_award(page, slug, proposal_id)
+    part = page.get_visible(AwardLaterPart, part_id, lambda x: x.proposal_id == proposal.id)
+    decision = page.form.get("decision", "")
+    with page.attempt() as refused:
+        if decision not in ("accept", "return"):
+            raise DomainError("Choose to release or to return the part.", field="decision")
+        later_parts.decide_later_part(
+            page.db, part, accepted=decision == "accept",
+            note=page.form.get("note", "")[: later_parts.MAX_NOTE + 1],
+            actor_id=page.user.id, base_url=page.settings.base_url,
+        )  # fmt: skip
+    return _saved(page, proposal, refused, f"progress-{part.id}")
 
 
 def _report_filter(page: Page) -> str | None:

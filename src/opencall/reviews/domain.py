@@ -7,7 +7,7 @@ facts the caller gathered (no database here).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from opencall.errors import DomainError
@@ -349,3 +349,23 @@ def conflicted_pair() -> DomainError:
     return DomainError(
         "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
     )
+
+
+#: a safety review's decisions (trialfac24): ``pending`` classes the samples only
+SAFETY_DECISIONS = ("pending", "approved", "refused")
+
+
+def safety_hold(
+    hazard_class: str | None, decision: str | None, approval_required: Sequence[str]
+) -> str | None:
+    """What a proposal's safety review says of its award: ``"refused"`` (never awarded,
+    whatever its grade), ``"unreviewed"`` (no safety review yet) or ``"awaiting"`` (a
+    class that needs approval, not yet approved): the decisions' release waits for the
+    last two. None: nothing holds it."""
+    if decision == "refused":
+        return "refused"
+    if hazard_class is None:
+        return "unreviewed"
+    if hazard_class in approval_required and decision != "approved":
+        return "awaiting"
+    return None

@@ -117,6 +117,25 @@ class TechnicalReview(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class SafetyReview(PerProposal, Base):
+    """The safety officer's review of a proposal's samples (trialfac24): the hazard class
+    (one of the call's ``hazard_classes``) and the decision: ``pending`` (classed only),
+    ``approved`` or ``refused``. A refused review keeps the proposal out of the
+    allocation; a class in the call's ``approval_required`` holds the release of the
+    decisions until it is approved."""
+
+    __tablename__ = "safety_reviews"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    hazard_class: Mapped[str] = mapped_column(String(40), nullable=False)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    notes_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    notes_to_applicants: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class AffinityScore(PerProposal, Base):
     __tablename__ = "affinity_scores"
     __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)

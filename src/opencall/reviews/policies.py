@@ -196,13 +196,48 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
 
 
 TECHNICAL_STATES = ("closed", "review", "ranking")
+#: a safety review is written or changed until the decisions are released (trialfac24):
+#: an approval the release waits for is given while the call is in allocation or
+#: scheduling (the states the decisions are released in)
+SAFETY_STATES = (*TECHNICAL_STATES, "allocation", "scheduling")
 
 
-def technical_review_calls_of(session: Session, user: User | None) -> list[Call]:
+def may_safety_review(session: Session, user: User | None, call: Call) -> bool:
+    """The call's safety officer (its technical reviewers) reviews the samples of its
+    proposals, in a call with a safety review, until the decisions are released."""
+    return (
+        call.status in SAFETY_STATES
+        and call.decisions_released_at is None
+        and review_settings(call.review_settings).safety_review
+        and is_technical_reviewer(session, user, call)
+    )
+
+
+def safety_review_proposal(
+    session: Session, user: User | None, proposal_id: int
+) -> Proposal | None:
+    """The proposal under review whose samples ``user`` may review for safety, or None:
+    not their own, nor one they are conflicted with (as a technical reviewer)."""
+    p = session.get(Proposal, proposal_id)
+    if (
+        p is None
+        or user is None
+        or p.status not in q.REVIEWABLE
+        or not may_safety_review(session, user, p.call)
+        or on_team(user, p)
+        or p.id in conflicted_proposal_ids(session, user, [p])
+    ):
+        return None
+    return p
+
+
+def technical_review_calls_of(
+    session: Session, user: User | None, states: tuple[str, ...] = TECHNICAL_STATES
+) -> list[Call]:
     """The calls of the site this person may technically review now, by id: only those
-    with their grant and in a state of technical review are read (the reviewer's page
-    read every call of the site, each with its resources: scale18), without their
-    resources; :func:`technical_review_calls` decides."""
+    with their grant and in a state of technical review (``states``) are read (the
+    reviewer's page read every call of the site, each with its resources: scale18),
+    without their resources; :func:`technical_review_calls` decides."""
     if user is None:
         return []
     from opencall.people.models import RoleGrant
@@ -213,7 +248,7 @@ def technical_review_calls_of(session: Session, user: User | None) -> list[Call]
     stmt = (
         select(Call)
         .where(
-            Call.status.in_(TECHNICAL_STATES),
+            Call.status.in_(states),
             or_(
                 Call.id.in_(granted.with_only_columns(RoleGrant.call_id)),
                 Call.provider_id.in_(granted.with_only_columns(RoleGrant.provider_id)),
@@ -222,12 +257,27 @@ def technical_review_calls_of(session: Session, user: User | None) -> list[Call]
         .order_by(Call.id)
         .options(lazyload(Call.pools))
     )
-    return technical_review_calls(session, user, list(session.scalars(stmt)))
+    return technical_review_calls(session, user, list(session.scalars(stmt)), states)
 
 
-def technical_review_calls(session: Session, user: User | None, calls: list[Call]) -> list[Call]:
-    """The calls of ``calls`` this person may technically review now: what
-    :func:`may_technical_review` says of each, from one query of their grants."""
+def safety_review_calls_of(session: Session, user: User | None) -> list[Call]:
+    """The calls whose proposals' samples this person may review for safety now (what
+    :func:`may_safety_review` says of each): the reviewer's page links their lists."""
+    return [
+        c
+        for c in technical_review_calls_of(session, user, SAFETY_STATES)
+        if c.decisions_released_at is None and review_settings(c.review_settings).safety_review
+    ]
+
+
+def technical_review_calls(
+    session: Session,
+    user: User | None,
+    calls: list[Call],
+    states: tuple[str, ...] = TECHNICAL_STATES,
+) -> list[Call]:
+    """The calls of ``calls`` this person may technically review now (in ``states``):
+    what :func:`may_technical_review` says of each, from one query of their grants."""
     if user is None or not calls:
         return []
     from opencall.people.models import RoleGrant
@@ -242,7 +292,7 @@ def technical_review_calls(session: Session, user: User | None, calls: list[Call
     return [
         c
         for c in calls
-        if (c.id in on_calls or c.provider_id in on_providers) and c.status in TECHNICAL_STATES
+        if (c.id in on_calls or c.provider_id in on_providers) and c.status in states
     ]
 
 

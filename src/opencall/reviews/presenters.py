@@ -39,6 +39,12 @@ VERDICTS = {
     "feasible_with_changes": N_("feasible with changes"),
     "not_feasible": N_("not feasible"),
 }
+#: a safety review's decisions (``reviews.domain.SAFETY_DECISIONS``; trialfac24)
+SAFETY_DECISION_LABELS = {
+    "pending": N_("classed, no approval given"),
+    "approved": N_("approved"),
+    "refused": N_("refused"),
+}
 CONFLICT_SOURCES = {
     "team": N_("member of the team"),
     "institution": N_("same institution"),
@@ -65,6 +71,7 @@ def labels(page: Page) -> dict[str, Any]:
     return {
         "a_status_label": lambda s: page._(ASSIGNMENT_STATUS.get(s) or s),
         "verdict_label": lambda s: page._(VERDICTS.get(s) or s),
+        "decision_label": lambda s: page._(SAFETY_DECISION_LABELS.get(s) or s),
         **status_labels(page),
     }
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, union
@@ -39,6 +40,7 @@ from opencall.reviews.models import (
     ReviewerLoadLimit,
     ReviewerYearLimit,
     ReviewInvitation,
+    SafetyReview,
     SolverRun,
     TechnicalReview,
 )
@@ -453,6 +455,39 @@ def conflict_pairs(session: Session, call: Call) -> set[tuple[int, int]]:
     return {(p, r) for p, r in rows}
 
 
+@dataclass(frozen=True)
+class LateConflict:
+    """A conflict a reviewer declared after submitting their review (trialchair24)."""
+
+    proposal_id: int
+    reviewer_id: int
+    reason: str
+    at: dt.datetime
+
+
+def late_conflicts(session: Session, call: Call) -> list[LateConflict]:
+    """The conflicts of ``call`` its reviewers declared after submitting their review, in
+    the order declared: each such review is kept but no longer counts in the calibration,
+    and the chair's ranking page lists them."""
+    stmt = (
+        select(Conflict.proposal_id, Conflict.reviewer_id, Conflict.detail, Conflict.created_at)
+        .join(
+            ReviewAssignment,
+            (ReviewAssignment.proposal_id == Conflict.proposal_id)
+            & (ReviewAssignment.reviewer_id == Conflict.reviewer_id),
+        )
+        .join(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(
+            Conflict.call_id == call.id,
+            Conflict.source == "declared_reviewer",
+            ReviewAssignment.status == "removed",
+            Review.submitted_at.is_not(None),
+        )
+        .order_by(Conflict.created_at, Conflict.id)
+    )
+    return [LateConflict(p, r, d, at) for p, r, d, at in session.execute(stmt)]
+
+
 def is_conflicted(session: Session, proposal_id: int, reviewer_id: int) -> bool:
     stmt = select(Conflict.id).where(
         Conflict.proposal_id == proposal_id, Conflict.reviewer_id == reviewer_id
@@ -832,13 +867,17 @@ def panel_consensus_of(session: Session, proposal_ids: Sequence[int]) -> dict[in
 
 def technical_notes_for(session: Session, proposal_id: int) -> str:
     """The technical review's notes to the applicants of the proposal ("" without one):
-    the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
+    the team reads them with its outcome (a safety officer's veto says why; trialfac14),
+    followed by the safety review's notes to them where it has any (trialfac24)."""
     notes = session.scalar(
         select(TechnicalReview.notes_to_applicants).where(
             TechnicalReview.proposal_id == proposal_id
         )
     )
-    return (notes or "").strip()
+    safety = session.scalar(
+        select(SafetyReview.notes_to_applicants).where(SafetyReview.proposal_id == proposal_id)
+    )
+    return "\n\n".join(n.strip() for n in (notes, safety) if n and n.strip())
 
 
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
@@ -903,6 +942,20 @@ def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview
         .where(Proposal.call_id == call.id)
     )
     return {t.proposal_id: t for t in session.scalars(stmt)}
+
+
+def safety_reviews(session: Session, call: Call) -> dict[int, SafetyReview]:
+    """The safety reviews of a call's proposals, by proposal id (trialfac24)."""
+    stmt = select(SafetyReview).where(SafetyReview.call_id == call.id)
+    return {s.proposal_id: s for s in session.scalars(stmt)}
+
+
+def safety_reviews_of(session: Session, proposal_ids: list[int]) -> dict[int, SafetyReview]:
+    """The safety reviews of these proposals (a page of a list), by proposal id."""
+    if not proposal_ids:
+        return {}
+    stmt = select(SafetyReview).where(SafetyReview.proposal_id.in_(proposal_ids))
+    return {s.proposal_id: s for s in session.scalars(stmt)}
 
 
 def technical_review_of(session: Session, proposal_id: int) -> TechnicalReview | None:

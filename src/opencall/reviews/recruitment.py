@@ -26,7 +26,6 @@ from opencall.reviews.models import ReviewInvitation
 INVITE_TTL = dt.timedelta(days=21)
 REVIEW_ROLES = ("reviewer", "technical_reviewer")
 MAX_BATCH = 200
-MSG_BAD = "This invitation is invalid, was withdrawn or has expired. Ask the chair for a new one."
 
 
 @dataclass(frozen=True)

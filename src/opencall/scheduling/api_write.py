@@ -47,6 +47,11 @@ class OwnEntry(BaseModel):
     start: dt.datetime | None
     end: dt.datetime | None
     amount: float
+    explanation: str = Field(
+        "",
+        description="why the entry is where it is, or not placed (a booking an urgent call "
+        'took: moved, or not placed again); "" when nothing needs saying',
+    )
 
 
 class DeclinedOut(BaseModel):
@@ -100,7 +105,14 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
             for a, pl in own.awards
         ],
         schedule=[
-            OwnEntry(kind=e.kind, label=e.label, start=e.start, end=e.end, amount=e.amount)
+            OwnEntry(
+                kind=e.kind,
+                label=e.label,
+                start=e.start,
+                end=e.end,
+                amount=e.amount,
+                explanation=str((e.details or {}).get("explanation") or ""),
+            )
             for e in own.schedule
         ],
         technical_notes=technical_notes_for(api.db, p.id),

@@ -6,6 +6,7 @@ as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar.""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from opencall import auditlog
 from opencall.allocation.models import Award
+from opencall.allocation.presenters import say
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
@@ -23,6 +26,7 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.facilities.services import ScheduleClash
+from opencall.people.models import User
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews.queries import REVIEWABLE
 from opencall.runs import Progress, Solve, SolverRun, no_progress, record_run
@@ -30,7 +34,10 @@ from opencall.scheduling import policies, queries
 from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import mail_text, queue_mail
+
+log = logging.getLogger(__name__)
 
 SLOT_KIND = "slot"
 PERIOD_KIND = "period"
@@ -180,13 +187,13 @@ def calendar_for(
     resource (``groups_per_slot`` above 1) each such booking takes one place of its slot,
     not the whole slot: a slot of 4 places, 1 booked by another call, offers 3 (as the
     allocation counts places), and is closed only once all 4 are booked."""
-    theirs = booked_by_other_calls(session, call, pool)
+    theirs = booked_by_other_calls(session, call, pool, now)
     if (pool.groups_per_slot or 1) > 1:
         return resource_of(pool, (), now, [*theirs, *ahead])
     # the instrument in use on another resource of its exclusive group (trialfac21b)
     in_use = instrument_in_use(session, call, pool, kept)
     return resource_of(
-        pool, theirs + list(ahead) + in_use, now, owned_bookings(session, call, pool, kept)
+        pool, theirs + list(ahead) + in_use, now, owned_bookings(session, call, pool, kept, now)
     )
 
 
@@ -231,7 +238,11 @@ def exclusive_groups(pools: Collection[CapacityPool]) -> tuple[tuple[str, ...], 
 
 
 def owned_bookings(
-    session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
+    session: Session,
+    call: Call,
+    pool: CapacityPool,
+    kept: Collection[ScheduleEntry],
+    now: dt.datetime | None = None,
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
     """The slots of ``pool`` booked outside the schedule ``call`` is making, with whose
     they are: other calls' slots ("another call") and the call's own ``kept`` slots
@@ -241,7 +252,9 @@ def owned_bookings(
         return []
     # another call's proposal is none of this call's: one owner for them all, so that the
     # run's stored inputs name none of them
-    theirs = [(t0, t1, "another call") for t0, t1, _ in booked_by_other_calls(session, call, pool)]
+    theirs = [
+        (t0, t1, "another call") for t0, t1, _ in booked_by_other_calls(session, call, pool, now)
+    ]
     mine = [
         (e.start, e.end, str(e.proposal_id))
         for e in kept
@@ -251,24 +264,43 @@ def owned_bookings(
 
 
 def booked_by_other_calls(
-    session: Session, call: Call, pool: CapacityPool
+    session: Session, call: Call, pool: CapacityPool, now: dt.datetime | None = None
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
     """The slots of ``pool`` that other calls sharing it have booked: not free for
-    ``call``'s schedule (two calls never book the same session)."""
+    ``call``'s schedule (two calls never book the same session). Given ``now``, an urgent
+    call's (:func:`preempts`) are only those begun by then or booked by other urgent
+    calls: the rest it may take (:func:`preempt_bookings`)."""
     rows = session.execute(
-        select(ScheduleEntry.start, ScheduleEntry.end).where(
+        select(ScheduleEntry.start, ScheduleEntry.end, ScheduleEntry.call_id).where(
             ScheduleEntry.pool_id == pool.id,
             ScheduleEntry.call_id != call.id,
             ScheduleEntry.kind != PERIOD_KIND,
             ScheduleEntry.start.is_not(None),
             ScheduleEntry.end.is_not(None),
         )
-    )
+    ).all()
+    urgent = preempting_calls(session, {r.call_id for r in rows}) if preempts(call) else set()
     return [
         (start, end, "booked by another call")
-        for start, end in rows
-        if start is not None and end is not None
+        for start, end, call_id in rows
+        if start is not None
+        and end is not None
+        and (now is None or not preempts(call) or start < now or call_id in urgent)
     ]
+
+
+def preempts(call: Call) -> bool:
+    """Whether ``call``'s published policy makes it urgent: its schedule may take the
+    slots other calls booked that have not begun (``AllocationPolicyDoc.preempts``)."""
+    return bool((call.allocation_policy or {}).get("preempts"))
+
+
+def preempting_calls(session: Session, call_ids: Collection[int]) -> set[int]:
+    """The urgent calls among ``call_ids``: one urgent call never takes another's slots."""
+    if not call_ids:
+        return set()
+    rows = session.execute(select(Call.id, Call.allocation_policy).where(Call.id.in_(call_ids)))
+    return {cid for cid, policy in rows if (policy or {}).get("preempts")}
 
 
 def begun_by_call(session: Session, pool_id: int, now: dt.datetime) -> dict[int, int]:
@@ -521,8 +553,178 @@ def schedule_slots(
             )
         )
     session.flush()
+    if preempts(call):
+        preempt_bookings(session, call, solve, now)
     progress(100, "schedule done")
     return run
+
+
+#: the reason of a booked slot an urgent call took (``details["unscheduled"]`` of an
+#: entry not placed again; its words: ``slot_views.REASONS``)
+PREEMPTED = "preempted"
+PREEMPTED_MOVED = N_(
+    "moved: its slot of %(was)s was taken by the urgent call %(call)s, which may pre-empt "
+    "bookings not yet begun"
+)
+PREEMPTED_LOST = N_(
+    "not placed again: its slot of %(was)s was taken by the urgent call %(call)s, which may "
+    "pre-empt bookings not yet begun, and no slot within its dates is free"
+)
+
+
+def _preempted_details(
+    details: Mapping[str, Any], taken: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """An entry's ``details`` once an urgent call took the slots ``taken`` describes (one
+    for an entry placed again; all those of its request not placed again for an unplaced
+    entry, whose reason becomes :data:`PREEMPTED`), said in any language."""
+    placed = "unscheduled" not in details
+    template = PREEMPTED_MOVED if placed else PREEMPTED_LOST
+    was = ", ".join(t["start"][:16].replace("T", " ") + " UTC" for t in taken)
+    params = {"was": was, "call": taken[0]["call"]}
+    out = {**details, "preempted": [dict(t) for t in taken], "explanation": template % params}
+    out.update({"detail_msg": template, "detail_params": params})
+    if not placed:
+        out["unscheduled"] = PREEMPTED
+    return out
+
+
+def preempt_bookings(
+    session: Session, call: Call, solve: Solve, now: dt.datetime
+) -> list[ScheduleEntry]:
+    """Free the places the urgent ``call``'s new slots need (its schedule was made as if
+    the other calls' bookings not yet begun were not there, :func:`booked_by_other_calls`):
+    in each slot of its holding more bookings than the resource's places, the other
+    non-urgent calls' bookings give way, the lowest in their own call's ranking first
+    (then the latest booked). Each is audited (``schedule.preempted``) and placed again
+    by its own call's schedule around everything booked (``keep_booked``: nobody else
+    moves), inside its dates; one that finds no free slot stays unplaced with the reason
+    :data:`PREEMPTED`. The team of each moved booking is mailed. The entries moved."""
+    mine = [
+        e
+        for e in session.scalars(
+            select(ScheduleEntry).where(
+                ScheduleEntry.call_id == call.id,
+                ScheduleEntry.kind == SLOT_KIND,
+                ScheduleEntry.start >= now,
+            )
+        )
+        if e.start is not None and e.end is not None and e.pool_id is not None
+    ]
+    moved: list[ScheduleEntry] = []
+    merits: dict[int, dict[int, float]] = {}
+    urgent_ids: set[int] = set()
+    for pool_id in sorted({e.pool_id for e in mine if e.pool_id is not None}):
+        pool = session.get(CapacityPool, pool_id)
+        places = (pool.groups_per_slot or 1) if pool is not None else 1
+        others = list(
+            session.scalars(
+                select(ScheduleEntry)
+                .where(
+                    ScheduleEntry.pool_id == pool_id,
+                    ScheduleEntry.call_id != call.id,
+                    ScheduleEntry.kind == SLOT_KIND,
+                    ScheduleEntry.start >= now,
+                )
+                .order_by(ScheduleEntry.id)
+            )
+        )
+        urgent_ids |= preempting_calls(session, {e.call_id for e in others})
+        by_slot: dict[tuple[dt.datetime, dt.datetime], int] = defaultdict(int)
+        for e in mine:
+            if e.pool_id == pool_id and e.start is not None and e.end is not None:
+                by_slot[(e.start, e.end)] += 1
+        for (t0, t1), n in sorted(by_slot.items()):
+            there = [o for o in others if o.start is not None and o.end is not None
+                     and o.start < t1 and t0 < o.end and o not in moved]  # fmt: skip
+            excess = n + len(there) - places
+            if excess <= 0:
+                continue
+            for o in there:
+                if o.call_id not in merits and o.call_id not in urgent_ids:
+                    merits[o.call_id] = queries.merit(session, session.get_one(Call, o.call_id))
+            yielding = sorted(
+                (o for o in there if o.call_id not in urgent_ids),
+                key=lambda o: (merits[o.call_id].get(o.proposal_id, 1.0), -o.id),
+            )
+            moved.extend(yielding[:excess])
+    if not moved:
+        return []
+    taken: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for e in moved:
+        assert e.start is not None and e.end is not None
+        was = {"start": e.start.isoformat(), "end": e.end.isoformat(), "call": call.title,
+               "call_id": call.id}  # fmt: skip
+        taken[(e.call_id, int(e.details.get("request_id") or 0))].append(was)
+        auditlog.record(session, "schedule.preempted", "proposal", e.proposal_id,
+                        actor_id=solve.actor_id, call_id=e.call_id,
+                        data={"start": was["start"], "by_call": call.id})  # fmt: skip
+        e.start, e.end, e.amount = None, None, 0.0
+        e.details = {**e.details, "unscheduled": PREEMPTED}
+    session.flush()
+    out: list[ScheduleEntry] = []
+    for other_id in sorted({cid for cid, _req in taken}):
+        other = session.get_one(Call, other_id)
+        before = set(
+            session.scalars(select(ScheduleEntry.id).where(ScheduleEntry.call_id == other_id))
+        )
+        try:
+            with session.begin_nested():  # placed again around every booking; or left out
+                schedule_slots(session, other, Solve(solve.seed, solve.actor_id), now=now,
+                               keep_booked=True)  # fmt: skip
+        except DomainError:
+            log.warning("bookings of call %s taken by call %s not placed again", other_id, call.id)
+        rows = session.scalars(
+            select(ScheduleEntry)
+            .where(ScheduleEntry.call_id == other_id, ScheduleEntry.kind == SLOT_KIND)
+            .order_by(ScheduleEntry.id)
+        )
+        for e in rows:
+            left = taken.get((other_id, int(e.details.get("request_id") or 0)))
+            if left and (e.id not in before or e.details.get("unscheduled") == PREEMPTED):
+                # a slot placed again is one of those taken; the request's one unplaced
+                # entry stands for all those left
+                lost = [left.pop(0)] if e.start is not None else left[:]
+                if e.start is None:
+                    left.clear()
+                e.details = _preempted_details(e.details, lost)
+                out.append(e)
+    session.flush()
+    mail_preempted(session, out)
+    return out
+
+
+#: the stand-in site address of the links of :func:`mail_preempted`
+MAIL_SITE = "https://opencall.invalid"
+SUBJECT_PREEMPTED = N_("A booking of your proposal %(code)s was taken by an urgent call")
+
+
+def mail_preempted(session: Session, moved: Sequence[ScheduleEntry]) -> None:
+    """Tell each accepted member of the teams whose bookings an urgent call took, in their
+    language, where each now is (or that it is not placed again) and why; the urgent
+    call's title only, never its proposals nor who asked."""
+    by_proposal: dict[int, list[ScheduleEntry]] = defaultdict(list)
+    for e in moved:
+        by_proposal[e.proposal_id].append(e)
+    for pid, rows in sorted(by_proposal.items()):
+        p = session.get(Proposal, pid)
+        if p is None:
+            continue
+        for m in p.members:
+            if m.status != "accepted":
+                continue
+            user = session.get(User, m.user_id) if m.user_id else None
+            lang = user.language if user else "en"
+            t = Translator(lang)
+            lines = [say(t, {"msg": e.details["detail_msg"], "params": e.details["detail_params"]})
+                     for e in rows]  # fmt: skip
+            body = mail_text("scheduling/mail_preempted.txt", lang, {
+                "name": m.name, "code": p.code, "title": p.title, "lines": lines,
+                "link": f"{MAIL_SITE}/proposals/{p.id}/slots"})  # fmt: skip
+            subject = t.plain(SUBJECT_PREEMPTED, code=p.code)
+            # the link is written with a stand-in address the sender replaces with the
+            # site's (``web.mail.relinked``): a schedule step runs without a request
+            queue_mail(session, m.email, subject, body, base_url=MAIL_SITE)
 
 
 # ------------------------------------------------------------------------------ calendars

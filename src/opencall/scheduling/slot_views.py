@@ -60,6 +60,8 @@ REASONS = {
         "two requests of its bundle at the same times are on one resource"
     ),
     "no_unbroken_run": N_("no unbroken run of usable slots is long enough"),
+    # its slot taken by an urgent call, none free within its dates (trialfac24b)
+    "preempted": N_("taken by an urgent call that may pre-empt bookings not yet begun"),
 }
 
 
@@ -271,6 +273,8 @@ def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             # a shared slot: how many of its places are booked, never by whom
             "places": ss.places_used(page.db, placed, pools),
             "reason_label": labeller(page, REASONS),
+            # a booking an urgent call took: where it went, or why it is not placed
+            "explain": lambda e: presenters.explanation(page.t, e.details or {}),
         },
     )
 

@@ -33,6 +33,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import literal, tuple_
@@ -255,7 +256,12 @@ def _lacks(scopes: Sequence[str]) -> str:
 
 def _dependants(request: Request) -> Iterator[Any]:
     """The matched route's FastAPI ``Dependant`` and those of all its dependencies."""
-    todo = [getattr(request.scope.get("route"), "dependant", None)]
+    return _dependants_of(getattr(request.scope.get("route"), "dependant", None))
+
+
+def _dependants_of(root: Any) -> Iterator[Any]:
+    """``root`` (a FastAPI ``Dependant``, or None) and all its dependencies."""
+    todo = [root]
     while todo:
         dep = todo.pop()
         if dep is not None:
@@ -360,9 +366,61 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
                 },
             }
             said["required"] = ["detail", "errors"]
+        _document_refusals(doc, app)
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: the body of every refusal but a 422 (``api_error``): a generated client reads it
+ERROR_BODY: dict[str, Any] = {
+    "type": "object",
+    "title": "ApiErrorBody",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "why, in the Accept-Language asked"},
+        "message_id": {"type": "string", "description": "the message's id, to translate"},
+        "params": {"type": "object", "description": "the values the message names"},
+        "request_id": {"type": "string", "description": "a 500's line in the server log"},
+    },
+}
+#: the refusals every operation of the API may answer (``web.guard``, ``get_api``)
+TOKEN_REFUSALS: dict[str, str] = {
+    "400": "refused: the message says why (nothing changed); on every operation, a control "
+    "character in the address, or a body that is not UTF-8 or nested too deeply",
+    "401": "the token is unknown, revoked or expired (or the route needs one)",
+    "403": "the token lacks the scope this operation needs (nothing changed)",
+}
+
+
+def _document_refusals(doc: dict[str, Any], app: FastAPI) -> None:
+    """Every ``/api/v1`` operation of ``doc`` lists the 400 of the layers before it (a
+    control character in the address: ``web.guard``), the 401 a bad token gets, the 403
+    of a token without the scope (every write: a ``read`` token writes nothing; a read
+    that declares a scope), and each of its refusals but the 422 says its body
+    (``ApiErrorBody``). Before, 3 of 135 operations listed 401, none 403, 28 no 400, and
+    no 400, 404 or 409 had a body (trialapi24)."""
+    doc.setdefault("components", {}).setdefault("schemas", {})["ApiErrorBody"] = ERROR_BODY
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiErrorBody"}}}
+    scoped = {
+        (method.lower(), route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and any(getattr(d.call, "scopes", ()) for d in _dependants_of(route.dependant))
+        for method in route.methods or ()
+    }
+    for path, ops in doc.get("paths", {}).items():
+        if not path.startswith("/api/v1/") or path == "/api/v1/openapi.json":
+            continue
+        for method, op in ops.items():
+            said = op.setdefault("responses", {})
+            said.setdefault("400", {"description": TOKEN_REFUSALS["400"]})
+            said.setdefault("401", {"description": TOKEN_REFUSALS["401"]})
+            if method not in ("get", "head") or (method, path) in scoped:
+                said.setdefault("403", {"description": TOKEN_REFUSALS["403"]})
+            for code, answer in said.items():
+                if code.startswith("4") and code != "422" and "content" not in answer:
+                    answer["content"] = body
 
 
 def _escaped_all(value: Any) -> Any:

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.errors import DomainError
 from opencall.web import security
-from opencall.web.guard import replaying
+from opencall.web.guard import api_refusal, replaying
 
 HEADER = b"idempotency-key"
 #: set in a request's ASGI scope once its bearer token was accepted (``web.api.get_api``):
@@ -77,7 +77,7 @@ def _client(scope: Scope, headers: dict[bytes, bytes]) -> bytes:
 
 
 def _json(status: int, detail: str) -> tuple[int, bytes]:
-    return status, json.dumps({"detail": detail}).encode()
+    return status, json.dumps(api_refusal(status, detail, ("header", "Idempotency-Key"))).encode()
 
 
 class IdempotencyMiddleware:

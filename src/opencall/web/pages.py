@@ -977,6 +977,7 @@ def install(
         limit=settings.concurrency,
         body_timeout_s=settings.body_timeout_s,
         max_body_bytes=settings.max_upload_bytes + 1024 * 1024,
+        body_grace_s=settings.body_grace_s,
     )
     app.add_middleware(serving.ServeErrors, page_500=_page_500, page_503=_page_503)
 

@@ -46,7 +46,8 @@ SPARE_THREADS = 8
 
 
 def received_at(scope: Scope) -> dt.datetime | None:
-    """When this request reached the application (set by :class:`ServeErrors`)."""
+    """When this request reached the application (set by :class:`ServeErrors`); when its
+    body was complete instead, for a body slower than the grace (:meth:`Admission._late_body`)."""
     value = scope.get("state", {}).get(RECEIVED_AT)
     return value if isinstance(value, dt.datetime) else None
 
@@ -83,7 +84,8 @@ class Admission:
     senders never make the others wait. The body must keep coming: ``body_timeout_s``
     (None: no limit) without a piece of it and the request is answered 408, its
     connection closed, nothing done; a body slower than that overall, piece after piece,
-    is not cut. A body longer than ``max_body_bytes`` (declared, or once that much has
+    is not cut, but one that takes longer than ``body_grace_s`` in all makes its request
+    judged by when the body was complete (:meth:`_late_body`). A body longer than ``max_body_bytes`` (declared, or once that much has
     arrived) is not buffered: it goes on to the application, whose size limit answers
     413 without reading it all.
     """
@@ -94,11 +96,13 @@ class Admission:
         limit: int,
         body_timeout_s: float | None = None,
         max_body_bytes: int | None = None,
+        body_grace_s: float | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
         self.body_timeout_s = body_timeout_s
         self.max_body_bytes = max_body_bytes
+        self.body_grace_s = body_grace_s
         self._sem: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,6 +126,7 @@ class Admission:
             if buffered is None:
                 return  # answered 408
             size, complete = buffered
+            self._late_body(scope)
             spool.seek(0)
             await self._in_place(scope, _replay(spool, size, complete, receive), send)
 
@@ -155,6 +160,25 @@ class Admission:
         finally:
             if held:
                 sem.release()
+
+    def _late_body(self, scope: Scope) -> None:
+        """A body that took longer than ``body_grace_s`` to arrive: the request is judged
+        by when it was complete, not by when it began (:func:`received_at`), so that one
+        begun before a deadline and kept open a byte a minute cannot carry what was
+        written after it (trialcrowd24). A slow link within the grace keeps its start."""
+        began = received_at(scope)
+        if began is None or self.body_grace_s is None:
+            return
+        done = dt.datetime.now(dt.UTC)
+        if (done - began).total_seconds() > self.body_grace_s:
+            scope["state"][RECEIVED_AT] = done
+            log.info(
+                "slow body: %s %s judged at %s, its body %.0f s after it began",
+                scope.get("method"),
+                logged_path(scope),
+                done.isoformat(),
+                (done - began).total_seconds(),
+            )
 
     async def _buffer(
         self, scope: Scope, receive: Receive, send: Send, spool: IO[bytes]

@@ -84,6 +84,14 @@ def _copy_mapping(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Ma
     return dict({str(k): float(v) for k, v in items})
 
 
+def _copy_amounts(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Mapping[str, float]:
+    """A request's demand copied, its numbers as floats; anything else is kept as given, for
+    ``AllocationProblem.validate`` to refuse by name (a demand of "1" was solved as 1, one
+    of None crashed in ``float`` naming nothing: mend24)."""
+    items = data.items() if isinstance(data, Mapping) else data
+    return {str(k): float(v) if _real(v) else v for k, v in items}
+
+
 # --------------------------------------------------------------------------------------------
 # Input
 # --------------------------------------------------------------------------------------------
@@ -149,7 +157,7 @@ class Request:
     infeasible_message: Message | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "demand", _copy_mapping(self.demand))
+        object.__setattr__(self, "demand", _copy_amounts(self.demand))
 
     @property
     def total_demand(self) -> float:
@@ -414,6 +422,7 @@ class AllocationProblem:
             for pid, amount in r.demand.items():
                 if pid not in known:
                     raise ProblemError(f"request {r.id!r} asks for unknown pool {pid!r}")
+                _number(f"request {r.id!r}", f"demand on {pid!r}", amount)
                 if not (math.isfinite(amount) and amount >= 0):
                     raise ProblemError(f"request {r.id!r}: demand on {pid!r} must be >= 0")
                 # the full award must be a whole number of units, as ``check`` requires
@@ -706,10 +715,15 @@ class AllocationResult:
 # --------------------------------------------------------------------------------------------
 
 
+def _real(value: object) -> bool:
+    """Whether ``value`` is a real number (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
 def _number(what: str, name: str, value: object) -> None:
     """Raise ``ProblemError`` naming the field unless ``value`` is a real number (a merit of
     "5" or None crashed in ``math.isfinite``, naming nothing)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not _real(value):
         raise ProblemError(f"{what}: {name} must be a number, got {value!r}")
 
 

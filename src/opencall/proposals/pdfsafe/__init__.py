@@ -19,7 +19,10 @@ busy for minutes. So:
   signatures' certificates and attestations (``/DSS``, ``/Legal``: they name the signer),
   pages outside the page tree (``/Names`` ``/Templates`` and ``/Pages``), web capture's trees,
   article threads (their information dictionaries name authors as ``/Info`` does),
-  bookmarks, page labels and application private data; structure elements and marked
+  bookmarks, page labels and application private data (the catalogue, the page tree's
+  nodes and the pages keep only the keys that draw or navigate the document: any key a
+  tool added is dropped); embedded TrueType, OpenType and CFF fonts are renamed "Font n"
+  (``/BaseFont``, ``/FontName`` and the program's own names; the glyphs are kept); structure elements and marked
   content lose their alternate, actual and expanded texts, and layers are renamed
   "Layer n". A JPEG image (also under general compression, and inline) loses its
   metadata segments (EXIF, XMP, IPTC, comments) and any bytes after its end, a JPEG

@@ -8,6 +8,7 @@ import zlib
 from typing import Any
 
 from opencall.proposals.pdfsafe import Limits
+from opencall.proposals.pdfsafe.fonts import clean_fonts
 from opencall.proposals.pdfsafe.images import _clean_image, _jpeg_without_metadata
 from opencall.proposals.pdfsafe.streams import _MARKED_TEXT, _STRUCT_TEXT, _inflated_size
 
@@ -50,6 +51,21 @@ _NAMES_STRIP = (
     ("/IDS", "private_data"),
 )
 _PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"), ("/B", "threads"))
+#: What the catalogue, the page tree's nodes and the pages keep once the keys above are
+#: gone: what draws or navigates the document. Any other key (a writing tool's own, the
+#: separation information, output intents, reader requirements, a page's /ID, /Thumb or
+#: /LastModified) is dropped as ``private_data``: no viewer needs it to show a page and
+#: any extractor reads its text.
+_ROOT_KEEP = {
+    "/Type", "/Version", "/Pages", "/Names", "/Dests", "/ViewerPreferences",
+    "/PageLayout", "/PageMode", "/StructTreeRoot", "/MarkInfo", "/Lang", "/OCProperties",
+}  # fmt: skip
+_INHERITED = {"/Resources", "/MediaBox", "/CropBox", "/Rotate"}
+_NODE_KEEP = {"/Type", "/Parent", "/Kids", "/Count", *_INHERITED}
+_PAGE_KEEP = {
+    "/Type", "/Parent", "/Contents", "/BleedBox", "/TrimBox", "/ArtBox", "/Group",
+    "/StructParents", "/Tabs", "/UserUnit", "/Dur", "/Trans", "/PZ", *_INHERITED,
+}  # fmt: skip
 _OBJECT_STRIP = (
     ("/Metadata", "xmp"),
     ("/PieceInfo", "private_data"),
@@ -240,6 +256,36 @@ def _opened(src: str, limits: Limits) -> tuple[Any, int] | dict[str, Any]:
     return pdf, n
 
 
+def _keep_only(obj: Any, keep: set[str], removed: set[str]) -> None:
+    """Deletes from the PDF dictionary ``obj`` every key not in ``keep`` (``private_data``)."""
+    for key in [k for k in obj.keys() if k not in keep]:
+        del obj[key]
+        removed.add("private_data")
+
+
+def _clean_page_tree(pdf: Any, removed: set[str]) -> None:
+    """The catalogue, the page tree's nodes and its pages keep only :data:`_ROOT_KEEP`,
+    :data:`_NODE_KEEP` and :data:`_PAGE_KEEP` (after :data:`_PAGE_STRIP`, so what they
+    lose is reported as what it was)."""
+    import pikepdf
+
+    for page in pdf.pages:
+        _strip(page.obj, _PAGE_STRIP, removed)
+        _keep_only(page.obj, _PAGE_KEEP, removed)
+    _keep_only(pdf.Root, _ROOT_KEEP, removed)
+    stack, seen = [pdf.Root.get("/Pages")], set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, pikepdf.Dictionary) or node.get("/Type") != "/Pages":
+            continue
+        if node.is_indirect:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+        _keep_only(node, _NODE_KEEP, removed)
+        stack.extend(node.get("/Kids", pikepdf.Array()))
+
+
 def _clean_object(pdf: Any, obj: Any, limits: Limits, removed: set[str]) -> bool:
     """Strip one dictionary or stream of the document (:data:`_OBJECT_STRIP`, actions
     but in-document jumps, images' metadata, form XObjects' content, named marked-content
@@ -275,8 +321,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
     _strip(root, _ROOT_STRIP, removed)
     if "/Names" in root:
         _strip(root.Names, _NAMES_STRIP, removed)
-    for page in pdf.pages:
-        _strip(page.obj, _PAGE_STRIP, removed)
+    _clean_page_tree(pdf, removed)
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream) and not _clean_object(
             pdf, obj, limits, removed
@@ -284,6 +329,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
             return {"ok": False, "error": "bomb", "value": limits.max_stream_bytes}
     _clean_structure(root, removed)
     _clean_layers(pdf, removed)
+    clean_fonts(pdf, removed)
     for page in pdf.pages:
         contents = page.obj.get("/Contents")
         streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]

@@ -65,7 +65,6 @@ MSG_MAX = N_("Must be at most %(limit)s.")
 MSG_BELOW = N_("Must be less than %(limit)s.")
 MSG_NO_ROWS = N_("Add at least one line.")
 MSG_NO_FILE = N_("Choose a PDF file.")
-MSG_CANNOT_EDIT = N_("This proposal can no longer be changed.")
 MSG_STALE = N_(
     "This proposal was changed elsewhere since you opened it; your text is kept below — "
     "review the latest version and save again."

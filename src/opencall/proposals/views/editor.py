@@ -307,24 +307,6 @@ def edit_form(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 MSG_WORDS_OVER = N_(
     "%(field)s: %(n)s words, at most %(max)s. Saved as a draft; shorten it before you submit."
 )
-MSG_SAVED_AT = N_("Saved %(time)s")
-MSG_SAVING = N_("Saving…")
-MSG_NOT_SAVED = N_(
-    "Not saved: the connection failed. Your text is kept in this browser; press Save again."
-)
-# a save sent whose answer never came: it may have been stored (safe-save.js resends it)
-MSG_NO_ANSWER = N_(
-    "No answer from the server: your text may or may not be saved; it is kept here and will be "
-    "sent again."
-)
-MSG_RESTORED = N_(
-    "Unsaved changes from this browser were restored into the form; press Save to keep them."
-)
-MSG_RESTORE_OLD = N_(
-    "This browser holds unsaved text for this proposal, but the proposal was changed "
-    "elsewhere since."
-)
-MSG_RESTORE_BUTTON = N_("Put my unsaved text back into the form")
 
 
 def text_warnings(page: Page, proposal: Proposal) -> dict[str, str]:

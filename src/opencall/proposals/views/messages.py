@@ -11,7 +11,10 @@ SERVICE_MESSAGES = (
     N_("Add your institution and country to your account before creating a proposal."),
     N_("This proposal is %(status)s and can no longer be edited."),
     N_("This call opens at %(when)s UTC; it is not open yet."),
-    N_("The deadline passed at %(when)s UTC; the call is closed."),
+    N_(
+        "The deadline passed at %(when)s UTC; the call is closed. "
+        "Your request reached the server at %(received)s UTC."
+    ),
     N_("This call is not open (status: %(status)s)."),
     N_("This person is already on the team."),
     N_("Receiver %(receiver)s is not offered in this call (offered: %(offered)s)."),

@@ -9,6 +9,7 @@
 ``reviewer``    reviewer: the answer to an assignment, a declared conflict
 ``pool``        chair: the call's conflicts, the reviewer pool, invitations
 ``technical``   technical reviewer: technical reviews
+``safety``      safety officer (a technical reviewer): safety reviews of the samples
 ``triage``      chair: proposals set aside before the review, or returned to it
 ``consensus``   chair: the panel's consensus grade and comment on a proposal
 ``common``      a row of the chair's call
@@ -28,13 +29,14 @@ from opencall.reviews.api_write import (
     phases,
     pool,
     reviewer,
+    safety,
     technical,
     triage,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 # in this order (the API schema's order as before the split)
-for _module in (phases, assignments, reviewer, pool, technical, triage, consensus):
+for _module in (phases, assignments, reviewer, pool, technical, safety, triage, consensus):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -50,6 +50,17 @@ class TechnicalList(Paged[TechnicalItem]):
     pass
 
 
+def reviewable_rows(listed: CallListRequest) -> tuple[list[Proposal], Any]:
+    """A page of the proposals of the listed call that the technical reviewer (or the
+    safety officer) may assess: not their own, not conflicted; by id."""
+    api = listed.api
+    return listed.rows(
+        policies.technical_review_query(api.db, api.require_user(), listed.call),
+        [(Proposal.id, int)],
+        lambda p: (p.id,),
+    )
+
+
 @router.get("/technical/calls/{slug}", response_model=TechnicalList)
 def technical_list(
     listed: CallListRequest = Depends(call_list(policies.may_technical_review)),
@@ -57,11 +68,7 @@ def technical_list(
     """The proposals a technical reviewer may assess (not their own, not conflicted), by
     id, a page at a time."""
     api = listed.api
-    rows, pg = listed.rows(
-        policies.technical_review_query(api.db, api.require_user(), listed.call),
-        [(Proposal.id, int)],
-        lambda p: (p.id,),
-    )
+    rows, pg = reviewable_rows(listed)
     done = q.technical_reviews_of(api.db, [p.id for p in rows])
     return TechnicalList(
         items=[

@@ -8,6 +8,7 @@
                 added or removed by hand
 ``reviewing``   a reviewer's answer to an assignment, the review and its grade
 ``technical``   technical (feasibility) reviews
+``safety``      safety reviews of the samples: hazard class and decision
 ``triage``      proposals set aside before the review, and returned to it
 ``load``        a reviewer's own limit on the proposals they review at once
                 across calls
@@ -59,6 +60,7 @@ from opencall.reviews.services.reviewing import (
     submit_reviews,
     submitted_as,
 )
+from opencall.reviews.services.safety import submit_safety_review
 from opencall.reviews.services.technical import submit_technical_review
 from opencall.reviews.services.triage import return_to_review, set_aside, triage_of
 from opencall.runs import VERSION, inputs_hash  # importable here as before
@@ -103,6 +105,7 @@ __all__ = [
     "submit_review",
     "submit_reviews",
     "submitted_as",
+    "submit_safety_review",
     "submit_technical_review",
     "unfreeze_ranking",
     "uncovered_proposals",

@@ -145,12 +145,17 @@ def declare_relation(
 def declare_conflict(
     session: Session, assignment: ReviewAssignment, reviewer: User, reason: str
 ) -> Conflict:
-    """A reviewer declares a conflict before reading: the assignment is removed, the reason kept."""
+    """A reviewer declares a conflict: the assignment is removed, the reason kept.
+
+    Before reading, or after the review was submitted (a conflict the reviewer learns of
+    late, trialchair24): the review is kept but no longer counts (the calibration reads
+    submitted assignments without a conflict, so the ranking says it must be calibrated
+    again), the event is audited as ``conflict.declared_after_review`` and the chair's
+    ranking page lists it (``queries.late_conflicts``)."""
     lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
-    if assignment.status == "submitted":
-        raise DomainError("This review was already submitted.")
+    late = assignment.status == "submitted"
     if not reason.strip():
         raise DomainError("Please say briefly why you are conflicted.", field="reason")
     assignment.status = "removed"
@@ -162,7 +167,8 @@ def declare_conflict(
         detail=reason.strip()[:2000],
     )
     session.add(c)
-    _audit_assignment(session, "conflict.declared", assignment, actor_id=reviewer.id, reason=reason)
+    action = "conflict.declared_after_review" if late else "conflict.declared"
+    _audit_assignment(session, action, assignment, actor_id=reviewer.id, reason=reason)
     return c
 
 

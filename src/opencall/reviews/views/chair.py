@@ -32,7 +32,7 @@ from opencall.reviews.presenters import STEP_LABELS, labels
 from opencall.reviews.views.common import cockpit_error
 from opencall.web.forms import MSG_CONFIRM, MSG_INVALID
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 
@@ -147,6 +147,14 @@ def _named_proposal(page: Page, call: Call) -> Proposal | Response:
     return proposal
 
 
+def _back_to_cockpit(page: Page, call: Call, refused: Refusal) -> Response:
+    """After a cockpit form's write: the cockpit, saved, or showing the refusal (nothing
+    changed)."""
+    if refused:
+        return cockpit_error(page, call, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+
+
 @router.post("/manage/calls/{slug}/submission-extension", response_class=HTMLResponse)
 def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
     """Extend one proposal's submission deadline (named by its code; the new deadline on
@@ -168,9 +176,7 @@ def extend_submission(slug: str, page: Page = Depends(get_page)) -> Response:
             base_url=page.settings.base_url,
             now=page.received_at,
         )
-    if refused:
-        return cockpit_error(page, call, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+    return _back_to_cockpit(page, call, refused)
 
 
 @router.post("/manage/calls/{slug}/withdraw-proposal", response_class=HTMLResponse)
@@ -189,9 +195,7 @@ def withdraw_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
             actor_id=page.user.id,
             now=page.received_at,
         )
-    if refused:
-        return cockpit_error(page, call, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+    return _back_to_cockpit(page, call, refused)
 
 
 @router.post("/manage/calls/{slug}/transition", response_class=HTMLResponse)
@@ -213,9 +217,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         return _close_early_page(page, call, reason)
     with page.attempt() as refused:
         cycle.transition_call(page.db, call, target, actor_id=page.user.id, reason=reason)
-    if refused:
-        return cockpit_error(page, call, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+    return _back_to_cockpit(page, call, refused)
 
 
 def _close_early_page(page: Page, call: Call, reason: str) -> Response:

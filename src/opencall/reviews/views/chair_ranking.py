@@ -12,6 +12,7 @@ from sqlalchemy import select
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -78,10 +79,38 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "stale": call.ranking_frozen_at is None
             and not services.ranking_is_current(page.db, call),
             "withheld": withheld,
+            "late": _late_conflicts(page, call, withheld),
             "may_unfreeze": services.unfreeze_refusal(page.db, call) is None,
             **labels(page),
         },
     )
+
+
+def _late_conflicts(page: Page, call: Call, withheld: frozenset[int]) -> list[dict[str, object]]:
+    """The conflicts the call's reviewers declared after submitting their review (their
+    grades no longer count): proposal code, reviewer, when and why; none of a proposal
+    the chair has left the room for (``withheld``). The proposal by its code alone, as
+    on the reviewer's side: no team."""
+    late = [c for c in q.late_conflicts(page.db, call) if c.proposal_id not in withheld]
+    if not late:
+        return []
+    codes = q.codes_and_titles(page.db, call, [c.proposal_id for c in late])
+    names = dict(
+        page.db.execute(
+            select(User.id, User.name).where(User.id.in_({c.reviewer_id for c in late}))
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        {
+            "code": codes.get(c.proposal_id, {}).get("code", ""),
+            "reviewer": names.get(c.reviewer_id, ""),
+            "at": c.at,
+            "reason": c.reason,
+        }
+        for c in late
+    ]
 
 
 def _ranking_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:

@@ -172,6 +172,7 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
         due = review_deadline(p.call, page.received_at, extended.get(p.call_id))
         rows.append({"a": a, "p": p, "call": p.call, "deadline": due})
     technical = policies.technical_review_calls_of(page.db, user)
+    safety = policies.safety_review_calls_of(page.db, user)
     roles: set[str] = getattr(user, "nav_roles", set())
     manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
     # the reader's own limit across calls and the reviews they still have to write in
@@ -191,6 +192,7 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
             "drafts_ended": ended,
             "scripts": ["/static/safe-save.js"] if ended else [],
             "technical": technical,
+            "safety": safety,
             "manages": manages,
             "at_once": at_once,
             "per_year": per_year,
