@@ -276,7 +276,7 @@ def _placeable(problem: AllocationProblem, cand: Sequence[int]) -> list[int]:
     """The candidates some award can hold at all: the least award of each one (of its
     bundle, whole) fits, alone, every pool it asks of (its capacity less a ``max_total``
     limit, its room beside changeovers), every shared capacity, its proposal's and its PI's
-    limits less what the PI holds, and its PI may still be awarded. The others can never be
+    limits less what the PI holds, every cap of its groups, and its PI may still be awarded. The others can never be
     awarded, so they move no weight (trialopt24b)."""
     policy = problem.policy
     reqs = problem.requests
@@ -316,6 +316,17 @@ def _placeable(problem: AllocationProblem, cand: Sequence[int]) -> list[int]:
                 or (pmax is not None and over(d, pmax - policy.amount_held(r.pi_id, pid)))
             ):  # fmt: skip
                 return False
+        for gcap in policy.group_caps:
+            pools_of = cap_pools(problem, gcap)
+            for _name, group_ids in cap_members(problem, gcap):
+                if r.proposal_id not in group_ids:
+                    continue
+                if gcap.max_awards is not None and gcap.max_awards <= 0:
+                    return False
+                if gcap.max_amount is not None and over(
+                    sum(need.get(pid, 0.0) for pid in pools_of), gcap.max_amount
+                ):
+                    return False
         return not any(
             over(sum(lo * sc.demand.get(reqs[i].id, 0.0) for i in members), sc.capacity)
             for sc in problem.shared
