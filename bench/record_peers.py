@@ -6,6 +6,8 @@ Each case's instance is generated, its digest taken, and its peer (OR-Tools CP-S
 
     PYTHONPATH=. .venv/bin/python bench/record_peers.py --write            # (re)record all sets
     PYTHONPATH=. .venv/bin/python bench/record_peers.py --write trial20    # one set
+    PYTHONPATH=. .venv/bin/python bench/record_peers.py --write --only alloc/ trial19
+                                    # the cases whose key starts alloc/, the others kept
     PYTHONPATH=. .venv/bin/python bench/record_peers.py                    # re-run, compare
 
 Without ``--write`` the script re-runs every peer and compares its answer (to 1e-6) and the
@@ -37,12 +39,16 @@ def _same(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
 
 
-def _run(name: str, write: bool) -> int:
+def _run(name: str, write: bool, only: str = "") -> int:
     bad = 0
-    out: dict[str, dict[str, Any]] = {}
-    old = json.loads((recorded.DIR / f"{name}.json").read_text()) if not write else {}
+    path = recorded.DIR / f"{name}.json"
+    old = json.loads(path.read_text()) if not write or only else {}
+    # with ``only``, the other cases' recorded answers are kept as they are
+    out: dict[str, dict[str, Any]] = {k: v for k, v in old.items() if not k.startswith(only)}
     total = 0.0
     for key, case in pc.cases(name).items():
+        if not key.startswith(only):
+            continue
         problem = case.make()
         t = time.process_time()
         ans = pc.PEERS[case.peer](problem)
@@ -70,8 +76,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="*", help=f"of {sorted(pc.SETS)} (all when none)")
     ap.add_argument("--write", action="store_true", help="record (overwrite) the files")
+    ap.add_argument("--only", default="", help="only the cases whose key starts with this")
     args = ap.parse_args()
-    bad = sum(_run(name, args.write) for name in args.sets or sorted(pc.SETS))
+    bad = sum(_run(name, args.write, args.only) for name in args.sets or sorted(pc.SETS))
     if bad:
         print(f"{bad} answers differ from the recorded ones")
         sys.exit(1)

@@ -75,13 +75,14 @@ def test_golden_knapsack_beats_merit_order_greedy() -> None:
 
 
 def test_golden_partial_award() -> None:
-    # per-hour value: B 1.0/6 > A 1.1/8, so B whole and A at the 50 % minimum: 1.55
+    # per-hour value: B 1.0/6 > A 1.1/8, so B whole and A at the 50 % minimum: 1.55. Z
+    # (merit 0, the whole pool, never awarded beside them) sets the scale: B weighs 1.0
     problem = AllocationProblem(
         pools=(Pool("h", 10.0),),
         requests=(
             req("A", 1.0, {"h": 8}, min_fraction=0.5),
             req("B", 0.9, {"h": 6}, min_fraction=0.5),
-            req("Z", 0.0, {"h": 100}),
+            req("Z", 0.0, {"h": 10}),
         ),
         policy=AllocationPolicy(allow_partial=True, min_fraction=0.25),
     )
@@ -92,6 +93,21 @@ def test_golden_partial_award() -> None:
     assert res.objective == pytest.approx(1.1 * 0.5 + 1.0, rel=1e-6)
     assert res.explanations["A"].code == AWARDED_PARTIALLY
     assert res.explanations["B"].code == AWARDED
+
+
+def test_a_request_for_more_than_the_pool_sets_no_scale() -> None:
+    # the golden instance's Z asked 100 h of the 10 h pool (trialopt24b): no award holds it,
+    # so the scale runs over A and B alone, B weighs the floor (0.1) and A (1.1) is awarded
+    # whole, as without Z (before, Z's merit 0 set the scale: A half, B whole)
+    a = req("A", 1.0, {"h": 8}, min_fraction=0.5)
+    b = req("B", 0.9, {"h": 6}, min_fraction=0.5)
+    policy = AllocationPolicy(allow_partial=True, min_fraction=0.25)
+    for reqs in ((a, b), (a, b, req("Z", 0.0, {"h": 100}))):
+        problem = AllocationProblem(pools=(Pool("h", 10.0),), requests=reqs, policy=policy)
+        res = solve_allocation(problem, mip_rel_gap=0.0)
+        assert res.check(problem) == []
+        assert (res.fractions["A"], res.fractions["B"]) == pytest.approx((1.0, 0.0))
+        assert res.objective == pytest.approx(1.1, rel=1e-6)
 
 
 def test_whole_awards_when_partial_not_allowed() -> None:
@@ -459,6 +475,10 @@ def _brute_force(problem: AllocationProblem) -> float:
         and r.feasible
         and (pol.quality_threshold is None or r.merit >= pol.quality_threshold)
     ]
+    cap = {p.id: p.capacity for p in problem.pools}
+    # the weights rescale over the candidates an award can hold (trialopt24b): one asking
+    # more than a pool's capacity is never awarded and sets no scale
+    cand = [r for r in cand if all(d <= cap[p] * (1 + 1e-9) for p, d in r.demand.items() if d > 0)]
     if not cand:
         return 0.0
     s = [r.merit for r in cand]
@@ -466,7 +486,6 @@ def _brute_force(problem: AllocationProblem) -> float:
     w = [pol.merit_floor + ((m - lo) / (hi - lo) if hi > lo else 1.0) for m in s]
     if pol.objective == "merit_x_amount":
         w = [wi * r.total_demand for wi, r in zip(w, cand, strict=True)]
-    cap = {p.id: p.capacity for p in problem.pools}
     best = 0.0
     for mask in itertools.product([0, 1], repeat=len(cand)):
         chosen = [r for r, m in zip(cand, mask, strict=True) if m]

@@ -74,11 +74,36 @@ def random_call(seed: int) -> AllocationProblem:
 
 
 def weights(problem: AllocationProblem) -> list[float]:
-    """The objective weights as the model documents them (merit rescaled to [0.1, 1.1])."""
-    s = [r.merit for r in problem.requests]
+    """The objective weights as the model documents them: merit rescaled to [0.1, 1.1] over
+    the requests some award can hold (its bundle whole fits every pool alone and its PI's
+    amount cap); the others weigh 0 (trialopt24b: a request no award can hold sets no scale)."""
+    reqs = problem.requests
+    policy = problem.policy
+    units: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(reqs):
+        units.setdefault((r.proposal_id, r.bundle) if r.bundle else ("", r.id), []).append(i)
+    can = [False] * len(reqs)
+    for members in units.values():
+        need: dict[str, float] = {}
+        for i in members:
+            for pid, d in reqs[i].demand.items():
+                need[pid] = need.get(pid, 0.0) + d
+        fits = all(need.get(p.id, 0.0) <= p.capacity + 1e-9 for p in problem.pools)
+        if policy.max_amount_per_pi is not None:
+            fits = fits and sum(need.values()) <= policy.max_amount_per_pi + 1e-9
+        if policy.max_awards_per_pi is not None:
+            fits = fits and policy.max_awards_per_pi >= 1
+        for i in members:
+            can[i] = fits
+    s = [r.merit for r, ok in zip(reqs, can, strict=True) if ok]
+    if not s:
+        return [0.0] * len(reqs)
     lo, hi = min(s), max(s)
-    floor = problem.policy.merit_floor
-    return [floor + ((m - lo) / (hi - lo) if hi > lo else 1.0) for m in s]
+    floor = policy.merit_floor
+    return [
+        floor + ((r.merit - lo) / (hi - lo) if hi > lo else 1.0) if ok else 0.0
+        for r, ok in zip(reqs, can, strict=True)
+    ]
 
 
 def brute_force(problem: AllocationProblem, required: dict[str, float]) -> float:

@@ -223,11 +223,6 @@ def _pattern_lps(problem: AllocationProblem):  # type: ignore[no-untyped-def]
     cand = [i for m in keep for i in m]
     if not cand:
         return
-    s = {i: reqs[i].merit for i in cand}
-    lo_s, hi_s = min(s.values()), max(s.values())
-    w = np.array(
-        [pol.merit_floor + ((s[i] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0) for i in cand]
-    )
     members = {g.name: g.proposal_ids for g in problem.groups}
     g_amounts, targets = [], []
     for rule in pol.group_share_rules:
@@ -266,6 +261,31 @@ def _pattern_lps(problem: AllocationProblem):  # type: ignore[no-untyped-def]
         else (max(reqs[i].min_fraction, pol.min_fraction) if pol.allow_partial else 1.0)
         for i in cand
     }
+    # merit rescaled over the units some award can hold: alone, at their least award, within
+    # the pools and the caps of amounts (trialopt24b: a request no award can hold sets no
+    # scale and weighs 0)
+    placeable = {
+        i
+        for m in keep
+        if _lp_max(
+            np.zeros(len(cand)),
+            np.array(rows),
+            np.array(rhs),
+            [(lo_f[i], 1.0) if i in m else (0.0, 0.0) for i in cand],
+        )
+        > -np.inf
+        for i in m
+    }
+    s = {i: reqs[i].merit for i in placeable}
+    lo_s, hi_s = (min(s.values()), max(s.values())) if s else (0.0, 0.0)
+    w = np.array(
+        [
+            pol.merit_floor + ((s[i] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0)
+            if i in placeable
+            else 0.0
+            for i in cand
+        ]
+    )
     for pattern in itertools.product([0, 1], repeat=len(keep)):
         on = [m for bit, m in zip(pattern, keep, strict=True) if bit]
         count: dict[str, int] = {}

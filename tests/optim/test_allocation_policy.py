@@ -229,9 +229,6 @@ def _brute(problem: AllocationProblem) -> Brute:
     cand = [i for m in keep for i in m]
     if not cand:
         return Brute(0.0, 0.0 if pol.group_share_rules else None)
-    s = {i: reqs[i].merit for i in cand}
-    lo_s, hi_s = min(s.values()), max(s.values())
-    w = {i: pol.merit_floor + ((s[i] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0) for i in cand}
     cap = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
     n = len(cand)
     col = {i: k for k, i in enumerate(cand)}
@@ -273,6 +270,21 @@ def _brute(problem: AllocationProblem) -> Brute:
                 rule.min_quality is None or reqs[i].merit >= rule.min_quality
             ):
                 g[col[i]] = sum(reqs[i].demand.get(p, 0.0) for p in pools)
+    # merit rescaled over the units some award can hold: alone, at their least award, within
+    # every row (trialopt24b: a request no award can hold sets no scale and weighs 0)
+    placeable = set()
+    for m in keep:
+        alone = [(lo_f[i], 1.0) if i in m else (0.0, 0.0) for i in cand]
+        if linprog(np.zeros(n), A_ub=a_ub, b_ub=b_ub, bounds=alone, method="highs").status == 0:
+            placeable.update(m)
+    s = {i: reqs[i].merit for i in placeable}
+    lo_s, hi_s = (min(s.values()), max(s.values())) if s else (0.0, 0.0)
+    w = {
+        i: pol.merit_floor + ((s[i] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0)
+        if i in placeable
+        else 0.0
+        for i in cand
+    }
     c_w = np.array([w[i] for i in cand])
     if pol.objective == "merit_x_amount":
         c_w = c_w * np.array([reqs[i].total_demand for i in cand])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -423,12 +423,27 @@ def _low(problem: al.AllocationProblem, r: al.Request) -> float:
     return max(r.min_fraction, problem.policy.min_fraction)
 
 
-def alloc_weights(problem: al.AllocationProblem) -> list[float]:
-    """Merit rescaled affinely to [floor, 1 + floor] (the package doc's "Objective weights")."""
-    ms = [r.merit for r in problem.requests]
+def alloc_weights(
+    problem: al.AllocationProblem,
+    peer: Callable[[al.AllocationProblem, Sequence[float]], float] | None = None,
+) -> list[float]:
+    """Merit rescaled affinely to [floor, 1 + floor] (the package doc's "Objective weights")
+    over the requests some award can hold: those the peer's model (``peer``, this module's
+    ``alloc_peer`` by default), asked to award that request alone (weight 1 on it, 0 on the
+    others), awards anything; the others weigh 0 (trialopt24b: a request no award can hold
+    sets no scale)."""
+    solve = peer if peer is not None else alloc_peer
+    n = len(problem.requests)
+    can = [solve(problem, [float(j == i) for j in range(n)]) > 1e-9 for i in range(n)]
+    ms = [r.merit for r, ok in zip(problem.requests, can, strict=True) if ok]
+    if not ms:
+        return [0.0] * n
     lo, hi = min(ms), max(ms)
     f = problem.policy.merit_floor
-    return [f + ((m - lo) / (hi - lo) if hi > lo else 1.0) for m in ms]
+    return [
+        f + ((r.merit - lo) / (hi - lo) if hi > lo else 1.0) if ok else 0.0
+        for r, ok in zip(problem.requests, can, strict=True)
+    ]
 
 
 def alloc_violations(problem: al.AllocationProblem, fr: Mapping[str, float]) -> list[str]:
@@ -462,13 +477,14 @@ def alloc_violations(problem: al.AllocationProblem, fr: Mapping[str, float]) -> 
     return errs
 
 
-def alloc_peer(problem: al.AllocationProblem) -> float:
-    """The best ``sum w f`` by ``scipy.optimize.milp`` on the model written from the doc."""
+def alloc_peer(problem: al.AllocationProblem, weights: Sequence[float] | None = None) -> float:
+    """The best ``sum w f`` by ``scipy.optimize.milp`` on the model written from the doc
+    (``w``: ``weights``, else ``alloc_weights``)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     reqs = problem.requests
     n = len(reqs)
-    w = alloc_weights(problem)
+    w = alloc_weights(problem) if weights is None else weights
     whole = [
         (i, p.id) for i, r in enumerate(reqs) for p in problem.pools if p.whole and p.id in r.demand
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from tests.optim import trial18 as t18
@@ -299,11 +299,11 @@ def alloc_violations(problem: al.AllocationProblem, fr: Mapping[str, float]) -> 
 
 def alloc_objective(problem: al.AllocationProblem, fr: Mapping[str, float]) -> float:
     """``sum w f`` with the package doc's weights."""
-    w = t18.alloc_weights(problem)
+    w = t18.alloc_weights(problem, alloc_peer)
     return sum(wi * fr.get(r.id, 0.0) for wi, r in zip(w, problem.requests, strict=True))
 
 
-def alloc_peer(problem: al.AllocationProblem) -> float:
+def alloc_peer(problem: al.AllocationProblem, weights: Sequence[float] | None = None) -> float:
     """The best ``sum w f`` by ``scipy.optimize.milp`` (gap 0) on the model written from the
     package doc, with ``g_k`` (PI ``k`` is awarded anything here) carrying the held amounts."""
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -317,7 +317,8 @@ def alloc_peer(problem: al.AllocationProblem) -> float:
     nv = 2 * n + nz + ng
     gcol = {pi: 2 * n + nz + j for j, pi in enumerate(pis)}
     c = np.zeros(nv)
-    c[:n] = -np.asarray(t18.alloc_weights(problem))
+    w = t18.alloc_weights(problem, alloc_peer) if weights is None else weights
+    c[:n] = -np.asarray(w)
     rows: list[np.ndarray] = []
     lo: list[float] = []
     hi: list[float] = []

@@ -9,7 +9,7 @@ each request, an awarded fraction ``f`` that is either 0 or lies in ``[min_fract
 Model (``y`` binary "awarded", ``f`` continuous fraction; when the effective minimum fraction
 is 1 the two are the same binary column)::
 
-    maximise   sum_i w_i * f_i                           (w_i > 0, see "Objective weights")
+    maximise   sum_i w_i * f_i                           (w_i >= 0, see "Objective weights")
     subject to sum_i d_ip * f_i <= C_p                    for every pool p
                min_i * y_i <= f_i <= y_i                  partial awards
                sum_{i of PI k} y_i <= max_awards_per_pi   PI cap (count), less the
@@ -22,10 +22,14 @@ is 1 the two are the same binary column)::
 Objective weights
     Merit comes calibrated (higher is better) or as a grade where lower is better
     (``AllocationProblem.merit_higher_is_better``). It is oriented so that higher is better,
-    then rescaled affinely over the candidate requests to ``[merit_floor, 1 + merit_floor]``
-    (a positive-slope affine map keeps the ranking; calibrated scores may be negative, and a
-    weight must stay positive for an award to be worth making). ``merit_floor`` sets how much
-    the weakest candidate is worth next to the strongest. With ``objective="merit_x_amount"``
+    then rescaled affinely over the candidate requests some award can hold to
+    ``[merit_floor, 1 + merit_floor]`` (a positive-slope affine map keeps the ranking;
+    calibrated scores may be negative, and a weight must stay positive for an award to be
+    worth making). ``merit_floor`` sets how much the weakest such candidate is worth next to
+    the strongest. A candidate no award can hold (its least award, with its bundle, alone
+    passes a pool's capacity or room, a shared capacity, its proposal's or PI's limit, or
+    its PI may take no more awards) weighs 0 and takes no place in the tie-break below, so
+    adding it changes no one else's award (trialopt24b). With ``objective="merit_x_amount"``
     the weight is further multiplied by the request's total full-award amount (merit-weighted
     hours), otherwise each request counts once, in proportion to its awarded fraction.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -999,7 +1000,9 @@ def _per_proposal_limit_blocks(problem: AllocationProblem, i: int) -> str | None
     return None
 
 
-def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
+def seeded_rank(
+    problem: AllocationProblem, seed: int, among: AbstractSet[int] | None = None
+) -> list[int]:
     """Rank the requests best first.
 
     Parameters
@@ -1009,6 +1012,8 @@ def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
     seed : int
         Seed of the tie-break (``opencall.optim.ties``): ties fall by a digest of the seed
         and each request's id, never by its position in ``problem.requests``.
+    among : set of int, optional
+        Rank only these request indices (the others neither take a place nor move one).
 
     Returns
     -------
@@ -1021,7 +1026,10 @@ def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
     n = len(problem.requests)
     reqs = problem.requests
     tie = tie_ranks([r.id for r in reqs], seed)
-    order = sorted(range(n), key=lambda i: (-_oriented(problem, reqs[i].merit), int(tie[i])))
+    order = sorted(
+        range(n) if among is None else sorted(among),
+        key=lambda i: (-_oriented(problem, reqs[i].merit), int(tie[i])),
+    )
     places: dict[str, list[int]] = {}
     for k, i in enumerate(order):
         places.setdefault(reqs[i].proposal_id, []).append(k)

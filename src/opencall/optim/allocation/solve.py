@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from opencall.optim import limits
 from opencall.optim.allocation.caps import cap_members, cap_pools, cap_rows
-from opencall.optim.allocation.explain import _explain
+from opencall.optim.allocation.explain import _explain, _least_award
 from opencall.optim.allocation.mip import (
     MipModel,
     MipSolution,
@@ -272,6 +272,70 @@ def _pi_rows(
     return rows
 
 
+def _placeable(problem: AllocationProblem, cand: Sequence[int]) -> list[int]:
+    """The candidates some award can hold at all: the least award of each one (of its
+    bundle, whole) fits, alone, every pool it asks of (its capacity less a ``max_total``
+    limit, its room beside changeovers), every shared capacity, its proposal's and its PI's
+    limits less what the PI holds, every cap of its groups, and its PI may still be awarded. The others can never be
+    awarded, so they move no weight (trialopt24b)."""
+    policy = problem.policy
+    reqs = problem.requests
+    pools = {p.id: p for p in problem.pools}
+    whole = {p.id for p in problem.pools if p.whole}
+    units: dict[tuple[str, str], list[int]] = {}
+    for i in cand:
+        r = reqs[i]
+        units.setdefault((r.proposal_id, r.bundle) if r.bundle else ("", r.id), []).append(i)
+
+    def over(amount: float, cap: float) -> bool:
+        return amount > cap * (1 + 1e-9)
+
+    def fits(members: list[int]) -> bool:
+        r = reqs[members[0]]
+        lo = _least_award(r, _min_fraction(r, policy), whole) if len(members) == 1 else 1.0
+        need: dict[str, float] = {}
+        for i in members:
+            for pid, d in reqs[i].demand.items():
+                if d > 0:
+                    need[pid] = need.get(pid, 0.0) + lo * d
+        k = policy.max_awards_per_pi
+        if k is not None and k - policy.awards_held_by_pi.get(r.pi_id, 0) <= 0:
+            return False
+        amax = policy.max_amount_per_pi
+        if amax is not None and over(sum(need.values()), amax - policy.amount_held(r.pi_id)):
+            return False
+        for pid, d in need.items():
+            p = pools[pid]
+            lim = policy.resource_limits.get(pid)
+            pmax = policy.max_amount_per_pi_by_pool.get(pid)
+            if (
+                over(d, problem.effective_capacity(pid))
+                or (p.changeover > 0 and over(d, p.changeover_room))
+                or (lim is not None and lim.max_per_proposal is not None
+                    and over(d, lim.max_per_proposal))
+                or (pmax is not None and over(d, pmax - policy.amount_held(r.pi_id, pid)))
+            ):  # fmt: skip
+                return False
+        for gcap in policy.group_caps:
+            pools_of = cap_pools(problem, gcap)
+            for _name, group_ids in cap_members(problem, gcap):
+                if r.proposal_id not in group_ids:
+                    continue
+                if gcap.max_awards is not None and gcap.max_awards <= 0:
+                    return False
+                if gcap.max_amount is not None and over(
+                    sum(need.get(pid, 0.0) for pid in pools_of), gcap.max_amount
+                ):
+                    return False
+        return not any(
+            over(sum(lo * sc.demand.get(reqs[i].id, 0.0) for i in members), sc.capacity)
+            for sc in problem.shared
+        )
+
+    ok = {i for members in units.values() if fits(members) for i in members}
+    return [i for i in cand if i in ok]
+
+
 def _weights(
     problem: AllocationProblem,
     cand: Sequence[int],
@@ -279,15 +343,16 @@ def _weights(
     n_cols: int,
     seed: int,
 ) -> tuple[FloatArray, float]:
-    """The columns' objective weights: oriented merit rescaled to [floor, 1 + floor], a
-    seeded tie perturbation; and the least that perturbation tells two tied requests apart
-    by (0: none)."""
+    """The columns' objective weights: oriented merit rescaled to [floor, 1 + floor] over
+    the candidates some award can hold (``_placeable``; the others weigh 0), a seeded tie
+    perturbation by their places among themselves; and the least that perturbation tells
+    two tied requests apart by (0: none)."""
     policy = problem.policy
     reqs = problem.requests
-    # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
+    placed = _placeable(problem, cand)
     weights = np.zeros(n_cols)
-    if cand:
-        s = np.array([_oriented(problem, reqs[i].merit) for i in cand])
+    if placed:
+        s = np.array([_oriented(problem, reqs[i].merit) for i in placed])
         lo_s, hi_s = float(s.min()), float(s.max())
         if not math.isfinite(hi_s - lo_s):
             # finite merits whose range overflows: rescale first (an affine map of the same
@@ -296,17 +361,19 @@ def _weights(
             lo_s, hi_s = float(s.min()), float(s.max())
         base = (s - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(s)
         base = base + policy.merit_floor
-        order = seeded_rank(problem, seed)
+        # the tie-break counts the places among the placeable requests only: a request no
+        # award can hold, ranked among them, moved the others' places (and ``n``)
+        order = seeded_rank(problem, seed, set(placed))
         position = {i: k for k, i in enumerate(order)}
-        n = max(len(reqs), 1)
-        for k, i in enumerate(cand):
+        n = len(order)
+        for k, i in enumerate(placed):
             w = float(base[k]) * (1.0 + _TIE_EPS * (n - position[i]) / n)
             if policy.objective == "merit_x_amount":
                 w *= reqs[i].total_demand
             weights[f_col[i]] += w
     # two tied requests' weights differ by at least w * _TIE_EPS / n (one place apart)
     positive = weights[weights > 0]
-    tie_step = float(positive.min()) * _TIE_EPS / max(len(reqs), 1) if positive.size else 0.0
+    tie_step = float(positive.min()) * _TIE_EPS / max(len(placed), 1) if positive.size else 0.0
     return weights, tie_step
 
 
